@@ -1,0 +1,22 @@
+# Every third-party dependency is found here, once. See ../shared/ENVIRONMENT.md for which packages
+# ship CMake config files and which need pkg-config or a Find module.
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+find_package(PostgreSQL REQUIRED)
+find_package(CURL REQUIRED)
+find_package(GTest REQUIRED)
+find_package(Snappy CONFIG REQUIRED)
+find_package(zstd CONFIG REQUIRED)
+find_package(fmt CONFIG REQUIRED)
+find_package(nlohmann_json CONFIG REQUIRED)
+find_package(simdjson CONFIG REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(benchmark CONFIG REQUIRED)
+pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+
+if(TARGET zstd::libzstd_shared)
+  set(CDC_ZSTD_TARGET zstd::libzstd_shared)
+else()
+  set(CDC_ZSTD_TARGET zstd::libzstd_static)
+endif()

@@ -1,0 +1,22 @@
+# cdc_unit_test(NAME src... LIBS lib...)        a GoogleTest binary labelled "unit" (runs under ASan too)
+# cdc_integration_test(NAME src... LIBS lib...) a GoogleTest binary labelled "integration": starts real
+#                                               components (PostgreSQL, Kafka mock, s3rver, DuckDB)
+# One ctest entry per binary: an integration binary shares one private PostgreSQL cluster across its tests.
+function(cdc_unit_test name)
+  cmake_parse_arguments(T "" "" "SRCS;LIBS" ${ARGN})
+  add_executable(${name} ${T_SRCS})
+  target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
+  add_test(NAME ${name} COMMAND ${name} --gtest_brief=1)
+  set_tests_properties(${name} PROPERTIES LABELS unit TIMEOUT 600)
+endfunction()
+
+function(cdc_integration_test name)
+  if(CDC_UNIT_ONLY)
+    return()
+  endif()
+  cmake_parse_arguments(T "" "" "SRCS;LIBS" ${ARGN})
+  add_executable(${name} ${T_SRCS})
+  target_link_libraries(${name} PRIVATE ${T_LIBS} cdc_test_support GTest::gtest GTest::gtest_main)
+  add_test(NAME ${name} COMMAND ${name} --gtest_brief=1)
+  set_tests_properties(${name} PROPERTIES LABELS integration TIMEOUT 1500)
+endfunction()

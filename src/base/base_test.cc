@@ -1,0 +1,116 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "base/clock.h"
+#include "base/failpoint.h"
+#include "base/json_escape.h"
+#include "base/lsn.h"
+#include "base/redact.h"
+#include "base/status.h"
+
+namespace cdc {
+namespace {
+
+TEST(StatusTest, OkIsCheapAndEmpty) {
+  Status s;
+  EXPECT_TRUE(s.ok());
+  EXPECT_EQ(s.ToString(), "OK");
+  EXPECT_EQ(s.message(), "");
+}
+
+TEST(StatusTest, CodesAndContext) {
+  Status s = Status::NotFound("table klienci");
+  EXPECT_TRUE(s.IsNotFound());
+  EXPECT_FALSE(s.IsRetryable());
+  EXPECT_EQ(s.ToString(), "Not found: table klienci");
+  Status c = s.WithContext("import");
+  EXPECT_TRUE(c.IsNotFound());
+  EXPECT_EQ(c.message(), "import: table klienci");
+  EXPECT_TRUE(Status::Unavailable("x").IsRetryable());
+}
+
+Result<int> Half(int v) {
+  if (v % 2) return Status::InvalidArgument("odd");
+  return v / 2;
+}
+
+Result<int> Quarter(int v) {
+  CDC_ASSIGN_OR_RETURN(int h, Half(v));
+  CDC_ASSIGN_OR_RETURN(int q, Half(h));
+  return q;
+}
+
+TEST(ResultTest, PropagatesErrors) {
+  EXPECT_EQ(*Quarter(8), 2);
+  auto r = Quarter(6);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsInvalidArgument());
+}
+
+TEST(LsnTest, ParseAndFormatRoundTrip) {
+  auto l = Lsn::Parse("16/B374D848");
+  ASSERT_TRUE(l.has_value());
+  EXPECT_EQ(l->value(), (uint64_t{0x16} << 32) | 0xB374D848u);
+  EXPECT_EQ(l->ToString(), "16/B374D848");
+  EXPECT_EQ(Lsn(0).ToString(), "0/0");
+  EXPECT_FALSE(Lsn::Parse("16B374D848").has_value());
+  EXPECT_FALSE(Lsn::Parse("/1").has_value());
+  EXPECT_FALSE(Lsn::Parse("1/").has_value());
+  EXPECT_FALSE(Lsn::Parse("1/XYZ").has_value());
+  EXPECT_FALSE(Lsn::Parse("123456789/0").has_value());
+  EXPECT_LT(*Lsn::Parse("0/FFFFFFFF"), *Lsn::Parse("1/0"));
+}
+
+TEST(RedactTest, UriPasswords) {
+  EXPECT_EQ(RedactConninfo("postgresql://bob:s3cret@db:5432/app?sslmode=disable&password=x2"),
+            "postgresql://bob:********@db:5432/app?sslmode=disable&password=********");
+  EXPECT_EQ(RedactConninfo("postgres://bob@db/app"), "postgres://bob@db/app");
+}
+
+TEST(RedactTest, KeyValuePasswords) {
+  EXPECT_EQ(RedactConninfo("host=h password=s3cret dbname=d"), "host=h password=******** dbname=d");
+  EXPECT_EQ(RedactConninfo("host=h password = 'a b\\' c' user=u"), "host=h password=******** user=u");
+  EXPECT_EQ(RedactSecret("key ABC and ABC", "ABC"), "key ******** and ********");
+  EXPECT_EQ(RedactSecret("nothing", ""), "nothing");
+}
+
+TEST(JsonEscapeTest, EscapesControlAndQuotes) {
+  std::string out;
+  AppendJsonString(&out, "a\"b\\c\nd\x01ż");
+  EXPECT_EQ(out, "\"a\\\"b\\\\c\\nd\\u0001ż\"");
+}
+
+TEST(DurationTest, Parses) {
+  EXPECT_EQ(ParseDuration("1s")->count(), 1000);
+  EXPECT_EQ(ParseDuration("250ms")->count(), 250);
+  EXPECT_EQ(ParseDuration("2m")->count(), 120000);
+  EXPECT_EQ(ParseDuration("1.5")->count(), 1500);
+  EXPECT_FALSE(ParseDuration("fast").ok());
+  EXPECT_FALSE(ParseDuration("1d").ok());
+}
+
+TEST(FailpointTest, ErrorOnNthHit) {
+  setenv("CDCPIPE_FAILPOINTS", "a.b=error:2,c=bogus", 1);
+  FailpointReload();
+  EXPECT_TRUE(FailpointHit("a.b").ok());
+  Status s = FailpointHit("a.b");
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_TRUE(FailpointHit("a.b").ok());
+  EXPECT_TRUE(FailpointHit("c").ok());
+  unsetenv("CDCPIPE_FAILPOINTS");
+  FailpointReload();
+}
+
+TEST(FailpointDeathTest, CrashExitsWithKnownCode) {
+  EXPECT_EXIT(
+      {
+        setenv("CDCPIPE_FAILPOINTS", "x=crash", 1);
+        FailpointReload();
+        (void)FailpointHit("x");
+      },
+      testing::ExitedWithCode(kFailpointExitCode), "failpoint x");
+}
+
+}  // namespace
+}  // namespace cdc

@@ -1,0 +1,28 @@
+#include "cli/command.h"
+
+#include <cstdio>
+
+namespace cdc::cli {
+
+int ExitCodeFor(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kOk: return kExitOk;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kCorruption: return kExitBadInput;
+    case StatusCode::kUnavailable: return kExitUnavailable;
+    case StatusCode::kUnauthenticated:
+    case StatusCode::kPermissionDenied: return kExitAuth;
+    case StatusCode::kFailedPrecondition:
+    case StatusCode::kNotFound: return kExitPrecondition;
+    case StatusCode::kCancelled: return kExitInterrupted;
+    default: return kExitError;
+  }
+}
+
+int Fail(std::string_view command, const Status& status) {
+  std::fprintf(stderr, "cdcpipe %.*s: %s\n", static_cast<int>(command.size()), command.data(),
+               status.ToString().c_str());
+  return ExitCodeFor(status);
+}
+
+}  // namespace cdc::cli

@@ -1,0 +1,14 @@
+// Registration of every subcommand (one Register* per <name>_cmd.cc).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace cdc::cli {
+
+void RegisterSchema(CLI::App& app);  // schema_cmd.cc
+
+inline void RegisterAll(CLI::App& app) {
+  RegisterSchema(app);
+}
+
+}  // namespace cdc::cli
