@@ -1,0 +1,88 @@
+// The change-event model: what capture produces and every later stage consumes.
+//
+// Values stay in PostgreSQL's text output format (what pgoutput sends with binary=false and what
+// COPY ... TO STDOUT produces once its escapes are undone), tagged with the column's type OID. The
+// Debezium encoder (debezium_encoder.h) turns them into Debezium's typed JSON; keeping text here means
+// the decoder and the snapshot reader do no type conversion and never lose precision.
+//
+// Thread-safety: plain values. A TableSchema is shared (immutable once published) between events.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/lsn.h"
+
+namespace cdc::event {
+
+// Debezium's `op` field.
+enum class Op : char {
+  kCreate = 'c',    // INSERT
+  kUpdate = 'u',    // UPDATE
+  kDelete = 'd',    // DELETE
+  kRead = 'r',      // a row read by the initial snapshot
+  kTruncate = 't',  // TRUNCATE (one event per table, no before/after)
+};
+
+// A column of a captured table, as announced by a pgoutput Relation message or the catalog.
+struct Column {
+  std::string name;
+  uint32_t type_oid = 0;     // pg_type.oid (23 = int4, 25 = text, 1082 = date ...)
+  int32_t type_modifier = -1;  // atttypmod (numeric precision/scale, varchar length); -1 if none
+  bool key = false;          // part of the primary key (the Debezium message key)
+  bool optional = true;      // nullable (false for NOT NULL and key columns)
+};
+
+// A captured table's shape. Immutable once shared: a schema change makes a new TableSchema.
+struct TableSchema {
+  uint32_t relation_id = 0;  // pg_class.oid
+  std::string schema;        // "public"
+  std::string table;         // "klienci"
+  std::vector<Column> columns;
+};
+
+// One column value of a row.
+struct Value {
+  enum class Kind : uint8_t {
+    kNull,            // SQL NULL
+    kText,            // `text` holds the value in PostgreSQL's text output format
+    kUnchangedToast,  // an unchanged TOASTed value that the WAL did not carry
+  };
+  Kind kind = Kind::kNull;
+  std::string text;
+
+  static Value Null() { return {}; }
+  static Value Text(std::string t) { return {Kind::kText, std::move(t)}; }
+  static Value UnchangedToast() { return {Kind::kUnchangedToast, {}}; }
+  bool operator==(const Value&) const = default;
+};
+
+// A row: one Value per column of its TableSchema, in the same order.
+using Row = std::vector<Value>;
+
+// Debezium's source.snapshot: "true" for every snapshot row but the last, "last" for the last one,
+// "false" for streamed changes.
+enum class SnapshotMarker : uint8_t { kFalse, kTrue, kLast };
+
+// One change to one row (or one TRUNCATE of one table).
+struct ChangeEvent {
+  Op op = Op::kCreate;
+  std::shared_ptr<const TableSchema> table;
+  std::optional<Row> before;  // the old row: updates and deletes (whole row with REPLICA IDENTITY FULL)
+  std::optional<Row> after;   // the new row: creates, updates, snapshot reads
+
+  uint32_t xid = 0;            // source transaction id (source.txId)
+  Lsn lsn;                     // LSN of this change's WAL record (source.lsn)
+  Lsn commit_lsn;              // LSN of the transaction's commit record (its end LSN in pgoutput)
+  Lsn last_commit_lsn;         // the previous transaction's commit LSN (source.sequence[0])
+  int64_t commit_time_us = 0;  // transaction commit time, Unix epoch microseconds (source.ts_ms)
+  SnapshotMarker snapshot = SnapshotMarker::kFalse;
+  // Position of this event inside its transaction, 1-based (transaction.data_collection_order /
+  // total_order come from this and a per-table counter kept by the encoder).
+  uint64_t order_in_tx = 0;
+};
+
+}  // namespace cdc::event

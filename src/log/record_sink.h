@@ -1,0 +1,58 @@
+// RecordSink: where capture hands its encoded events (Kafka, the in-process channel of `cdcpipe
+// run`, or a null sink for benchmarks).
+//
+// Contract (the delivery/checkpoint protocol, docs/DELIVERY.md):
+// - Records are appended in source commit order. After the last record of a source transaction the
+//   caller calls EndTransaction(commit_end_lsn).
+// - DurableLsn() is the highest end LSN passed to EndTransaction such that every record appended
+//   before that call is durable in the destination (Kafka: acknowledged by a delivery report with no
+//   error; run: committed in a Parquet batch). It never moves backwards.
+// - Capture confirms to PostgreSQL (standby status update, flush position) only DurableLsn(), so a
+//   crash loses nothing: the slot replays everything after it.
+// - A fatal destination error is reported by Poll() (and by Append); the caller stops.
+//
+// Thread-safety: Append/EndTransaction/Poll/Flush are called from one thread (the capture loop).
+// DurableLsn() may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "base/lsn.h"
+#include "base/status.h"
+
+namespace cdc::log {
+
+// One message for the event log: Kafka's (topic, key, value, timestamp).
+struct Record {
+  std::string topic;                 // "dbserver1.public.klienci"
+  std::optional<std::string> key;    // the JSON key; nullopt = no key
+  std::optional<std::string> value;  // the JSON value; nullopt = tombstone
+  int64_t timestamp_ms = 0;          // Kafka CreateTime (the event's ts_ms)
+};
+
+class RecordSink {
+ public:
+  virtual ~RecordSink() = default;
+
+  // Queues a record. May block (back-pressure) while the destination is full; returns an error only
+  // when the destination failed for good.
+  virtual Status Append(Record record) = 0;
+
+  // Marks the end of a source transaction whose commit end LSN is `end_lsn`.
+  // REQUIRES: end_lsn >= every end_lsn passed before.
+  virtual Status EndTransaction(Lsn end_lsn) = 0;
+
+  // See the contract above. Thread-safe.
+  virtual Lsn DurableLsn() const = 0;
+
+  // Serves callbacks (delivery reports) without blocking; returns the first fatal error if any.
+  virtual Status Poll() = 0;
+
+  // Waits until everything appended is durable or `timeout` passes (Unavailable then).
+  virtual Status Flush(std::chrono::milliseconds timeout) = 0;
+};
+
+}  // namespace cdc::log
