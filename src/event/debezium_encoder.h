@@ -1,0 +1,128 @@
+// DebeziumEncoder: ChangeEvent -> Kafka (topic, key JSON, value JSON) exactly as Debezium's PostgreSQL
+// connector (2.x) with Kafka Connect's JsonConverter writes them. Format: docs/DEBEZIUM.md.
+//
+//   key   = the primary-key struct                  {"id":1}   (nullopt when the table has no key)
+//   value = the envelope {before, after, source, op, ts_ms, transaction}
+//   with schemas=true each is {"schema":{...},"payload":{...}} (schema names "<prefix>.<schema>.<table>.Key",
+//   ".Value", ".Envelope", "io.debezium.connector.postgresql.Source").
+//
+// Values arrive in PostgreSQL's text output format (DateStyle ISO, bytea_output hex or escape,
+// extra_float_digits >= 1 / PostgreSQL >= 12 defaults) and are converted to Debezium's default types:
+//   int2/int4/int8/oid -> int16/int32/int64, float4/float8 -> float/double, bool -> boolean,
+//   numeric -> see DecimalMode, date -> int32 days (io.debezium.time.Date), timestamp -> int64 micros
+//   (io.debezium.time.MicroTimestamp), timestamptz -> UTC ISO-8601 string (io.debezium.time.ZonedTimestamp),
+//   time -> int64 micros (io.debezium.time.MicroTime), timetz -> string (io.debezium.time.ZonedTime),
+//   json/jsonb -> string (io.debezium.data.Json), uuid -> string (io.debezium.data.Uuid), bytea -> base64
+//   bytes, everything else (text, varchar, bpchar, unknown types) -> string; NULL -> null.
+// An unchanged TOAST value is taken from the old row when the event carries it there, otherwise it is
+// Debezium's placeholder "__debezium_unavailable_value".
+//
+// Hot path: JSON is appended straight into reusable strings; per-table schema fragments are built once
+// and cached (keyed by the TableSchema object, which is immutable; a schema change is a new object).
+//
+// Thread-safety: not thread-safe (keeps caches and per-transaction counters); one encoder per capture loop.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/status.h"
+#include "event/change_event.h"
+
+namespace cdc::event {
+
+// How numeric/decimal columns are encoded (Debezium's decimal.handling.mode).
+enum class DecimalMode : uint8_t {
+  kPrecise,  // bytes: Decimal (typmod present) or VariableScaleDecimal struct (no typmod); NaN/Infinity -> null
+  kString,   // "12.34"; NaN -> "NAN", Infinity -> "Infinity", -Infinity -> "-Infinity"
+  kDouble,   // 12.34 (JSON number); NaN/Infinity as the quoted strings Jackson writes ("NaN", "Infinity")
+};
+
+// Parses "precise|string|double"; InvalidArgument otherwise.
+Result<DecimalMode> ParseDecimalMode(std::string_view text);
+
+struct EncoderOptions {
+  // Debezium's topic.prefix: source.name, topic "<prefix>.<schema>.<table>", schema names. Default "dbserver1".
+  std::string topic_prefix = "dbserver1";
+  // The database name (source.db). Default "postgres".
+  std::string database = "postgres";
+  // JsonConverter schemas.enable: wrap key and value in {"schema","payload"}. Default true.
+  bool schemas = true;
+  // decimal.handling.mode. Default precise.
+  DecimalMode decimal_mode = DecimalMode::kPrecise;
+  // tombstones.on.delete: a delete is followed by a record with the same key and a null value. Default true.
+  bool tombstones = true;
+  // provide.transaction.metadata: fill the envelope's `transaction` block (else null). Default false.
+  bool transaction_metadata = false;
+  // source.version. Default "2.5.4.Final" (the Debezium release whose format is reproduced).
+  std::string connector_version = "2.5.4.Final";
+};
+
+// One Kafka message produced by the encoder (the same shape as log::Record, which lives downstream).
+struct EncodedRecord {
+  std::string topic;
+  std::optional<std::string> key;    // nullopt: table without primary key, or a truncate
+  std::optional<std::string> value;  // nullopt: tombstone
+  int64_t timestamp_ms = 0;          // the envelope's ts_ms (processing time)
+};
+
+class DebeziumEncoder {
+ public:
+  explicit DebeziumEncoder(EncoderOptions options);
+  ~DebeziumEncoder();
+  DebeziumEncoder(const DebeziumEncoder&) = delete;
+  DebeziumEncoder& operator=(const DebeziumEncoder&) = delete;
+
+  const EncoderOptions& options() const { return options_; }
+
+  // Appends the records for `event` to `out` (one record; two for a delete with tombstones on).
+  // `now_ms` is the envelope's ts_ms (processing time); pass WallMillis().
+  // Errors: InvalidArgument when a value does not parse as its column type (names table, column, value),
+  // or when the event does not match its table schema.
+  Status Encode(const ChangeEvent& event, int64_t now_ms, std::vector<EncodedRecord>* out);
+
+  // "<prefix>.<schema>.<table>".
+  std::string TopicFor(const TableSchema& table) const;
+
+ private:
+  struct TableCache;
+  TableCache* CacheFor(const std::shared_ptr<const TableSchema>& table);
+  Status AppendRow(const TableCache& tc, const Row& row, const Row* old_row, std::string* out);
+
+  EncoderOptions options_;
+  std::unordered_map<const TableSchema*, std::unique_ptr<TableCache>> cache_;
+  TableCache* last_ = nullptr;  // the most recently used entry (most events hit the same table)
+  // Transaction metadata: per-table event counters of the current transaction.
+  uint32_t tx_xid_ = 0;
+  Lsn tx_commit_lsn_;
+  std::unordered_map<const TableSchema*, uint64_t> tx_table_counts_;
+};
+
+// Value conversions, exposed for unit tests and for other encoders. Each appends the JSON form of one
+// PostgreSQL text value to `out`, or returns InvalidArgument (naming the value) when it does not parse.
+namespace pgtext {
+// "2024-01-02" -> days since 1970-01-01 (negative before); "infinity" -> INT32_MAX, "-infinity" -> INT32_MIN.
+Result<int32_t> DateToEpochDays(std::string_view text);
+// "2024-01-02 03:04:05.123456" -> micros since epoch; infinity -> INT64_MAX / INT64_MIN.
+Result<int64_t> TimestampToEpochMicros(std::string_view text);
+// "2024-01-02 04:04:05.123+01" -> "2024-01-02T03:04:05.123Z"; "infinity"/"-infinity" kept as is.
+Result<std::string> TimestamptzToIsoUtc(std::string_view text);
+// "03:04:05.123456" -> micros since midnight ("24:00:00" -> 86400000000).
+Result<int64_t> TimeToMicros(std::string_view text);
+// "03:04:05.5+02" -> "01:04:05.5Z" (io.debezium.time.ZonedTime).
+Result<std::string> TimetzToIsoUtc(std::string_view text);
+// bytea text ("\x0a0b" hex or escape format) -> raw bytes.
+Result<std::string> ByteaToBytes(std::string_view text);
+// Base64 (RFC 4648, with padding) of `bytes`, appended to `out`.
+void AppendBase64(std::string* out, std::string_view bytes);
+// A decimal text ("-12.340") -> big-endian two's-complement unscaled bytes ("-12340") and its scale (3).
+// `target_scale` >= 0 rescales (pads zeros) to that scale first. NaN/Infinity -> InvalidArgument.
+Result<std::string> DecimalToUnscaledBytes(std::string_view text, int target_scale, int32_t* scale);
+}  // namespace pgtext
+
+}  // namespace cdc::event

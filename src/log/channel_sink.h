@@ -1,0 +1,73 @@
+// ChannelSink: an in-process, bounded queue between capture (producer) and a consumer thread in the
+// same process (`cdcpipe run`).
+//
+// The producer side is the RecordSink; the consumer side calls Pop() to take items in order. An item
+// is either a record or an end-of-transaction marker carrying the LSN. The consumer decides when what
+// it took is durable (e.g. a committed Parquet batch) and calls MarkDurable(lsn) with the highest
+// end-of-transaction LSN it has made durable; DurableLsn() reports that (never backwards).
+//
+// Back-pressure: Append/EndTransaction block while the queue holds `capacity` items.
+// Close(): no more items; Pop returns nullopt once drained. Fail(status): the consumer reports a
+// permanent error; the producer's next Append/Poll returns it.
+//
+// Thread-safety: one producer thread (RecordSink calls), any number of consumer threads.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <optional>
+
+#include "log/record_sink.h"
+
+namespace cdc::log {
+
+struct ChannelItem {
+  // True: end of a source transaction (`end_lsn` set, `record` empty). False: a record.
+  bool end_of_transaction = false;
+  Lsn end_lsn;
+  Record record;
+};
+
+class ChannelSink final : public RecordSink {
+ public:
+  // `capacity`: the most items (records + transaction markers) queued at once. REQUIRES: capacity > 0.
+  explicit ChannelSink(size_t capacity = 65536);
+
+  // Producer side (RecordSink).
+  Status Append(Record record) override;
+  Status EndTransaction(Lsn end_lsn) override;
+  Lsn DurableLsn() const override { return Lsn(durable_.load(std::memory_order_acquire)); }
+  Status Poll() override;
+  // Waits until the consumer marked the last EndTransaction LSN durable (records after the last
+  // EndTransaction are not counted), or timeout -> Unavailable.
+  Status Flush(std::chrono::milliseconds timeout) override;
+
+  // Consumer side. Blocks until an item is available or the channel is closed and empty (nullopt),
+  // or `timeout` passes (nullopt; check closed()).
+  std::optional<ChannelItem> Pop(std::chrono::milliseconds timeout = std::chrono::milliseconds::max());
+  // Everything up to end LSN `lsn` is durable downstream. Lower values are ignored (never backwards).
+  void MarkDurable(Lsn lsn);
+  // A permanent consumer error: the producer stops at its next call.
+  void Fail(Status status);
+  // The producer is done: consumers drain and then see nullopt.
+  void Close();
+  bool closed() const;
+  size_t size() const;
+
+ private:
+  Status Push(ChannelItem item);
+
+  const size_t capacity_;
+  mutable std::mutex mu_;
+  std::condition_variable not_full_, not_empty_, durable_cv_;
+  std::deque<ChannelItem> items_;
+  bool closed_ = false;
+  Status failure_;
+  Lsn last_end_lsn_;
+  std::atomic<uint64_t> durable_{0};
+};
+
+}  // namespace cdc::log
