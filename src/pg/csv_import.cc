@@ -1,0 +1,560 @@
+#include "pg/csv_import.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+#include "base/progress.h"
+#include "base/shutdown.h"
+
+namespace cdc::pg {
+
+// ---- values ---------------------------------------------------------------------------------------------
+
+const char* CheckInt4(std::string_view s, int32_t* out) {
+  size_t i = 0;
+  bool neg = false;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    neg = s[i] == '-';
+    ++i;
+  }
+  if (i == s.size()) return "not an integer";
+  int64_t v = 0;
+  for (; i < s.size(); ++i) {
+    char c = s[i];
+    if (c < '0' || c > '9') return "not an integer";
+    v = v * 10 + (c - '0');
+    if (v > 2147483648LL) return "out of range for integer (-2147483648..2147483647)";
+  }
+  if (neg) v = -v;
+  if (v > 2147483647LL) return "out of range for integer (-2147483648..2147483647)";
+  if (out) *out = static_cast<int32_t>(v);
+  return nullptr;
+}
+
+const char* CheckDate(std::string_view s) {
+  static constexpr const char* kFormat = "not a date (expected YYYY-MM-DD)";
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return kFormat;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (s[i] < '0' || s[i] > '9') return kFormat;
+  }
+  int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+  int m = (s[5] - '0') * 10 + (s[6] - '0');
+  int d = (s[8] - '0') * 10 + (s[9] - '0');
+  if (y < 1) return "invalid date: year 0000 does not exist";
+  if (m < 1 || m > 12) return "invalid date: month must be 01-12";
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  int dim = kDays[m - 1] + ((m == 2 && leap) ? 1 : 0);
+  if (d < 1 || d > dim) return "invalid date: no such day in that month";
+  return nullptr;
+}
+
+std::string ShowValue(std::string_view v) {
+  static constexpr size_t kMaxChars = 80;
+  std::string out;
+  size_t chars = 0, i = 0;
+  while (i < v.size() && chars < kMaxChars) {
+    auto c = static_cast<unsigned char>(v[i]);
+    if (c < 0x80) {
+      if (c == '\n') out += "\\n";
+      else if (c == '\r') out += "\\r";
+      else if (c == '\t') out += "\\t";
+      else if (c < 0x20 || c == 0x7F) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "\\x%02X", c);
+        out += hex;
+      } else {
+        out.push_back(static_cast<char>(c));
+      }
+      ++i;
+    } else {
+      size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+      size_t bad = 0;
+      if (i + len <= v.size() && ValidUtf8(v.substr(i, len), &bad)) {
+        out.append(v.substr(i, len));
+        i += len;
+      } else {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "\\x%02X", c);
+        out += hex;
+        ++i;
+      }
+    }
+    ++chars;
+  }
+  if (i < v.size()) out += "...";
+  return out;
+}
+
+IdSet::IdSet() : slots_(1 << 12, 0) {}
+
+namespace {
+inline size_t HashId(uint32_t x, size_t mask) {
+  return static_cast<size_t>((static_cast<uint64_t>(x) * 0x9E3779B97F4A7C15ULL) >> 29) & mask;
+}
+}  // namespace
+
+bool IdSet::Insert(int32_t id) {
+  auto key = static_cast<uint32_t>(id);
+  if (key == 0) {
+    if (has_zero_) return false;
+    has_zero_ = true;
+    ++size_;
+    return true;
+  }
+  if ((size_ + 1) * 10 > slots_.size() * 7) Grow();
+  size_t mask = slots_.size() - 1;
+  for (size_t h = HashId(key, mask);; h = (h + 1) & mask) {
+    if (slots_[h] == key) return false;
+    if (slots_[h] == 0) {
+      slots_[h] = key;
+      ++size_;
+      return true;
+    }
+  }
+}
+
+void IdSet::Grow() {
+  std::vector<uint32_t> old;
+  old.swap(slots_);
+  slots_.assign(old.size() * 2, 0);
+  size_t mask = slots_.size() - 1;
+  for (uint32_t key : old) {
+    if (key == 0) continue;
+    size_t h = HashId(key, mask);
+    while (slots_[h] != 0) h = (h + 1) & mask;
+    slots_[h] = key;
+  }
+}
+
+// ---- header and rows ------------------------------------------------------------------------------------
+
+std::string RowError::Message() const {
+  std::string m = file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
+  if (!column_name.empty()) m += "column \"" + column_name + "\": ";
+  m += "value \"" + value + "\": " + reason;
+  return m;
+}
+
+namespace {
+std::string NormalizeName(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::string ColumnList(const TableDef& t) {
+  std::string s;
+  for (const auto& c : t.columns) s += (s.empty() ? "" : ",") + c.name;
+  return s;
+}
+}  // namespace
+
+Result<RowValidator> RowValidator::FromHeader(const TableDef& table, const CsvRecord& header, const std::string& file) {
+  std::string where = file + ":" + std::to_string(header.line()) + ": header: ";
+  if (!header.error().empty()) {
+    return Status::InvalidArgument(file + ":" + std::to_string(header.error_line()) + ":" +
+                                   std::to_string(header.error_column()) + ": header: " +
+                                   std::string(header.error()));
+  }
+  RowValidator v;
+  v.file_ = file;
+  bool has_id = false;
+  for (size_t i = 0; i < header.size(); ++i) {
+    std::string name = NormalizeName(header[i].value);
+    const ColumnDef* col = table.Find(name);
+    if (col == nullptr) {
+      return Status::InvalidArgument(file + ":" + std::to_string(header[i].line) + ":" +
+                                     std::to_string(header.Column(i)) + ": header: unknown column \"" +
+                                     ShowValue(header[i].value) + "\" for table " + table.name +
+                                     " (its columns: " + ColumnList(table) + ")");
+    }
+    for (const ColumnDef* seen : v.cols_) {
+      if (seen == col) {
+        return Status::InvalidArgument(file + ":" + std::to_string(header[i].line) + ":" +
+                                       std::to_string(header.Column(i)) + ": header: column \"" + name +
+                                       "\" appears twice");
+      }
+    }
+    if (col->primary_key) {
+      v.id_index_ = i;
+      has_id = true;
+    }
+    v.cols_.push_back(col);
+  }
+  for (const auto& c : table.columns) {
+    if (!c.not_null) continue;
+    bool found = false;
+    for (const ColumnDef* seen : v.cols_) found |= (seen == &c);
+    if (!found) {
+      return Status::InvalidArgument(where + "missing required column \"" + c.name + "\" for table " + table.name +
+                                     " (its columns: " + ColumnList(table) + ")");
+    }
+  }
+  if (!has_id) return Status::InvalidArgument(where + "missing required column \"id\"");
+  return v;
+}
+
+std::vector<std::string> RowValidator::ColumnNames() const {
+  std::vector<std::string> names;
+  for (const ColumnDef* c : cols_) names.push_back(c->name);
+  return names;
+}
+
+bool RowValidator::Check(const CsvRecord& rec, RowError* err) {
+  auto fail = [&](size_t field, uint64_t line, uint32_t column, std::string_view value, std::string reason) {
+    err->file = file_;
+    err->line = line;
+    err->column = column;
+    err->column_name = field < cols_.size() ? cols_[field]->name : std::string();
+    err->value = ShowValue(value);
+    err->reason = std::move(reason);
+    return false;
+  };
+  if (!rec.error().empty()) {
+    size_t last = rec.size() - 1;
+    return fail(last, rec.error_line(), rec.error_column(), rec[last].value, std::string(rec.error()));
+  }
+  if (rec.size() != cols_.size()) {
+    std::string reason = "wrong field count: " + std::to_string(rec.size()) + " fields, the header has " +
+                         std::to_string(cols_.size());
+    if (rec.size() > cols_.size()) {
+      size_t i = cols_.size();
+      return fail(i, rec[i].line, rec.Column(i), rec[i].value, reason + " (an unquoted comma?)");
+    }
+    const CsvField& lastf = rec[rec.size() - 1];
+    return fail(rec.size(), lastf.line, rec.ColumnAt(lastf.line_start, static_cast<uint32_t>(rec.raw().size())), "",
+                reason + " (column \"" + cols_[rec.size()]->name + "\" is missing)");
+  }
+  int32_t id = 0;
+  for (size_t i = 0; i < cols_.size(); ++i) {
+    const CsvField& f = rec[i];
+    const ColumnDef& c = *cols_[i];
+    if (f.value.empty() && !f.quoted) {
+      if (c.not_null) return fail(i, f.line, rec.Column(i), f.value, "empty value in a NOT NULL column");
+      continue;  // NULL
+    }
+    const char* why = nullptr;
+    switch (c.type) {
+      case ColumnType::kInteger: {
+        int32_t x = 0;
+        why = CheckInt4(f.value, &x);
+        if (!why && c.primary_key) id = x;
+        break;
+      }
+      case ColumnType::kDate:
+        why = CheckDate(f.value);
+        break;
+      case ColumnType::kText: {
+        size_t bad = 0;
+        if (!ValidUtf8(f.value, &bad)) {
+          return fail(i, f.line, rec.Column(i), f.value,
+                      "invalid UTF-8 (byte " + std::to_string(bad + 1) + " of the value; save the file as UTF-8)");
+        }
+        if (std::memchr(f.value.data(), '\0', f.value.size()) != nullptr) why = "contains a NUL byte";
+        break;
+      }
+    }
+    if (why) return fail(i, f.line, rec.Column(i), f.value, why);
+  }
+  if (!ids_.Insert(id)) {
+    const CsvField& f = rec[id_index_];
+    return fail(id_index_, f.line, rec.Column(id_index_), f.value, "duplicate id within the file");
+  }
+  return true;
+}
+
+// ---- import ---------------------------------------------------------------------------------------------
+
+const char* ImportModeName(ImportMode mode) {
+  switch (mode) {
+    case ImportMode::kInsert: return "insert";
+    case ImportMode::kUpsert: return "upsert";
+    case ImportMode::kReplace: return "replace";
+  }
+  return "?";
+}
+
+bool ParseImportMode(std::string_view text, ImportMode* out) {
+  if (text == "insert") *out = ImportMode::kInsert;
+  else if (text == "upsert") *out = ImportMode::kUpsert;
+  else if (text == "replace") *out = ImportMode::kReplace;
+  else return false;
+  return true;
+}
+
+namespace {
+
+constexpr size_t kCopyChunk = 1 << 20;
+constexpr const char* kStage = "cdcpipe_stage";
+
+// Appends `v` as a CSV field (quoted when needed).
+void AppendCsvField(std::string* out, std::string_view v) {
+  bool quote = v.empty() == false && (v.find_first_of(",\"\r\n") != std::string_view::npos || v.front() == ' ' ||
+                                      v.back() == ' ');
+  if (!quote) {
+    out->append(v);
+    return;
+  }
+  out->push_back('"');
+  for (char c : v) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+// The rejects file: the header's fields plus "reject_reason", then each bad row's fields plus the reason.
+class RejectsWriter {
+ public:
+  static Result<std::unique_ptr<RejectsWriter>> Open(const std::string& path, const CsvRecord& header) {
+    FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f) return Status::IoError("cannot write the rejects file " + path + ": " + std::strerror(errno));
+    std::unique_ptr<RejectsWriter> w(new RejectsWriter(f, path));
+    std::string line;
+    for (size_t i = 0; i < header.size(); ++i) {
+      AppendCsvField(&line, header[i].value);
+      line.push_back(',');
+    }
+    line += "reject_reason\n";
+    w->Write(line);
+    return w;
+  }
+  ~RejectsWriter() {
+    if (f_) std::fclose(f_);
+  }
+  void Add(const CsvRecord& rec, const std::string& reason) {
+    line_.clear();
+    for (size_t i = 0; i < rec.size(); ++i) {
+      AppendCsvField(&line_, rec[i].value);
+      line_.push_back(',');
+    }
+    AppendCsvField(&line_, reason);
+    line_.push_back('\n');
+    Write(line_);
+  }
+  Status Close() {
+    bool bad = failed_ || std::fclose(f_) != 0;
+    f_ = nullptr;
+    if (bad) return Status::IoError("writing the rejects file " + path_ + " failed (disk full?)");
+    return Status::OK();
+  }
+
+ private:
+  RejectsWriter(FILE* f, std::string path) : f_(f), path_(std::move(path)) {}
+  void Write(const std::string& s) {
+    if (std::fwrite(s.data(), 1, s.size(), f_) != s.size()) failed_ = true;
+  }
+  FILE* f_;
+  std::string path_;
+  std::string line_;
+  bool failed_ = false;
+};
+
+// Rolls back unless committed; aborts a COPY in progress first.
+class Transaction {
+ public:
+  explicit Transaction(PgConnection& conn) : conn_(conn) {}
+  ~Transaction() {
+    if (copying_) conn_.CopyInAbort("cdcpipe import aborted").ok();
+    if (open_) conn_.Run("ROLLBACK").ok();
+  }
+  Status Begin() {
+    CDC_RETURN_IF_ERROR(conn_.Run("BEGIN"));
+    open_ = true;
+    return Status::OK();
+  }
+  Status Commit() {
+    Status st = conn_.Run("COMMIT");
+    open_ = false;
+    return st;
+  }
+  void set_copying(bool c) { copying_ = c; }
+
+ private:
+  PgConnection& conn_;
+  bool open_ = false;
+  bool copying_ = false;
+};
+
+std::string Join(const std::vector<std::string>& cols, const std::string& prefix, const std::string& sep = ", ") {
+  std::string s;
+  for (const auto& c : cols) s += (s.empty() ? "" : sep) + prefix + c;
+  return s;
+}
+
+// Finds the first record of `path` whose id field is `id` (for the "already exists" message).
+std::optional<RowError> LocateId(const std::string& path, size_t id_index, int32_t id) {
+  auto reader = CsvReader::Open(path);
+  if (!reader.ok()) return std::nullopt;
+  CsvRecord rec;
+  bool header = true;
+  for (;;) {
+    auto more = (*reader)->Next(&rec);
+    if (!more.ok() || !*more) return std::nullopt;
+    if (header) {
+      header = false;
+      continue;
+    }
+    if (!rec.error().empty() || rec.size() <= id_index) continue;
+    int32_t v = 0;
+    if (CheckInt4(rec[id_index].value, &v) == nullptr && v == id) {
+      RowError e;
+      e.file = path;
+      e.line = rec[id_index].line;
+      e.column = rec.Column(id_index);
+      e.column_name = "id";
+      e.value = ShowValue(rec[id_index].value);
+      return e;
+    }
+  }
+}
+
+}  // namespace
+
+Result<ImportStats> ImportCsvFile(PgConnection& conn, const TableDef& table, const std::string& path,
+                                  const ImportOptions& opts) {
+  const auto t0 = std::chrono::steady_clock::now();
+  ImportStats stats;
+  CsvReader::Options ropts;
+  ropts.block_size = opts.block_size;
+  CDC_ASSIGN_OR_RETURN(std::unique_ptr<CsvReader> reader, CsvReader::Open(path, ropts));
+  CsvRecord rec;
+  CDC_ASSIGN_OR_RETURN(bool has_header, reader->Next(&rec));
+  if (!has_header) {
+    return Status::InvalidArgument(path + ": the file is empty (expected a header line such as " +
+                                   ColumnList(table) + ")");
+  }
+  CDC_ASSIGN_OR_RETURN(RowValidator validator, RowValidator::FromHeader(table, rec, path));
+  const std::vector<std::string> file_cols = validator.ColumnNames();
+  std::unique_ptr<RejectsWriter> rejects;
+  if (!opts.rejects_path.empty()) {
+    CDC_ASSIGN_OR_RETURN(rejects, RejectsWriter::Open(opts.rejects_path, rec));
+  }
+
+  const std::string target = "public." + table.name;
+  CDC_RETURN_IF_ERROR(conn.Run("SET client_encoding TO 'UTF8'"));
+  Transaction tx(conn);
+  CDC_RETURN_IF_ERROR(tx.Begin());
+  // Writers wait until we commit; readers go on. Keeps "the table is empty" true for the direct COPY.
+  CDC_RETURN_IF_ERROR(conn.Run("LOCK TABLE " + target + " IN SHARE ROW EXCLUSIVE MODE"));
+  bool direct = false;
+  if (opts.mode == ImportMode::kInsert) {
+    CDC_ASSIGN_OR_RETURN(PgResult r, conn.Exec("SELECT NOT EXISTS (SELECT 1 FROM " + target + ")"));
+    direct = r.Get(0, 0) == "t";
+  }
+  if (!direct) {
+    CDC_RETURN_IF_ERROR(
+        conn.Run(std::string("CREATE TEMP TABLE ") + kStage + " (LIKE " + target + ") ON COMMIT DROP"));
+  }
+  const std::string copy_target = direct ? target : kStage;
+  CDC_RETURN_IF_ERROR(
+      conn.CopyInBegin("COPY " + copy_target + " (" + Join(file_cols, "") + ") FROM STDIN WITH (FORMAT csv)"));
+  tx.set_copying(true);
+
+  std::unique_ptr<ProgressLine> progress;
+  if (opts.progress && reader->file_size() > (4u << 20)) {
+    std::string base = path.substr(path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1);
+    progress = std::make_unique<ProgressLine>("import " + base, reader->file_size(), "bytes");
+  }
+  std::string out;
+  out.reserve(kCopyChunk + (64 << 10));
+  RowError err;
+  for (;;) {
+    CDC_ASSIGN_OR_RETURN(bool more, reader->Next(&rec));
+    if (!more) break;
+    ++stats.rows_read;
+    if (!validator.Check(rec, &err)) {
+      ++stats.rejected;
+      if (stats.rejected > opts.max_errors) {
+        std::string msg = err.Message();
+        if (opts.max_errors > 0) {
+          msg += " (more than --max-errors " + std::to_string(opts.max_errors) + " bad rows; nothing imported)";
+        } else {
+          msg += " (nothing imported; fix the row, or use --max-errors N --rejects PATH to skip bad rows)";
+        }
+        return Status::InvalidArgument(msg);
+      }
+      if (rejects) rejects->Add(rec, err.Message());
+      continue;
+    }
+    out.append(rec.raw());
+    out.push_back('\n');
+    if (out.size() >= kCopyChunk) {
+      CDC_RETURN_IF_ERROR(conn.CopyInPut(out));
+      out.clear();
+    }
+    if ((stats.rows_read & 0xFFFF) == 0) {
+      if (progress) progress->Update(reader->bytes_read());
+      if (ShutdownRequested()) return Status::Cancelled("import of " + path + " interrupted; nothing imported");
+    }
+  }
+  if (!out.empty()) CDC_RETURN_IF_ERROR(conn.CopyInPut(out));
+  tx.set_copying(false);
+  CDC_ASSIGN_OR_RETURN(uint64_t copied, conn.CopyInEnd());
+  progress.reset();
+  if (rejects) CDC_RETURN_IF_ERROR(rejects->Close());
+
+  if (direct) {
+    stats.inserted = copied;
+  } else {
+    CDC_RETURN_IF_ERROR(conn.Run(std::string("ANALYZE ") + kStage));
+    // Columns written to the table: all of them in replace mode (missing ones become NULL), else the
+    // file's.
+    std::vector<std::string> write_cols;
+    if (opts.mode == ImportMode::kReplace) {
+      for (const auto& c : table.columns) write_cols.push_back(c.name);
+    } else {
+      write_cols = file_cols;
+    }
+    std::vector<std::string> set_cols;
+    for (const auto& c : write_cols) {
+      if (c != "id") set_cols.push_back(c);
+    }
+    if (opts.mode == ImportMode::kInsert) {
+      CDC_ASSIGN_OR_RETURN(PgResult r, conn.Exec(std::string("SELECT s.id FROM ") + kStage + " s JOIN " + target +
+                                                 " t ON t.id = s.id LIMIT 1"));
+      if (r.rows() > 0) {
+        int32_t id = 0;
+        CheckInt4(r.Get(0, 0), &id);
+        std::optional<RowError> where = LocateId(path, validator.id_index(), id);
+        RowError e = where ? *where : RowError{path, 0, 0, "id", std::string(r.Get(0, 0)), ""};
+        e.reason = "id " + std::string(r.Get(0, 0)) + " already exists in table " + table.name +
+                   " (nothing imported; use --mode upsert or --mode replace to change existing rows)";
+        return Status::InvalidArgument(e.Message());
+      }
+    }
+    if (opts.mode == ImportMode::kReplace) {
+      CDC_ASSIGN_OR_RETURN(PgResult r, conn.Exec("DELETE FROM " + target + " t WHERE NOT EXISTS (SELECT 1 FROM " +
+                                                 kStage + " s WHERE s.id = t.id)"));
+      stats.deleted = r.AffectedRows();
+    }
+    if (opts.mode != ImportMode::kInsert && !set_cols.empty()) {
+      std::string sql = "UPDATE " + target + " t SET ";
+      for (size_t i = 0; i < set_cols.size(); ++i) sql += (i ? ", " : "") + set_cols[i] + " = s." + set_cols[i];
+      sql += std::string(" FROM ") + kStage + " s WHERE t.id = s.id AND ROW(" + Join(set_cols, "t.") +
+             ") IS DISTINCT FROM ROW(" + Join(set_cols, "s.") + ")";
+      CDC_ASSIGN_OR_RETURN(PgResult r, conn.Exec(sql));
+      stats.updated = r.AffectedRows();
+    }
+    CDC_ASSIGN_OR_RETURN(PgResult r, conn.Exec("INSERT INTO " + target + " (" + Join(write_cols, "") + ") SELECT " +
+                                               Join(write_cols, "s.") + " FROM " + kStage +
+                                               " s WHERE NOT EXISTS (SELECT 1 FROM " + target +
+                                               " t WHERE t.id = s.id)"));
+    stats.inserted = r.AffectedRows();
+  }
+  CDC_RETURN_IF_ERROR(tx.Commit());
+  uint64_t accepted = stats.rows_read - stats.rejected;
+  stats.unchanged = accepted - std::min(accepted, stats.inserted + stats.updated);
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return stats;
+}
+
+}  // namespace cdc::pg

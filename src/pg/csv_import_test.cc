@@ -1,0 +1,216 @@
+// Value and row validation of the CSV import (no database: the import itself is tested in
+// tests/import_test.cc against a private PostgreSQL).
+#include "pg/csv_import.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+
+namespace cdc::pg {
+namespace {
+
+TEST(CheckInt4, ValidValues) {
+  int32_t v = 0;
+  EXPECT_EQ(CheckInt4("0", &v), nullptr);
+  EXPECT_EQ(v, 0);
+  EXPECT_EQ(CheckInt4("42", &v), nullptr);
+  EXPECT_EQ(v, 42);
+  EXPECT_EQ(CheckInt4("+7", &v), nullptr);
+  EXPECT_EQ(v, 7);
+  EXPECT_EQ(CheckInt4("-2147483648", &v), nullptr);
+  EXPECT_EQ(v, INT32_MIN);
+  EXPECT_EQ(CheckInt4("2147483647", &v), nullptr);
+  EXPECT_EQ(v, INT32_MAX);
+  EXPECT_EQ(CheckInt4("007", &v), nullptr);
+  EXPECT_EQ(v, 7);
+}
+
+TEST(CheckInt4, InvalidValues) {
+  int32_t v = 0;
+  for (const char* s : {"", "-", "+", "abc", "1.5", "1e3", " 1", "1 ", "0x10", "--1", "١٢"}) {
+    EXPECT_STREQ(CheckInt4(s, &v), "not an integer") << s;
+  }
+  EXPECT_STREQ(CheckInt4("2147483648", &v), "out of range for integer (-2147483648..2147483647)");
+  EXPECT_STREQ(CheckInt4("-2147483649", &v), "out of range for integer (-2147483648..2147483647)");
+  EXPECT_STREQ(CheckInt4("99999999999999999999999", &v), "out of range for integer (-2147483648..2147483647)");
+}
+
+TEST(CheckDate, ValidDates) {
+  for (const char* s : {"2024-01-31", "2024-02-29", "2000-02-29", "0001-01-01", "9999-12-31", "2023-04-30"}) {
+    EXPECT_EQ(CheckDate(s), nullptr) << s;
+  }
+}
+
+TEST(CheckDate, InvalidDates) {
+  EXPECT_STREQ(CheckDate("2023-02-29"), "invalid date: no such day in that month");
+  EXPECT_STREQ(CheckDate("1900-02-29"), "invalid date: no such day in that month");
+  EXPECT_STREQ(CheckDate("2023-04-31"), "invalid date: no such day in that month");
+  EXPECT_STREQ(CheckDate("2023-01-00"), "invalid date: no such day in that month");
+  EXPECT_STREQ(CheckDate("2023-13-01"), "invalid date: month must be 01-12");
+  EXPECT_STREQ(CheckDate("2023-00-10"), "invalid date: month must be 01-12");
+  EXPECT_STREQ(CheckDate("0000-01-01"), "invalid date: year 0000 does not exist");
+  for (const char* s : {"", "2023-1-01", "01.02.2023", "2023/01/01", "2023-01-01T00", "abcd-ef-gh", " 2023-01-01"}) {
+    EXPECT_STREQ(CheckDate(s), "not a date (expected YYYY-MM-DD)") << s;
+  }
+}
+
+TEST(ShowValue, CutsAt80CharactersOnUtf8Boundary) {
+  std::string ascii(100, 'a');
+  EXPECT_EQ(ShowValue(ascii), std::string(80, 'a') + "...");
+  std::string pl;
+  for (int i = 0; i < 100; ++i) pl += "ż";
+  std::string want;
+  for (int i = 0; i < 80; ++i) want += "ż";
+  EXPECT_EQ(ShowValue(pl), want + "...");
+  EXPECT_EQ(ShowValue("short"), "short");
+}
+
+TEST(ShowValue, EscapesControlAndInvalidBytes) {
+  EXPECT_EQ(ShowValue("a\nb\tc\r"), "a\\nb\\tc\\r");
+  EXPECT_EQ(ShowValue(std::string("x\0y", 3)), "x\\x00y");
+  EXPECT_EQ(ShowValue("caf\xE9"), "caf\\xE9");
+}
+
+TEST(IdSet, DetectsDuplicatesAcrossGrowth) {
+  IdSet set;
+  std::mt19937 rng(7);
+  std::set<int32_t> ref;
+  for (int i = 0; i < 200000; ++i) {
+    auto id = static_cast<int32_t>(rng() % 150000) - 20000;  // includes 0 and negatives
+    bool fresh = ref.insert(id).second;
+    ASSERT_EQ(set.Insert(id), fresh) << id;
+  }
+  EXPECT_EQ(set.size(), ref.size());
+  EXPECT_TRUE(set.Insert(INT32_MIN));
+  EXPECT_FALSE(set.Insert(INT32_MIN));
+}
+
+// Reads the CSV text, builds the validator from its header and checks each row; returns the
+// messages of the bad rows (or the header error).
+std::vector<std::string> Validate(const std::string& table, const std::string& csv) {
+  auto reader = CsvReader::FromString(csv, CsvReader::Options(), "f.csv");
+  CsvRecord rec;
+  EXPECT_TRUE(*reader->Next(&rec));
+  auto v = RowValidator::FromHeader(*FindTable(table), rec, "f.csv");
+  if (!v.ok()) return {v.status().message()};
+  std::vector<std::string> errors;
+  RowError err;
+  for (;;) {
+    auto more = reader->Next(&rec);
+    EXPECT_TRUE(more.ok());
+    if (!more.ok() || !*more) break;
+    if (!v->Check(rec, &err)) errors.push_back(err.Message());
+  }
+  return errors;
+}
+
+TEST(RowValidator, HeaderInAnyOrderCaseAndSpaces) {
+  EXPECT_TRUE(Validate("klienci", "Telefon, kraj ,EMAIL,nazwa,id\n+48 1,PL,a@b.pl,Firma,1\n").empty());
+}
+
+TEST(RowValidator, HeaderMissingRequiredColumn) {
+  auto e = Validate("klienci", "id,email\n1,a@b\n");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0],
+            "f.csv:1: header: missing required column \"nazwa\" for table klienci (its columns: "
+            "id,nazwa,email,kraj,telefon)");
+  e = Validate("pracownicy", "imie,nazwisko\nA,B\n");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_NE(e[0].find("missing required column \"id\""), std::string::npos);
+}
+
+TEST(RowValidator, OptionalColumnsMayBeMissing) {
+  EXPECT_TRUE(Validate("pracownicy", "id,wiek\n1,30\n").empty());
+}
+
+TEST(RowValidator, HeaderUnknownAndRepeatedColumn) {
+  auto e = Validate("klienci", "id,nazwa,fax\n1,a,2\n");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0], "f.csv:1:10: header: unknown column \"fax\" for table klienci (its columns: "
+                  "id,nazwa,email,kraj,telefon)");
+  e = Validate("klienci", "id,nazwa,id\n");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0], "f.csv:1:10: header: column \"id\" appears twice");
+}
+
+TEST(RowValidator, IntegerErrorsNameLineColumnValueAndReason) {
+  auto e = Validate("pracownicy", "id,imie,wiek\n1,Ala,30\n2,Ola,trzydzieści\n3,Ela,99999999999\n");
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0], "f.csv:3:7: column \"wiek\": value \"trzydzieści\": not an integer");
+  EXPECT_EQ(e[1], "f.csv:4:7: column \"wiek\": value \"99999999999\": out of range for integer "
+                  "(-2147483648..2147483647)");
+}
+
+TEST(RowValidator, DateErrors) {
+  auto e = Validate("projekty", "id,nazwa,data_rozpoczecia\n1,P,2024-02-30\n2,P,30.01.2024\n3,P,\n");
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0], "f.csv:2:5: column \"data_rozpoczecia\": value \"2024-02-30\": invalid date: no such day in that month");
+  EXPECT_EQ(e[1], "f.csv:3:5: column \"data_rozpoczecia\": value \"30.01.2024\": not a date (expected YYYY-MM-DD)");
+}
+
+TEST(RowValidator, EmptyIsNullOnlyForNullableColumns) {
+  auto e = Validate("klienci", "id,nazwa,email\n1,,x\n2,\"\",\n,N,\n");
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0], "f.csv:2:3: column \"nazwa\": value \"\": empty value in a NOT NULL column");
+  // Quoted empty is an empty string, not NULL: allowed for nazwa. Empty id is not.
+  EXPECT_EQ(e[1], "f.csv:4:1: column \"id\": value \"\": empty value in a NOT NULL column");
+}
+
+TEST(RowValidator, QuotedEmptyIsNotAnInteger) {
+  auto e = Validate("pracownicy", "id,wiek\n1,\"\"\n");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0], "f.csv:2:3: column \"wiek\": value \"\": not an integer");
+}
+
+TEST(RowValidator, InvalidUtf8) {
+  auto e = Validate("klienci", "id,nazwa\n1,Caf\xE9 Paris\n");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0], "f.csv:2:3: column \"nazwa\": value \"Caf\\xE9 Paris\": invalid UTF-8 (byte 4 of the value; save "
+                  "the file as UTF-8)");
+}
+
+TEST(RowValidator, WrongFieldCount) {
+  auto e = Validate("klienci", "id,nazwa,kraj\n1,A,PL,extra\n2,B\n");
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0], "f.csv:2:8: value \"extra\": wrong field count: 4 fields, the header has 3 (an unquoted comma?)");
+  EXPECT_EQ(e[1], "f.csv:3:4: column \"kraj\": value \"\": wrong field count: 2 fields, the header has 3 (column "
+                  "\"kraj\" is missing)");
+}
+
+TEST(RowValidator, DuplicateIdWithinFile) {
+  auto e = Validate("klienci", "nazwa,id\nA,1\nB,2\nC,1\n");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0], "f.csv:4:3: column \"id\": value \"1\": duplicate id within the file");
+}
+
+TEST(RowValidator, RejectedRowDoesNotReserveItsId) {
+  // Row 2 is bad (no nazwa); its id may appear again in a good row.
+  EXPECT_EQ(Validate("klienci", "id,nazwa\n1,\n1,ok\n").size(), 1u);
+}
+
+TEST(RowValidator, MalformedQuotingIsARowError) {
+  auto e = Validate("klienci", "id,nazwa\n1,ab\"c\n2,ok\n");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0], "f.csv:2:5: column \"nazwa\": value \"ab\"c\": a quote inside an unquoted field (quote the whole "
+                  "field and double the quote: \"a \"\"b\"\"\")");
+}
+
+TEST(RowValidator, LongValueIsCutInMessage) {
+  std::string big(200, 'x');
+  auto e = Validate("pracownicy", "id,wiek\n1," + big + "\n");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_NE(e[0].find("value \"" + std::string(80, 'x') + "...\": not an integer"), std::string::npos);
+}
+
+TEST(ImportMode, Parse) {
+  ImportMode m;
+  EXPECT_TRUE(ParseImportMode("insert", &m));
+  EXPECT_EQ(m, ImportMode::kInsert);
+  EXPECT_TRUE(ParseImportMode("replace", &m));
+  EXPECT_EQ(m, ImportMode::kReplace);
+  EXPECT_FALSE(ParseImportMode("merge", &m));
+}
+
+}  // namespace
+}  // namespace cdc::pg
