@@ -1,0 +1,557 @@
+#include "event/debezium_encoder.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+#include "base/json_escape.h"
+
+namespace cdc::event {
+namespace {
+
+// PostgreSQL built-in type OIDs (pg_type.dat).
+enum : uint32_t {
+  kBoolOid = 16, kByteaOid = 17, kCharOid = 18, kNameOid = 19, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23,
+  kTextOid = 25, kOidOid = 26, kJsonOid = 114, kXmlOid = 142, kFloat4Oid = 700, kFloat8Oid = 701,
+  kBpcharOid = 1042, kVarcharOid = 1043, kDateOid = 1082, kTimeOid = 1083, kTimestampOid = 1114,
+  kTimestamptzOid = 1184, kTimetzOid = 1266, kNumericOid = 1700, kUuidOid = 2950, kJsonbOid = 3802,
+};
+
+constexpr std::string_view kUnavailable = "__debezium_unavailable_value";
+
+// How one column's value is written.
+enum class Kind : uint8_t {
+  kInt,             // int2/int4/int8/oid: the text is the JSON number
+  kFloat,           // float4/float8: the text is the JSON number, NaN/Infinity quoted
+  kBool,            // "t"/"f"
+  kString,          // any text
+  kBytes,           // bytea -> base64
+  kDecimalVariable, // numeric without typmod, precise: {"scale":s,"value":"<b64>"}
+  kDecimalFixed,    // numeric(p,s), precise: "<b64>" at the column's scale
+  kDecimalString,   // numeric as string
+  kDecimalDouble,   // numeric as JSON double
+  kDate,            // int32 days
+  kTimestamp,       // int64 micros
+  kTimestamptz,     // ISO string UTC
+  kTime,            // int64 micros
+  kTimetz,          // ISO time string UTC
+};
+
+struct ColumnPlan {
+  Kind kind = Kind::kString;
+  int scale = -1;         // kDecimalFixed: the column's scale
+  std::string name_json;  // "\"name\":"
+};
+
+void AppendInt(std::string* out, int64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, r.ptr);
+}
+void AppendUint(std::string* out, uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, r.ptr);
+}
+
+bool IsIntegerText(std::string_view t) {
+  size_t i = (!t.empty() && t[0] == '-') ? 1 : 0;
+  if (i == t.size()) return false;
+  for (; i < t.size(); ++i)
+    if (t[i] < '0' || t[i] > '9') return false;
+  return true;
+}
+
+// A finite float in PostgreSQL's output ("-1.5", "1e+100", "3.4028235e+38") is already a JSON number
+// when it matches the JSON number grammar; check that instead of trusting it.
+bool IsJsonNumber(std::string_view t) {
+  size_t i = 0, n = t.size();
+  if (i < n && t[i] == '-') ++i;
+  if (i >= n || t[i] < '0' || t[i] > '9') return false;
+  if (t[i] == '0') ++i;
+  else
+    while (i < n && t[i] >= '0' && t[i] <= '9') ++i;
+  if (i < n && t[i] == '.') {
+    ++i;
+    if (i >= n || t[i] < '0' || t[i] > '9') return false;
+    while (i < n && t[i] >= '0' && t[i] <= '9') ++i;
+  }
+  if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < n && (t[i] == '+' || t[i] == '-')) ++i;
+    if (i >= n || t[i] < '0' || t[i] > '9') return false;
+    while (i < n && t[i] >= '0' && t[i] <= '9') ++i;
+  }
+  return i == n;
+}
+
+// Jackson (QUOTE_NON_NUMERIC_NUMBERS, its default) writes non-finite doubles as quoted strings.
+bool AppendSpecialFloat(std::string* out, std::string_view t) {
+  if (t == "NaN" || t == "Infinity" || t == "-Infinity") {
+    out->push_back('"');
+    out->append(t);
+    out->push_back('"');
+    return true;
+  }
+  return false;
+}
+
+// The scale of a numeric(p,s) typmod (PostgreSQL 15 allows negative scales: an 11-bit signed field).
+int NumericTypmodScale(int32_t typmod) { return ((((typmod - 4) & 0x7ff) ^ 1024) - 1024); }
+int NumericTypmodPrecision(int32_t typmod) { return ((typmod - 4) >> 16) & 0xffff; }
+
+Kind KindFor(const Column& c, DecimalMode mode) {
+  switch (c.type_oid) {
+    case kInt2Oid: case kInt4Oid: case kInt8Oid: case kOidOid: return Kind::kInt;
+    case kFloat4Oid: case kFloat8Oid: return Kind::kFloat;
+    case kBoolOid: return Kind::kBool;
+    case kByteaOid: return Kind::kBytes;
+    case kDateOid: return Kind::kDate;
+    case kTimestampOid: return Kind::kTimestamp;
+    case kTimestamptzOid: return Kind::kTimestamptz;
+    case kTimeOid: return Kind::kTime;
+    case kTimetzOid: return Kind::kTimetz;
+    case kNumericOid:
+      switch (mode) {
+        case DecimalMode::kString: return Kind::kDecimalString;
+        case DecimalMode::kDouble: return Kind::kDecimalDouble;
+        case DecimalMode::kPrecise:
+          return (c.type_modifier >= 4 && NumericTypmodScale(c.type_modifier) >= 0) ? Kind::kDecimalFixed
+                                                                                   : Kind::kDecimalVariable;
+      }
+      return Kind::kDecimalVariable;
+    default: return Kind::kString;
+  }
+}
+
+// The JsonConverter schema of one column, without the trailing "field" (JsonConverter's key order:
+// type, fields, optional, name, version, doc, parameters, default).
+void AppendFieldSchema(std::string* out, const Column& c, Kind kind, bool optional) {
+  const char* opt = optional ? "true" : "false";
+  auto simple = [&](const char* type, const char* name) {
+    *out += "{\"type\":\"";
+    *out += type;
+    *out += "\",\"optional\":";
+    *out += opt;
+    if (name) {
+      *out += ",\"name\":\"";
+      *out += name;
+      *out += "\",\"version\":1";
+    }
+  };
+  switch (kind) {
+    case Kind::kInt:
+      simple(c.type_oid == kInt2Oid ? "int16" : c.type_oid == kInt4Oid ? "int32" : "int64", nullptr);
+      break;
+    case Kind::kFloat: simple(c.type_oid == kFloat4Oid ? "float" : "double", nullptr); break;
+    case Kind::kBool: simple("boolean", nullptr); break;
+    case Kind::kBytes: simple("bytes", nullptr); break;
+    case Kind::kDate: simple("int32", "io.debezium.time.Date"); break;
+    case Kind::kTimestamp: simple("int64", "io.debezium.time.MicroTimestamp"); break;
+    case Kind::kTimestamptz: simple("string", "io.debezium.time.ZonedTimestamp"); break;
+    case Kind::kTime: simple("int64", "io.debezium.time.MicroTime"); break;
+    case Kind::kTimetz: simple("string", "io.debezium.time.ZonedTime"); break;
+    case Kind::kDecimalString: simple("string", nullptr); break;
+    case Kind::kDecimalDouble: simple("double", nullptr); break;
+    case Kind::kDecimalVariable:
+      *out += "{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"scale\"},"
+              "{\"type\":\"bytes\",\"optional\":false,\"field\":\"value\"}],\"optional\":";
+      *out += opt;
+      *out += ",\"name\":\"io.debezium.data.VariableScaleDecimal\",\"version\":1,\"doc\":\"Variable scaled decimal\"";
+      break;
+    case Kind::kDecimalFixed:
+      simple("bytes", "org.apache.kafka.connect.data.Decimal");
+      *out += ",\"parameters\":{\"scale\":\"";
+      AppendInt(out, NumericTypmodScale(c.type_modifier));
+      *out += "\",\"connect.decimal.precision\":\"";
+      AppendInt(out, NumericTypmodPrecision(c.type_modifier));
+      *out += "\"}";
+      break;
+    case Kind::kString:
+      if (c.type_oid == kJsonOid || c.type_oid == kJsonbOid) simple("string", "io.debezium.data.Json");
+      else if (c.type_oid == kUuidOid) simple("string", "io.debezium.data.Uuid");
+      else if (c.type_oid == kXmlOid) simple("string", "io.debezium.data.Xml");
+      else simple("string", nullptr);
+      break;
+  }
+  *out += ",\"field\":";
+  AppendJsonString(out, c.name);
+  *out += '}';
+}
+
+const char* SnapshotText(SnapshotMarker m) {
+  switch (m) {
+    case SnapshotMarker::kTrue: return "true";
+    case SnapshotMarker::kLast: return "last";
+    case SnapshotMarker::kFalse: return "false";
+  }
+  return "false";
+}
+
+Status ColumnError(const TableSchema& t, const Column& c, const Status& s) {
+  return Status::InvalidArgument("table " + t.schema + "." + t.table + " column " + c.name + ": " + s.message());
+}
+
+}  // namespace
+
+Result<DecimalMode> ParseDecimalMode(std::string_view text) {
+  if (text == "precise") return DecimalMode::kPrecise;
+  if (text == "string") return DecimalMode::kString;
+  if (text == "double") return DecimalMode::kDouble;
+  return Status::InvalidArgument("unknown decimal mode '" + std::string(text) + "' (use precise, string or double)");
+}
+
+struct DebeziumEncoder::TableCache {
+  std::shared_ptr<const TableSchema> table;  // keeps the key object alive, so its address is not reused
+  std::string topic;
+  std::vector<ColumnPlan> columns;
+  std::vector<size_t> key_columns;
+  std::string key_prefix;    // "{\"schema\":{...},\"payload\":" or "" (schemas off)
+  std::string value_prefix;  // "{\"schema\":{...},\"payload\":" or ""
+  std::string source_head;   // ",\"source\":{\"version\":..,\"name\":..,\"ts_ms\":"
+  std::string source_db;     // ",\"db\":\"...\",\"sequence\":"
+  std::string source_table;  // ",\"schema\":\"public\",\"table\":\"t\",\"txId\":"
+};
+
+DebeziumEncoder::DebeziumEncoder(EncoderOptions options) : options_(std::move(options)) {}
+DebeziumEncoder::~DebeziumEncoder() = default;
+
+std::string DebeziumEncoder::TopicFor(const TableSchema& table) const {
+  return options_.topic_prefix + "." + table.schema + "." + table.table;
+}
+
+DebeziumEncoder::TableCache* DebeziumEncoder::CacheFor(const std::shared_ptr<const TableSchema>& table) {
+  if (last_ && last_->table.get() == table.get()) return last_;
+  auto it = cache_.find(table.get());
+  if (it != cache_.end()) return last_ = it->second.get();
+
+  auto tc = std::make_unique<TableCache>();
+  const TableSchema& t = *table;
+  tc->table = table;
+  tc->topic = TopicFor(t);
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    const Column& c = t.columns[i];
+    ColumnPlan p;
+    p.kind = KindFor(c, options_.decimal_mode);
+    if (p.kind == Kind::kDecimalFixed) p.scale = NumericTypmodScale(c.type_modifier);
+    AppendJsonString(&p.name_json, c.name);
+    p.name_json += ':';
+    tc->columns.push_back(std::move(p));
+    if (c.key) tc->key_columns.push_back(i);
+  }
+  const std::string base = tc->topic;
+  if (options_.schemas) {
+    std::string key = "{\"schema\":{\"type\":\"struct\",\"fields\":[";
+    for (size_t n = 0; n < tc->key_columns.size(); ++n) {
+      if (n) key += ',';
+      size_t i = tc->key_columns[n];
+      AppendFieldSchema(&key, t.columns[i], tc->columns[i].kind, false);
+    }
+    key += "],\"optional\":false,\"name\":";
+    AppendJsonString(&key, base + ".Key");
+    key += "},\"payload\":";
+    tc->key_prefix = std::move(key);
+
+    std::string row = "{\"type\":\"struct\",\"fields\":[";
+    for (size_t i = 0; i < t.columns.size(); ++i) {
+      if (i) row += ',';
+      AppendFieldSchema(&row, t.columns[i], tc->columns[i].kind, t.columns[i].optional && !t.columns[i].key);
+    }
+    row += "],\"optional\":true,\"name\":";
+    AppendJsonString(&row, base + ".Value");
+    std::string v = "{\"schema\":{\"type\":\"struct\",\"fields\":[";
+    v += row + ",\"field\":\"before\"},";
+    v += row + ",\"field\":\"after\"},";
+    v += "{\"type\":\"struct\",\"fields\":["
+         "{\"type\":\"string\",\"optional\":false,\"field\":\"version\"},"
+         "{\"type\":\"string\",\"optional\":false,\"field\":\"connector\"},"
+         "{\"type\":\"string\",\"optional\":false,\"field\":\"name\"},"
+         "{\"type\":\"int64\",\"optional\":false,\"field\":\"ts_ms\"},"
+         "{\"type\":\"string\",\"optional\":true,\"name\":\"io.debezium.data.Enum\",\"version\":1,"
+         "\"parameters\":{\"allowed\":\"true,last,false,incremental\"},\"default\":\"false\",\"field\":\"snapshot\"},"
+         "{\"type\":\"string\",\"optional\":false,\"field\":\"db\"},"
+         "{\"type\":\"string\",\"optional\":true,\"field\":\"sequence\"},"
+         "{\"type\":\"string\",\"optional\":false,\"field\":\"schema\"},"
+         "{\"type\":\"string\",\"optional\":false,\"field\":\"table\"},"
+         "{\"type\":\"int64\",\"optional\":true,\"field\":\"txId\"},"
+         "{\"type\":\"int64\",\"optional\":true,\"field\":\"lsn\"},"
+         "{\"type\":\"int64\",\"optional\":true,\"field\":\"xmin\"}],"
+         "\"optional\":false,\"name\":\"io.debezium.connector.postgresql.Source\",\"field\":\"source\"},"
+         "{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},"
+         "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"},"
+         "{\"type\":\"struct\",\"fields\":["
+         "{\"type\":\"string\",\"optional\":false,\"field\":\"id\"},"
+         "{\"type\":\"int64\",\"optional\":false,\"field\":\"total_order\"},"
+         "{\"type\":\"int64\",\"optional\":false,\"field\":\"data_collection_order\"}],"
+         "\"optional\":true,\"name\":\"event.block\",\"version\":1,\"field\":\"transaction\"}],"
+         "\"optional\":false,\"name\":";
+    AppendJsonString(&v, base + ".Envelope");
+    v += ",\"version\":1},\"payload\":";
+    tc->value_prefix = std::move(v);
+  }
+  tc->source_head = ",\"source\":{\"version\":";
+  AppendJsonString(&tc->source_head, options_.connector_version);
+  tc->source_head += ",\"connector\":\"postgresql\",\"name\":";
+  AppendJsonString(&tc->source_head, options_.topic_prefix);
+  tc->source_head += ",\"ts_ms\":";
+  tc->source_db = ",\"db\":";
+  AppendJsonString(&tc->source_db, options_.database);
+  tc->source_db += ",\"sequence\":";
+  tc->source_table = ",\"schema\":";
+  AppendJsonString(&tc->source_table, t.schema);
+  tc->source_table += ",\"table\":";
+  AppendJsonString(&tc->source_table, t.table);
+  tc->source_table += ",\"txId\":";
+
+  TableCache* raw = tc.get();
+  cache_.emplace(table.get(), std::move(tc));
+  return last_ = raw;
+}
+
+namespace {
+
+Status AppendValue(std::string* out, const ColumnPlan& p, std::string_view text) {
+  switch (p.kind) {
+    case Kind::kInt:
+      if (!IsIntegerText(text)) return Status::InvalidArgument("not an integer: '" + std::string(text) + "'");
+      out->append(text);
+      return Status::OK();
+    case Kind::kFloat:
+      if (AppendSpecialFloat(out, text)) return Status::OK();
+      if (!IsJsonNumber(text)) return Status::InvalidArgument("not a float: '" + std::string(text) + "'");
+      out->append(text);
+      return Status::OK();
+    case Kind::kBool:
+      if (text == "t" || text == "true") out->append("true");
+      else if (text == "f" || text == "false") out->append("false");
+      else return Status::InvalidArgument("not a boolean: '" + std::string(text) + "'");
+      return Status::OK();
+    case Kind::kString:
+    case Kind::kDecimalString:
+      if (p.kind == Kind::kDecimalString && text == "NaN") {
+        out->append("\"NAN\"");  // Debezium's string constant for a numeric NaN
+        return Status::OK();
+      }
+      AppendJsonString(out, text);
+      return Status::OK();
+    case Kind::kBytes: {
+      CDC_ASSIGN_OR_RETURN(std::string bytes, pgtext::ByteaToBytes(text));
+      out->push_back('"');
+      pgtext::AppendBase64(out, bytes);
+      out->push_back('"');
+      return Status::OK();
+    }
+    case Kind::kDecimalVariable:
+    case Kind::kDecimalFixed: {
+      if (text == "NaN" || text == "Infinity" || text == "-Infinity") {
+        out->append("null");  // precise mode has no representation for special values (as Debezium)
+        return Status::OK();
+      }
+      int32_t scale = 0;
+      CDC_ASSIGN_OR_RETURN(std::string bytes, pgtext::DecimalToUnscaledBytes(text, p.scale, &scale));
+      if (p.kind == Kind::kDecimalVariable) {
+        out->append("{\"scale\":");
+        AppendInt(out, scale);
+        out->append(",\"value\":\"");
+      } else {
+        out->push_back('"');
+      }
+      pgtext::AppendBase64(out, bytes);
+      out->append(p.kind == Kind::kDecimalVariable ? "\"}" : "\"");
+      return Status::OK();
+    }
+    case Kind::kDecimalDouble: {
+      if (AppendSpecialFloat(out, text)) return Status::OK();
+      double d = 0;
+      auto r = std::from_chars(text.data(), text.data() + text.size(), d);
+      if (r.ec != std::errc() || r.ptr != text.data() + text.size() || !std::isfinite(d))
+        return Status::InvalidArgument("not a numeric: '" + std::string(text) + "'");
+      char buf[32];
+      auto w = std::to_chars(buf, buf + sizeof buf, d);
+      out->append(buf, w.ptr);
+      return Status::OK();
+    }
+    case Kind::kDate: {
+      CDC_ASSIGN_OR_RETURN(int32_t days, pgtext::DateToEpochDays(text));
+      AppendInt(out, days);
+      return Status::OK();
+    }
+    case Kind::kTimestamp: {
+      CDC_ASSIGN_OR_RETURN(int64_t us, pgtext::TimestampToEpochMicros(text));
+      AppendInt(out, us);
+      return Status::OK();
+    }
+    case Kind::kTime: {
+      CDC_ASSIGN_OR_RETURN(int64_t us, pgtext::TimeToMicros(text));
+      AppendInt(out, us);
+      return Status::OK();
+    }
+    case Kind::kTimestamptz: {
+      CDC_ASSIGN_OR_RETURN(std::string iso, pgtext::TimestamptzToIsoUtc(text));
+      AppendJsonString(out, iso);
+      return Status::OK();
+    }
+    case Kind::kTimetz: {
+      CDC_ASSIGN_OR_RETURN(std::string iso, pgtext::TimetzToIsoUtc(text));
+      AppendJsonString(out, iso);
+      return Status::OK();
+    }
+  }
+  return Status::Internal("unhandled column kind");
+}
+
+void AppendUnavailable(std::string* out, const ColumnPlan& p) {
+  switch (p.kind) {
+    case Kind::kString:
+    case Kind::kDecimalString:
+      AppendJsonString(out, kUnavailable);
+      break;
+    case Kind::kBytes:
+      out->push_back('"');
+      pgtext::AppendBase64(out, kUnavailable);
+      out->push_back('"');
+      break;
+    default:
+      out->append("null");  // only varlena types are TOASTed; numbers have no placeholder
+  }
+}
+
+}  // namespace
+
+Status DebeziumEncoder::AppendRow(const TableCache& tc, const Row& row, const Row* old_row, std::string* out) {
+  const TableSchema& t = *tc.table;
+  if (row.size() != tc.columns.size())
+    return Status::InvalidArgument("table " + t.schema + "." + t.table + ": row has " + std::to_string(row.size()) +
+                                   " values but the relation has " + std::to_string(tc.columns.size()) + " columns");
+  out->push_back('{');
+  for (size_t i = 0; i < row.size(); ++i) {
+    if (i) out->push_back(',');
+    const ColumnPlan& p = tc.columns[i];
+    out->append(p.name_json);
+    const Value* v = &row[i];
+    if (v->kind == Value::Kind::kUnchangedToast && old_row && i < old_row->size() &&
+        (*old_row)[i].kind != Value::Kind::kUnchangedToast)
+      v = &(*old_row)[i];
+    switch (v->kind) {
+      case Value::Kind::kNull: out->append("null"); break;
+      case Value::Kind::kUnchangedToast: AppendUnavailable(out, p); break;
+      case Value::Kind::kText: {
+        Status s = AppendValue(out, p, v->text);
+        if (!s.ok()) return ColumnError(t, t.columns[i], s);
+        break;
+      }
+    }
+  }
+  out->push_back('}');
+  return Status::OK();
+}
+
+Status DebeziumEncoder::Encode(const ChangeEvent& event, int64_t now_ms, std::vector<EncodedRecord>* out) {
+  if (!event.table) return Status::InvalidArgument("change event without a table schema");
+  TableCache* tc = CacheFor(event.table);
+  const TableSchema& t = *tc->table;
+
+  EncodedRecord rec;
+  rec.topic = tc->topic;
+  rec.timestamp_ms = now_ms;
+
+  // Key: from the new row, or the old one for deletes. Truncates and key-less tables have none.
+  const Row* key_row = event.after ? &*event.after : event.before ? &*event.before : nullptr;
+  if (event.op != Op::kTruncate && !tc->key_columns.empty() && key_row) {
+    std::string key;
+    key.reserve(tc->key_prefix.size() + 32);
+    key.append(tc->key_prefix);
+    key.push_back('{');
+    for (size_t n = 0; n < tc->key_columns.size(); ++n) {
+      size_t i = tc->key_columns[n];
+      if (n) key.push_back(',');
+      key.append(tc->columns[i].name_json);
+      if (i >= key_row->size())
+        return Status::InvalidArgument("table " + t.schema + "." + t.table + ": row is shorter than its key");
+      const Value& v = (*key_row)[i];
+      if (v.kind == Value::Kind::kText) {
+        Status s = AppendValue(&key, tc->columns[i], v.text);
+        if (!s.ok()) return ColumnError(t, t.columns[i], s);
+      } else {
+        key.append("null");
+      }
+    }
+    key.push_back('}');
+    if (options_.schemas) key.push_back('}');
+    rec.key = std::move(key);
+  }
+
+  std::string& v = rec.value.emplace();
+  v.reserve(tc->value_prefix.size() + 256 + (event.after ? event.after->size() * 24 : 0) +
+            (event.before ? event.before->size() * 24 : 0));
+  v.append(tc->value_prefix);
+  v.append("{\"before\":");
+  if (event.before) CDC_RETURN_IF_ERROR(AppendRow(*tc, *event.before, nullptr, &v));
+  else v.append("null");
+  v.append(",\"after\":");
+  if (event.after) CDC_RETURN_IF_ERROR(AppendRow(*tc, *event.after, event.before ? &*event.before : nullptr, &v));
+  else v.append("null");
+  v.append(tc->source_head);
+  AppendInt(&v, event.commit_time_us / 1000);
+  v.append(",\"snapshot\":\"");
+  v.append(SnapshotText(event.snapshot));
+  v.push_back('"');
+  v.append(tc->source_db);
+  // sequence: the JSON array ["<last commit lsn>","<lsn>"] as a string (null for unknown positions).
+  v.append("\"[");
+  if (event.last_commit_lsn.valid()) {
+    v.append("\\\"");
+    AppendUint(&v, event.last_commit_lsn.value());
+    v.append("\\\"");
+  } else {
+    v.append("null");
+  }
+  v.push_back(',');
+  if (event.lsn.valid()) {
+    v.append("\\\"");
+    AppendUint(&v, event.lsn.value());
+    v.append("\\\"");
+  } else {
+    v.append("null");
+  }
+  v.append("]\"");
+  v.append(tc->source_table);
+  if (event.xid != 0) AppendUint(&v, event.xid);
+  else v.append("null");
+  v.append(",\"lsn\":");
+  if (event.lsn.valid()) AppendUint(&v, event.lsn.value());
+  else v.append("null");
+  v.append(",\"xmin\":null},\"op\":\"");
+  v.push_back(static_cast<char>(event.op));
+  v.append("\",\"ts_ms\":");
+  AppendInt(&v, now_ms);
+  v.append(",\"transaction\":");
+  if (options_.transaction_metadata && event.snapshot == SnapshotMarker::kFalse) {
+    if (event.xid != tx_xid_ || event.commit_lsn != tx_commit_lsn_) {
+      tx_xid_ = event.xid;
+      tx_commit_lsn_ = event.commit_lsn;
+      tx_table_counts_.clear();
+    }
+    uint64_t per_table = ++tx_table_counts_[&t];
+    std::string id = std::to_string(event.xid) + ":" + std::to_string(event.commit_lsn.value());
+    v.append("{\"id\":");
+    AppendJsonString(&v, id);
+    v.append(",\"total_order\":");
+    AppendUint(&v, event.order_in_tx);
+    v.append(",\"data_collection_order\":");
+    AppendUint(&v, per_table);
+    v.push_back('}');
+  } else {
+    v.append("null");
+  }
+  v.push_back('}');
+  if (options_.schemas) v.push_back('}');
+
+  bool tombstone = event.op == Op::kDelete && options_.tombstones && rec.key.has_value();
+  std::optional<std::string> tomb_key = tombstone ? rec.key : std::nullopt;
+  out->push_back(std::move(rec));
+  if (tombstone) out->push_back(EncodedRecord{tc->topic, std::move(tomb_key), std::nullopt, now_ms});
+  return Status::OK();
+}
+
+}  // namespace cdc::event

@@ -1,0 +1,339 @@
+// DebeziumEncoder: golden files (src/event/testdata/*.golden; regenerate with CDC_UPDATE_GOLDEN=1 after
+// checking the diff), structure checks with an independent JSON parser (nlohmann), and decoder round trips.
+#include "event/debezium_encoder.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "event/debezium_decoder.h"
+
+namespace cdc::event {
+namespace {
+
+constexpr int64_t kNowMs = 1704164700000;  // fixed processing time so the output is stable
+
+std::shared_ptr<const TableSchema> Klienci() {
+  auto t = std::make_shared<TableSchema>();
+  t->relation_id = 16384;
+  t->schema = "public";
+  t->table = "klienci";
+  t->columns = {{"id", 23, -1, true, false}, {"nazwa", 25, -1, false, false}, {"email", 25, -1, false, true},
+                {"kraj", 25, -1, false, true}, {"telefon", 25, -1, false, true}};
+  return t;
+}
+
+// One column per supported type, key = (id int8, code varchar).
+std::shared_ptr<const TableSchema> Typy() {
+  auto t = std::make_shared<TableSchema>();
+  t->relation_id = 16400;
+  t->schema = "public";
+  t->table = "typy";
+  const int32_t numeric_10_2 = (10 << 16 | 2) + 4;
+  t->columns = {
+      {"id", 20, -1, true, false},         {"code", 1043, 20, true, false},    {"i2", 21, -1, false, true},
+      {"i4", 23, -1, false, true},          {"f4", 700, -1, false, true},       {"f8", 701, -1, false, true},
+      {"b", 16, -1, false, true},           {"t", 25, -1, false, true},         {"c", 1042, 9, false, true},
+      {"n", 1700, -1, false, true},         {"n102", 1700, numeric_10_2, false, true},
+      {"d", 1082, -1, false, true},         {"ts", 1114, -1, false, true},      {"tstz", 1184, -1, false, true},
+      {"tm", 1083, -1, false, true},        {"tmtz", 1266, -1, false, true},    {"j", 114, -1, false, true},
+      {"jb", 3802, -1, false, true},        {"u", 2950, -1, false, true},       {"by", 17, -1, false, true},
+  };
+  return t;
+}
+
+Row TypyRow() {
+  auto T = [](const char* s) { return Value::Text(s); };
+  return {T("9007199254740993"), T("A-1"), T("-32768"), T("2147483647"), T("1.5"), T("-2.5e-300"), T("t"),
+          T("za\u017c\u00f3\u0142\u0107 \"g\u0119\u015bl\u0105\"\n\tja\u017a\u0144"), T("abc      "),
+          T("-12345678901234567890.123"), T("12.30"), T("1969-07-20"), T("2024-01-02 03:04:05.123456"),
+          T("2024-01-02 04:04:05.123456+01"), T("23:59:59.999999"), T("10:00:00+02"),
+          T("{\"a\": [1, 2]}"), T("{\"a\": [1, 2]}"), T("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), T("\\x00ff10")};
+}
+
+ChangeEvent BaseEvent(std::shared_ptr<const TableSchema> t, Op op) {
+  ChangeEvent e;
+  e.op = op;
+  e.table = std::move(t);
+  e.xid = 771;
+  e.lsn = Lsn(0x1A2B3C4D);
+  e.commit_lsn = Lsn(0x1A2B3D00);
+  e.last_commit_lsn = Lsn(0x1A2B0000);
+  e.commit_time_us = 1704164645123456;
+  e.order_in_tx = 1;
+  return e;
+}
+
+Row KlientRow(const char* id, const char* nazwa, const char* email) {
+  return {Value::Text(id), Value::Text(nazwa), email ? Value::Text(email) : Value::Null(), Value::Text("PL"),
+          Value::Null()};
+}
+
+// Each record as three lines: topic, key (or null), value (or null).
+std::string Render(const std::vector<EncodedRecord>& recs) {
+  std::string out;
+  for (const auto& r : recs) {
+    out += r.topic + "\n" + (r.key ? *r.key : "null") + "\n" + (r.value ? *r.value : "null") + "\n";
+  }
+  return out;
+}
+
+void CheckGolden(const std::string& name, const std::string& actual) {
+  std::string path = std::string(CDC_EVENT_TESTDATA) + "/" + name + ".golden";
+  const char* update = std::getenv("CDC_UPDATE_GOLDEN");
+  if (update && std::string(update) == "1") {
+    std::ofstream(path, std::ios::binary) << actual;
+    return;
+  }
+  std::ifstream in(path, std::ios::binary);
+  ASSERT_TRUE(in.good()) << "missing golden file " << path << " (run with CDC_UPDATE_GOLDEN=1 to create it)";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str(), actual) << "golden file " << path << " differs (CDC_UPDATE_GOLDEN=1 regenerates it)";
+}
+
+std::string EncodeOne(DebeziumEncoder& enc, const ChangeEvent& e) {
+  std::vector<EncodedRecord> out;
+  Status s = enc.Encode(e, kNowMs, &out);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return Render(out);
+}
+
+EncoderOptions Opts(bool schemas, DecimalMode mode = DecimalMode::kPrecise) {
+  EncoderOptions o;
+  o.schemas = schemas;
+  o.decimal_mode = mode;
+  return o;
+}
+
+TEST(DebeziumEncoderGolden, Ops) {
+  for (bool schemas : {true, false}) {
+    DebeziumEncoder enc(Opts(schemas));
+    std::string suffix = schemas ? "_schema" : "_payload";
+    auto t = Klienci();
+    ChangeEvent c = BaseEvent(t, Op::kCreate);
+    c.after = KlientRow("1", "Kowalski Sp. z o.o.", "biuro@kowalski.pl");
+    CheckGolden("klienci_create" + suffix, EncodeOne(enc, c));
+
+    ChangeEvent u = BaseEvent(t, Op::kUpdate);
+    u.before = KlientRow("1", "Kowalski Sp. z o.o.", "biuro@kowalski.pl");
+    u.after = KlientRow("1", "Kowalski S.A.", nullptr);
+    CheckGolden("klienci_update" + suffix, EncodeOne(enc, u));
+
+    ChangeEvent d = BaseEvent(t, Op::kDelete);
+    d.before = KlientRow("1", "Kowalski S.A.", nullptr);
+    CheckGolden("klienci_delete" + suffix, EncodeOne(enc, d));
+
+    ChangeEvent r = BaseEvent(t, Op::kRead);
+    r.after = KlientRow("2", "Nowak", "nowak@example.com");
+    r.snapshot = SnapshotMarker::kLast;
+    r.last_commit_lsn = Lsn();
+    r.commit_time_us = 1704164600000000;
+    CheckGolden("klienci_read" + suffix, EncodeOne(enc, r));
+
+    ChangeEvent tr = BaseEvent(t, Op::kTruncate);
+    CheckGolden("klienci_truncate" + suffix, EncodeOne(enc, tr));
+  }
+}
+
+TEST(DebeziumEncoderGolden, AllTypes) {
+  struct Case {
+    const char* name;
+    bool schemas;
+    DecimalMode mode;
+  };
+  for (const Case& c : {Case{"typy_precise_schema", true, DecimalMode::kPrecise},
+                        Case{"typy_string_schema", true, DecimalMode::kString},
+                        Case{"typy_double_payload", false, DecimalMode::kDouble}}) {
+    DebeziumEncoder enc(Opts(c.schemas, c.mode));
+    ChangeEvent e = BaseEvent(Typy(), Op::kCreate);
+    e.after = TypyRow();
+    CheckGolden(c.name, EncodeOne(enc, e));
+  }
+}
+
+TEST(DebeziumEncoderGolden, NullsSpecialValuesAndToast) {
+  DebeziumEncoder enc(Opts(false));
+  auto t = Typy();
+  ChangeEvent e = BaseEvent(t, Op::kUpdate);
+  Row before = TypyRow();
+  Row after(t->columns.size(), Value::Null());
+  after[0] = Value::Text("1");
+  after[1] = Value::Text("k");
+  after[4] = Value::Text("NaN");
+  after[5] = Value::Text("-Infinity");
+  after[7] = Value::UnchangedToast();  // old row has it -> taken from there
+  after[9] = Value::Text("NaN");       // precise: null
+  after[11] = Value::Text("infinity");
+  after[13] = Value::Text("-infinity");
+  after[16] = Value::UnchangedToast();
+  after[19] = Value::UnchangedToast();
+  before[16] = Value::UnchangedToast();  // not in the old row either -> placeholder
+  before[19] = Value::UnchangedToast();
+  e.before = before;
+  e.after = after;
+  CheckGolden("typy_nulls_special_toast_payload", EncodeOne(enc, e));
+}
+
+TEST(DebeziumEncoderGolden, TransactionMetadata) {
+  EncoderOptions o = Opts(false);
+  o.transaction_metadata = true;
+  o.tombstones = false;
+  DebeziumEncoder enc(o);
+  std::string out;
+  for (int i = 1; i <= 3; ++i) {
+    ChangeEvent e = BaseEvent(i == 2 ? Typy() : Klienci(), Op::kCreate);
+    if (i == 2) e.after = TypyRow();
+    else e.after = KlientRow(std::to_string(i).c_str(), "x", nullptr);
+    e.order_in_tx = i;
+    out += EncodeOne(enc, e);
+  }
+  ChangeEvent d = BaseEvent(Klienci(), Op::kDelete);  // tombstones off: one record
+  d.before = KlientRow("1", "x", nullptr);
+  d.xid = 772;
+  d.commit_lsn = Lsn(0x1A2B4000);
+  out += EncodeOne(enc, d);
+  CheckGolden("transaction_metadata_payload", out);
+}
+
+// The shape, checked with a parser we did not write.
+TEST(DebeziumEncoderTest, ParsesWithNlohmannAndHasDebeziumShape) {
+  DebeziumEncoder enc(Opts(true));
+  ChangeEvent e = BaseEvent(Typy(), Op::kCreate);
+  e.after = TypyRow();
+  std::vector<EncodedRecord> recs;
+  ASSERT_TRUE(enc.Encode(e, kNowMs, &recs).ok());
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].topic, "dbserver1.public.typy");
+  auto key = nlohmann::json::parse(*recs[0].key);
+  EXPECT_EQ(key["schema"]["name"], "dbserver1.public.typy.Key");
+  EXPECT_EQ(key["schema"]["fields"].size(), 2u);
+  EXPECT_EQ(key["payload"]["id"], 9007199254740993LL);
+  EXPECT_EQ(key["payload"]["code"], "A-1");
+
+  auto v = nlohmann::json::parse(*recs[0].value);
+  EXPECT_EQ(v["schema"]["name"], "dbserver1.public.typy.Envelope");
+  const auto& fields = v["schema"]["fields"];
+  ASSERT_EQ(fields.size(), 6u);
+  EXPECT_EQ(fields[0]["field"], "before");
+  EXPECT_EQ(fields[0]["name"], "dbserver1.public.typy.Value");
+  EXPECT_EQ(fields[2]["name"], "io.debezium.connector.postgresql.Source");
+  std::map<std::string, nlohmann::json> after_schema;
+  for (const auto& f : fields[1]["fields"]) after_schema[f["field"]] = f;
+  EXPECT_EQ(after_schema["i2"]["type"], "int16");
+  EXPECT_EQ(after_schema["f4"]["type"], "float");
+  EXPECT_EQ(after_schema["n"]["name"], "io.debezium.data.VariableScaleDecimal");
+  EXPECT_EQ(after_schema["n102"]["name"], "org.apache.kafka.connect.data.Decimal");
+  EXPECT_EQ(after_schema["n102"]["parameters"]["scale"], "2");
+  EXPECT_EQ(after_schema["n102"]["parameters"]["connect.decimal.precision"], "10");
+  EXPECT_EQ(after_schema["d"]["name"], "io.debezium.time.Date");
+  EXPECT_EQ(after_schema["ts"]["name"], "io.debezium.time.MicroTimestamp");
+  EXPECT_EQ(after_schema["tstz"]["name"], "io.debezium.time.ZonedTimestamp");
+  EXPECT_EQ(after_schema["j"]["name"], "io.debezium.data.Json");
+  EXPECT_EQ(after_schema["u"]["name"], "io.debezium.data.Uuid");
+  EXPECT_EQ(after_schema["id"]["optional"], false);
+  EXPECT_EQ(after_schema["t"]["optional"], true);
+
+  const auto& p = v["payload"];
+  EXPECT_TRUE(p["before"].is_null());
+  EXPECT_EQ(p["op"], "c");
+  EXPECT_EQ(p["ts_ms"], kNowMs);
+  EXPECT_TRUE(p["transaction"].is_null());
+  const auto& a = p["after"];
+  EXPECT_EQ(a["i2"], -32768);
+  EXPECT_EQ(a["f8"].get<double>(), -2.5e-300);
+  EXPECT_EQ(a["b"], true);
+  EXPECT_EQ(a["t"], "za\u017c\u00f3\u0142\u0107 \"g\u0119\u015bl\u0105\"\n\tja\u017a\u0144");
+  EXPECT_EQ(a["n102"], "BM4=");  // 1230
+  EXPECT_EQ(a["d"], -165);
+  EXPECT_EQ(a["ts"], 1704164645123456LL);
+  EXPECT_EQ(a["tstz"], "2024-01-02T03:04:05.123456Z");
+  EXPECT_EQ(a["tm"], 86399999999LL);
+  EXPECT_EQ(a["by"], "AP8Q");
+  EXPECT_EQ(a["n"]["scale"], 3);
+  const auto& src = p["source"];
+  EXPECT_EQ(src["connector"], "postgresql");
+  EXPECT_EQ(src["name"], "dbserver1");
+  EXPECT_EQ(src["ts_ms"], 1704164645123LL);
+  EXPECT_EQ(src["snapshot"], "false");
+  EXPECT_EQ(src["db"], "postgres");
+  EXPECT_EQ(src["schema"], "public");
+  EXPECT_EQ(src["table"], "typy");
+  EXPECT_EQ(src["txId"], 771);
+  EXPECT_EQ(src["lsn"], 0x1A2B3C4D);
+  EXPECT_TRUE(src["xmin"].is_null());
+  auto seq = nlohmann::json::parse(src["sequence"].get<std::string>());
+  EXPECT_EQ(seq, nlohmann::json::parse("[\"" + std::to_string(0x1A2B0000) + "\",\"" + std::to_string(0x1A2B3C4D) + "\"]"));
+}
+
+TEST(DebeziumEncoderTest, DeleteIsFollowedByTombstoneUnlessDisabled) {
+  for (bool tombstones : {true, false}) {
+    EncoderOptions o = Opts(false);
+    o.tombstones = tombstones;
+    DebeziumEncoder enc(o);
+    ChangeEvent d = BaseEvent(Klienci(), Op::kDelete);
+    d.before = KlientRow("7", "x", nullptr);
+    std::vector<EncodedRecord> recs;
+    ASSERT_TRUE(enc.Encode(d, kNowMs, &recs).ok());
+    ASSERT_EQ(recs.size(), tombstones ? 2u : 1u);
+    EXPECT_EQ(*recs[0].key, "{\"id\":7}");
+    if (tombstones) {
+      EXPECT_EQ(recs[1].key, recs[0].key);
+      EXPECT_FALSE(recs[1].value.has_value());
+    }
+  }
+}
+
+TEST(DebeziumEncoderTest, BadValueNamesTableColumnAndValue) {
+  DebeziumEncoder enc(Opts(false));
+  ChangeEvent e = BaseEvent(Typy(), Op::kCreate);
+  e.after = TypyRow();
+  (*e.after)[11] = Value::Text("02/01/2024");
+  std::vector<EncodedRecord> recs;
+  Status s = enc.Encode(e, kNowMs, &recs);
+  ASSERT_TRUE(s.IsInvalidArgument());
+  EXPECT_NE(s.message().find("public.typy column d"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("02/01/2024"), std::string::npos) << s.message();
+
+  ChangeEvent shortrow = BaseEvent(Klienci(), Op::kCreate);
+  shortrow.after = Row{Value::Text("1")};
+  EXPECT_TRUE(enc.Encode(shortrow, kNowMs, &recs).IsInvalidArgument());
+}
+
+TEST(DebeziumDecoderTest, RoundTripWithAndWithoutSchemas) {
+  for (bool schemas : {true, false}) {
+    DebeziumEncoder enc(Opts(schemas));
+    ChangeEvent u = BaseEvent(Klienci(), Op::kUpdate);
+    u.before = KlientRow("1", "a\"b", "e@x");
+    u.after = KlientRow("1", "c", nullptr);
+    std::vector<EncodedRecord> recs;
+    ASSERT_TRUE(enc.Encode(u, kNowMs, &recs).ok());
+    DebeziumDecoder dec;
+    auto r = dec.Decode(*recs[0].value);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->op, 'u');
+    ASSERT_TRUE(r->before && r->after);
+    EXPECT_EQ(*r->before->Find("nazwa"), "\"a\\\"b\"");
+    EXPECT_EQ(*r->after->Find("email"), "null");
+    EXPECT_EQ(*r->after->Find("id"), "1");
+    EXPECT_EQ(r->after->fields.size(), 5u);
+    EXPECT_EQ(r->lsn, Lsn(0x1A2B3C4D));
+    EXPECT_EQ(r->ts_ms, kNowMs);
+    EXPECT_EQ(r->source_ts_ms, 1704164645123);
+    EXPECT_EQ(r->table, "klienci");
+    EXPECT_EQ(r->tx_id, 771);
+  }
+}
+
+TEST(DebeziumDecoderTest, RejectsGarbageWithCorruption) {
+  DebeziumDecoder dec;
+  for (const char* bad : {"", "{", "[]", "{\"op\":\"x\",\"source\":{}}", "{\"op\":\"c\"}", "{\"before\":null}"}) {
+    EXPECT_TRUE(dec.Decode(bad).status().IsCorruption()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace cdc::event
