@@ -6,9 +6,11 @@
 namespace cdc::cli {
 
 void RegisterSchema(CLI::App& app);  // schema_cmd.cc
+void RegisterImport(CLI::App& app);  // import_cmd.cc
 
 inline void RegisterAll(CLI::App& app) {
   RegisterSchema(app);
+  RegisterImport(app);
 }
 
 }  // namespace cdc::cli
