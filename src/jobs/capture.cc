@@ -1,0 +1,618 @@
+#include "jobs/capture.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "base/clock.h"
+#include "base/failpoint.h"
+#include "base/log.h"
+#include "base/shutdown.h"
+#include "pg/connection.h"
+#include "pg/pgoutput_decoder.h"
+#include "pg/relation_cache.h"
+#include "pg/replication_stream.h"
+#include "pg/snapshot_reader.h"
+
+namespace cdc::jobs {
+
+namespace {
+
+constexpr const char* kComponent = "capture";
+constexpr const char* kHeartbeatPrefix = "cdcpipe_heartbeat";
+
+using Clock = std::chrono::steady_clock;
+
+struct QualifiedName {
+  std::string schema;
+  std::string table;
+};
+
+QualifiedName SplitName(const std::string& name) {
+  size_t dot = name.find('.');
+  if (dot == std::string::npos) return {"public", name};
+  return {name.substr(0, dot), name.substr(dot + 1)};
+}
+
+// Sleeps up to `d`, waking early on shutdown.
+void SleepUnlessShutdown(std::chrono::milliseconds d) {
+  auto until = Clock::now() + d;
+  while (Clock::now() < until && !ShutdownRequested()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
+}  // namespace
+
+Result<SnapshotMode> ParseSnapshotMode(std::string_view text) {
+  if (text == "initial") return SnapshotMode::kInitial;
+  if (text == "never") return SnapshotMode::kNever;
+  if (text == "initial_only") return SnapshotMode::kInitialOnly;
+  return Status::InvalidArgument(fmt::format("--snapshot '{}': expected initial, never or initial_only", text));
+}
+
+struct CaptureJob::Impl {
+  CaptureOptions opts;
+  log::RecordSink* sink;
+  std::unique_ptr<event::DebeziumEncoder> encoder;  // made in SetUp (needs the database name)
+
+  std::optional<pg::PgConnection> conn;  // normal connection: set-up, catalog, heartbeats
+  std::optional<pg::PgCatalogSource> catalog;
+  pg::RelationCache relations;
+  std::vector<std::shared_ptr<const event::TableSchema>> tables;
+
+  // Per-transaction state of the stream.
+  bool in_tx = false;
+  uint32_t tx_xid = 0;
+  Lsn tx_commit_lsn;
+  int64_t tx_commit_time_us = 0;
+  uint64_t tx_order = 0;
+  Lsn last_commit_lsn;
+  Lsn last_end_lsn;  // the highest end LSN passed to EndTransaction
+  Lsn idle_lsn;      // WAL end of a keepalive received outside a transaction
+  Lsn confirmed;     // last flush position sent
+
+  // Reused buffers: no allocation per event once warm.
+  pg::PgOutputDecoder decoder;
+  pg::PgOutputMessage msg;
+  event::ChangeEvent ev;
+  std::vector<event::EncodedRecord> encoded;
+
+  // Latency log: transactions not yet durable (end LSN, commit time).
+  std::FILE* latency_file = nullptr;
+  std::deque<std::pair<Lsn, int64_t>> latency_pending;
+
+  mutable std::mutex stats_mu;
+  CaptureStats stats;
+
+  Impl(CaptureOptions o, log::RecordSink* s) : opts(std::move(o)), sink(s) {}
+
+  Status Connect() {
+    CDC_ASSIGN_OR_RETURN(pg::PgConnection c, pg::PgConnection::Connect(opts.conninfo));
+    conn.emplace(std::move(c));
+    catalog.emplace(&*conn);
+    relations = pg::RelationCache(&*catalog);
+    return Status::OK();
+  }
+
+  Status SetUp();
+  Status PrepareSlot(bool* need_snapshot, std::optional<pg::CreatedSlot>* created,
+                     std::optional<pg::ReplicationStream>* stream);
+  Status Snapshot(const pg::CreatedSlot& created);
+  Status Stream(std::optional<pg::ReplicationStream> stream, Lsn start);
+  Status StreamSession(pg::ReplicationStream& stream, Lsn start, bool* streamed_something);
+  Status HandleMessage(std::string_view payload, Lsn wal_start);
+  Status EmitRow(event::Op op, const std::shared_ptr<const event::TableSchema>& table, Lsn lsn);
+  Status Append(const event::ChangeEvent& e);
+  Status WaitDurable(Lsn lsn);
+  Lsn ConfirmPosition() const {
+    Lsn durable = sink->DurableLsn();
+    if (durable >= last_end_lsn && !in_tx && idle_lsn > durable) return idle_lsn;
+    return durable;
+  }
+  void Heartbeat();
+  void DrainLatencies();
+
+  void SetRowValues(const std::vector<pg::TupleValue>& tuple, event::Row* row) {
+    row->resize(tuple.size());
+    for (size_t i = 0; i < tuple.size(); ++i) {
+      event::Value& v = (*row)[i];
+      switch (tuple[i].kind) {
+        case pg::TupleValue::Kind::kNull:
+          v.kind = event::Value::Kind::kNull;
+          v.text.clear();
+          break;
+        case pg::TupleValue::Kind::kUnchangedToast:
+          v.kind = event::Value::Kind::kUnchangedToast;
+          v.text.clear();
+          break;
+        case pg::TupleValue::Kind::kText:
+        case pg::TupleValue::Kind::kBinary:
+          v.kind = event::Value::Kind::kText;
+          v.text.assign(tuple[i].data);
+          break;
+      }
+    }
+  }
+};
+
+Status CaptureJob::Impl::SetUp() {
+  CDC_RETURN_IF_ERROR(Connect());
+  pg::PgConnection& c = *conn;
+  CDC_ASSIGN_OR_RETURN(pg::PgResult wal, c.Exec("SHOW wal_level"));
+  if (wal.Get(0, 0) != "logical") {
+    return Status::FailedPrecondition(fmt::format(
+        "PostgreSQL at {} has wal_level={}, logical replication needs wal_level=logical. Fix: run "
+        "ALTER SYSTEM SET wal_level = logical; (or set it in postgresql.conf) and restart PostgreSQL",
+        c.redacted_conninfo(), wal.Get(0, 0)));
+  }
+  CDC_ASSIGN_OR_RETURN(pg::PgResult db, c.Exec("SELECT current_database()"));
+  opts.encoder.database = std::string(db.Get(0, 0));
+  encoder = std::make_unique<event::DebeziumEncoder>(opts.encoder);
+
+  CDC_RETURN_IF_ERROR(c.Run(
+      "CREATE TABLE IF NOT EXISTS public.cdcpipe_offsets (slot_name text PRIMARY KEY, "
+      "snapshot_lsn pg_lsn NOT NULL, snapshot_completed_at timestamptz NOT NULL DEFAULT now())"));
+
+  tables.clear();
+  std::string table_list;
+  for (const auto& name : opts.tables) {
+    QualifiedName q = SplitName(name);
+    auto t = pg::LookupTable(c, q.schema, q.table);
+    if (!t.ok()) {
+      if (t.status().IsNotFound()) {
+        return Status::FailedPrecondition(fmt::format(
+            "captured table {}.{} does not exist in database {}: create it (cdcpipe schema --apply) or fix --tables",
+            q.schema, q.table, opts.encoder.database));
+      }
+      return t.status();
+    }
+    tables.push_back(pg::SchemaFromCatalog(*t));
+    std::string qualified = c.QuoteIdent(q.schema) + "." + c.QuoteIdent(q.table);
+    if (!table_list.empty()) table_list += ", ";
+    table_list += qualified;
+    if (opts.replica_identity_full) {
+      CDC_ASSIGN_OR_RETURN(pg::PgResult ri, c.ExecParams("SELECT relreplident FROM pg_class WHERE oid = $1",
+                                                         {std::to_string(t->relation_id)}));
+      if (ri.Get(0, 0) != "f") {
+        CDC_RETURN_IF_ERROR(c.Run("ALTER TABLE " + qualified + " REPLICA IDENTITY FULL"));
+        log::Info(kComponent, "set REPLICA IDENTITY FULL on {}", qualified);
+      }
+    }
+  }
+  CDC_ASSIGN_OR_RETURN(pg::PgResult pub, c.ExecParams("SELECT 1 FROM pg_publication WHERE pubname = $1",
+                                                      {opts.publication}));
+  if (pub.rows() == 0) {
+    CDC_RETURN_IF_ERROR(c.Run("CREATE PUBLICATION " + c.QuoteIdent(opts.publication) + " FOR TABLE " + table_list));
+    log::Info(kComponent, "created publication \"{}\" for {}", opts.publication, table_list);
+  } else {
+    for (const auto& t : tables) {
+      CDC_ASSIGN_OR_RETURN(pg::PgResult in,
+                           c.ExecParams("SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 "
+                                        "AND tablename = $3",
+                                        {opts.publication, t->schema, t->table}));
+      if (in.rows() == 0) {
+        CDC_RETURN_IF_ERROR(c.Run("ALTER PUBLICATION " + c.QuoteIdent(opts.publication) + " ADD TABLE " +
+                                  c.QuoteIdent(t->schema) + "." + c.QuoteIdent(t->table)));
+        log::Info(kComponent, "added {}.{} to publication \"{}\"", t->schema, t->table, opts.publication);
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Status CaptureJob::Impl::PrepareSlot(bool* need_snapshot, std::optional<pg::CreatedSlot>* created,
+                                     std::optional<pg::ReplicationStream>* stream) {
+  pg::PgConnection& c = *conn;
+  CDC_ASSIGN_OR_RETURN(pg::PgResult slot,
+                       c.ExecParams("SELECT plugin, database, active FROM pg_replication_slots WHERE slot_name = $1",
+                                    {opts.slot}));
+  bool exists = slot.rows() == 1;
+  if (exists && (slot.Get(0, 0) != "pgoutput" || slot.Get(0, 1) != opts.encoder.database)) {
+    return Status::FailedPrecondition(fmt::format(
+        "replication slot \"{}\" exists but is for plugin {} in database {}: choose another --slot or drop it",
+        opts.slot, slot.Get(0, 0), slot.Get(0, 1)));
+  }
+  CDC_ASSIGN_OR_RETURN(pg::PgResult marker, c.ExecParams("SELECT snapshot_lsn FROM public.cdcpipe_offsets "
+                                                         "WHERE slot_name = $1",
+                                                         {opts.slot}));
+  bool snapshot_done = marker.rows() == 1;
+  bool want_snapshot = opts.snapshot != SnapshotMode::kNever;
+  *need_snapshot = false;
+  if (exists && want_snapshot && !snapshot_done) {
+    log::Warn(kComponent, "slot \"{}\" exists but its snapshot never completed: dropping it and starting over",
+              opts.slot);
+    CDC_RETURN_IF_ERROR(c.ExecParams("SELECT pg_drop_replication_slot($1)", {opts.slot}).status());
+    exists = false;
+  }
+  CDC_ASSIGN_OR_RETURN(pg::ReplicationStream s, pg::ReplicationStream::Connect(opts.conninfo));
+  CDC_RETURN_IF_ERROR(s.IdentifySystem().status());
+  if (!exists) {
+    CDC_RETURN_IF_ERROR(
+        c.ExecParams("DELETE FROM public.cdcpipe_offsets WHERE slot_name = $1", {opts.slot}).status());
+    CDC_ASSIGN_OR_RETURN(pg::CreatedSlot cs, s.CreateSlot(opts.slot, want_snapshot));
+    log::Info(kComponent, "created replication slot \"{}\" at {}", opts.slot, cs.consistent_point.ToString());
+    *need_snapshot = want_snapshot;
+    created->emplace(std::move(cs));
+  } else if (snapshot_done && opts.snapshot == SnapshotMode::kInitialOnly) {
+    log::Info(kComponent, "snapshot of slot \"{}\" already completed", opts.slot);
+  }
+  stream->emplace(std::move(s));
+  return Status::OK();
+}
+
+Status CaptureJob::Impl::Append(const event::ChangeEvent& e) {
+  encoded.clear();
+  CDC_RETURN_IF_ERROR(encoder->Encode(e, WallMillis(), &encoded));
+  for (auto& r : encoded) {
+    log::Record rec{std::move(r.topic), std::move(r.key), std::move(r.value), r.timestamp_ms};
+    CDC_RETURN_IF_ERROR(sink->Append(std::move(rec)));
+  }
+  std::lock_guard<std::mutex> l(stats_mu);
+  stats.records += encoded.size();
+  return Status::OK();
+}
+
+Status CaptureJob::Impl::WaitDurable(Lsn lsn) {
+  Status last;
+  for (;;) {
+    CDC_RETURN_IF_ERROR(sink->Poll());
+    if (sink->DurableLsn() >= lsn) return Status::OK();
+    if (ShutdownRequested()) return Status::Cancelled("stopped while waiting for the sink");
+    Status st = sink->Flush(std::chrono::milliseconds(1000));
+    if (!st.ok() && !st.IsUnavailable()) return st;
+    if (!st.ok() && st.message() != last.message()) {
+      log::Warn(kComponent, "waiting for the destination to acknowledge up to {}: {}", lsn.ToString(), st.ToString());
+      last = st;
+    }
+  }
+}
+
+Status CaptureJob::Impl::Snapshot(const pg::CreatedSlot& created) {
+  pg::SnapshotOptions so;
+  so.snapshot_name = created.snapshot_name;
+  so.tables = tables;
+  so.snapshot_lsn = created.consistent_point;
+  uint64_t n = 0;
+  auto rows = pg::ReadSnapshot(*conn, so, [&](const event::ChangeEvent& e) -> Status {
+    CDC_RETURN_IF_ERROR(Append(e));
+    if ((++n & 1023) == 0) {
+      CDC_RETURN_IF_ERROR(sink->Poll());
+      CDC_FAILPOINT("capture.during_snapshot");
+    }
+    return Status::OK();
+  });
+  if (!rows.ok()) return rows.status();
+  CDC_RETURN_IF_ERROR(sink->EndTransaction(created.consistent_point));
+  last_end_lsn = created.consistent_point;
+  CDC_RETURN_IF_ERROR(WaitDurable(created.consistent_point));
+  CDC_FAILPOINT("capture.before_snapshot_marker");
+  CDC_RETURN_IF_ERROR(conn->ExecParams("INSERT INTO public.cdcpipe_offsets (slot_name, snapshot_lsn) VALUES ($1, $2) "
+                                       "ON CONFLICT (slot_name) DO UPDATE SET snapshot_lsn = excluded.snapshot_lsn, "
+                                       "snapshot_completed_at = now()",
+                                       {opts.slot, created.consistent_point.ToString()})
+                          .status());
+  {
+    std::lock_guard<std::mutex> l(stats_mu);
+    stats.snapshot_rows = *rows;
+  }
+  log::Info(kComponent, "snapshot complete: {} rows, streaming from {}", *rows, created.consistent_point.ToString());
+  return Status::OK();
+}
+
+Status CaptureJob::Impl::EmitRow(event::Op op, const std::shared_ptr<const event::TableSchema>& table, Lsn lsn) {
+  ev.op = op;
+  ev.table = table;
+  ev.xid = tx_xid;
+  ev.lsn = lsn;
+  ev.commit_lsn = tx_commit_lsn;
+  ev.last_commit_lsn = last_commit_lsn;
+  ev.commit_time_us = tx_commit_time_us;
+  ev.snapshot = event::SnapshotMarker::kFalse;
+  ev.order_in_tx = ++tx_order;
+  {
+    std::lock_guard<std::mutex> l(stats_mu);
+    ++stats.events;
+  }
+  return Append(ev);
+}
+
+Status CaptureJob::Impl::HandleMessage(std::string_view payload, Lsn wal_start) {
+  CDC_RETURN_IF_ERROR(decoder.Decode(payload, &msg).WithContext("at WAL " + wal_start.ToString()));
+  switch (msg.type) {
+    case pg::PgOutputType::kBegin:
+      in_tx = true;
+      tx_xid = msg.begin.xid;
+      tx_commit_lsn = msg.begin.final_lsn;
+      tx_commit_time_us = msg.begin.commit_time_us;
+      tx_order = 0;
+      return Status::OK();
+    case pg::PgOutputType::kCommit: {
+      CDC_FAILPOINT("capture.before_end_transaction");
+      Lsn end = msg.commit.end_lsn;
+      if (end > last_end_lsn) {
+        CDC_RETURN_IF_ERROR(sink->EndTransaction(end));
+        last_end_lsn = end;
+      }
+      last_commit_lsn = msg.commit.commit_lsn;
+      in_tx = false;
+      if (latency_file) latency_pending.emplace_back(end, msg.commit.commit_time_us);
+      std::lock_guard<std::mutex> l(stats_mu);
+      ++stats.transactions;
+      return Status::OK();
+    }
+    case pg::PgOutputType::kRelation:
+      return relations.Apply(msg.relation);
+    case pg::PgOutputType::kInsert:
+    case pg::PgOutputType::kUpdate:
+    case pg::PgOutputType::kDelete: {
+      auto table = relations.Find(msg.row.relation_id);
+      if (!table) {
+        return Status::Corruption(fmt::format("pgoutput {} for relation {} at WAL {} before its Relation message",
+                                              pg::PgOutputTypeName(static_cast<char>(msg.type)),
+                                              msg.row.relation_id, wal_start.ToString()));
+      }
+      if (msg.type == pg::PgOutputType::kInsert) {
+        ev.before.reset();
+        if (!ev.after) ev.after.emplace();
+        SetRowValues(msg.row.new_tuple, &*ev.after);
+        return EmitRow(event::Op::kCreate, table, wal_start);
+      }
+      if (msg.type == pg::PgOutputType::kDelete) {
+        ev.after.reset();
+        if (!ev.before) ev.before.emplace();
+        SetRowValues(msg.row.old_tuple, &*ev.before);
+        return EmitRow(event::Op::kDelete, table, wal_start);
+      }
+      // Update.
+      if (!ev.after) ev.after.emplace();
+      SetRowValues(msg.row.new_tuple, &*ev.after);
+      if (msg.row.old_kind == 0) {
+        ev.before.reset();
+        return EmitRow(event::Op::kUpdate, table, wal_start);
+      }
+      if (!ev.before) ev.before.emplace();
+      SetRowValues(msg.row.old_tuple, &*ev.before);
+      // A changed primary key becomes a delete of the old key and a create of the new one (as Debezium
+      // does), so that a consumer keyed by the primary key sees the old row go away.
+      bool key_changed = false;
+      for (size_t i = 0; i < table->columns.size() && i < ev.before->size() && i < ev.after->size(); ++i) {
+        if (table->columns[i].key && !((*ev.before)[i] == (*ev.after)[i])) key_changed = true;
+      }
+      if (!key_changed) {
+        if (msg.row.old_kind == 'K') ev.before.reset();  // only the key: Debezium sends before=null
+        return EmitRow(event::Op::kUpdate, table, wal_start);
+      }
+      event::Row after = std::move(*ev.after);
+      ev.after.reset();
+      CDC_RETURN_IF_ERROR(EmitRow(event::Op::kDelete, table, wal_start));
+      ev.before.reset();
+      ev.after = std::move(after);
+      return EmitRow(event::Op::kCreate, table, wal_start);
+    }
+    case pg::PgOutputType::kTruncate:
+      for (uint32_t id : msg.truncate.relation_ids) {
+        auto table = relations.Find(id);
+        if (!table) continue;  // a table outside our publication truncated with CASCADE
+        ev.before.reset();
+        ev.after.reset();
+        CDC_RETURN_IF_ERROR(EmitRow(event::Op::kTruncate, table, wal_start));
+      }
+      return Status::OK();
+    case pg::PgOutputType::kOrigin:
+    case pg::PgOutputType::kType:
+    case pg::PgOutputType::kMessage:
+      return Status::OK();
+  }
+  return Status::OK();
+}
+
+void CaptureJob::Impl::DrainLatencies() {
+  if (!latency_file || latency_pending.empty()) return;
+  Lsn durable = sink->DurableLsn();
+  int64_t now = WallMicros();
+  while (!latency_pending.empty() && latency_pending.front().first <= durable) {
+    std::fprintf(latency_file, "%s %lld\n", latency_pending.front().first.ToString().c_str(),
+                 static_cast<long long>(now - latency_pending.front().second));
+    latency_pending.pop_front();
+  }
+}
+
+void CaptureJob::Impl::Heartbeat() {
+  if (!conn || PQstatus(conn->raw()) != CONNECTION_OK) {
+    auto c = pg::PgConnection::Connect(opts.conninfo);
+    if (!c.ok()) {
+      log::Warn(kComponent, "heartbeat: {}", c.status().ToString());
+      return;
+    }
+    conn.emplace(std::move(*c));
+    catalog.emplace(&*conn);
+  }
+  Status st = conn->Run(std::string("SELECT pg_logical_emit_message(false, '") + kHeartbeatPrefix + "', now()::text)");
+  if (!st.ok()) log::Warn(kComponent, "heartbeat failed: {}", st.ToString());
+  auto ret = conn->ExecParams(
+      "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint FROM pg_replication_slots WHERE slot_name = $1",
+      {opts.slot});
+  if (ret.ok() && ret->rows() == 1 && !ret->IsNull(0, 0)) {
+    uint64_t bytes = std::stoull(std::string(ret->Get(0, 0)));
+    if (bytes > opts.retained_wal_warn_bytes) {
+      log::Warn(kComponent, "slot \"{}\" retains {} MiB of WAL (more than {} MiB): is the destination keeping up?",
+                opts.slot, bytes >> 20, opts.retained_wal_warn_bytes >> 20);
+    } else {
+      log::Debug(kComponent, "slot \"{}\" retains {} KiB of WAL", opts.slot, bytes >> 10);
+    }
+  }
+}
+
+Status CaptureJob::Impl::StreamSession(pg::ReplicationStream& stream, Lsn start, bool* streamed_something) {
+  pg::StartOptions so;
+  so.slot = opts.slot;
+  so.start_lsn = start;
+  so.publications = {opts.publication};
+  so.messages = true;
+  if (!conn || PQstatus(conn->raw()) != CONNECTION_OK) CDC_RETURN_IF_ERROR(Connect());
+  CDC_RETURN_IF_ERROR(stream.Start(so));
+  log::Info(kComponent, "streaming from slot \"{}\" at {}", opts.slot, start.valid() ? start.ToString() : "confirmed");
+  relations.Clear();
+  in_tx = false;
+  auto next_status = Clock::now();
+  auto next_heartbeat = Clock::now() + opts.heartbeat;
+  auto last_sent = Clock::now();
+  for (;;) {
+    if (ShutdownRequested()) return Status::Cancelled("shutdown requested");
+    auto now = Clock::now();
+    Lsn confirm = ConfirmPosition();
+    bool due = now >= next_status || (confirm > confirmed && now - last_sent >= std::chrono::seconds(1));
+    if (due) {
+      CDC_RETURN_IF_ERROR(stream.SendStatus(std::max(last_end_lsn, confirm), confirm, confirm));
+      if (confirm > confirmed) confirmed = confirm;
+      {
+        std::lock_guard<std::mutex> l(stats_mu);
+        stats.durable_lsn = confirmed;
+      }
+      last_sent = now;
+      next_status = now + opts.status_interval;
+    }
+    if (opts.end_lsn.valid() && sink->DurableLsn() >= opts.end_lsn) return Status::OK();
+    if (opts.heartbeat.count() > 0 && now >= next_heartbeat) {
+      Heartbeat();
+      next_heartbeat = now + opts.heartbeat;
+    }
+    bool outstanding = sink->DurableLsn() < last_end_lsn;
+    auto wait = outstanding ? std::chrono::milliseconds(2) : std::chrono::milliseconds(500);
+    auto deadline = std::min(now + wait, next_status);
+    CDC_ASSIGN_OR_RETURN(pg::ReplicationEvent rev, stream.Receive(deadline));
+    // Serve delivery reports between messages (cheap); a fatal sink error ends the job.
+    CDC_RETURN_IF_ERROR(sink->Poll());
+    DrainLatencies();
+    switch (rev.kind) {
+      case pg::ReplicationEvent::Kind::kTimeout:
+        break;
+      case pg::ReplicationEvent::Kind::kEnd:
+        return Status::Unavailable("the server ended the replication stream");
+      case pg::ReplicationEvent::Kind::kKeepalive:
+        if (!in_tx && rev.wal_end > idle_lsn) idle_lsn = rev.wal_end;
+        if (rev.reply_requested) next_status = Clock::now();
+        break;
+      case pg::ReplicationEvent::Kind::kXLogData:
+        *streamed_something = true;
+        CDC_RETURN_IF_ERROR(HandleMessage(rev.payload, rev.wal_start));
+        break;
+    }
+  }
+}
+
+Status CaptureJob::Impl::Stream(std::optional<pg::ReplicationStream> stream, Lsn start) {
+  auto backoff = opts.reconnect_initial;
+  for (;;) {
+    if (!stream) {
+      auto s = pg::ReplicationStream::Connect(opts.conninfo);
+      if (s.ok()) stream.emplace(std::move(*s));
+    }
+    Status st;
+    bool progressed = false;
+    if (stream) {
+      st = StreamSession(*stream, start, &progressed);
+    } else {
+      st = Status::Unavailable("cannot connect to PostgreSQL");
+    }
+    if (st.IsCancelled() || (st.ok() && opts.end_lsn.valid())) {
+      // Shutdown or end position: flush what was appended, confirm it, stop.
+      Status flush = sink->Flush(std::chrono::milliseconds(30000));
+      if (!flush.ok()) log::Warn(kComponent, "stopping with undelivered records: {}", flush.ToString());
+      DrainLatencies();
+      Lsn confirm = ConfirmPosition();
+      if (stream && stream->streaming()) {
+        Status s2 = stream->SendStatus(confirm, confirm, confirm);
+        if (s2.ok()) confirmed = std::max(confirmed, confirm);
+        (void)stream->Stop();
+      }
+      std::lock_guard<std::mutex> l(stats_mu);
+      stats.durable_lsn = confirmed;
+      log::Info(kComponent, "stopped; confirmed {} to PostgreSQL", confirmed.ToString());
+      return Status::OK();
+    }
+    if (!st.IsUnavailable()) return st;
+    // Lost connection or server restart: resume from the slot (its confirmed position).
+    stream.reset();
+    start = Lsn();
+    if (progressed) backoff = opts.reconnect_initial;
+    {
+      std::lock_guard<std::mutex> l(stats_mu);
+      ++stats.reconnects;
+    }
+    log::Warn(kComponent, "replication connection lost ({}); reconnecting in {} ms", st.message(), backoff.count());
+    SleepUnlessShutdown(backoff);
+    backoff = std::min(backoff * 2, opts.reconnect_max);
+    if (ShutdownRequested()) {
+      Status flush = sink->Flush(std::chrono::milliseconds(30000));
+      (void)flush;
+      return Status::OK();
+    }
+  }
+}
+
+CaptureJob::CaptureJob(CaptureOptions options, log::RecordSink* sink) : impl_(new Impl(std::move(options), sink)) {}
+CaptureJob::~CaptureJob() {
+  if (impl_->latency_file) std::fclose(impl_->latency_file);
+  delete impl_;
+}
+
+CaptureStats CaptureJob::stats() const {
+  std::lock_guard<std::mutex> l(impl_->stats_mu);
+  return impl_->stats;
+}
+
+Status CaptureJob::Run() {
+  Impl& im = *impl_;
+  if (!im.opts.latency_log.empty()) {
+    im.latency_file = std::fopen(im.opts.latency_log.c_str(), "a");
+    if (!im.latency_file) return Status::IoError("cannot open latency log " + im.opts.latency_log);
+  }
+  CDC_RETURN_IF_ERROR(im.SetUp());
+  bool need_snapshot = false;
+  std::optional<pg::CreatedSlot> created;
+  std::optional<pg::ReplicationStream> stream;
+  CDC_RETURN_IF_ERROR(im.PrepareSlot(&need_snapshot, &created, &stream));
+  Lsn start;
+  if (need_snapshot) {
+    Status st = im.Snapshot(*created);
+    if (st.IsCancelled()) {
+      log::Info(kComponent, "stopped during the snapshot; the next start takes it again");
+      return Status::OK();
+    }
+    CDC_RETURN_IF_ERROR(st);
+    start = created->consistent_point;
+  } else if (created) {
+    start = created->consistent_point;
+  }
+  if (im.opts.snapshot == SnapshotMode::kInitialOnly) return Status::OK();
+  return im.Stream(std::move(stream), start);
+}
+
+Status DropCapture(const std::string& conninfo, const std::string& slot, const std::string& publication) {
+  CDC_ASSIGN_OR_RETURN(pg::PgConnection c, pg::PgConnection::Connect(conninfo));
+  CDC_ASSIGN_OR_RETURN(pg::PgResult s, c.ExecParams("SELECT active FROM pg_replication_slots WHERE slot_name = $1",
+                                                    {slot}));
+  if (s.rows() == 1) {
+    if (s.Get(0, 0) == "t") {
+      return Status::FailedPrecondition("replication slot \"" + slot +
+                                        "\" is in use by a running capture: stop it first");
+    }
+    CDC_RETURN_IF_ERROR(c.ExecParams("SELECT pg_drop_replication_slot($1)", {slot}).status());
+    log::Info(kComponent, "dropped replication slot \"{}\"", slot);
+  }
+  CDC_RETURN_IF_ERROR(c.Run("DROP PUBLICATION IF EXISTS " + c.QuoteIdent(publication)));
+  CDC_ASSIGN_OR_RETURN(pg::PgResult t, c.Exec("SELECT to_regclass('public.cdcpipe_offsets') IS NOT NULL"));
+  if (t.Get(0, 0) == "t") {
+    CDC_RETURN_IF_ERROR(c.ExecParams("DELETE FROM public.cdcpipe_offsets WHERE slot_name = $1", {slot}).status());
+  }
+  log::Info(kComponent, "dropped publication \"{}\"", publication);
+  return Status::OK();
+}
+
+}  // namespace cdc::jobs

@@ -1,0 +1,114 @@
+// CaptureJob: PostgreSQL logical replication (pgoutput) -> Debezium change events -> a RecordSink.
+//
+// What Run() does (docs/CAPTURE.md has the whole protocol):
+// 1. Set-up over a normal connection: wal_level must be logical (FailedPrecondition with the fix
+//    otherwise); the captured tables must exist; REPLICA IDENTITY FULL is set on them (unless
+//    `replica_identity_full` is false); the publication is created FOR TABLE ... (or missing tables
+//    are added); the table `cdcpipe_offsets` (snapshot completion markers) is created if missing.
+// 2. Slot: created with an exported snapshot when missing. With snapshot mode initial, an existing
+//    slot without a completion marker (a crash during the snapshot) is dropped and created again.
+// 3. Snapshot: every table is read in the exported snapshot and emitted as op `r`; the snapshot ends
+//    with EndTransaction(consistent point); once the sink says it is durable, the marker row is
+//    written. Streaming then starts at the consistent point: no gap, no duplicate.
+// 4. Streaming: pgoutput messages are decoded and turned into events one at a time (a transaction
+//    is never buffered: memory stays bounded however large it is); each Commit calls
+//    EndTransaction(end LSN). The flushed LSN sent to PostgreSQL is only ever the sink's DurableLsn()
+//    (plus, when everything is durable, the WAL end of an idle keepalive), so a crash loses nothing.
+// 5. Faults: a lost connection (PostgreSQL restart) -> reconnect with exponential backoff and resume
+//    from the slot. A sink that cannot deliver keeps the LSN where it is. A fatal sink error ends Run.
+// 6. Stop: when ShutdownRequested() (SIGINT/SIGTERM) Run flushes the sink, confirms DurableLsn() to
+//    PostgreSQL and returns OK.
+//
+// Driving capture with your own sink (`cdcpipe run`): construct a CaptureJob with any RecordSink
+// (e.g. log::ChannelSink), call Run() on a thread; the sink decides durability through DurableLsn().
+//
+// Thread-safety: Run() on one thread; stats() from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/lsn.h"
+#include "base/status.h"
+#include "event/debezium_encoder.h"
+#include "log/record_sink.h"
+
+namespace cdc::jobs {
+
+enum class SnapshotMode {
+  kInitial,      // snapshot once (when the slot is new), then stream
+  kNever,        // stream only
+  kInitialOnly,  // snapshot once, then return without streaming
+};
+
+// Parses "initial|never|initial_only".
+Result<SnapshotMode> ParseSnapshotMode(std::string_view text);
+
+struct CaptureOptions {
+  // libpq connection string or URI (see pg::ResolveConninfo). Required.
+  std::string conninfo;
+  // Captured tables, "table" (schema public) or "schema.table". Default: the three source tables.
+  std::vector<std::string> tables = {"klienci", "pracownicy", "projekty"};
+  // Replication slot name. Default "cdcpipe".
+  std::string slot = "cdcpipe";
+  // Publication name. Default "cdcpipe".
+  std::string publication = "cdcpipe";
+  // Default kInitial.
+  SnapshotMode snapshot = SnapshotMode::kInitial;
+  // Set REPLICA IDENTITY FULL on the captured tables. Default true.
+  bool replica_identity_full = true;
+  // Emit pg_logical_emit_message heartbeats this often, and check the slot's retained WAL. 0 = off.
+  // Default 10 s.
+  std::chrono::milliseconds heartbeat{10000};
+  // Warn when the slot retains more WAL than this. Default 1 GiB.
+  uint64_t retained_wal_warn_bytes = 1ull << 30;
+  // Standby status updates are sent at least this often (and when the server asks). Default 10 s.
+  std::chrono::milliseconds status_interval{10000};
+  // Reconnect backoff: first wait, doubled up to the maximum. Defaults 200 ms and 10 s.
+  std::chrono::milliseconds reconnect_initial{200};
+  std::chrono::milliseconds reconnect_max{10000};
+  // Stop (flush, confirm, return OK) once everything up to this LSN is durable. Invalid = never.
+  // Used by benchmarks and tests (like pg_recvlogical --endpos).
+  Lsn end_lsn;
+  // When non-empty, append "<commit LSN> <commit-to-durable latency in microseconds>" per transaction
+  // to this file (benchmarks).
+  std::string latency_log;
+  // Encoder settings (topic prefix, schemas, decimal mode, tombstones). `database` is filled in.
+  event::EncoderOptions encoder;
+};
+
+struct CaptureStats {
+  uint64_t snapshot_rows = 0;
+  uint64_t events = 0;        // change events streamed (not counting the snapshot)
+  uint64_t records = 0;       // records appended to the sink (snapshot + stream, incl. tombstones)
+  uint64_t transactions = 0;  // Commit messages handled
+  uint64_t reconnects = 0;
+  Lsn durable_lsn;            // last DurableLsn() confirmed to PostgreSQL
+};
+
+class CaptureJob {
+ public:
+  // `sink` is not owned and must outlive the job.
+  CaptureJob(CaptureOptions options, log::RecordSink* sink);
+  ~CaptureJob();
+  CaptureJob(const CaptureJob&) = delete;
+  CaptureJob& operator=(const CaptureJob&) = delete;
+
+  // Runs until shutdown, end_lsn, or a fatal error. See the header comment.
+  Status Run();
+
+  CaptureStats stats() const;
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
+// `cdcpipe capture --drop-slot`: drops the slot (if present), the publication and the slot's
+// marker row. Fails with FailedPrecondition if the slot is in use by a running capture.
+Status DropCapture(const std::string& conninfo, const std::string& slot, const std::string& publication);
+
+}  // namespace cdc::jobs
