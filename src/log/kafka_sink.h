@@ -35,7 +35,6 @@
 #include "log/record_sink.h"
 
 struct rd_kafka_s;
-struct rd_kafka_topic_s;
 
 namespace cdc::log {
 
@@ -76,24 +75,27 @@ class KafkaSink final : public RecordSink {
   uint64_t outstanding() const;
 
  private:
-  struct TxSlot;
+  // One source transaction (or a run of empty ones) in flight.
+  struct TxSlot {
+    uint64_t outstanding = 0;  // records appended and not yet acknowledged
+    bool ended = false;        // EndTransaction seen
+    Lsn end_lsn;               // valid once ended
+  };
+  friend struct KafkaSinkCallbacks;
   explicit KafkaSink(KafkaSinkOptions options);
   Status Init();
-  rd_kafka_topic_s* Topic(const std::string& name);
-  static void DeliveryReport(rd_kafka_s* rk, const void* msg, void* opaque);
-  static void ErrorCallback(rd_kafka_s* rk, int err, const char* reason, void* opaque);
-  void OnDelivery(uint64_t tx_seq, int err, const char* errstr, const std::string& topic);
+  void OnDelivery(uint64_t tx_seq, int err, const char* errstr, std::string_view topic);
+  void OnError(int err, const char* reason);
   void AdvanceDurable();  // REQUIRES: mu_ held
   Status FailedStatus() const;
 
   KafkaSinkOptions options_;
   rd_kafka_s* rk_ = nullptr;
-  std::unordered_map<std::string, rd_kafka_topic_s*> topics_;
 
   mutable std::mutex mu_;
   // Transactions in append order; front() is the oldest not yet durable. The back() is the open one
   // (records appended since the last EndTransaction). Invariant: seq of txs_[i] == first_seq_ + i.
-  std::deque<TxSlot*> txs_;
+  std::deque<TxSlot> txs_;
   uint64_t first_seq_ = 0;
   Status failure_;  // first permanent delivery failure or fatal error; sticky
   KafkaSinkStats stats_;

@@ -1,0 +1,104 @@
+#include "log/channel_sink.h"
+
+#include <cassert>
+
+namespace cdc::log {
+
+ChannelSink::ChannelSink(size_t capacity) : capacity_(capacity) { assert(capacity > 0 && "ChannelSink needs room"); }
+
+Status ChannelSink::Push(ChannelItem item) {
+  std::unique_lock lock(mu_);
+  not_full_.wait(lock, [&] { return items_.size() < capacity_ || !failure_.ok() || closed_; });
+  if (!failure_.ok()) return failure_;
+  if (closed_) return Status::Cancelled("the in-process channel is closed");
+  items_.push_back(std::move(item));
+  not_empty_.notify_one();
+  return Status::OK();
+}
+
+Status ChannelSink::Append(Record record) {
+  ChannelItem item;
+  item.record = std::move(record);
+  return Push(std::move(item));
+}
+
+Status ChannelSink::EndTransaction(Lsn end_lsn) {
+  {
+    std::lock_guard lock(mu_);
+    if (end_lsn < last_end_lsn_)
+      return Status::Internal("EndTransaction LSN went backwards: " + end_lsn.ToString() + " after " +
+                              last_end_lsn_.ToString());
+    last_end_lsn_ = end_lsn;
+  }
+  ChannelItem item;
+  item.end_of_transaction = true;
+  item.end_lsn = end_lsn;
+  return Push(std::move(item));
+}
+
+Status ChannelSink::Poll() {
+  std::lock_guard lock(mu_);
+  return failure_;
+}
+
+Status ChannelSink::Flush(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  bool done = durable_cv_.wait_for(lock, timeout, [&] {
+    return !failure_.ok() || durable_.load(std::memory_order_acquire) >= last_end_lsn_.value();
+  });
+  if (!failure_.ok()) return failure_;
+  if (!done)
+    return Status::Unavailable("the in-process consumer did not make " + last_end_lsn_.ToString() + " durable within " +
+                               std::to_string(timeout.count()) + " ms");
+  return Status::OK();
+}
+
+std::optional<ChannelItem> ChannelSink::Pop(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  auto ready = [&] { return !items_.empty() || closed_; };
+  if (timeout == std::chrono::milliseconds::max()) not_empty_.wait(lock, ready);
+  else if (!not_empty_.wait_for(lock, timeout, ready)) return std::nullopt;
+  if (items_.empty()) return std::nullopt;  // closed and drained
+  ChannelItem item = std::move(items_.front());
+  items_.pop_front();
+  not_full_.notify_one();
+  return item;
+}
+
+void ChannelSink::MarkDurable(Lsn lsn) {
+  {
+    std::lock_guard lock(mu_);
+    if (lsn.value() > durable_.load(std::memory_order_relaxed)) durable_.store(lsn.value(), std::memory_order_release);
+  }
+  durable_cv_.notify_all();
+}
+
+void ChannelSink::Fail(Status status) {
+  {
+    std::lock_guard lock(mu_);
+    if (failure_.ok()) failure_ = status.ok() ? Status::Internal("in-process consumer failed") : std::move(status);
+  }
+  not_full_.notify_all();
+  durable_cv_.notify_all();
+}
+
+void ChannelSink::Close() {
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  not_empty_.notify_all();
+  not_full_.notify_all();
+}
+
+bool ChannelSink::closed() const {
+  std::lock_guard lock(mu_);
+  return closed_;
+}
+
+size_t ChannelSink::size() const {
+  std::lock_guard lock(mu_);
+  return items_.size();
+}
+
+}  // namespace cdc::log
