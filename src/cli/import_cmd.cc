@@ -118,6 +118,8 @@ int RunImport(const ImportFlags& f) {
 
   auto conn = pg::PgConnection::Connect(pg::ResolveConninfo(f.db));
   if (!conn.ok()) return Fail("import", conn.status());
+  // "relation already exists, skipping" notices from CREATE TABLE IF NOT EXISTS are noise here.
+  conn->Run("SET client_min_messages TO warning").ok();
   std::vector<std::string> names;
   for (const auto& j : jobs) names.push_back(j.table->name);
   if (Status st = pg::EnsureSchema(*conn, names); !st.ok()) return Fail("import", st);
