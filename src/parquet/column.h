@@ -1,0 +1,128 @@
+// Columnar in-memory data for the Parquet writer and reader: a Schema of flat columns, a
+// ColumnVector per column (values in contiguous buffers, strings as offsets + one byte buffer) and a
+// RecordBatch of equally long columns.
+//
+// Building a batch allocates nothing per value: fixed-width values go to a typed vector, string
+// bytes are appended to one buffer. A null row still takes a slot (0 or "") so row i is at index i.
+// Thread-safety: none (values; move them between threads).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cdc::parquet {
+
+// The logical type of a column; each maps to one Parquet physical + logical type (docs/PARQUET.md).
+enum class ColumnType : uint8_t {
+  kString,           // BYTE_ARRAY, STRING (UTF8)
+  kBinary,           // BYTE_ARRAY without a logical type (reader only: the writer writes kString)
+  kBoolean,          // BOOLEAN
+  kInt32,            // INT32
+  kInt64,            // INT64
+  kDouble,           // DOUBLE (the reader also maps FLOAT here)
+  kTimestampMicros,  // INT64, TIMESTAMP(isAdjustedToUTC=true, MICROS); reader converts millis/nanos
+  kDate,             // INT32, DATE: days since 1970-01-01 (reader only)
+};
+
+std::string_view ColumnTypeName(ColumnType type);
+
+struct ColumnSpec {
+  std::string name;
+  ColumnType type = ColumnType::kString;
+  bool nullable = true;  // OPTIONAL when true, REQUIRED otherwise
+};
+
+struct Schema {
+  std::vector<ColumnSpec> columns;
+  int FindColumn(std::string_view name) const;  // index or -1
+};
+
+class ColumnVector {
+ public:
+  ColumnVector() = default;
+  ColumnVector(ColumnType type, bool nullable) : type_(type), nullable_(nullable) { Clear(); }
+
+  ColumnType type() const { return type_; }
+  bool nullable() const { return nullable_; }
+  size_t size() const { return size_; }
+  size_t null_count() const { return null_count_; }
+
+  // REQUIRES: nullable().
+  void AppendNull();
+  // REQUIRES: the Append matching type() (Int32 for kInt32/kDate, Int64 for kInt64/kTimestampMicros,
+  // String for kString/kBinary).
+  void AppendInt32(int32_t v) { ints32_.push_back(v); MarkValid(); }
+  void AppendInt64(int64_t v) { ints64_.push_back(v); MarkValid(); }
+  void AppendDouble(double v) { doubles_.push_back(v); MarkValid(); }
+  void AppendBool(bool v) { bools_.push_back(v ? 1 : 0); MarkValid(); }
+  void AppendString(std::string_view v) {
+    bytes_.append(v);
+    offsets_.push_back(bytes_.size());
+    MarkValid();
+  }
+
+  bool IsNull(size_t i) const { return !valid_.empty() && valid_[i] == 0; }
+  int32_t Int32(size_t i) const { return ints32_[i]; }
+  int64_t Int64(size_t i) const { return ints64_[i]; }
+  double Double(size_t i) const { return doubles_[i]; }
+  bool Bool(size_t i) const { return bools_[i] != 0; }
+  std::string_view String(size_t i) const {
+    return std::string_view(bytes_.data() + offsets_[i], offsets_[i + 1] - offsets_[i]);
+  }
+
+  // Raw access for fast paths. validity(): one byte per row (1 = value), empty if not nullable.
+  std::span<const uint8_t> validity() const { return valid_; }
+  std::span<const int32_t> int32_values() const { return ints32_; }
+  std::span<const int64_t> int64_values() const { return ints64_; }
+  std::span<const double> double_values() const { return doubles_; }
+  std::span<const uint8_t> bool_values() const { return bools_; }
+  std::span<const uint64_t> string_offsets() const { return offsets_; }  // size()+1 entries
+  const std::string& string_bytes() const { return bytes_; }
+
+  // Empties the vector but keeps its capacity (reuse a batch to avoid reallocation).
+  void Clear();
+  void Reserve(size_t rows, size_t string_bytes = 0);
+
+ private:
+  friend class ColumnDecoder;  // reader.cc fills the buffers directly
+  void MarkValid() {
+    if (nullable_) valid_.push_back(1);
+    ++size_;
+  }
+
+  ColumnType type_ = ColumnType::kString;
+  bool nullable_ = true;
+  size_t size_ = 0;
+  size_t null_count_ = 0;
+  std::vector<uint8_t> valid_;
+  std::vector<int32_t> ints32_;
+  std::vector<int64_t> ints64_;
+  std::vector<double> doubles_;
+  std::vector<uint8_t> bools_;
+  std::vector<uint64_t> offsets_;  // strings: offsets_[i]..offsets_[i+1] in bytes_
+  std::string bytes_;
+};
+
+// Equally long columns in schema order.
+class RecordBatch {
+ public:
+  RecordBatch() = default;
+  explicit RecordBatch(const Schema& schema);
+
+  size_t num_columns() const { return columns_.size(); }
+  size_t num_rows() const { return columns_.empty() ? num_rows_ : columns_[0].size(); }
+  ColumnVector& column(size_t i) { return columns_[i]; }
+  const ColumnVector& column(size_t i) const { return columns_[i]; }
+  std::vector<ColumnVector>& columns() { return columns_; }
+  void Clear();
+  void set_num_rows(size_t n) { num_rows_ = n; }  // for a projection of zero columns
+
+ private:
+  std::vector<ColumnVector> columns_;
+  size_t num_rows_ = 0;
+};
+
+}  // namespace cdc::parquet
