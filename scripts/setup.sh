@@ -21,7 +21,7 @@ step() { printf '==> %s\n' "$*"; }
 packages=(
   postgresql-15 postgresql-client libpq-dev
   librdkafka-dev kcat
-  libsnappy-dev libzstd-dev libcurl4-openssl-dev
+  libsnappy-dev libzstd-dev libcurl4-openssl-dev libssl-dev
   nlohmann-json3-dev libsimdjson-dev libcli11-dev libfmt-dev libspdlog-dev
   libcpp-httplib-dev libthrift-dev thrift-compiler libboost-dev
   libgtest-dev googletest libbenchmark-dev

@@ -1,0 +1,158 @@
+// A SigV4-checking reverse proxy for S3 tests: s3rver does not verify signatures, so this sits in
+// front of it, recomputes every request's AWS Signature V4 with the `aws4` package (written by
+// others, from the AWS spec) and the known secret, and answers like S3 does when they differ.
+//
+//   node sigv4_proxy.mjs --port P --upstream http://127.0.0.1:U --access-key K --secret S [--region R]
+//
+// Checks, in order (each failure answers an S3 error document and is never forwarded):
+//   - an Authorization header "AWS4-HMAC-SHA256 Credential=K/date/region/s3/aws4_request,
+//     SignedHeaders=...,Signature=..." with the known access key (403 InvalidAccessKeyId) and region
+//     (400 AuthorizationHeaderMalformed)
+//   - SignedHeaders includes host, x-amz-date and x-amz-content-sha256 (403 SignatureDoesNotMatch)
+//   - x-amz-content-sha256 equals the hex SHA-256 of the body unless UNSIGNED-PAYLOAD
+//     (400 XAmzContentSHA256Mismatch)
+//   - the signature equals what aws4 computes from the method, path, query and the signed headers
+//     (403 SignatureDoesNotMatch)
+// Fault injection (admin paths are not signed and never forwarded):
+//   POST /__proxy/fail?count=N&status=500   the next N S3 requests get that status (InternalError/SlowDown)
+//   POST /__proxy/drop?count=N              the next N S3 requests get their connection closed
+//   GET  /__proxy/stats                     {"requests":..,"forwarded":..,"rejected":..,"injected":..,
+//                                            "dropped":..,"lastRejection":"..","methods":{"PUT":..}}
+//   POST /__proxy/reset                     zeroes the counters
+// Prints "listening <port>" on stdout once it accepts connections.
+import http from 'node:http';
+import crypto from 'node:crypto';
+import aws4 from 'aws4';
+
+const args = {};
+for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+const port = Number(args.port);
+const upstream = new URL(args.upstream);
+const accessKey = args['access-key'];
+const secret = args.secret;
+const region = args.region || 'us-east-1';
+if (!port || !accessKey || !secret) {
+  console.error('usage: sigv4_proxy.mjs --port P --upstream URL --access-key K --secret S [--region R]');
+  process.exit(2);
+}
+
+let failNext = 0, failStatus = 500, dropNext = 0;
+let stats;
+function resetStats() {
+  stats = { requests: 0, forwarded: 0, rejected: 0, injected: 0, dropped: 0, lastRejection: '', methods: {} };
+}
+resetStats();
+
+function s3Error(res, status, code, message) {
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
+  res.writeHead(status, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function reject(res, status, code, message) {
+  stats.rejected++;
+  stats.lastRejection = `${code}: ${message}`;
+  process.stderr.write(`sigv4_proxy: rejected ${status} ${code}: ${message}\n`);
+  s3Error(res, status, code, message);
+}
+
+// Returns null when the request is correctly signed, else [status, code, message].
+function verify(req, body) {
+  const auth = req.headers['authorization'];
+  if (!auth) return [403, 'AccessDenied', 'no Authorization header'];
+  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(auth);
+  if (!m) return [400, 'AuthorizationHeaderMalformed', `cannot parse Authorization: ${auth.replace(/Signature=.*/, 'Signature=...')}`];
+  const [, key, date, reqRegion, service, signedList] = m;
+  if (key !== accessKey) return [403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.'];
+  if (reqRegion !== region) return [400, 'AuthorizationHeaderMalformed', `region '${reqRegion}' is wrong; expecting '${region}'`];
+  if (service !== 's3') return [400, 'AuthorizationHeaderMalformed', `service '${service}' is wrong; expecting 's3'`];
+  const signed = signedList.split(';');
+  for (const need of ['host', 'x-amz-date', 'x-amz-content-sha256']) {
+    if (!signed.includes(need)) return [403, 'SignatureDoesNotMatch', `SignedHeaders lacks ${need}: ${signedList}`];
+  }
+  const amzDate = req.headers['x-amz-date'] || '';
+  if (amzDate.slice(0, 8) !== date) return [403, 'SignatureDoesNotMatch', 'x-amz-date does not match the credential scope date'];
+  const claimed = req.headers['x-amz-content-sha256'];
+  if (claimed !== 'UNSIGNED-PAYLOAD') {
+    const actual = crypto.createHash('sha256').update(body).digest('hex');
+    if (claimed !== actual) {
+      return [400, 'XAmzContentSHA256Mismatch', `x-amz-content-sha256 ${claimed} but the body hashes to ${actual}`];
+    }
+  }
+  const headers = {};
+  for (const name of signed) {
+    const v = req.headers[name];
+    if (v === undefined) return [403, 'SignatureDoesNotMatch', `signed header ${name} is not in the request`];
+    headers[name] = Array.isArray(v) ? v.join(',') : v;
+  }
+  const opts = { method: req.method, host: req.headers.host, path: req.url, service: 's3', region, headers };
+  aws4.sign(opts, { accessKeyId: accessKey, secretAccessKey: secret });
+  const expected = opts.headers.Authorization || opts.headers.authorization;
+  if (expected !== auth) {
+    const signer = new aws4.RequestSigner({ method: req.method, host: req.headers.host, path: req.url, service: 's3', region, headers }, { accessKeyId: accessKey, secretAccessKey: secret });
+    return [403, 'SignatureDoesNotMatch',
+      `The request signature we calculated does not match the signature you provided. Canonical request: ${JSON.stringify(signer.canonicalString())}; got ${auth.replace(/Signature=.*/, '')}`];
+  }
+  return null;
+}
+
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks);
+    const url = new URL(req.url, 'http://x');
+    if (url.pathname.startsWith('/__proxy/')) {
+      const what = url.pathname.slice('/__proxy/'.length);
+      if (what === 'fail') {
+        failNext = Number(url.searchParams.get('count') || 1);
+        failStatus = Number(url.searchParams.get('status') || 500);
+      } else if (what === 'drop') {
+        dropNext = Number(url.searchParams.get('count') || 1);
+      } else if (what === 'reset') {
+        resetStats();
+        failNext = 0;
+        dropNext = 0;
+      } else if (what !== 'stats') {
+        res.writeHead(404);
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(stats));
+      return;
+    }
+    stats.requests++;
+    stats.methods[req.method] = (stats.methods[req.method] || 0) + 1;
+    if (dropNext > 0) {
+      dropNext--;
+      stats.dropped++;
+      req.socket.destroy();
+      return;
+    }
+    if (failNext > 0) {
+      failNext--;
+      stats.injected++;
+      s3Error(res, failStatus, failStatus === 503 || failStatus === 429 ? 'SlowDown' : 'InternalError', 'injected by sigv4_proxy');
+      return;
+    }
+    const problem = verify(req, body);
+    if (problem) {
+      reject(res, ...problem);
+      return;
+    }
+    const headers = { ...req.headers };
+    delete headers['expect'];
+    headers['content-length'] = String(body.length);
+    delete headers['transfer-encoding'];
+    const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (ures) => {
+      res.writeHead(ures.statusCode, ures.headers);
+      ures.pipe(res);
+    });
+    up.on('error', (e) => s3Error(res, 502, 'BadGateway', `upstream: ${e.message}`));
+    stats.forwarded++;
+    up.end(body);
+  });
+});
+server.keepAliveTimeout = 30000;
+server.listen(port, '127.0.0.1', () => process.stdout.write(`listening ${port}\n`));
