@@ -1,0 +1,109 @@
+// Unit tests of the in-process sinks (the Kafka sink is tested against the mock cluster in tests/).
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+#include "log/channel_sink.h"
+#include "log/kafka_sink.h"
+#include "log/null_sink.h"
+
+namespace cdc::log {
+namespace {
+
+Record Rec(const std::string& key, std::optional<std::string> value) { return Record{"t", key, std::move(value), 1}; }
+
+TEST(NullSinkTest, CountsAndIsDurableAtOnce) {
+  NullSink s;
+  ASSERT_TRUE(s.Append(Rec("k", "vv")).ok());
+  ASSERT_TRUE(s.Append(Rec("k", std::nullopt)).ok());
+  EXPECT_EQ(s.DurableLsn(), Lsn());
+  ASSERT_TRUE(s.EndTransaction(Lsn(10)).ok());
+  EXPECT_EQ(s.DurableLsn(), Lsn(10));
+  EXPECT_EQ(s.records(), 2u);
+  EXPECT_EQ(s.bytes(), 4u);
+  EXPECT_EQ(s.transactions(), 1u);
+}
+
+TEST(ChannelSinkTest, ConsumerSeesOrderAndDrivesDurableLsn) {
+  ChannelSink ch(4);  // small: the producer blocks and resumes (back-pressure)
+  std::vector<std::string> seen;
+  std::thread consumer([&] {
+    while (auto item = ch.Pop()) {
+      if (item->end_of_transaction) ch.MarkDurable(item->end_lsn);
+      else seen.push_back(*item->record.value);
+    }
+  });
+  for (int tx = 1; tx <= 50; ++tx) {
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(ch.Append(Rec("k", std::to_string(tx * 10 + i))).ok());
+    ASSERT_TRUE(ch.EndTransaction(Lsn(tx * 100)).ok());
+  }
+  ASSERT_TRUE(ch.Flush(std::chrono::seconds(30)).ok());
+  EXPECT_EQ(ch.DurableLsn(), Lsn(5000));
+  ch.Close();
+  consumer.join();
+  ASSERT_EQ(seen.size(), 150u);
+  for (size_t n = 0; n < seen.size(); ++n) EXPECT_EQ(seen[n], std::to_string((n / 3 + 1) * 10 + n % 3));
+}
+
+TEST(ChannelSinkTest, DurableLsnNeverMovesBackwards) {
+  ChannelSink ch;
+  ch.MarkDurable(Lsn(50));
+  ch.MarkDurable(Lsn(20));
+  EXPECT_EQ(ch.DurableLsn(), Lsn(50));
+  ASSERT_TRUE(ch.EndTransaction(Lsn(60)).ok());
+  EXPECT_TRUE(ch.EndTransaction(Lsn(59)).code() == StatusCode::kInternal);
+}
+
+TEST(ChannelSinkTest, FlushTimesOutWithoutConsumerAndFailureStopsProducer) {
+  ChannelSink ch(2);
+  ASSERT_TRUE(ch.Append(Rec("k", "v")).ok());
+  ASSERT_TRUE(ch.EndTransaction(Lsn(7)).ok());
+  EXPECT_TRUE(ch.Flush(std::chrono::milliseconds(20)).IsUnavailable());
+  // The producer is blocked on a full queue; a consumer failure wakes it with the error.
+  std::thread fail([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ch.Fail(Status::IoError("disk full"));
+  });
+  Status s = ch.Append(Rec("k", "v2"));
+  fail.join();
+  EXPECT_TRUE(s.IsIoError()) << s.ToString();
+  EXPECT_TRUE(ch.Poll().IsIoError());
+}
+
+TEST(ChannelSinkTest, PopTimesOutThenDrainsAfterClose) {
+  ChannelSink ch;
+  EXPECT_FALSE(ch.Pop(std::chrono::milliseconds(10)).has_value());
+  EXPECT_FALSE(ch.closed());
+  ASSERT_TRUE(ch.Append(Rec("k", "v")).ok());
+  ch.Close();
+  auto item = ch.Pop();
+  ASSERT_TRUE(item.has_value());
+  EXPECT_EQ(*item->record.value, "v");
+  EXPECT_FALSE(ch.Pop().has_value());
+  EXPECT_TRUE(ch.Append(Rec("k", "v")).IsCancelled());
+}
+
+TEST(KafkaPropertyTest, ParsesKeyValue) {
+  std::map<std::string, std::string> p;
+  ASSERT_TRUE(ParseKafkaProperty("compression.type=zstd", &p).ok());
+  ASSERT_TRUE(ParseKafkaProperty("sasl.jaas=a=b", &p).ok());
+  EXPECT_EQ(p["compression.type"], "zstd");
+  EXPECT_EQ(p["sasl.jaas"], "a=b");
+  EXPECT_TRUE(ParseKafkaProperty("novalue", &p).IsInvalidArgument());
+  EXPECT_TRUE(ParseKafkaProperty("=x", &p).IsInvalidArgument());
+}
+
+TEST(KafkaSinkUnitTest, BadPropertyIsRefusedWithoutEchoingTheValue) {
+  KafkaSinkOptions o;
+  o.brokers = "127.0.0.1:1";
+  o.properties = {{"no.such.property", "s3cret"}};
+  auto r = KafkaSink::Create(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsInvalidArgument());
+  EXPECT_NE(r.status().message().find("no.such.property"), std::string::npos);
+  EXPECT_EQ(r.status().message().find("s3cret"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cdc::log
