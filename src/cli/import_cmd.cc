@@ -68,6 +68,20 @@ std::string CheckFile(const std::string& path) {
   return "";
 }
 
+// Fail() with the message on one line (libpq adds "\n\tIs the server running ..." hints).
+int FailOneLine(const Status& st) {
+  std::string m = st.message();
+  std::string flat;
+  for (size_t i = 0; i < m.size(); ++i) {
+    if (m[i] == '\n' || m[i] == '\r' || m[i] == '\t') {
+      if (!flat.empty() && flat.back() != ' ') flat.push_back(' ');
+    } else {
+      flat.push_back(m[i]);
+    }
+  }
+  return Fail("import", Status(st.code(), flat));
+}
+
 int RunImport(const ImportFlags& f) {
   pg::ImportMode mode;
   if (!pg::ParseImportMode(f.mode, &mode)) return Usage("unknown --mode '" + f.mode + "' (use insert, upsert or replace)");
@@ -117,12 +131,20 @@ int RunImport(const ImportFlags& f) {
   }
 
   auto conn = pg::PgConnection::Connect(pg::ResolveConninfo(f.db));
-  if (!conn.ok()) return Fail("import", conn.status());
+  if (!conn.ok()) return FailOneLine(conn.status());
   // "relation already exists, skipping" notices from CREATE TABLE IF NOT EXISTS are noise here.
   conn->Run("SET client_min_messages TO warning").ok();
-  std::vector<std::string> names;
-  for (const auto& j : jobs) names.push_back(j.table->name);
-  if (Status st = pg::EnsureSchema(*conn, names); !st.ok()) return Fail("import", st);
+  // Create only the missing tables: CREATE TABLE IF NOT EXISTS needs CREATE on the schema even when
+  // the table exists, and an importer may hold only table privileges.
+  std::vector<std::string> missing;
+  for (const auto& j : jobs) {
+    auto r = conn->Exec("SELECT to_regclass('public." + j.table->name + "') IS NULL");
+    if (!r.ok()) return FailOneLine(r.status());
+    if (r->Get(0, 0) == "t") missing.push_back(j.table->name);
+  }
+  if (!missing.empty()) {
+    if (Status st = pg::EnsureSchema(*conn, missing); !st.ok()) return FailOneLine(st);
+  }
 
   for (const auto& j : jobs) {
     pg::ImportOptions o;
@@ -134,7 +156,7 @@ int RunImport(const ImportFlags& f) {
       Status st = stats.status();
       // A file that vanished or became unreadable after the check is still bad input.
       if (st.IsNotFound() || st.IsIoError()) st = Status::InvalidArgument(st.message());
-      return Fail("import", st.WithContext("table " + j.table->name + " unchanged"));
+      return FailOneLine(st.WithContext("table " + j.table->name + " unchanged"));
     }
     const pg::ImportStats& s = *stats;
     double rate = s.seconds > 0 ? static_cast<double>(s.rows_read) / s.seconds : 0;

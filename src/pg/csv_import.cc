@@ -333,6 +333,7 @@ class RejectsWriter {
   void Add(const CsvRecord& rec, const std::string& reason) {
     line_.clear();
     for (size_t i = 0; i < rec.size(); ++i) {
+      if (rec[i].quoted && rec[i].value.empty()) line_ += "\"\"";  // keep "" (empty string) apart from NULL
       AppendCsvField(&line_, rec[i].value);
       line_.push_back(',');
     }
