@@ -174,6 +174,13 @@ TEST_F(S3StoreTest, RoundTripCheckedBySigningProxyAndMinio) {
             "s3a://cdc-test/" + prefix_ + "date=2026-11-25/part%200.parquet");
   EXPECT_EQ(store->Describe(), "s3://cdc-test/" + prefix_.substr(0, prefix_.size() - 1));
   EXPECT_GT(env_->Admin("stats")["forwarded"].get<int>(), 10);
+  // The body hash is signed on every kind of request (libcurl signs the headers we set).
+  auto signed_headers = env_->Admin("stats")["signedHeaders"];
+  for (const char* method : {"PUT", "GET", "HEAD"}) {
+    EXPECT_EQ(signed_headers[method], method == std::string("PUT") ? "content-type;host;x-amz-content-sha256;x-amz-date"
+                                                                   : "host;x-amz-content-sha256;x-amz-date")
+        << signed_headers.dump();
+  }
 }
 
 TEST_F(S3StoreTest, ReadsWhatMinioWrote) {
@@ -223,6 +230,9 @@ TEST_F(S3StoreTest, PutIfAbsentCreatesOnceAndKeepsFirstContent) {
   EXPECT_TRUE(s.IsAlreadyExists()) << s.ToString();
   EXPECT_NE(s.message().find("_commits/1"), std::string::npos) << s.ToString();
   EXPECT_EQ(MinioSha("_commits/1"), Expected("first"));
+  // The conditional header is signed, so a proxy cannot strip it unnoticed.
+  EXPECT_EQ(env_->Admin("stats")["signedHeaders"]["PUT"],
+            "content-type;host;if-none-match;x-amz-content-sha256;x-amz-date");
 }
 
 TEST_F(S3StoreTest, DeleteAndMissingObjects) {

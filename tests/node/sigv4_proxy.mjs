@@ -17,7 +17,8 @@
 //   POST /__proxy/fail?count=N&status=500   the next N S3 requests get that status (InternalError/SlowDown)
 //   POST /__proxy/drop?count=N              the next N S3 requests get their connection closed
 //   GET  /__proxy/stats                     {"requests":..,"forwarded":..,"rejected":..,"injected":..,
-//                                            "dropped":..,"lastRejection":"..","methods":{"PUT":..}}
+//                                            "dropped":..,"lastRejection":"..","methods":{"PUT":..},
+//                                            "signedHeaders":{"PUT":"host;..."}}  (last seen per method)
 //   POST /__proxy/reset                     zeroes the counters
 // Prints "listening <port>" on stdout once it accepts connections.
 import http from 'node:http';
@@ -39,7 +40,7 @@ if (!port || !accessKey || !secret) {
 let failNext = 0, failStatus = 500, dropNext = 0;
 let stats;
 function resetStats() {
-  stats = { requests: 0, forwarded: 0, rejected: 0, injected: 0, dropped: 0, lastRejection: '', methods: {} };
+  stats = { requests: 0, forwarded: 0, rejected: 0, injected: 0, dropped: 0, lastRejection: '', methods: {}, signedHeaders: {} };
 }
 resetStats();
 
@@ -67,6 +68,7 @@ function verify(req, body) {
   if (reqRegion !== region) return [400, 'AuthorizationHeaderMalformed', `region '${reqRegion}' is wrong; expecting '${region}'`];
   if (service !== 's3') return [400, 'AuthorizationHeaderMalformed', `service '${service}' is wrong; expecting 's3'`];
   const signed = signedList.split(';');
+  stats.signedHeaders[req.method] = signedList;
   for (const need of ['host', 'x-amz-date', 'x-amz-content-sha256']) {
     if (!signed.includes(need)) return [403, 'SignatureDoesNotMatch', `SignedHeaders lacks ${need}: ${signedList}`];
   }
