@@ -248,6 +248,49 @@ TEST(KafkaSinkTest, PermanentDeliveryErrorNeverAdvancesDurableLsn) {
   EXPECT_GT(sink->stats().failed, 0u);
 }
 
+TEST(KafkaSinkTest, RetriableProduceErrorsAreRetriedWithoutLossOrError) {
+  InProcessMock mock;
+  auto sink = MakeSink(mock.bootstraps());
+  ASSERT_TRUE(sink);
+  // The next 5 Produce requests fail with retriable errors; librdkafka must retry them.
+  rd_kafka_mock_push_request_errors(mock.cluster(), 0 /* Produce */, 5, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                                    RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+  auto work = Workload(6);
+  size_t total = 0;
+  for (auto& [records, end] : work) {
+    for (auto& r : records) {
+      ASSERT_TRUE(sink->Append(r).ok());
+      ++total;
+    }
+    ASSERT_TRUE(sink->EndTransaction(end).ok());
+  }
+  ASSERT_TRUE(WaitDurable(*sink, work.back().second, 60000)) << "DurableLsn " << sink->DurableLsn().ToString();
+  EXPECT_EQ(sink->stats().failed, 0u);
+  EXPECT_EQ(KcatRead(mock.bootstraps(), "dbserver1.public.klienci").size(), total);
+}
+
+TEST(KafkaSinkTest, FatalProducerErrorStopsTheSink) {
+  InProcessMock mock;
+  // The idempotent producer cannot get a producer id: librdkafka raises a fatal error.
+  rd_kafka_mock_push_request_errors(mock.cluster(), 22 /* InitProducerId */, 1,
+                                    RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+  auto sink = MakeSink(mock.bootstraps());
+  ASSERT_TRUE(sink);
+  auto work = Workload(1);
+  for (auto& r : work[0].first) (void)sink->Append(r);
+  (void)sink->EndTransaction(work[0].second);
+  Status s;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        s = sink->Poll();
+        return !s.ok();
+      },
+      30000));
+  EXPECT_NE(s.message().find("fatal"), std::string::npos) << s.ToString();
+  EXPECT_EQ(sink->DurableLsn(), Lsn());
+}
+
 TEST(KafkaSinkTest, PropertiesArePassedThrough) {
   MockProcess mock;
   // A bad property is refused, naming it.
