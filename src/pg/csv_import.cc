@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 
+#include "base/log.h"
 #include "base/progress.h"
 #include "base/shutdown.h"
 
@@ -294,6 +295,7 @@ namespace {
 
 constexpr size_t kCopyChunk = 1 << 20;
 constexpr const char* kStage = "cdcpipe_stage";
+constexpr const char* kChanges = "cdcpipe_changes";
 
 // Appends `v` as a CSV field (quoted when needed).
 void AppendCsvField(std::string* out, std::string_view v) {
@@ -423,6 +425,13 @@ std::optional<RowError> LocateId(const std::string& path, size_t id_index, int32
 Result<ImportStats> ImportCsvFile(PgConnection& conn, const TableDef& table, const std::string& path,
                                   const ImportOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
+  auto last = t0;
+  // Debug timing of each phase (--log-level debug), to see where an import spends its time.
+  auto phase = [&](const char* what) {
+    auto now = std::chrono::steady_clock::now();
+    log::Debug("import", "{}: {} took {:.3f} s", table.name, what, std::chrono::duration<double>(now - last).count());
+    last = now;
+  };
   ImportStats stats;
   CsvReader::Options ropts;
   ropts.block_size = opts.block_size;
@@ -442,12 +451,20 @@ Result<ImportStats> ImportCsvFile(PgConnection& conn, const TableDef& table, con
 
   const std::string target = "public." + table.name;
   CDC_RETURN_IF_ERROR(conn.Run("SET client_encoding TO 'UTF8'"));
+  if (opts.mode != ImportMode::kInsert) {
+    // Bigger session buffers keep the staging table in memory. Settable only before the session's
+    // first temp table (an earlier file of the same run): then the old value stays, harmlessly.
+    conn.Run("SET temp_buffers = '256MB'").ok();
+  }
   Transaction tx(conn);
   CDC_RETURN_IF_ERROR(tx.Begin());
-  // Writers wait until we commit; readers go on. Keeps "the table is empty" true for the direct COPY.
+  // Writers wait until we commit, readers go on: the differences computed below stay true until COMMIT.
   CDC_RETURN_IF_ERROR(conn.Run("LOCK TABLE " + target + " IN SHARE ROW EXCLUSIVE MODE"));
-  bool direct = false;
-  if (opts.mode == ImportMode::kInsert) {
+  // insert, or any mode into an empty table: COPY straight into the table (an existing id fails the
+  // COPY with 23505, reported below). upsert/replace: COPY into a staging table, then apply only the
+  // differences.
+  bool direct = opts.mode == ImportMode::kInsert;
+  if (!direct) {
     CDC_ASSIGN_OR_RETURN(PgResult r, conn.Exec("SELECT NOT EXISTS (SELECT 1 FROM " + target + ")"));
     direct = r.Get(0, 0) == "t";
   }
@@ -499,14 +516,29 @@ Result<ImportStats> ImportCsvFile(PgConnection& conn, const TableDef& table, con
   }
   if (!out.empty()) CDC_RETURN_IF_ERROR(conn.CopyInPut(out));
   tx.set_copying(false);
-  CDC_ASSIGN_OR_RETURN(uint64_t copied, conn.CopyInEnd());
+  Result<uint64_t> copy_result = conn.CopyInEnd();
+  phase("COPY");
   progress.reset();
   if (rejects) CDC_RETURN_IF_ERROR(rejects->Close());
 
   if (direct) {
-    stats.inserted = copied;
+    if (!copy_result.ok()) {
+      // 23505 on the primary key: name the id and where the file has it.
+      const std::string& m = copy_result.status().message();
+      size_t k = m.find("Key (id)=(");
+      if (m.find("SQLSTATE 23505") == std::string::npos || k == std::string::npos) return copy_result.status();
+      std::string id_text = m.substr(k + 10, m.find(')', k + 10) - (k + 10));
+      int32_t id = 0;
+      CheckInt4(id_text, &id);
+      std::optional<RowError> where = LocateId(path, validator.id_index(), id);
+      RowError e = where ? *where : RowError{path, 0, 0, "id", ShowValue(id_text), ""};
+      e.reason = "id " + id_text + " already exists in table " + table.name +
+                 " (nothing imported; use --mode upsert or --mode replace to change existing rows)";
+      return Status::InvalidArgument(e.Message());
+    }
+    stats.inserted = *copy_result;
   } else {
-    CDC_RETURN_IF_ERROR(conn.Run(std::string("ANALYZE ") + kStage));
+    CDC_RETURN_IF_ERROR(copy_result.status());
     // Columns written to the table: all of them in replace mode (missing ones become NULL), else the
     // file's.
     std::vector<std::string> write_cols;
@@ -519,39 +551,40 @@ Result<ImportStats> ImportCsvFile(PgConnection& conn, const TableDef& table, con
     for (const auto& c : write_cols) {
       if (c != "id") set_cols.push_back(c);
     }
-    if (opts.mode == ImportMode::kInsert) {
-      CDC_ASSIGN_OR_RETURN(PgResult r, conn.Exec(std::string("SELECT s.id FROM ") + kStage + " s JOIN " + target +
-                                                 " t ON t.id = s.id LIMIT 1"));
-      if (r.rows() > 0) {
-        int32_t id = 0;
-        CheckInt4(r.Get(0, 0), &id);
-        std::optional<RowError> where = LocateId(path, validator.id_index(), id);
-        RowError e = where ? *where : RowError{path, 0, 0, "id", std::string(r.Get(0, 0)), ""};
-        e.reason = "id " + std::string(r.Get(0, 0)) + " already exists in table " + table.name +
-                   " (nothing imported; use --mode upsert or --mode replace to change existing rows)";
-        return Status::InvalidArgument(e.Message());
-      }
-    }
-    if (opts.mode == ImportMode::kReplace) {
-      CDC_ASSIGN_OR_RETURN(PgResult r, conn.Exec("DELETE FROM " + target + " t WHERE NOT EXISTS (SELECT 1 FROM " +
-                                                 kStage + " s WHERE s.id = t.id)"));
+    // One join finds every difference: 'i' new id, 'u' changed values, 'd' (replace) id not in the
+    // file. Unchanged rows are not touched at all, so capture sees no no-op updates.
+    const bool replace = opts.mode == ImportMode::kReplace;
+    std::string changed = set_cols.empty() ? "false"
+                                           : "ROW(" + Join(set_cols, "t.") + ") IS DISTINCT FROM ROW(" +
+                                                 Join(set_cols, "s.") + ")";
+    CDC_RETURN_IF_ERROR(conn.Run(
+        std::string("CREATE TEMP TABLE ") + kChanges + " ON COMMIT DROP AS SELECT CASE WHEN s.id IS NULL THEN 'd' " +
+        "WHEN t.id IS NULL THEN 'i' ELSE 'u' END AS cdc_kind, coalesce(s.id, t.id) AS cdc_id, " +
+        Join(write_cols, "s.") + " FROM " + kStage + " s " + (replace ? "FULL" : "LEFT") + " JOIN " + target +
+        " t ON t.id = s.id WHERE " + (replace ? "s.id IS NULL OR " : "") + "t.id IS NULL OR " + changed));
+    phase("diff");
+    if (replace) {
+      CDC_ASSIGN_OR_RETURN(PgResult r, conn.Exec("DELETE FROM " + target + " t USING " + kChanges +
+                                                 " c WHERE c.cdc_kind = 'd' AND t.id = c.cdc_id"));
       stats.deleted = r.AffectedRows();
+      phase("DELETE");
     }
-    if (opts.mode != ImportMode::kInsert && !set_cols.empty()) {
+    if (!set_cols.empty()) {
       std::string sql = "UPDATE " + target + " t SET ";
-      for (size_t i = 0; i < set_cols.size(); ++i) sql += (i ? ", " : "") + set_cols[i] + " = s." + set_cols[i];
-      sql += std::string(" FROM ") + kStage + " s WHERE t.id = s.id AND ROW(" + Join(set_cols, "t.") +
-             ") IS DISTINCT FROM ROW(" + Join(set_cols, "s.") + ")";
+      for (size_t i = 0; i < set_cols.size(); ++i) sql += (i ? ", " : "") + set_cols[i] + " = c." + set_cols[i];
+      sql += std::string(" FROM ") + kChanges + " c WHERE c.cdc_kind = 'u' AND t.id = c.cdc_id";
       CDC_ASSIGN_OR_RETURN(PgResult r, conn.Exec(sql));
       stats.updated = r.AffectedRows();
+      phase("UPDATE");
     }
     CDC_ASSIGN_OR_RETURN(PgResult r, conn.Exec("INSERT INTO " + target + " (" + Join(write_cols, "") + ") SELECT " +
-                                               Join(write_cols, "s.") + " FROM " + kStage +
-                                               " s WHERE NOT EXISTS (SELECT 1 FROM " + target +
-                                               " t WHERE t.id = s.id)"));
+                                               Join(write_cols, "c.") + " FROM " + kChanges +
+                                               " c WHERE c.cdc_kind = 'i'"));
     stats.inserted = r.AffectedRows();
+    phase("INSERT");
   }
   CDC_RETURN_IF_ERROR(tx.Commit());
+  phase("COMMIT");
   uint64_t accepted = stats.rows_read - stats.rejected;
   stats.unchanged = accepted - std::min(accepted, stats.inserted + stats.updated);
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
