@@ -462,11 +462,12 @@ Status CaptureJob::Impl::StreamSession(pg::ReplicationStream& stream, Lsn start,
   auto next_status = Clock::now();
   auto next_heartbeat = Clock::now() + opts.heartbeat;
   auto last_sent = Clock::now();
+  uint64_t poll_counter = 0;
   for (;;) {
     if (ShutdownRequested()) return Status::Cancelled("shutdown requested");
     auto now = Clock::now();
     Lsn confirm = ConfirmPosition();
-    bool due = now >= next_status || (confirm > confirmed && now - last_sent >= std::chrono::seconds(1));
+    bool due = now >= next_status || (confirm > confirmed && now - last_sent >= std::chrono::milliseconds(100));
     if (due) {
       CDC_RETURN_IF_ERROR(stream.SendStatus(std::max(last_end_lsn, confirm), confirm, confirm));
       if (confirm > confirmed) confirmed = confirm;
@@ -477,7 +478,10 @@ Status CaptureJob::Impl::StreamSession(pg::ReplicationStream& stream, Lsn start,
       last_sent = now;
       next_status = now + opts.status_interval;
     }
-    if (opts.end_lsn.valid() && sink->DurableLsn() >= opts.end_lsn) return Status::OK();
+    if (opts.end_lsn.valid() && !in_tx && ConfirmPosition() >= opts.end_lsn) {
+      log::Info(kComponent, "end position {} reached (durable {}, last commit end {}, idle {})", opts.end_lsn.ToString(), sink->DurableLsn().ToString(), last_end_lsn.ToString(), idle_lsn.ToString());
+      return Status::OK();
+    }
     if (opts.heartbeat.count() > 0 && now >= next_heartbeat) {
       Heartbeat();
       next_heartbeat = now + opts.heartbeat;
@@ -486,9 +490,11 @@ Status CaptureJob::Impl::StreamSession(pg::ReplicationStream& stream, Lsn start,
     auto wait = outstanding ? std::chrono::milliseconds(2) : std::chrono::milliseconds(500);
     auto deadline = std::min(now + wait, next_status);
     CDC_ASSIGN_OR_RETURN(pg::ReplicationEvent rev, stream.Receive(deadline));
-    // Serve delivery reports between messages (cheap); a fatal sink error ends the job.
-    CDC_RETURN_IF_ERROR(sink->Poll());
-    DrainLatencies();
+    // Serve delivery reports every 64 messages and whenever idle; a fatal sink error ends the job.
+    if (rev.kind != pg::ReplicationEvent::Kind::kXLogData || (++poll_counter & 63) == 0) {
+      CDC_RETURN_IF_ERROR(sink->Poll());
+      DrainLatencies();
+    }
     switch (rev.kind) {
       case pg::ReplicationEvent::Kind::kTimeout:
         break;
@@ -499,6 +505,10 @@ Status CaptureJob::Impl::StreamSession(pg::ReplicationStream& stream, Lsn start,
         if (rev.reply_requested) next_status = Clock::now();
         break;
       case pg::ReplicationEvent::Kind::kXLogData:
+        if (opts.end_lsn.valid() && !in_tx && rev.wal_start > opts.end_lsn && sink->DurableLsn() >= last_end_lsn) {
+          log::Info(kComponent, "end position {} passed by WAL {}", opts.end_lsn.ToString(), rev.wal_start.ToString());
+          return Status::OK();  // the next transaction starts after the end position
+        }
         *streamed_something = true;
         CDC_RETURN_IF_ERROR(HandleMessage(rev.payload, rev.wal_start));
         break;
@@ -537,8 +547,10 @@ Status CaptureJob::Impl::Stream(std::optional<pg::ReplicationStream> stream, Lsn
       return Status::OK();
     }
     if (!st.IsUnavailable()) return st;
-    // Lost connection or server restart: resume from the slot (its confirmed position).
+    // Lost connection or server restart: resume from the slot (its confirmed position), with a fresh
+    // normal connection too (a server restart broke it as well).
     stream.reset();
+    conn.reset();
     start = Lsn();
     if (progressed) backoff = opts.reconnect_initial;
     {
