@@ -48,7 +48,7 @@ void ColumnVector::Clear() {
   doubles_.clear();
   bools_.clear();
   offsets_.clear();
-  bytes_.clear();
+  bytes_.Clear();
   if (type_ == ColumnType::kString || type_ == ColumnType::kBinary) offsets_.push_back(0);
 }
 
@@ -58,7 +58,7 @@ void ColumnVector::Reserve(size_t rows, size_t string_bytes) {
     case ColumnType::kString:
     case ColumnType::kBinary:
       offsets_.reserve(rows + 1);
-      bytes_.reserve(string_bytes);
+      bytes_.Reserve(string_bytes);
       break;
     case ColumnType::kBoolean: bools_.reserve(rows); break;
     case ColumnType::kInt32:

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "parquet/byte_buffer.h"
+
 namespace cdc::parquet {
 
 // The logical type of a column; each maps to one Parquet physical + logical type (docs/PARQUET.md).
@@ -59,7 +61,7 @@ class ColumnVector {
   void AppendDouble(double v) { doubles_.push_back(v); MarkValid(); }
   void AppendBool(bool v) { bools_.push_back(v ? 1 : 0); MarkValid(); }
   void AppendString(std::string_view v) {
-    bytes_.append(v);
+    bytes_.Append(v.data(), v.size());
     offsets_.push_back(bytes_.size());
     MarkValid();
   }
@@ -80,7 +82,7 @@ class ColumnVector {
   std::span<const double> double_values() const { return doubles_; }
   std::span<const uint8_t> bool_values() const { return bools_; }
   std::span<const uint64_t> string_offsets() const { return offsets_; }  // size()+1 entries
-  const std::string& string_bytes() const { return bytes_; }
+  std::string_view string_bytes() const { return bytes_.view(); }
 
   // Empties the vector but keeps its capacity (reuse a batch to avoid reallocation).
   void Clear();
@@ -103,7 +105,7 @@ class ColumnVector {
   std::vector<double> doubles_;
   std::vector<uint8_t> bools_;
   std::vector<uint64_t> offsets_;  // strings: offsets_[i]..offsets_[i+1] in bytes_
-  std::string bytes_;
+  ByteBuffer bytes_;
 };
 
 // Equally long columns in schema order.

@@ -39,25 +39,25 @@ Compressor::~Compressor() {
   if (zstd_ctx_) ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(zstd_ctx_));
 }
 
-Status Compressor::Compress(std::string_view in, std::string* out) {
+Status Compressor::Compress(std::string_view in, ByteBuffer* out) {
   switch (c_) {
     case Compression::kUncompressed:
-      out->assign(in);
+      out->Assign(in);
       return Status::OK();
     case Compression::kSnappy: {
-      out->resize(snappy::MaxCompressedLength(in.size()));
+      out->Resize(snappy::MaxCompressedLength(in.size()));
       size_t n = 0;
       snappy::RawCompress(in.data(), in.size(), out->data(), &n);
-      out->resize(n);
+      out->Resize(n);
       return Status::OK();
     }
     case Compression::kZstd: {
       if (!zstd_ctx_) return Status::Internal("zstd: cannot create a compression context (out of memory?)");
-      out->resize(ZSTD_compressBound(in.size()));
+      out->Resize(ZSTD_compressBound(in.size()));
       size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(zstd_ctx_), out->data(), out->size(), in.data(),
                                    in.size(), zstd_level_);
       if (ZSTD_isError(n)) return Status::Internal(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
-      out->resize(n);
+      out->Resize(n);
       return Status::OK();
     }
   }
@@ -70,14 +70,14 @@ Decompressor::~Decompressor() {
   if (zstd_ctx_) ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(zstd_ctx_));
 }
 
-Status Decompressor::Decompress(format::Codec codec, std::string_view in, size_t expected, std::string* out) {
+Status Decompressor::Decompress(format::Codec codec, std::string_view in, size_t expected, ByteBuffer* out) {
   switch (codec) {
     case format::Codec::kUncompressed:
       if (in.size() != expected) {
         return Status::Corruption("uncompressed page holds " + std::to_string(in.size()) + " bytes, header says " +
                                   std::to_string(expected));
       }
-      out->assign(in);
+      out->Assign(in);
       return Status::OK();
     case format::Codec::kSnappy: {
       size_t n = 0;
@@ -85,7 +85,7 @@ Status Decompressor::Decompress(format::Codec codec, std::string_view in, size_t
         return Status::Corruption("snappy page: bad length header (header says " + std::to_string(expected) +
                                   " bytes)");
       }
-      out->resize(n);
+      out->Resize(n);
       if (!snappy::RawUncompress(in.data(), in.size(), out->data())) {
         return Status::Corruption("snappy page does not decompress");
       }
@@ -93,7 +93,7 @@ Status Decompressor::Decompress(format::Codec codec, std::string_view in, size_t
     }
     case format::Codec::kZstd: {
       if (!zstd_ctx_) return Status::Internal("zstd: cannot create a decompression context");
-      out->resize(expected);
+      out->Resize(expected);
       size_t n = ZSTD_decompressDCtx(static_cast<ZSTD_DCtx*>(zstd_ctx_), out->data(), expected, in.data(), in.size());
       if (ZSTD_isError(n)) return Status::Corruption(std::string("zstd page: ") + ZSTD_getErrorName(n));
       if (n != expected) {

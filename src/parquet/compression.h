@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "base/status.h"
+#include "parquet/byte_buffer.h"
 #include "parquet/format.h"
 
 namespace cdc::parquet {
@@ -25,7 +26,7 @@ class Compressor {
   Compressor(const Compressor&) = delete;
   Compressor& operator=(const Compressor&) = delete;
   // Replaces *out with the compressed input.
-  Status Compress(std::string_view in, std::string* out);
+  Status Compress(std::string_view in, ByteBuffer* out);
 
  private:
   Compression c_;
@@ -41,7 +42,7 @@ class Decompressor {
   Decompressor& operator=(const Decompressor&) = delete;
   // Decompresses `in` into exactly `expected_size` bytes of *out; anything else is an error message
   // (returned as a Corruption status without the file name; the caller adds it).
-  Status Decompress(format::Codec codec, std::string_view in, size_t expected_size, std::string* out);
+  Status Decompress(format::Codec codec, std::string_view in, size_t expected_size, ByteBuffer* out);
 
  private:
   void* zstd_ctx_ = nullptr;

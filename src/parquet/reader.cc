@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -22,8 +23,8 @@ class FileSource : public RandomAccessSource {
   ~FileSource() override { ::close(fd_); }
   uint64_t size() const override { return size_; }
   const std::string& name() const override { return path_; }
-  Status Read(uint64_t offset, size_t n, std::string* scratch, std::string_view* out) override {
-    scratch->resize(n);
+  Status Read(uint64_t offset, size_t n, ByteBuffer* scratch, std::string_view* out) override {
+    scratch->Resize(n);
     size_t done = 0;
     while (done < n) {
       ssize_t r = ::pread(fd_, scratch->data() + done, n - done, static_cast<off_t>(offset + done));
@@ -34,7 +35,7 @@ class FileSource : public RandomAccessSource {
       if (r == 0) return Status::Corruption("Parquet file " + path_ + ": file shrank while being read");
       done += static_cast<size_t>(r);
     }
-    *out = *scratch;
+    *out = scratch->view();
     return Status::OK();
   }
 
@@ -49,7 +50,7 @@ class BufferSource : public RandomAccessSource {
   BufferSource(std::string data, std::string name) : data_(std::move(data)), name_(std::move(name)) {}
   uint64_t size() const override { return data_.size(); }
   const std::string& name() const override { return name_; }
-  Status Read(uint64_t offset, size_t n, std::string*, std::string_view* out) override {
+  Status Read(uint64_t offset, size_t n, ByteBuffer*, std::string_view* out) override {
     *out = std::string_view(data_).substr(offset, n);
     return Status::OK();
   }
@@ -96,8 +97,8 @@ class ColumnDecoder {
 
   const ParquetReader::Leaf* leaf_ = nullptr;
   Decompressor decompressor_;
-  std::string page_;        // decompressed page
-  std::string v2_values_;   // decompressed values section of a v2 page
+  ByteBuffer page_;         // decompressed page
+  ByteBuffer v2_values_;   // decompressed values section of a v2 page
   std::vector<uint8_t> defs_;
   std::vector<uint32_t> indices_;
   std::vector<int64_t> deltas_, deltas2_;
@@ -163,7 +164,7 @@ Status ColumnDecoder::DecodeDictionary(std::string_view page, int32_t num_values
     case fmt_::Type::kDouble: {
       if (n > page.size() / 8) return Status::Corruption("dictionary page holds fewer values than it claims");
       dict_fixed_.resize(n);
-      std::memcpy(dict_fixed_.data(), p, n * 8);
+      if (n > 0) std::memcpy(dict_fixed_.data(), p, n * 8);
       break;
     }
     default:
@@ -176,6 +177,7 @@ Status ColumnDecoder::DecodeDictionary(std::string_view page, int32_t num_values
 
 template <typename T>
 void ColumnDecoder::AppendFixed(std::vector<T>& vec, const T* src, size_t count) {
+  if (count == 0) return;  // src may be null for an empty page
   size_t old = vec.size();
   vec.resize(old + count);
   std::memcpy(vec.data() + old, src, count * sizeof(T));
@@ -203,18 +205,14 @@ Status ColumnDecoder::DecodePlain(const uint8_t* data, size_t size, size_t count
         p += len;
         total += len;
       }
-      out->bytes_.resize(base + total);
-      char* dst = out->bytes_.data() + base;
+      out->bytes_.Reserve(base + total);
       p = data;
-      uint64_t off = base;
       for (size_t i = 0; i < count; ++i) {
         uint32_t len = LoadU32(p);
         p += 4;
-        std::memcpy(dst, p, len);
-        dst += len;
+        out->bytes_.Append(reinterpret_cast<const char*>(p), len);
         p += len;
-        off += len;
-        out->offsets_.push_back(off);
+        out->offsets_.push_back(out->bytes_.size());
       }
       return Status::OK();
     }
@@ -284,17 +282,12 @@ Status ColumnDecoder::DecodeDictIndices(const uint8_t* data, size_t size, size_t
     case fmt_::Type::kByteArray: {
       size_t total = 0;
       for (uint32_t idx : indices_) total += dict_offsets_[idx + 1] - dict_offsets_[idx];
-      size_t base = out->bytes_.size();
-      out->bytes_.resize(base + total);
-      char* dst = out->bytes_.data() + base;
-      uint64_t off = base;
+      out->bytes_.Reserve(out->bytes_.size() + total);
       out->offsets_.reserve(out->offsets_.size() + count);
       for (uint32_t idx : indices_) {
         size_t len = dict_offsets_[idx + 1] - dict_offsets_[idx];
-        std::memcpy(dst, dict_bytes_.data() + dict_offsets_[idx], len);
-        dst += len;
-        off += len;
-        out->offsets_.push_back(off);
+        out->bytes_.Append(dict_bytes_.data() + dict_offsets_[idx], len);
+        out->offsets_.push_back(out->bytes_.size());
       }
       return Status::OK();
     }
@@ -400,10 +393,10 @@ Status ColumnDecoder::DecodeValues(fmt_::Encoding enc, const uint8_t* data, size
         uint64_t start = out->bytes_.size();
         if (prefix > 0) {
           // copy the prefix from the previous value (which lives in the same buffer)
-          out->bytes_.append(static_cast<size_t>(prefix), '\0');
+          out->bytes_.Resize(start + static_cast<size_t>(prefix));
           std::memmove(out->bytes_.data() + start, out->bytes_.data() + prev_start, static_cast<size_t>(prefix));
         }
-        out->bytes_.append(reinterpret_cast<const char*>(p), static_cast<size_t>(len));
+        out->bytes_.Append(reinterpret_cast<const char*>(p), static_cast<size_t>(len));
         p += len;
         left -= static_cast<size_t>(len);
         prev_start = start;
@@ -475,7 +468,21 @@ Status ColumnDecoder::Decode(std::string_view chunk, const fmt_::ColumnMetaData&
   leaf_ = &leaf;
   have_dict_ = false;
   dict_size_ = 0;
-  *out = ColumnVector(leaf.type, leaf.nullable);
+  if (out->type() == leaf.type && out->nullable() == leaf.nullable) {
+    out->Clear();  // keeps the buffers of the previous row group
+  } else {
+    *out = ColumnVector(leaf.type, leaf.nullable);
+  }
+  // One allocation up front instead of doubling: the chunk's uncompressed size bounds the PLAIN
+  // string bytes (dictionary-encoded chunks may still grow). Capped by the file-derived row count.
+  // Both hints are capped by what the chunk's bytes can plausibly expand to, so a hostile header
+  // cannot make this allocate much more than the file size.
+  size_t rows_hint = std::min<size_t>(static_cast<size_t>(num_rows), chunk.size() * 8 + 1024);
+  size_t bytes_hint = 0;
+  if (meta.total_uncompressed_size > 0 && meta.total_uncompressed_size <= options.max_page_bytes) {
+    bytes_hint = std::min<size_t>(static_cast<size_t>(meta.total_uncompressed_size), chunk.size() * 16);
+  }
+  out->Reserve(rows_hint, bytes_hint);
   size_t pos = 0;
   int64_t rows = 0;
   int page_no = 0;
@@ -640,7 +647,7 @@ Result<std::unique_ptr<ParquetReader>> ParquetReader::Open(std::unique_ptr<Rando
 Status ParquetReader::Init() {
   const uint64_t size = source_->size();
   if (size < 12) return Corrupt("too short to be Parquet (" + std::to_string(size) + " bytes, need at least 12)");
-  std::string scratch;
+  ByteBuffer scratch;
   std::string_view head, tail;
   CDC_RETURN_IF_ERROR(source_->Read(0, 4, &scratch, &head));
   if (head != "PAR1") return Corrupt("does not start with the magic bytes PAR1 (not a Parquet file)");

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "parquet/byte_buffer.h"
 #include "parquet/column.h"
 #include "parquet/format.h"
 
@@ -44,7 +45,7 @@ class RandomAccessSource {
   virtual uint64_t size() const = 0;
   // Returns bytes [offset, offset+n): a view into `scratch` or into the source's own memory.
   // REQUIRES: offset + n <= size().
-  virtual Status Read(uint64_t offset, size_t n, std::string* scratch, std::string_view* out) = 0;
+  virtual Status Read(uint64_t offset, size_t n, ByteBuffer* scratch, std::string_view* out) = 0;
   virtual const std::string& name() const = 0;
 };
 
@@ -88,7 +89,7 @@ class ParquetReader {
   Schema schema_;
   std::vector<Leaf> leaves_;
   std::unique_ptr<ColumnDecoder> decoder_;
-  std::string chunk_scratch_;
+  ByteBuffer chunk_scratch_;
   std::vector<int> all_columns_;
 };
 

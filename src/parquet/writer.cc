@@ -187,7 +187,7 @@ class ParquetWriter::ColumnChunkWriter {
       fmt_::Serialize(ph, &header_);
       m.dictionary_page_offset = offset;
       out->append(header_);
-      out->append(compressed_);
+      out->append(compressed_.view());
       chunk_uncompressed_ += static_cast<int64_t>(header_.size() + dict_plain_.size());
       offset += static_cast<int64_t>(header_.size() + compressed_.size());
     }
@@ -477,7 +477,7 @@ class ParquetWriter::ColumnChunkWriter {
     header_.clear();
     fmt_::Serialize(ph, &header_);
     pages_.append(header_);
-    pages_.append(compressed_);
+    pages_.append(compressed_.view());
     chunk_uncompressed_ += static_cast<int64_t>(header_.size() + body_.size());
     chunk_values_ += static_cast<int64_t>(page_values_);
     page_values_ = 0;
@@ -525,7 +525,8 @@ class ParquetWriter::ColumnChunkWriter {
   bool stats_too_long_ = false;
 
   // scratch
-  std::string body_, levels_, compressed_, header_;
+  std::string body_, levels_, header_;
+  ByteBuffer compressed_;
 };
 
 // ---------------------------------------------------------------------------------------------
