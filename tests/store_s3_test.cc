@@ -6,7 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <random>
+#include <thread>
 
 #include "store/object_store.h"
 #include "store/s3_store.h"
@@ -233,6 +235,56 @@ TEST_F(S3StoreTest, PutIfAbsentCreatesOnceAndKeepsFirstContent) {
   // The conditional header is signed, so a proxy cannot strip it unnoticed.
   EXPECT_EQ(env_->Admin("stats")["signedHeaders"]["PUT"],
             "content-type;host;if-none-match;x-amz-content-sha256;x-amz-date");
+}
+
+// With a server that honours If-None-Match (the proxy emulates AWS S3/MinIO here), racing writers
+// that all pass the HEAD still get exactly one winner.
+TEST_F(S3StoreTest, PutIfAbsentIsAtomicWhereServerHonoursIfNoneMatch) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  env_->Admin("conditional?on=1");
+  constexpr int kWriters = 8;
+  std::atomic<int> winners{0}, losers{0};
+  std::vector<std::string> errors(kWriters);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kWriters; ++i) {
+    threads.emplace_back([&, i] {
+      Status s = store->PutIfAbsent("_commits/race", "writer-" + std::to_string(i));
+      if (s.ok()) ++winners;
+      else if (s.IsAlreadyExists()) ++losers;
+      else errors[i] = s.ToString();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& e : errors) EXPECT_EQ(e, "");
+  EXPECT_EQ(winners.load(), 1);
+  EXPECT_EQ(losers.load(), kWriters - 1);
+  CommandResult r = env_->Minio({"sha256", kBucket, prefix_ + "_commits/race"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  bool one_of_ours = false;
+  for (int i = 0; i < kWriters; ++i) one_of_ours |= r.out == Expected("writer-" + std::to_string(i));
+  EXPECT_TRUE(one_of_ours) << r.out;
+}
+
+// The conditional PUT reached the server but its answer was lost: the retry gets 412, and
+// PutIfAbsent recognises its own bytes instead of reporting AlreadyExists.
+TEST_F(S3StoreTest, LostAnswerOfConditionalPutIsRecognisedAsOurs) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  env_->Admin("conditional?on=1");
+  env_->Admin("lose?count=1&method=PUT");
+  Status s = store->PutIfAbsent("_commits/lost", "mine");
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  auto stats = env_->Admin("stats");
+  EXPECT_EQ(stats["lost"], 1) << stats.dump();
+  EXPECT_EQ(stats["preconditionFailed"], 1) << stats.dump();
+  EXPECT_EQ(MinioSha("_commits/lost"), Expected("mine"));
+  EXPECT_TRUE(store->PutIfAbsent("_commits/lost", "other").IsAlreadyExists());
+  // A plain Put whose answer is lost is simply retried (PUT is idempotent).
+  env_->Admin("lose?count=1&method=PUT");
+  ASSERT_TRUE(store->Put("plain", "v2").ok());
+  EXPECT_EQ(env_->Admin("stats")["lost"], 2);
+  EXPECT_EQ(MinioSha("plain"), Expected("v2"));
 }
 
 TEST_F(S3StoreTest, DeleteAndMissingObjects) {

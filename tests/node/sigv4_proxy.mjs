@@ -16,10 +16,15 @@
 // Fault injection (admin paths are not signed and never forwarded):
 //   POST /__proxy/fail?count=N&status=500   the next N S3 requests get that status (InternalError/SlowDown)
 //   POST /__proxy/drop?count=N              the next N S3 requests get their connection closed
+//   POST /__proxy/lose?count=N[&method=M]  the next N S3 requests (of method M) are forwarded and done by s3rver,
+//                                           but the answer is lost (connection closed instead)
+//   POST /__proxy/conditional?on=1          emulate `If-None-Match: *` on PUT (s3rver ignores it):
+//                                           conditional PUTs of a key run one at a time, 412 when the
+//                                           key exists, as AWS S3 and MinIO do atomically
 //   GET  /__proxy/stats                     {"requests":..,"forwarded":..,"rejected":..,"injected":..,
 //                                            "dropped":..,"lastRejection":"..","methods":{"PUT":..},
 //                                            "signedHeaders":{"PUT":"host;..."}}  (last seen per method)
-//   POST /__proxy/reset                     zeroes the counters
+//   POST /__proxy/reset                     zeroes the counters and turns all faults and emulation off
 // Prints "listening <port>" on stdout once it accepts connections.
 import http from 'node:http';
 import crypto from 'node:crypto';
@@ -37,10 +42,12 @@ if (!port || !accessKey || !secret) {
   process.exit(2);
 }
 
-let failNext = 0, failStatus = 500, dropNext = 0;
+let failNext = 0, failStatus = 500, dropNext = 0, loseNext = 0, loseMethod = '';
+let emulateIfNoneMatch = false;
+const keyLocks = new Map();  // path -> promise of the last conditional PUT of that key
 let stats;
 function resetStats() {
-  stats = { requests: 0, forwarded: 0, rejected: 0, injected: 0, dropped: 0, lastRejection: '', methods: {}, signedHeaders: {} };
+  stats = { requests: 0, forwarded: 0, rejected: 0, injected: 0, dropped: 0, lost: 0, preconditionFailed: 0, lastRejection: '', methods: {}, signedHeaders: {} };
 }
 resetStats();
 
@@ -111,10 +118,17 @@ const server = http.createServer((req, res) => {
         failStatus = Number(url.searchParams.get('status') || 500);
       } else if (what === 'drop') {
         dropNext = Number(url.searchParams.get('count') || 1);
+      } else if (what === 'lose') {
+        loseNext = Number(url.searchParams.get('count') || 1);
+        loseMethod = url.searchParams.get('method') || '';
+      } else if (what === 'conditional') {
+        emulateIfNoneMatch = url.searchParams.get('on') === '1';
       } else if (what === 'reset') {
         resetStats();
         failNext = 0;
         dropNext = 0;
+        loseNext = 0;
+        emulateIfNoneMatch = false;
       } else if (what !== 'stats') {
         res.writeHead(404);
         res.end();
@@ -143,18 +157,67 @@ const server = http.createServer((req, res) => {
       reject(res, ...problem);
       return;
     }
+    const conditional = emulateIfNoneMatch && req.method === 'PUT' && req.headers['if-none-match'] === '*' &&
+      !url.searchParams.has('uploadId');
+    if (!conditional) {
+      forward(req, res, body);
+      return;
+    }
+    // Conditional PUTs of one key run one at a time: check, then write, like a server with
+    // If-None-Match support does atomically.
+    const prev = keyLocks.get(url.pathname) || Promise.resolve();
+    const mine = prev.then(async () => {
+      const exists = await upstreamExists(url.pathname);
+      if (exists) {
+        stats.preconditionFailed++;
+        s3Error(res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+        return;
+      }
+      await forward(req, res, body);
+    });
+    keyLocks.set(url.pathname, mine.catch(() => {}));
+  });
+});
+
+// Forwards to s3rver; resolves when the answer has been passed on (or lost on purpose).
+function forward(req, res, body) {
+  return new Promise((resolve) => {
     const headers = { ...req.headers };
     delete headers['expect'];
     headers['content-length'] = String(body.length);
     delete headers['transfer-encoding'];
     const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (ures) => {
+      if (loseNext > 0 && (!loseMethod || loseMethod === req.method)) {
+        // The server did the work; the client never hears about it.
+        loseNext--;
+        stats.lost++;
+        ures.resume();
+        ures.on('end', () => { req.socket.destroy(); resolve(); });
+        return;
+      }
       res.writeHead(ures.statusCode, ures.headers);
       ures.pipe(res);
+      ures.on('end', resolve);
     });
-    up.on('error', (e) => s3Error(res, 502, 'BadGateway', `upstream: ${e.message}`));
+    up.on('error', (e) => { s3Error(res, 502, 'BadGateway', `upstream: ${e.message}`); resolve(); });
     stats.forwarded++;
     up.end(body);
   });
-});
+}
+
+// HEAD on s3rver, signed with the known credentials.
+function upstreamExists(path) {
+  const opts = { host: `${upstream.hostname}:${upstream.port}`, path, method: 'HEAD', service: 's3', region,
+    headers: { 'x-amz-content-sha256': crypto.createHash('sha256').update('').digest('hex') } };
+  aws4.sign(opts, { accessKeyId: accessKey, secretAccessKey: secret });
+  return new Promise((resolve, reject) => {
+    const r = http.request({ host: upstream.hostname, port: upstream.port, method: 'HEAD', path, headers: opts.headers }, (ures) => {
+      ures.resume();
+      resolve(ures.statusCode === 200);
+    });
+    r.on('error', reject);
+    r.end();
+  });
+}
 server.keepAliveTimeout = 30000;
 server.listen(port, '127.0.0.1', () => process.stdout.write(`listening ${port}\n`));
