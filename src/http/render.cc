@@ -1,0 +1,193 @@
+#include "http/render.h"
+
+#include <charconv>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+namespace cdc::http {
+namespace {
+
+using nlohmann::json;
+
+json RowsJson(const std::vector<jobs::AnalyticsRow>& rows, bool with_avg) {
+  json out = json::array();
+  for (const auto& r : rows) {
+    json row;
+    row["group"] = r.group ? json(*r.group) : json(nullptr);
+    row["count"] = r.count;
+    if (with_avg) row["avg_age"] = r.avg_age && std::isfinite(*r.avg_age) ? json(*r.avg_age) : json(nullptr);
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+double Finite(double v) { return std::isfinite(v) ? v : 0; }
+
+// Writes one metric family: HELP, TYPE, then its samples.
+class Exposition {
+ public:
+  void Family(std::string_view name, std::string_view type, std::string_view help) {
+    out_ += "# HELP ";
+    out_ += name;
+    out_ += ' ';
+    // HELP text escapes backslash and newline.
+    for (char c : help) {
+      if (c == '\\') out_ += "\\\\";
+      else if (c == '\n') out_ += "\\n";
+      else out_ += c;
+    }
+    out_ += "\n# TYPE ";
+    out_ += name;
+    out_ += ' ';
+    out_ += type;
+    out_ += '\n';
+  }
+  void Sample(std::string_view name, double value) { Sample(name, {}, value); }
+  void Sample(std::string_view name, std::initializer_list<std::pair<std::string_view, std::string_view>> labels,
+              double value) {
+    out_ += name;
+    if (labels.size() > 0) {
+      out_ += '{';
+      bool first = true;
+      for (const auto& [k, v] : labels) {
+        if (!first) out_ += ',';
+        first = false;
+        out_ += k;
+        out_ += "=\"";
+        out_ += EscapeLabelValue(v);
+        out_ += '"';
+      }
+      out_ += '}';
+    }
+    out_ += ' ';
+    out_ += FormatSampleValue(value);
+    out_ += '\n';
+  }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+}  // namespace
+
+bool StageIsUp(std::string_view state) { return state == "running" || state == "catching_up"; }
+
+std::string EscapeLabelValue(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+std::string FormatSampleValue(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  // Whole numbers below 2^53 (counters, byte counts, timestamps) print as integers, not "1.7e+09".
+  if (value == std::floor(value) && std::fabs(value) < 9007199254740992.0) {
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(value));
+    if (ec == std::errc()) return std::string(buf, end);
+  }
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  if (ec != std::errc()) return "NaN";  // cannot happen with 64 bytes for a double
+  return std::string(buf, end);
+}
+
+std::string RenderStatusJson(const jobs::PipelineState& s, int64_t now_ms) {
+  json doc;
+  doc["now_ms"] = now_ms;
+  doc["started_at_ms"] = s.started_at_ms;
+  doc["uptime_seconds"] = s.started_at_ms > 0 ? static_cast<double>(now_ms - s.started_at_ms) / 1000.0 : 0.0;
+  json stages = json::array();
+  for (const auto& st : s.stages) {
+    stages.push_back({{"name", st.name},
+                      {"state", st.state},
+                      {"up", StageIsUp(st.state)},
+                      {"detail", st.detail},
+                      {"events_per_second", Finite(st.events_per_second)},
+                      {"lag_seconds", Finite(st.lag_seconds)},
+                      {"errors_total", st.errors_total}});
+  }
+  doc["stages"] = std::move(stages);
+  json tables = json::object();
+  for (const auto& [name, c] : s.tables) {
+    tables[name] = {{"events_captured_total", c.events_captured_total},
+                    {"events_written_total", c.events_written_total}};
+  }
+  doc["tables"] = std::move(tables);
+  doc["last_committed_lsn"] = s.last_committed_lsn;
+  doc["last_batch_id"] = s.last_batch_id;
+  doc["batches_committed_total"] = s.batches_committed_total;
+  doc["bytes_written_total"] = s.bytes_written_total;
+  doc["slot_lag_bytes"] = s.slot_lag_bytes;
+  doc["freshness_seconds"] = Finite(s.freshness_seconds);
+  doc["recent_errors"] = s.recent_errors;
+  json analytics;
+  analytics["klienci_by_country"] = RowsJson(s.klienci_by_country, false);
+  analytics["avg_age_by_position"] = RowsJson(s.avg_age_by_position, true);
+  analytics["lsn"] = s.analytics_lsn;
+  analytics["updated_at_ms"] = s.analytics_updated_at_ms;
+  analytics["age_seconds"] =
+      s.analytics_updated_at_ms > 0 ? json(static_cast<double>(now_ms - s.analytics_updated_at_ms) / 1000.0)
+                                    : json(nullptr);
+  doc["analytics"] = std::move(analytics);
+  return doc.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string RenderMetrics(const jobs::PipelineState& s, int64_t now_ms) {
+  Exposition e;
+  e.Family("cdcpipe_start_time_seconds", "gauge", "Start time of the pipeline since the Unix epoch in seconds.");
+  e.Sample("cdcpipe_start_time_seconds", static_cast<double>(s.started_at_ms) / 1000.0);
+
+  e.Family("cdcpipe_events_captured_total", "counter",
+           "Change events captured from PostgreSQL per table, including snapshot reads.");
+  for (const auto& [table, c] : s.tables) {
+    e.Sample("cdcpipe_events_captured_total", {{"table", table}}, static_cast<double>(c.events_captured_total));
+  }
+  e.Family("cdcpipe_events_written_total", "counter", "Raw change events committed to Parquet per table.");
+  for (const auto& [table, c] : s.tables) {
+    e.Sample("cdcpipe_events_written_total", {{"table", table}}, static_cast<double>(c.events_written_total));
+  }
+  e.Family("cdcpipe_bytes_written_total", "counter", "Bytes of Parquet data committed to storage.");
+  e.Sample("cdcpipe_bytes_written_total", static_cast<double>(s.bytes_written_total));
+  e.Family("cdcpipe_batches_committed_total", "counter", "Stream batches committed (_spark_metadata entries).");
+  e.Sample("cdcpipe_batches_committed_total", static_cast<double>(s.batches_committed_total));
+  e.Family("cdcpipe_last_batch_id", "gauge", "Id of the last committed stream batch (-1 before the first).");
+  e.Sample("cdcpipe_last_batch_id", static_cast<double>(s.last_batch_id));
+  e.Family("cdcpipe_slot_lag_bytes", "gauge",
+           "WAL bytes between the current WAL position and the slot's confirmed flush LSN.");
+  e.Sample("cdcpipe_slot_lag_bytes", static_cast<double>(s.slot_lag_bytes));
+  e.Family("cdcpipe_freshness_seconds", "gauge",
+           "End-to-end delay from a commit in PostgreSQL to its event being visible in committed Parquet.");
+  e.Sample("cdcpipe_freshness_seconds", s.freshness_seconds);
+
+  e.Family("cdcpipe_errors_total", "counter", "Errors seen per pipeline stage (each retried or fatal error).");
+  for (const auto& st : s.stages) e.Sample("cdcpipe_errors_total", {{"stage", st.name}}, static_cast<double>(st.errors_total));
+  e.Family("cdcpipe_stage_up", "gauge", "1 when the stage is running or catching up, 0 otherwise.");
+  for (const auto& st : s.stages) e.Sample("cdcpipe_stage_up", {{"stage", st.name}}, StageIsUp(st.state) ? 1 : 0);
+  e.Family("cdcpipe_stage_state", "gauge", "The current state of each stage (the sample with value 1).");
+  for (const auto& st : s.stages) e.Sample("cdcpipe_stage_state", {{"stage", st.name}, {"state", st.state}}, 1);
+  e.Family("cdcpipe_stage_events_per_second", "gauge", "Recent throughput of each stage in events per second.");
+  for (const auto& st : s.stages) e.Sample("cdcpipe_stage_events_per_second", {{"stage", st.name}}, st.events_per_second);
+  e.Family("cdcpipe_stage_lag_seconds", "gauge", "How far each stage is behind its input, in seconds.");
+  for (const auto& st : s.stages) e.Sample("cdcpipe_stage_lag_seconds", {{"stage", st.name}}, st.lag_seconds);
+
+  e.Family("cdcpipe_analytics_rows", "gauge", "Rows in each live analytics result table.");
+  e.Sample("cdcpipe_analytics_rows", {{"analytics", "klienci_by_country"}},
+           static_cast<double>(s.klienci_by_country.size()));
+  e.Sample("cdcpipe_analytics_rows", {{"analytics", "avg_age_by_position"}},
+           static_cast<double>(s.avg_age_by_position.size()));
+  if (s.analytics_updated_at_ms > 0) {
+    e.Family("cdcpipe_analytics_age_seconds", "gauge", "Seconds since the analytics were last updated.");
+    e.Sample("cdcpipe_analytics_age_seconds", static_cast<double>(now_ms - s.analytics_updated_at_ms) / 1000.0);
+  }
+  return e.Take();
+}
+
+}  // namespace cdc::http

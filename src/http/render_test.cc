@@ -1,0 +1,196 @@
+#include "http/render.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "http/dashboard.h"
+#include "http/http_server.h"
+
+namespace cdc::http {
+namespace {
+
+jobs::PipelineState SampleState() {
+  jobs::PipelineState s;
+  s.started_at_ms = 1'700'000'000'000;
+  s.stages.push_back({"capture", "running", "streaming from slot cdcpipe", 1234.5, 0.25, 0});
+  s.stages.push_back({"stream", "retrying", "storage \"down\"\nretry 3", 0, 12, 7});
+  s.tables["klienci"] = {100, 90};
+  s.tables["pracownicy"] = {5, 5};
+  s.last_committed_lsn = "0/1A2B3C4";
+  s.last_batch_id = 41;
+  s.batches_committed_total = 42;
+  s.bytes_written_total = 1 << 20;
+  s.slot_lag_bytes = 4096;
+  s.freshness_seconds = 1.5;
+  s.recent_errors = {"stream: PUT failed"};
+  s.klienci_by_country = {{std::string("Polska"), 60, std::nullopt}, {std::nullopt, 3, std::nullopt}};
+  s.avg_age_by_position = {{std::string("Developer"), 4, 31.25}, {std::string("Tester"), 1, std::nullopt}};
+  s.analytics_lsn = "0/1A2B000";
+  s.analytics_updated_at_ms = 1'700'000'009'000;
+  return s;
+}
+
+TEST(RenderStatusJson, CarriesEveryField) {
+  auto doc = nlohmann::json::parse(RenderStatusJson(SampleState(), 1'700'000'010'000));
+  EXPECT_EQ(doc["uptime_seconds"], 10.0);
+  ASSERT_EQ(doc["stages"].size(), 2u);
+  EXPECT_EQ(doc["stages"][0]["name"], "capture");
+  EXPECT_EQ(doc["stages"][0]["up"], true);
+  EXPECT_EQ(doc["stages"][1]["up"], false);
+  EXPECT_EQ(doc["stages"][1]["detail"], "storage \"down\"\nretry 3");
+  EXPECT_EQ(doc["stages"][1]["errors_total"], 7);
+  EXPECT_EQ(doc["tables"]["klienci"]["events_captured_total"], 100);
+  EXPECT_EQ(doc["tables"]["klienci"]["events_written_total"], 90);
+  EXPECT_EQ(doc["last_committed_lsn"], "0/1A2B3C4");
+  EXPECT_EQ(doc["last_batch_id"], 41);
+  EXPECT_EQ(doc["batches_committed_total"], 42);
+  EXPECT_EQ(doc["slot_lag_bytes"], 4096);
+  EXPECT_EQ(doc["recent_errors"][0], "stream: PUT failed");
+  auto& a = doc["analytics"];
+  EXPECT_EQ(a["klienci_by_country"][0]["group"], "Polska");
+  EXPECT_TRUE(a["klienci_by_country"][1]["group"].is_null());
+  EXPECT_FALSE(a["klienci_by_country"][0].contains("avg_age"));
+  EXPECT_EQ(a["avg_age_by_position"][0]["avg_age"], 31.25);
+  EXPECT_TRUE(a["avg_age_by_position"][1]["avg_age"].is_null());
+  EXPECT_EQ(a["lsn"], "0/1A2B000");
+  EXPECT_EQ(a["age_seconds"], 1.0);
+}
+
+TEST(RenderStatusJson, EmptyStateIsValid) {
+  auto doc = nlohmann::json::parse(RenderStatusJson(jobs::PipelineState{}, 5));
+  EXPECT_TRUE(doc["stages"].empty());
+  EXPECT_TRUE(doc["tables"].is_object());
+  EXPECT_TRUE(doc["analytics"]["age_seconds"].is_null());
+  EXPECT_EQ(doc["last_batch_id"], -1);
+}
+
+TEST(RenderStatusJson, InvalidUtf8IsReplacedNotThrown) {
+  jobs::PipelineState s;
+  s.recent_errors = {std::string("bad \xff byte")};
+  EXPECT_NO_THROW(nlohmann::json::parse(RenderStatusJson(s, 0)));
+}
+
+TEST(RenderMetrics, GoldenExposition) {
+  std::string text = RenderMetrics(SampleState(), 1'700'000'010'000);
+  const char* expected_lines[] = {
+      "# HELP cdcpipe_events_captured_total Change events captured from PostgreSQL per table, including snapshot reads.",
+      "# TYPE cdcpipe_events_captured_total counter",
+      "cdcpipe_events_captured_total{table=\"klienci\"} 100",
+      "cdcpipe_events_captured_total{table=\"pracownicy\"} 5",
+      "# TYPE cdcpipe_events_written_total counter",
+      "cdcpipe_events_written_total{table=\"klienci\"} 90",
+      "cdcpipe_bytes_written_total 1048576",
+      "cdcpipe_batches_committed_total 42",
+      "cdcpipe_last_batch_id 41",
+      "# TYPE cdcpipe_slot_lag_bytes gauge",
+      "cdcpipe_slot_lag_bytes 4096",
+      "cdcpipe_freshness_seconds 1.5",
+      "cdcpipe_errors_total{stage=\"stream\"} 7",
+      "cdcpipe_stage_up{stage=\"capture\"} 1",
+      "cdcpipe_stage_up{stage=\"stream\"} 0",
+      "cdcpipe_stage_state{stage=\"stream\",state=\"retrying\"} 1",
+      "cdcpipe_stage_events_per_second{stage=\"capture\"} 1234.5",
+      "cdcpipe_stage_lag_seconds{stage=\"capture\"} 0.25",
+      "cdcpipe_analytics_rows{analytics=\"klienci_by_country\"} 2",
+      "cdcpipe_analytics_age_seconds 1",
+      "cdcpipe_start_time_seconds 1700000000",
+  };
+  for (const char* line : expected_lines) {
+    EXPECT_NE(text.find(std::string(line) + "\n"), std::string::npos) << "missing line: " << line << "\n" << text;
+  }
+  // Every family has exactly one HELP and one TYPE line, HELP first.
+  std::istringstream in(text);
+  std::string line, last_help;
+  int helps = 0, types = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind("# HELP ", 0) == 0) {
+      ++helps;
+      last_help = line.substr(7, line.find(' ', 7) - 7);
+    } else if (line.rfind("# TYPE ", 0) == 0) {
+      ++types;
+      EXPECT_EQ(line.substr(7, line.find(' ', 7) - 7), last_help);
+    }
+  }
+  EXPECT_EQ(helps, types);
+  EXPECT_EQ(text.back(), '\n');
+}
+
+TEST(RenderMetrics, NoAnalyticsAgeBeforeFirstResult) {
+  std::string text = RenderMetrics(jobs::PipelineState{}, 0);
+  EXPECT_EQ(text.find("cdcpipe_analytics_age_seconds"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE cdcpipe_events_captured_total counter\n"), std::string::npos);
+}
+
+TEST(EscapeLabelValue, EscapesBackslashQuoteNewline) {
+  EXPECT_EQ(EscapeLabelValue("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
+  EXPECT_EQ(EscapeLabelValue("zwykły"), "zwykły");
+}
+
+TEST(FormatSampleValue, SpecialValues) {
+  EXPECT_EQ(FormatSampleValue(0), "0");
+  EXPECT_EQ(FormatSampleValue(42), "42");
+  EXPECT_EQ(FormatSampleValue(0.1), "0.1");
+  EXPECT_EQ(FormatSampleValue(1e21), "1e+21");
+  EXPECT_EQ(FormatSampleValue(std::numeric_limits<double>::quiet_NaN()), "NaN");
+  EXPECT_EQ(FormatSampleValue(std::numeric_limits<double>::infinity()), "+Inf");
+  EXPECT_EQ(FormatSampleValue(-std::numeric_limits<double>::infinity()), "-Inf");
+}
+
+TEST(ParseHttpAddress, Forms) {
+  auto a = ParseHttpAddress("127.0.0.1:8080");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 8080);
+  auto b = ParseHttpAddress(":9000");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->host, "127.0.0.1");
+  EXPECT_EQ(b->port, 9000);
+  auto c = ParseHttpAddress("8081");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->port, 8081);
+  auto d = ParseHttpAddress("[::1]:80");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->host, "::1");
+  auto e = ParseHttpAddress("0.0.0.0:0");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->port, 0);
+  for (const char* bad : {"host:", "host:99999", "host:80x", "::1:80", "", "[::1]80"}) {
+    auto r = ParseHttpAddress(bad);
+    EXPECT_TRUE(r.status().IsInvalidArgument()) << bad;
+  }
+}
+
+TEST(IsLoopbackHost, Classifies) {
+  EXPECT_TRUE(IsLoopbackHost("127.0.0.1"));
+  EXPECT_TRUE(IsLoopbackHost("127.1.2.3"));
+  EXPECT_TRUE(IsLoopbackHost("localhost"));
+  EXPECT_TRUE(IsLoopbackHost("::1"));
+  EXPECT_FALSE(IsLoopbackHost("0.0.0.0"));
+  EXPECT_FALSE(IsLoopbackHost("10.0.0.1"));
+  EXPECT_FALSE(IsLoopbackHost("::"));
+}
+
+TEST(StartHttpServer, NonLoopbackWithoutTokenIsRefused) {
+  jobs::PipelineStateHub hub;
+  HttpOptions o;
+  o.address = "0.0.0.0:0";
+  auto s = StartHttpServer(o, &hub);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(s.status().IsInvalidArgument());
+  EXPECT_NE(s.status().message().find("--http-token"), std::string::npos);
+}
+
+TEST(Dashboard, SelfContained) {
+  std::string_view page = DashboardHtml();
+  EXPECT_NE(page.find("<!doctype html>"), std::string_view::npos);
+  EXPECT_NE(page.find("api/status"), std::string_view::npos);
+  // Nothing is loaded from elsewhere: no external scripts, styles or fonts.
+  for (const char* external : {"<script src", "<link", "@import", "https://", "http://cdn"}) {
+    EXPECT_EQ(page.find(external), std::string_view::npos) << external;
+  }
+}
+
+}  // namespace
+}  // namespace cdc::http

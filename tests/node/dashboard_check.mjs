@@ -1,0 +1,79 @@
+// Headless-Chromium check of the cdcpipe dashboard (driven by tests/http_test.cc).
+//
+//   node dashboard_check.mjs URL SYNC_DIR SCREENSHOT
+//
+// 1. Opens URL, waits until the page has rendered the stage diagram from /api/status, checks the
+//    stages and the two analytics charts, and records the charts' bars.
+// 2. Writes SYNC_DIR/phase1.json (what it saw) and waits for SYNC_DIR/go (the test then changes the
+//    analytics in the hub).
+// 3. Waits (no reload) until both charts show different bars, saves SCREENSHOT, prints a JSON summary.
+// Exits 1 with a message on any failed check; the page's console errors also fail the check.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+
+const [url, syncDir, screenshot] = process.argv.slice(2);
+if (!url || !syncDir || !screenshot) {
+  console.error('usage: dashboard_check.mjs URL SYNC_DIR SCREENSHOT');
+  process.exit(2);
+}
+function fail(msg) { console.error('dashboard check failed: ' + msg); process.exitCode = 1; throw new Error(msg); }
+
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdcpipe-chromium-'));
+const browser = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 1280, height: 900 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+         '--disable-component-update', '--disable-sync'],
+});
+const pageErrors = [];
+const requests = [];
+try {
+  const page = await browser.newPage();
+  page.on('pageerror', e => pageErrors.push(String(e)));
+  page.on('console', m => { if (m.type() === 'error') pageErrors.push(m.text()); });
+  page.on('request', r => requests.push(r.url()));
+  await page.goto(url, { waitUntil: 'load' });
+  await page.waitForSelector('#conn.live', { timeout: 20000 });
+
+  const stages = await page.$$eval('#diagram .node', ns => ns.map(n => ({ id: n.dataset.stage, state: n.dataset.state, text: n.innerText })));
+  const ids = stages.map(s => s.id).join(',');
+  if (ids !== 'postgres,capture,kafka,stream,storage,analytics') fail('unexpected diagram nodes: ' + ids);
+  const byId = Object.fromEntries(stages.map(s => [s.id, s]));
+  if (byId.capture.state !== 'running') fail('capture should be running, saw ' + byId.capture.state);
+  if (byId.stream.state !== 'retrying') fail('stream should be retrying, saw ' + byId.stream.state);
+  if (!byId.capture.text.includes('ev/s')) fail('capture node shows no throughput: ' + byId.capture.text);
+  const lsn = await page.textContent('#lsn');
+  const errors = await page.textContent('#errors');
+
+  const bars = sel => page.$$eval(sel + ' rect', rs => rs.map(r => r.dataset.group + '=' + r.dataset.value).sort().join(';'));
+  const country1 = await bars('#chart-country');
+  const position1 = await bars('#chart-position');
+  if (!country1) fail('the clients-by-country chart has no bars');
+  if (!position1) fail('the avg-age-by-position chart has no bars');
+
+  fs.writeFileSync(path.join(syncDir, 'phase1.json'), JSON.stringify({ stages, lsn, errors, country1, position1 }));
+  const go = path.join(syncDir, 'go');
+  for (let i = 0; !fs.existsSync(go); i++) {
+    if (i > 600) fail('the test never wrote ' + go);
+    await new Promise(r => setTimeout(r, 50));
+  }
+  const navigations = requests.filter(u => u === url).length;
+  await page.waitForFunction(([c1, p1]) => {
+    const b = sel => [...document.querySelectorAll(sel + ' rect')].map(r => r.dataset.group + '=' + r.dataset.value).sort().join(';');
+    return b('#chart-country') !== c1 && b('#chart-position') !== p1;
+  }, [country1, position1], { timeout: 20000 });
+  const country2 = await bars('#chart-country');
+  const position2 = await bars('#chart-position');
+  if (requests.filter(u => u === url).length !== navigations) fail('the page reloaded instead of updating in place');
+  const external = requests.filter(u => !u.startsWith(new URL(url).origin));
+  if (external.length) fail('the page loaded resources from elsewhere: ' + external.join(', '));
+  await page.screenshot({ path: screenshot, fullPage: true });
+  if (pageErrors.length) fail('page errors: ' + pageErrors.join(' | '));
+  console.log(JSON.stringify({ lsn, country1, country2, position1, position2, screenshot }));
+} finally {
+  await browser.close();
+  fs.rmSync(userDataDir, { recursive: true, force: true });
+}
