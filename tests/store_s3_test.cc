@@ -410,6 +410,12 @@ TEST_F(S3StoreTest, WrongSecretIsRefusedWithoutLeakingIt) {
   o.access_key_id = "NOT-THE-KEY";
   auto k = OpenStore("s3://cdc-test/" + prefix_, o);
   EXPECT_TRUE(k.status().IsUnauthenticated()) << k.status().ToString();
+  // A wrong region signs a different scope: refused, and the message points at AWS_REGION.
+  o.access_key_id = kKey;
+  o.region = "eu-west-1";
+  auto reg = OpenStore("s3://cdc-test/" + prefix_, o);
+  EXPECT_TRUE(reg.status().IsUnauthenticated()) << reg.status().ToString();
+  EXPECT_NE(reg.status().message().find("AWS_REGION"), std::string::npos) << reg.status().ToString();
 }
 
 TEST_F(S3StoreTest, MissingBucketIsClearAndCanBeCreated) {

@@ -204,9 +204,33 @@ Result<std::string> LocalStore::GetRange(std::string_view key, uint64_t offset, 
 
 Result<std::string> LocalStore::Get(std::string_view key) {
   CDC_RETURN_IF_ERROR(ValidateKey(key));
-  CDC_ASSIGN_OR_RETURN(ObjectInfo info, Head(key));
-  if (info.size == 0) return std::string();
-  return GetRange(key, 0, info.size);
+  // One open file, read to its end: a Put renaming a new file over the name meanwhile cannot mix
+  // the old size with the new bytes.
+  const std::string path = PathOf(key);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound(fmt::format("object {} does not exist", path));
+    return Status::IoError(fmt::format("cannot open {}: {}", path, ErrnoText(errno)));
+  }
+  Fd file(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return Status::IoError(fmt::format("cannot stat {}: {}", path, ErrnoText(errno)));
+  if (!S_ISREG(st.st_mode)) return Status::NotFound(fmt::format("object {} does not exist (not a file)", path));
+  std::string out;
+  out.resize(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  for (;;) {
+    if (done == out.size()) out.resize(out.size() + 65536);  // grew since fstat
+    ssize_t r = ::read(fd, out.data() + done, out.size() - done);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return Status::IoError(fmt::format("cannot read {}: {}", path, ErrnoText(errno)));
+    }
+    if (r == 0) break;
+    done += static_cast<size_t>(r);
+  }
+  out.resize(done);
+  return out;
 }
 
 Result<ObjectInfo> LocalStore::Head(std::string_view key) {

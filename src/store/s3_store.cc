@@ -361,7 +361,7 @@ Status S3Store::ErrorFor(const Response& resp, std::string_view op, std::string_
   } else if (resp.status == 404) {
     code = StatusCode::kNotFound;
     msg = fmt::format("{} {}: object does not exist ({})", op, where, detail);
-  } else if (resp.status == 401 || (resp.status == 403 && (e.code == "InvalidAccessKeyId" ||
+  } else if (resp.status == 401 || ((resp.status == 403 || resp.status == 400) && (e.code == "InvalidAccessKeyId" ||
                                                             e.code == "SignatureDoesNotMatch" ||
                                                             e.code == "ExpiredToken" || e.code == "InvalidToken" ||
                                                             e.code == "AuthorizationHeaderMalformed"))) {

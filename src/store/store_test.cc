@@ -155,7 +155,7 @@ TEST_F(LocalStoreTest, TempFilesOfCrashedPutsAreNeverListed) {
 
 TEST_F(LocalStoreTest, ReaderNeverSeesPartialObject) {
   // A reader racing with writers of two different full contents only ever sees one of them whole.
-  const std::string a(1 << 20, 'a'), b(1 << 20, 'b');
+  const std::string a(1 << 20, 'a'), b(3 << 19, 'b');  // different sizes
   ASSERT_TRUE(store_->Put("big", a).ok());
   std::atomic<bool> stop{false};
   std::thread writer([&] {
