@@ -2,12 +2,15 @@
 // loads them with COPY, all-or-nothing, in one transaction per file. The user-facing contract (modes,
 // error format, rejects file, exit codes) is in docs/IMPORT.md.
 //
-//   insert   rows are added; an id that already exists in the table is an error naming it. Into an
-//            empty table the rows are COPYed straight into it (as fast as psql \copy).
+//   insert   rows are added; an id that already exists in the table is an error naming it. The rows
+//            are COPYed straight into the table (as fast as psql \copy).
 //   upsert   new ids are inserted, existing ids get the file's values for the columns the file has;
 //            rows whose values do not change are not touched (no no-op updates for capture to see).
 //   replace  the table ends up exactly as the file: rows whose id is not in the file are deleted,
 //            the others inserted or updated (columns missing from the file become NULL).
+//
+// upsert and replace COPY into a temp staging table and apply the differences found by one join;
+// into an empty table every mode COPYs straight into it.
 //
 // Validated rows are forwarded to COPY ... (FORMAT csv) as their original bytes (CsvRecord::raw()),
 // so nothing is re-encoded; the validation below is at least as strict as PostgreSQL's input
