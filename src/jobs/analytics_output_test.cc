@@ -1,0 +1,289 @@
+// Unit tests of the result folders (WriteAnalytics/_SUCCESS) and of AnalyticsBuilder over raw files
+// written in the raw sink's layout (local store in a temp dir).
+#include "jobs/analytics_output.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+
+#include "base/failpoint.h"
+#include "jobs/analytics_test_util.h"
+#include "jobs/batch.h"
+
+namespace cdc::jobs {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempRoot {
+ public:
+  TempRoot() {
+    path_ = fs::temp_directory_path() / ("analytics-unit-" + std::to_string(getpid()) + "-" + std::to_string(counter_++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempRoot() { fs::remove_all(path_); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  static inline int counter_ = 0;
+  fs::path path_;
+};
+
+std::unique_ptr<store::ObjectStore> Open(const std::string& dir) {
+  store::StoreOptions o;
+  o.local_fsync = false;
+  auto s = store::OpenStore(dir, o);
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return std::move(*s);
+}
+
+AnalyticsResult Sample(int variant) {
+  AnalyticsResult r;
+  r.klienci_by_country = {{"PL", 3 + variant}, {"Ελλάδα", 2}, {std::nullopt, 1}};
+  r.avg_age_by_position = {{"Dev", 33.5, 2}, {"QA", std::nullopt, 1}, {std::nullopt, 40.0 + variant, 1}};
+  r.source_lsn = Lsn(0x16B3748 + variant);
+  r.raw_batch_id = 41 + variant;
+  return r;
+}
+
+std::vector<std::string> Keys(store::ObjectStore* s, const std::string& prefix) {
+  std::vector<std::string> keys;
+  auto list = s->List(prefix);
+  EXPECT_TRUE(list.ok());
+  for (const auto& o : *list) keys.push_back(o.key);
+  return keys;
+}
+
+TEST(AnalyticsOutputTest, WriteReadRoundTripAndReplacement) {
+  TempRoot root;
+  auto store = Open(root.path());
+  ASSERT_TRUE(WriteAnalytics(store.get(), Sample(0)).ok());
+  auto back = ReadAnalytics(store.get());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->klienci_by_country, Sample(0).klienci_by_country);
+  EXPECT_EQ(back->avg_age_by_position, Sample(0).avg_age_by_position);
+  EXPECT_EQ(back->source_lsn, Sample(0).source_lsn);
+  EXPECT_EQ(back->raw_batch_id, 41);
+
+  ASSERT_TRUE(WriteAnalytics(store.get(), Sample(1)).ok());
+  back = ReadAnalytics(store.get());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->klienci_by_country, Sample(1).klienci_by_country);
+  // Exactly one data file plus _SUCCESS per folder: the old result is gone.
+  for (std::string_view dir : {kKlienciByCountryDir, kAvgAgeByPositionDir}) {
+    auto keys = Keys(store.get(), std::string(dir) + "/");
+    ASSERT_EQ(keys.size(), 2u);
+    auto manifest = ParseSuccess(*store->Get(std::string(dir) + "/_SUCCESS"), "x");
+    ASSERT_TRUE(manifest.ok());
+    ASSERT_EQ(manifest->files.size(), 1u);
+    EXPECT_EQ(keys[0], std::string(dir) + "/_SUCCESS");
+    EXPECT_EQ(keys[1], std::string(dir) + "/" + manifest->files[0]);
+    EXPECT_EQ(manifest->source_lsn, Sample(1).source_lsn.ToString());
+    EXPECT_EQ(manifest->raw_batch_id, 42);
+  }
+}
+
+TEST(AnalyticsOutputTest, FailureBeforeOrAfterSuccessLeavesAConsistentResult) {
+  TempRoot root;
+  auto store = Open(root.path());
+  ASSERT_TRUE(WriteAnalytics(store.get(), Sample(0)).ok());
+  // Fails after the new files exist but before _SUCCESS: readers still see the old result.
+  setenv("CDCPIPE_FAILPOINTS", "unit.after_files_written=error", 1);
+  FailpointReload();
+  EXPECT_FALSE(WriteAnalytics(store.get(), Sample(1), {"unit"}).ok());
+  auto back = ReadAnalytics(store.get());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->klienci_by_country, Sample(0).klienci_by_country);
+  // Fails after _SUCCESS: readers see the new result (old files linger until the next write).
+  setenv("CDCPIPE_FAILPOINTS", "unit.after_success=error", 1);
+  FailpointReload();
+  EXPECT_FALSE(WriteAnalytics(store.get(), Sample(1), {"unit"}).ok());
+  back = ReadAnalytics(store.get());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->klienci_by_country, Sample(1).klienci_by_country);
+  EXPECT_GT(Keys(store.get(), std::string(kKlienciByCountryDir) + "/").size(), 2u);
+  unsetenv("CDCPIPE_FAILPOINTS");
+  FailpointReload();
+  ASSERT_TRUE(WriteAnalytics(store.get(), Sample(2)).ok());
+  EXPECT_EQ(Keys(store.get(), std::string(kKlienciByCountryDir) + "/").size(), 2u);
+}
+
+TEST(AnalyticsOutputTest, BadManifestIsCorruption) {
+  EXPECT_TRUE(ParseSuccess("", "m").status().IsCorruption());
+  EXPECT_TRUE(ParseSuccess("{\"version\":2}", "m").status().IsCorruption());
+  EXPECT_TRUE(ParseSuccess("{\"version\":1,\"files\":[\"../x\"],\"rows\":1,\"source_lsn\":\"\",\"raw_batch_id\":1,"
+                           "\"written_at_ms\":1}",
+                           "m")
+                  .status()
+                  .IsCorruption());
+  SuccessManifest m{{"part-0.parquet"}, 3, "0/10", 7, 99};
+  auto back = ParseSuccess(SerializeSuccess(m), "m");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->files, m.files);
+  EXPECT_EQ(back->raw_batch_id, 7);
+}
+
+// --- AnalyticsBuilder over raw fixture files ---------------------------------------------------
+
+std::string KEvent(char op, std::optional<int> before_id, std::optional<std::string> bk, std::optional<int> after_id,
+                   std::optional<std::string> ak, bool schema) {
+  auto img = [](std::optional<int> id, const std::optional<std::string>& k) -> std::string {
+    if (!id) return "null";
+    return "{\"id\":" + std::to_string(*id) + ",\"nazwa\":\"n\",\"kraj\":" + (k ? "\"" + *k + "\"" : "null") + "}";
+  };
+  std::string p = "{\"before\":" + img(before_id, bk) + ",\"after\":" + img(after_id, ak) +
+                  ",\"source\":{\"lsn\":1000},\"op\":\"" + std::string(1, op) + "\"}";
+  return schema ? "{\"schema\":{\"type\":\"struct\"},\"payload\":" + p + "}" : p;
+}
+
+// A random klienci workload with an in-memory model as the oracle.
+struct Workload {
+  std::map<int, std::optional<std::string>> rows;
+  std::mt19937 rng{42};
+  int next_id = 1;
+
+  std::vector<testutil::FixtureEvent> Next(int n) {
+    std::vector<testutil::FixtureEvent> out;
+    const std::optional<std::string> countries[] = {"PL", "DE", "Česko", std::nullopt};
+    for (int i = 0; i < n; ++i) {
+      bool schema = rng() % 2 == 0;
+      int r = static_cast<int>(rng() % 100);
+      auto pick = [&] { auto it = rows.begin(); std::advance(it, rng() % rows.size()); return it; };
+      std::string topic = "dbserver1.public.klienci";
+      if (r < 40 || rows.empty()) {
+        int id = next_id++;
+        auto k = countries[rng() % 4];
+        rows[id] = k;
+        out.push_back({topic, "{\"id\":" + std::to_string(id) + "}", KEvent('c', {}, {}, id, k, schema)});
+      } else if (r < 70) {
+        auto it = pick();
+        auto k = countries[rng() % 4];
+        out.push_back({topic, "{}", KEvent('u', it->first, it->second, it->first, k, schema)});
+        it->second = k;
+      } else if (r < 80) {  // primary-key change
+        auto it = pick();
+        int id = next_id++;
+        out.push_back({topic, "{}", KEvent('u', it->first, it->second, id, it->second, schema)});
+        rows[id] = it->second;
+        rows.erase(it);
+      } else if (r < 97) {
+        auto it = pick();
+        out.push_back({topic, "{}", KEvent('d', it->first, it->second, {}, {}, schema)});
+        out.push_back({topic, "{}", std::nullopt});  // tombstone
+        rows.erase(it);
+      } else if (r < 98) {
+        out.push_back({topic, std::nullopt, KEvent('t', {}, {}, {}, {}, schema)});
+        rows.clear();
+      } else {
+        out.push_back({"dbserver1.public.projekty", "{}", "{\"op\":\"c\",\"after\":{\"id\":1}}"});
+      }
+    }
+    return out;
+  }
+  std::map<std::optional<std::string>, int64_t> Expected() const {
+    std::map<std::optional<std::string>, int64_t> m;
+    for (const auto& [id, k] : rows) ++m[k];
+    return m;
+  }
+};
+
+std::map<std::optional<std::string>, int64_t> AsMap(const std::vector<CountryCount>& rows) {
+  std::map<std::optional<std::string>, int64_t> m;
+  for (const auto& r : rows) m[r.kraj] = r.count;
+  return m;
+}
+
+TEST(AnalyticsBuilderTest, IncrementalEqualsFullAcrossCompactions) {
+  TempRoot root;
+  auto store = Open(root.path());
+  testutil::RawFixtureWriter writer(store.get());
+  Workload w;
+  // 25 batches: compactions at 9 and 19; the builder checkpoints after some of them.
+  for (int b = 0; b < 25; ++b) {
+    auto id = writer.CommitBatch(w.Next(40), 1 + b % 3);
+    ASSERT_TRUE(id.ok()) << id.status().ToString();
+    if (b % 4 == 1 || b == 24) {
+      AnalyticsBuilder inc(store.get());
+      Status st = inc.LoadCheckpoint();
+      ASSERT_TRUE(st.ok() || st.IsNotFound()) << st.ToString();
+      auto stats = inc.CatchUp(nullptr);
+      ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+      ASSERT_TRUE(inc.SaveCheckpoint().ok());
+      EXPECT_EQ(inc.position().last_batch_id, b);
+      EXPECT_EQ(AsMap(inc.state().KlienciByCountry()), w.Expected()) << "batch " << b;
+      if (b > 1) {
+        EXPECT_LT(stats->files, 12u) << "incremental run re-read old files at batch " << b;
+      }
+      AnalyticsBuilder full(store.get());
+      ASSERT_TRUE(full.CatchUp(nullptr).ok());
+      EXPECT_EQ(full.state().KlienciByCountry(), inc.state().KlienciByCountry());
+    }
+  }
+}
+
+TEST(AnalyticsBuilderTest, CorruptCheckpointAndMismatchedPosition) {
+  TempRoot root;
+  auto store = Open(root.path());
+  testutil::RawFixtureWriter writer(store.get());
+  Workload w;
+  ASSERT_TRUE(writer.CommitBatch(w.Next(30)).ok());
+  AnalyticsBuilder a(store.get());
+  ASSERT_TRUE(a.CatchUp(nullptr).ok());
+  ASSERT_TRUE(a.SaveCheckpoint().ok());
+  std::string data = *store->Get(kBatchCheckpointKey);
+  // Flip a byte in the middle: checksum mismatch, named.
+  std::string bad = data;
+  bad[bad.size() / 2] ^= 0x40;
+  ASSERT_TRUE(store->Put(kBatchCheckpointKey, bad).ok());
+  AnalyticsBuilder b(store.get());
+  Status st = b.LoadCheckpoint();
+  EXPECT_TRUE(st.IsCorruption());
+  EXPECT_NE(st.message().find("checksum"), std::string::npos) << st.ToString();
+  ASSERT_TRUE(store->Put(kBatchCheckpointKey, data.substr(0, 5)).ok());
+  EXPECT_TRUE(b.LoadCheckpoint().IsCorruption());
+
+  // A checkpoint that names a file the log does not have at that position: recompute from scratch.
+  ASSERT_TRUE(store->Put(kBatchCheckpointKey, data).ok());
+  AnalyticsBuilder c(store.get());
+  ASSERT_TRUE(c.LoadCheckpoint().ok());
+  for (const std::string& k : Keys(store.get(), "raw-kafka-data/")) ASSERT_TRUE(store->Delete(k).ok());
+  testutil::RawFixtureWriter writer2(store.get());
+  Workload w2;
+  w2.rng.seed(7);
+  ASSERT_TRUE(writer2.CommitBatch(w2.Next(30)).ok());
+  ASSERT_TRUE(c.CatchUp(nullptr).ok());
+  EXPECT_EQ(AsMap(c.state().KlienciByCountry()), w2.Expected());
+}
+
+TEST(AnalyticsBuilderTest, LiveBatchesAndGaps) {
+  TempRoot root;
+  auto store = Open(root.path());
+  AnalyticsBuilder b(store.get());
+  std::vector<RawEvent> events;
+  RawEvent e;
+  e.topic = "dbserver1.public.klienci";
+  e.value = KEvent('c', {}, {}, 1, "PL", true);
+  events.push_back(e);
+  e.value = std::nullopt;  // tombstone: ignored
+  events.push_back(e);
+  CommittedBatch batch{0, &events, Lsn(77)};
+  ASSERT_TRUE(b.ApplyCommittedBatch(batch).ok());
+  ASSERT_TRUE(b.ApplyCommittedBatch(batch).ok());  // a replay of batch 0 is skipped
+  EXPECT_EQ(b.state().KlienciByCountry(), (std::vector<CountryCount>{{"PL", 1}}));
+  EXPECT_EQ(b.Snapshot().source_lsn, Lsn(77));
+  batch.batch_id = 2;
+  EXPECT_TRUE(b.ApplyCommittedBatch(batch).IsFailedPrecondition());
+  // A bad event names where it came from.
+  events[0].value = "{\"op\":\"c\"}";
+  batch.batch_id = 1;
+  Status st = b.ApplyCommittedBatch(batch);
+  EXPECT_TRUE(st.IsInvalidArgument());
+  EXPECT_NE(st.message().find("batch 1 topic dbserver1.public.klienci"), std::string::npos) << st.ToString();
+}
+
+}  // namespace
+}  // namespace cdc::jobs

@@ -1,0 +1,306 @@
+#include "jobs/batch.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "base/failpoint.h"
+#include "base/log.h"
+#include "jobs/spark_metadata_log.h"
+#include "parquet/reader.h"
+
+namespace cdc::jobs {
+
+namespace {
+
+constexpr std::string_view kCheckpointMagic = "CDCBAT01";
+
+uint64_t Fnv1a64(std::string_view data) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : data) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+template <typename T>
+void PutFixed(std::string* out, T v) {
+  char buf[sizeof(T)];
+  std::memcpy(buf, &v, sizeof(T));
+  out->append(buf, sizeof(T));
+}
+
+template <typename T>
+bool GetFixed(std::string_view* in, T* v) {
+  if (in->size() < sizeof(T)) return false;
+  std::memcpy(v, in->data(), sizeof(T));
+  in->remove_prefix(sizeof(T));
+  return true;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
+        HexValue(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void AnalyticsBuilder::Reset() {
+  state_.Clear();
+  position_ = RawPosition{};
+  files_unknown_ = false;
+  source_lsn_ = Lsn();
+}
+
+Status AnalyticsBuilder::LoadCheckpoint() {
+  CDC_ASSIGN_OR_RETURN(std::string data, output_->Get(kBatchCheckpointKey));
+  std::string where = output_->Describe() + "/" + std::string(kBatchCheckpointKey);
+  auto corrupt = [&](std::string_view what) {
+    return Status::Corruption(fmt::format("{}: {} (delete it or run `cdcpipe batch --full`)", where, what));
+  };
+  if (data.size() < kCheckpointMagic.size() + 8 || std::string_view(data).substr(0, 8) != kCheckpointMagic) {
+    return corrupt("not an analytics checkpoint");
+  }
+  std::string_view body(data.data(), data.size() - 8);
+  uint64_t stored;
+  std::memcpy(&stored, data.data() + data.size() - 8, 8);
+  if (Fnv1a64(body) != stored) return corrupt("checksum mismatch");
+  std::string_view in = body.substr(kCheckpointMagic.size());
+  RawPosition pos;
+  uint32_t len;
+  if (!GetFixed(&in, &pos.last_batch_id) || !GetFixed(&in, &pos.files_consumed) || !GetFixed(&in, &len) ||
+      in.size() < len) {
+    return corrupt("truncated position");
+  }
+  pos.last_file = std::string(in.substr(0, len));
+  in.remove_prefix(len);
+  Status st = state_.ReadSnapshot(&in);
+  if (!st.ok()) return corrupt(st.message());
+  if (!in.empty()) return corrupt("trailing bytes");
+  position_ = std::move(pos);
+  return Status::OK();
+}
+
+Status AnalyticsBuilder::SaveCheckpoint() const {
+  std::string data(kCheckpointMagic);
+  PutFixed<int64_t>(&data, position_.last_batch_id);
+  PutFixed<uint64_t>(&data, position_.files_consumed);
+  PutFixed<uint32_t>(&data, static_cast<uint32_t>(position_.last_file.size()));
+  data += position_.last_file;
+  state_.AppendSnapshot(&data);
+  PutFixed<uint64_t>(&data, Fnv1a64(data));
+  return output_->Put(kBatchCheckpointKey, data);
+}
+
+Result<std::vector<std::string>> AnalyticsBuilder::CommittedFiles(int64_t* latest) {
+  std::string meta_prefix = std::string(kRawDataDir) + "/_spark_metadata/";
+  CDC_ASSIGN_OR_RETURN(auto objects, output_->List(meta_prefix));
+  // batch id -> is compaction
+  std::map<int64_t, bool> batches;
+  for (const store::ObjectInfo& o : objects) {
+    std::string_view name = std::string_view(o.key).substr(meta_prefix.size());
+    auto id = SparkMetadataLog::ParseFileName(name);
+    if (!id) continue;  // temp files and anything else
+    bool compact = name.ends_with(".compact");
+    auto [it, inserted] = batches.emplace(*id, compact);
+    if (!inserted) it->second = it->second || compact;
+  }
+  *latest = -1;
+  std::vector<std::string> files;
+  if (batches.empty()) return files;
+  *latest = batches.rbegin()->first;
+  // Start at the latest compaction (it holds everything up to itself), else at the first batch.
+  auto start = batches.begin();
+  for (auto it = batches.begin(); it != batches.end(); ++it) {
+    if (it->second) start = it;
+  }
+  if (!start->second && start->first != 0) {
+    return Status::Corruption(fmt::format(
+        "{}/{}: batch {} is the first batch but there is no compaction before it (raw data incomplete)",
+        output_->Describe(), meta_prefix, start->first));
+  }
+  std::vector<SinkFileStatus> entries;
+  int64_t expect = start->first;
+  for (auto it = start; it != batches.end(); ++it, ++expect) {
+    if (it->first != expect) {
+      return Status::Corruption(fmt::format("{}/{}: batch {} is missing (found {} after it)", output_->Describe(),
+                                            meta_prefix, expect, it->first));
+    }
+    std::string name = std::to_string(it->first) + (it->second ? ".compact" : "");
+    CDC_ASSIGN_OR_RETURN(std::string data, output_->Get(meta_prefix + name));
+    CDC_ASSIGN_OR_RETURN(auto parsed, SparkMetadataLog::Parse(data, output_->Describe() + "/" + meta_prefix + name));
+    entries.insert(entries.end(), parsed.begin(), parsed.end());
+  }
+  entries = SparkMetadataLog::Compact(std::move(entries));
+  files.reserve(entries.size());
+  for (auto& e : entries) {
+    if (e.action == "add" && !e.is_dir) files.push_back(std::move(e.path));
+  }
+  return files;
+}
+
+Status AnalyticsBuilder::ApplyRaw(std::string_view topic, std::optional<std::string_view> value,
+                                  const std::string& where) {
+  AnalyticsTable table = TableOfTopic(topic);
+  if (table == AnalyticsTable::kOther || !value) return Status::OK();
+  Status st = extractor_.Extract(*value, table, &change_);
+  if (st.ok()) st = state_.Apply(table, change_);
+  if (!st.ok()) return Status(st.code(), where + ": " + st.message());
+  return Status::OK();
+}
+
+Status AnalyticsBuilder::ApplyFile(const std::string& uri, CatchUpStats* stats, ProgressLine* progress) {
+  // The data file as a key of the output store (the usual case), else as a local file.
+  std::string prefix = output_->AbsoluteUri(std::string(kRawDataDir) + "/x");
+  prefix.pop_back();
+  std::unique_ptr<parquet::ParquetReader> reader;
+  if (uri.starts_with(prefix)) {
+    std::string key = std::string(kRawDataDir) + "/" + PercentDecode(std::string_view(uri).substr(prefix.size()));
+    CDC_ASSIGN_OR_RETURN(std::string bytes, output_->Get(key));
+    CDC_ASSIGN_OR_RETURN(reader, parquet::ParquetReader::OpenBuffer(std::move(bytes), uri));
+  } else if (uri.starts_with("file://")) {
+    std::string_view path = std::string_view(uri).substr(7);
+    CDC_ASSIGN_OR_RETURN(reader, parquet::ParquetReader::OpenFile(PercentDecode(path)));
+  } else {
+    return Status::FailedPrecondition(fmt::format(
+        "raw file {} listed in {}/{}/_spark_metadata is outside the output root; run `cdcpipe batch` with "
+        "the --output the stream wrote to",
+        uri, output_->Describe(), kRawDataDir));
+  }
+  CDC_ASSIGN_OR_RETURN(std::vector<int> cols, reader->ResolveColumns({"topic", "value", "partition", "offset"}));
+  parquet::RecordBatch batch;
+  for (int g = 0; g < reader->num_row_groups(); ++g) {
+    CDC_RETURN_IF_ERROR(reader->ReadRowGroup(g, cols, &batch));
+    const parquet::ColumnVector& topic = batch.column(0);
+    const parquet::ColumnVector& value = batch.column(1);
+    for (size_t i = 0; i < batch.num_rows(); ++i) {
+      if (topic.IsNull(i)) continue;
+      std::string_view t = topic.String(i);
+      AnalyticsTable table = TableOfTopic(t);
+      if (table == AnalyticsTable::kOther || value.IsNull(i)) continue;
+      Status st = extractor_.Extract(value.String(i), table, &change_);
+      if (st.ok()) st = state_.Apply(table, change_);
+      if (!st.ok()) {
+        const parquet::ColumnVector& part = batch.column(2);
+        const parquet::ColumnVector& off = batch.column(3);
+        return Status(st.code(), fmt::format("{} row group {} row {} (topic {} partition {} offset {}): {}", uri, g,
+                                             i, t, part.IsNull(i) ? -1 : part.Int32(i),
+                                             off.IsNull(i) ? -1 : off.Int64(i), st.message()));
+      }
+      ++stats->events;
+    }
+    stats->rows += batch.num_rows();
+    rows_done_ += batch.num_rows();
+    if (progress) progress->Update(stats->files);
+  }
+  return Status::OK();
+}
+
+Result<CatchUpStats> AnalyticsBuilder::CatchUp(ProgressLine* progress) {
+  CatchUpStats stats;
+  int64_t latest = -1;
+  CDC_ASSIGN_OR_RETURN(std::vector<std::string> files, CommittedFiles(&latest));
+  stats.latest_batch = latest;
+  bool consistent = position_.files_consumed <= files.size() &&
+                    (position_.files_consumed == 0 || files[position_.files_consumed - 1] == position_.last_file) &&
+                    position_.last_batch_id <= latest && !files_unknown_;
+  if (!consistent) {
+    log::Warn("batch",
+              "the analytics checkpoint (batch {}, {} files) does not match {}/{}/_spark_metadata (last batch {}, {} "
+              "files): recomputing from all raw data",
+              position_.last_batch_id, position_.files_consumed, output_->Describe(), kRawDataDir, latest,
+              files.size());
+    Reset();
+  }
+  for (size_t i = position_.files_consumed; i < files.size(); ++i) {
+    CDC_RETURN_IF_ERROR(ApplyFile(files[i], &stats, progress));
+    ++stats.files;
+    position_.files_consumed = i + 1;
+    position_.last_file = files[i];
+    if (progress) progress->Update(stats.files);
+  }
+  position_.last_batch_id = latest;
+  return stats;
+}
+
+Status AnalyticsBuilder::ApplyCommittedBatch(const CommittedBatch& batch) {
+  if (batch.batch_id <= position_.last_batch_id) return Status::OK();
+  if (batch.batch_id != position_.last_batch_id + 1) {
+    return Status::FailedPrecondition(
+        fmt::format("committed batch {} follows batch {}: a gap", batch.batch_id, position_.last_batch_id));
+  }
+  if (batch.events != nullptr) {
+    for (const RawEvent& e : *batch.events) {
+      std::optional<std::string_view> value;
+      if (e.value) value = *e.value;
+      CDC_RETURN_IF_ERROR(ApplyRaw(e.topic, value,
+                                   fmt::format("batch {} topic {} partition {} offset {}", batch.batch_id, e.topic,
+                                               e.partition, e.offset)));
+    }
+  }
+  position_.last_batch_id = batch.batch_id;
+  // The file-level position is unknown here; a later CatchUp re-derives it (see LiveAggregates).
+  position_.files_consumed = 0;
+  position_.last_file.clear();
+  files_unknown_ = true;
+  if (batch.source_lsn.valid()) source_lsn_ = batch.source_lsn;
+  return Status::OK();
+}
+
+AnalyticsResult AnalyticsBuilder::Snapshot() const {
+  AnalyticsResult r;
+  r.klienci_by_country = state_.KlienciByCountry();
+  r.avg_age_by_position = state_.AvgAgeByPosition();
+  r.source_lsn = source_lsn_.valid() ? source_lsn_ : state_.max_lsn();
+  r.raw_batch_id = position_.last_batch_id;
+  return r;
+}
+
+Result<BatchReport> RunBatch(const BatchOptions& options) {
+  if (options.output.empty()) return Status::InvalidArgument("batch: --output is required");
+  CDC_ASSIGN_OR_RETURN(auto store, store::OpenStore(options.output, store::StoreOptions::FromEnvironment(options.store_options)));
+  AnalyticsBuilder builder(store.get());
+  BatchReport report;
+  if (!options.full) {
+    Status st = builder.LoadCheckpoint();
+    if (st.ok()) {
+      report.incremental = true;
+    } else if (st.IsNotFound()) {
+      log::Info("batch", "no checkpoint in {}: reading all raw data", store->Describe());
+    } else {
+      return st;
+    }
+  }
+  std::unique_ptr<ProgressLine> progress;
+  if (options.progress) progress = std::make_unique<ProgressLine>("batch: raw files", 0, "files");
+  CDC_ASSIGN_OR_RETURN(report.stats, builder.CatchUp(progress.get()));
+  progress.reset();
+  report.result = builder.Snapshot();
+  CDC_RETURN_IF_ERROR(WriteAnalytics(store.get(), report.result, AnalyticsWriteOptions{"batch"}));
+  CDC_FAILPOINT("batch.after_result");
+  CDC_RETURN_IF_ERROR(builder.SaveCheckpoint());
+  report.position = builder.position();
+  return report;
+}
+
+}  // namespace cdc::jobs

@@ -1,0 +1,120 @@
+// `cdcpipe batch`: rebuilds klienci/pracownicy from the committed raw change events and writes the two
+// analytics results (analytics_output.h). docs/ANALYTICS.md has the whole design.
+//
+// AnalyticsBuilder holds a ChangelogState plus how far into raw-kafka-data it has read, and knows how
+// to catch up from the committed files:
+//   - committed files = the entries of the latest `_spark_metadata/<N>.compact` at or before the last
+//     batch plus every `_spark_metadata/<N>` after it (found by listing, so any compaction interval
+//     works), with "delete" entries compacted away; in that order: batch, then file within the batch;
+//   - rows are applied in file order (the raw sink writes each topic-partition in offset order);
+//   - the position is (last batch id, number of committed files consumed, name of the last one): the
+//     committed file list only grows at its end, so the consumed files are a prefix of it.
+// Checkpoint (incremental runs): <output>/_checkpoints/batch/state, written with an atomic Put:
+//   "CDCBAT01", i64 last_batch_id, u64 files_consumed, u32 len + last_file URI,
+//   ChangelogState snapshot (changelog_state.cc), u64 FNV-1a-64 of all preceding bytes.
+//
+// BatchJob::Run order: catch up -> write the result (WriteAnalytics, failpoints batch.after_files_written,
+// batch.after_success) -> write the checkpoint (failpoint batch.after_result, before it). A crash at
+// any point leaves the previous result readable; the rerun recomputes from the last checkpoint, and
+// the result is always rewritten, so the rerun's answer is right whatever step the crash hit.
+//
+// Thread-safety: none; one thread per builder.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/progress.h"
+#include "base/status.h"
+#include "jobs/analytics_output.h"
+#include "jobs/changelog_state.h"
+#include "jobs/committed_batch.h"
+#include "store/object_store.h"
+
+namespace cdc::jobs {
+
+inline constexpr std::string_view kRawDataDir = "raw-kafka-data";
+inline constexpr std::string_view kBatchCheckpointKey = "_checkpoints/batch/state";
+
+struct RawPosition {
+  int64_t last_batch_id = -1;   // -1: nothing read
+  uint64_t files_consumed = 0;  // prefix of the committed file list
+  std::string last_file;        // URI of the last consumed file ("" when none)
+};
+
+struct CatchUpStats {
+  uint64_t files = 0;        // data files read
+  uint64_t rows = 0;         // raw rows read
+  uint64_t events = 0;       // events applied to the state (klienci + pracownicy)
+  int64_t latest_batch = -1; // last committed batch found
+};
+
+class AnalyticsBuilder {
+ public:
+  explicit AnalyticsBuilder(store::ObjectStore* output) : output_(output) {}
+
+  const ChangelogState& state() const { return state_; }
+  const RawPosition& position() const { return position_; }
+
+  // Loads <output>/_checkpoints/batch/state. NotFound when there is none; Corruption when it is damaged.
+  Status LoadCheckpoint();
+  Status SaveCheckpoint() const;
+  // Forgets everything (state and position).
+  void Reset();
+
+  // Reads every committed raw file after position() and applies its events. If the position does not
+  // match the committed file list (raw data rewritten), starts over from the beginning, with a warning.
+  // `progress` may be null.
+  Result<CatchUpStats> CatchUp(ProgressLine* progress);
+
+  // Applies the events of a batch committed after position() (the live path of `cdcpipe run`).
+  // Skips batches at or before position(); FailedPrecondition when batch_id leaves a gap (the caller
+  // then catches up from the files).
+  Status ApplyCommittedBatch(const CommittedBatch& batch);
+
+  // One raw event (value nullopt = tombstone, ignored). `where` names it in errors.
+  Status ApplyRaw(std::string_view topic, std::optional<std::string_view> value, const std::string& where);
+
+  // The aggregates and position as a result.
+  AnalyticsResult Snapshot() const;
+  // The source position of the result: the live path's CommittedBatch::source_lsn when it is known,
+  // else the highest source.lsn seen.
+  void set_source_lsn(Lsn lsn) { source_lsn_ = lsn; }
+
+ private:
+  Status ApplyFile(const std::string& uri, CatchUpStats* stats, ProgressLine* progress);
+  Result<std::vector<std::string>> CommittedFiles(int64_t* latest);
+
+  store::ObjectStore* output_;
+  ChangelogState state_;
+  ChangeExtractor extractor_;
+  ExtractedChange change_;
+  RawPosition position_;
+  Lsn source_lsn_;
+  uint64_t rows_done_ = 0;
+  bool files_unknown_ = false;  // ApplyCommittedBatch ran: the file-level position is unknown
+};
+
+struct BatchOptions {
+  // Output root URI (holds raw-kafka-data/, gets the results and _checkpoints/batch/). Required.
+  std::string output;
+  // Recompute from all raw data, ignoring the checkpoint. Default false (incremental).
+  bool full = false;
+  // Draw a progress line on a terminal. Default true.
+  bool progress = true;
+  store::StoreOptions store_options;
+};
+
+struct BatchReport {
+  AnalyticsResult result;
+  CatchUpStats stats;
+  bool incremental = false;   // started from a checkpoint
+  RawPosition position;
+};
+
+// Runs the batch job once (see the header comment).
+Result<BatchReport> RunBatch(const BatchOptions& options);
+
+}  // namespace cdc::jobs

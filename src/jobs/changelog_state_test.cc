@@ -1,0 +1,240 @@
+// Unit tests of the changelog state machine and the field extractor.
+#include "jobs/changelog_state.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace cdc::jobs {
+namespace {
+
+std::string Json(const std::optional<std::string>& s) {
+  return s ? "\"" + *s + "\"" : "null";
+}
+std::string Num(std::optional<int64_t> v) { return v ? std::to_string(*v) : "null"; }
+
+std::string Klient(int64_t id, const std::optional<std::string>& kraj) {
+  return "{\"id\":" + std::to_string(id) + ",\"nazwa\":\"N\",\"email\":null,\"kraj\":" + Json(kraj) +
+         ",\"telefon\":null}";
+}
+std::string Pracownik(int64_t id, std::optional<int64_t> wiek, const std::optional<std::string>& stanowisko) {
+  return "{\"id\":" + std::to_string(id) + ",\"imie\":\"A\",\"nazwisko\":\"B\",\"email\":null,\"wiek\":" + Num(wiek) +
+         ",\"stanowisko\":" + Json(stanowisko) + "}";
+}
+std::string Envelope(char op, const std::string& before, const std::string& after, uint64_t lsn = 100,
+                     bool schema = false) {
+  std::string payload = "{\"before\":" + before + ",\"after\":" + after +
+                        ",\"source\":{\"version\":\"2.5.4.Final\",\"connector\":\"postgresql\",\"name\":\"dbserver1\","
+                        "\"ts_ms\":1,\"snapshot\":\"false\",\"db\":\"postgres\",\"schema\":\"public\",\"table\":\"t\","
+                        "\"txId\":7,\"lsn\":" +
+                        std::to_string(lsn) + ",\"xmin\":null},\"op\":\"" + std::string(1, op) +
+                        "\",\"ts_ms\":2,\"transaction\":null}";
+  if (!schema) return payload;
+  return "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"struct\",\"field\":\"before\",\"fields\":[{\"type\":"
+         "\"int32\",\"field\":\"id\"}]}],\"name\":\"x.Envelope\"},\"payload\":" +
+         payload + "}";
+}
+
+class StateTest : public ::testing::Test {
+ protected:
+  void Apply(AnalyticsTable table, const std::string& json) {
+    ExtractedChange c;
+    ASSERT_TRUE(extractor_.Extract(json, table, &c).ok()) << json;
+    Status st = state_.Apply(table, c);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+  void K(char op, const std::string& before, const std::string& after) {
+    Apply(AnalyticsTable::kKlienci, Envelope(op, before, after));
+  }
+  void P(char op, const std::string& before, const std::string& after) {
+    Apply(AnalyticsTable::kPracownicy, Envelope(op, before, after));
+  }
+  std::vector<CountryCount> Countries() { return state_.KlienciByCountry(); }
+  std::vector<PositionAge> Positions() { return state_.AvgAgeByPosition(); }
+
+  ChangeExtractor extractor_;
+  ChangelogState state_;
+};
+
+TEST(TableOfTopicTest, LastSegment) {
+  EXPECT_EQ(TableOfTopic("dbserver1.public.klienci"), AnalyticsTable::kKlienci);
+  EXPECT_EQ(TableOfTopic("x.y.pracownicy"), AnalyticsTable::kPracownicy);
+  EXPECT_EQ(TableOfTopic("dbserver1.public.projekty"), AnalyticsTable::kOther);
+  EXPECT_EQ(TableOfTopic("klienci"), AnalyticsTable::kKlienci);
+  EXPECT_EQ(TableOfTopic("dbserver1.public.klienci_old"), AnalyticsTable::kOther);
+}
+
+TEST(ExtractorTest, WithAndWithoutSchemaGiveTheSameFields) {
+  ChangeExtractor x;
+  for (bool schema : {false, true}) {
+    ExtractedChange c;
+    std::string json = Envelope('u', Pracownik(3, 40, "Dev"), Pracownik(4, std::nullopt, "QA"), 12345, schema);
+    ASSERT_TRUE(x.Extract(json, AnalyticsTable::kPracownicy, &c).ok());
+    EXPECT_EQ(c.op, 'u');
+    EXPECT_EQ(c.before_id, 3);
+    EXPECT_EQ(c.after_id, 4);
+    EXPECT_EQ(c.group, std::optional<std::string_view>("QA"));
+    EXPECT_FALSE(c.wiek.has_value());
+    EXPECT_EQ(c.lsn, Lsn(12345));
+  }
+}
+
+TEST(ExtractorTest, UnicodeEscapesAreDecoded) {
+  ChangeExtractor x;
+  ExtractedChange c;
+  // "Włochy" written with a \u escape for ł, and raw UTF-8 "Ελλάδα".
+  ASSERT_TRUE(x.Extract(Envelope('c', "null", Klient(1, "W\\u0142ochy")), AnalyticsTable::kKlienci, &c).ok());
+  EXPECT_EQ(*c.group, "W\xc5\x82ochy");
+  ASSERT_TRUE(x.Extract(Envelope('c', "null", Klient(1, "Ελλάδα")), AnalyticsTable::kKlienci, &c).ok());
+  EXPECT_EQ(*c.group, "Ελλάδα");
+}
+
+TEST(ExtractorTest, BadInputIsCorruption) {
+  ChangeExtractor x;
+  ExtractedChange c;
+  EXPECT_TRUE(x.Extract("not json", AnalyticsTable::kKlienci, &c).IsCorruption());
+  EXPECT_TRUE(x.Extract("[1,2]", AnalyticsTable::kKlienci, &c).IsCorruption());
+  EXPECT_TRUE(x.Extract("{\"before\":null,\"after\":null}", AnalyticsTable::kKlienci, &c).IsCorruption());
+  EXPECT_TRUE(x.Extract("{\"op\":\"c\",\"after\":{\"id\":\"x\"}}", AnalyticsTable::kKlienci, &c).IsCorruption());
+  Status st = x.Extract("{\"op\":\"c\",\"after\":{\"id\":1,\"kraj\":", AnalyticsTable::kKlienci, &c);
+  EXPECT_TRUE(st.IsCorruption()) << st.ToString();
+}
+
+TEST_F(StateTest, InsertUpdateDeleteKlienci) {
+  K('r', "null", Klient(1, "PL"));
+  K('c', "null", Klient(2, "PL"));
+  K('c', "null", Klient(3, "DE"));
+  EXPECT_EQ(Countries(), (std::vector<CountryCount>{{"PL", 2}, {"DE", 1}}));
+  // An update that changes kraj moves the customer: retract PL, add DE (not a second count).
+  K('u', Klient(2, "PL"), Klient(2, "DE"));
+  EXPECT_EQ(Countries(), (std::vector<CountryCount>{{"DE", 2}, {"PL", 1}}));
+  // An update that changes nothing relevant does not double count.
+  K('u', Klient(2, "DE"), Klient(2, "DE"));
+  EXPECT_EQ(Countries(), (std::vector<CountryCount>{{"DE", 2}, {"PL", 1}}));
+  K('d', Klient(1, "PL"), "null");
+  EXPECT_EQ(Countries(), (std::vector<CountryCount>{{"DE", 2}}));
+  EXPECT_EQ(state_.klienci_rows(), 2u);
+  // Deleting a missing key is ignored.
+  K('d', Klient(99, "PL"), "null");
+  EXPECT_EQ(Countries(), (std::vector<CountryCount>{{"DE", 2}}));
+}
+
+TEST_F(StateTest, PrimaryKeyChangeDeletesTheOldKey) {
+  K('c', "null", Klient(1, "PL"));
+  K('u', Klient(1, "PL"), Klient(10, "CZ"));
+  EXPECT_EQ(Countries(), (std::vector<CountryCount>{{"CZ", 1}}));
+  EXPECT_EQ(state_.klienci_rows(), 1u);
+  // A later delete of the new key empties the table; of the old key changes nothing.
+  K('d', Klient(1, "PL"), "null");
+  EXPECT_EQ(Countries(), (std::vector<CountryCount>{{"CZ", 1}}));
+  K('d', Klient(10, "CZ"), "null");
+  EXPECT_TRUE(Countries().empty());
+
+  P('c', "null", Pracownik(1, 30, "Dev"));
+  P('c', "null", Pracownik(2, 50, "Dev"));
+  // Key 1 -> 2 while 2 exists cannot happen in PostgreSQL; key 1 -> 3 with a new position:
+  P('u', Pracownik(1, 30, "Dev"), Pracownik(3, 31, "QA"));
+  EXPECT_EQ(Positions(), (std::vector<PositionAge>{{"Dev", 50.0, 1}, {"QA", 31.0, 1}}));
+}
+
+TEST_F(StateTest, ReadOverExistingRowDoesNotDoubleCount) {
+  K('c', "null", Klient(1, "PL"));
+  K('r', "null", Klient(1, "DE"));
+  EXPECT_EQ(Countries(), (std::vector<CountryCount>{{"DE", 1}}));
+  P('c', "null", Pracownik(1, 30, "Dev"));
+  P('r', "null", Pracownik(1, 40, "Dev"));
+  EXPECT_EQ(Positions(), (std::vector<PositionAge>{{"Dev", 40.0, 1}}));
+}
+
+TEST_F(StateTest, TruncateEmptiesOnlyItsTable) {
+  K('c', "null", Klient(1, "PL"));
+  P('c', "null", Pracownik(1, 30, "Dev"));
+  K('t', "null", "null");
+  EXPECT_TRUE(Countries().empty());
+  EXPECT_EQ(state_.klienci_rows(), 0u);
+  EXPECT_EQ(Positions().size(), 1u);
+  K('c', "null", Klient(1, "PL"));
+  EXPECT_EQ(Countries(), (std::vector<CountryCount>{{"PL", 1}}));
+  P('t', "null", "null");
+  EXPECT_TRUE(Positions().empty());
+}
+
+TEST_F(StateTest, NullsFollowSql) {
+  K('c', "null", Klient(1, std::nullopt));
+  K('c', "null", Klient(2, std::nullopt));
+  K('c', "null", Klient(3, "PL"));
+  // NULL kraj is its own group (GROUP BY), sorted last among equal counts.
+  EXPECT_EQ(Countries(), (std::vector<CountryCount>{{std::nullopt, 2}, {"PL", 1}}));
+  K('u', Klient(1, std::nullopt), Klient(1, "PL"));
+  EXPECT_EQ(Countries(), (std::vector<CountryCount>{{"PL", 2}, {std::nullopt, 1}}));
+
+  P('c', "null", Pracownik(1, 30, "Dev"));
+  P('c', "null", Pracownik(2, std::nullopt, "Dev"));  // counted in count, not in avg
+  P('c', "null", Pracownik(3, std::nullopt, "QA"));   // avg NULL: no ages
+  P('c', "null", Pracownik(4, 44, std::nullopt));     // NULL position
+  EXPECT_EQ(Positions(), (std::vector<PositionAge>{{"Dev", 30.0, 2}, {"QA", std::nullopt, 1}, {std::nullopt, 44.0, 1}}));
+  // wiek goes NULL -> 50: average over the two ages.
+  P('u', Pracownik(2, std::nullopt, "Dev"), Pracownik(2, 50, "Dev"));
+  EXPECT_EQ(Positions()[0], (PositionAge{"Dev", 40.0, 2}));
+  // wiek goes 30 -> NULL, position stays.
+  P('u', Pracownik(1, 30, "Dev"), Pracownik(1, std::nullopt, "Dev"));
+  EXPECT_EQ(Positions()[0], (PositionAge{"Dev", 50.0, 2}));
+  P('d', Pracownik(2, 50, "Dev"), "null");
+  EXPECT_EQ(Positions()[0], (PositionAge{"Dev", std::nullopt, 1}));
+}
+
+TEST_F(StateTest, UnicodeGroupsAreDistinct) {
+  K('c', "null", Klient(1, "Polska"));
+  K('c', "null", Klient(2, "Pólska"));
+  K('c', "null", Klient(3, "日本"));
+  K('c', "null", Klient(4, "日本"));
+  EXPECT_EQ(Countries(), (std::vector<CountryCount>{{"日本", 2}, {"Polska", 1}, {"Pólska", 1}}));
+}
+
+TEST_F(StateTest, MissingIdsAndUnknownOpsAreRejected) {
+  ExtractedChange c;
+  c.op = 'c';
+  EXPECT_TRUE(state_.Apply(AnalyticsTable::kKlienci, c).IsInvalidArgument());
+  c.op = 'd';
+  EXPECT_TRUE(state_.Apply(AnalyticsTable::kKlienci, c).IsInvalidArgument());
+  c.op = 'x';
+  c.before_id = 1;
+  EXPECT_TRUE(state_.Apply(AnalyticsTable::kPracownicy, c).IsInvalidArgument());
+  // Other tables are ignored whatever they hold.
+  EXPECT_TRUE(state_.Apply(AnalyticsTable::kOther, c).ok());
+}
+
+TEST_F(StateTest, SnapshotRoundTrip) {
+  K('c', "null", Klient(1, "PL"));
+  K('c', "null", Klient(2, std::nullopt));
+  K('c', "null", Klient(3, "Ελλάδα"));
+  K('c', "null", Klient(4, "Gone"));
+  K('d', Klient(4, "Gone"), "null");
+  P('c', "null", Pracownik(1, 30, "Dev"));
+  P('c', "null", Pracownik(2, std::nullopt, std::nullopt));
+  P('c', "null", Pracownik(-7, 61, "QA"));
+  std::string snap;
+  state_.AppendSnapshot(&snap);
+  ChangelogState copy;
+  std::string_view in(snap);
+  ASSERT_TRUE(copy.ReadSnapshot(&in).ok());
+  EXPECT_TRUE(in.empty());
+  EXPECT_EQ(copy.KlienciByCountry(), Countries());
+  EXPECT_EQ(copy.AvgAgeByPosition(), Positions());
+  EXPECT_EQ(copy.max_lsn(), state_.max_lsn());
+  // The copy keeps evolving like the original.
+  ExtractedChange c;
+  ASSERT_TRUE(extractor_.Extract(Envelope('u', Klient(1, "PL"), Klient(1, "Ελλάδα")), AnalyticsTable::kKlienci, &c).ok());
+  ASSERT_TRUE(copy.Apply(AnalyticsTable::kKlienci, c).ok());
+  EXPECT_EQ(copy.KlienciByCountry(), (std::vector<CountryCount>{{"Ελλάδα", 2}, {std::nullopt, 1}}));
+
+  // Every truncation of the snapshot is rejected, never a crash.
+  for (size_t n = 0; n < snap.size(); ++n) {
+    ChangelogState bad;
+    std::string_view cut(snap.data(), n);
+    EXPECT_TRUE(bad.ReadSnapshot(&cut).IsCorruption()) << n;
+  }
+}
+
+}  // namespace
+}  // namespace cdc::jobs
