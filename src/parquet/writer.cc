@@ -166,9 +166,9 @@ class ParquetWriter::ColumnChunkWriter {
     return Status::OK();
   }
 
-  // Flushes the open page and appends the whole chunk (dictionary page, data pages) to `out`,
+  // Flushes the open page and hands the whole chunk (dictionary page, data pages) to `write`,
   // filling `cc`. `offset` is the file offset where the chunk will start.
-  Status Finish(int64_t offset, std::string* out, fmt_::ColumnChunk* cc) {
+  Status Finish(int64_t offset, const std::function<Status(std::string_view)>& write, fmt_::ColumnChunk* cc) {
     CDC_RETURN_IF_ERROR(FlushPage());
     fmt_::ColumnMetaData& m = cc->meta;
     m.type = PhysicalType(spec_.type);
@@ -186,13 +186,13 @@ class ParquetWriter::ColumnChunkWriter {
       header_.clear();
       fmt_::Serialize(ph, &header_);
       m.dictionary_page_offset = offset;
-      out->append(header_);
-      out->append(compressed_.view());
+      CDC_RETURN_IF_ERROR(write(header_));
+      CDC_RETURN_IF_ERROR(write(compressed_.view()));
       chunk_uncompressed_ += static_cast<int64_t>(header_.size() + dict_plain_.size());
       offset += static_cast<int64_t>(header_.size() + compressed_.size());
     }
     m.data_page_offset = offset;
-    out->append(pages_);
+    CDC_RETURN_IF_ERROR(write(pages_.view()));
     offset += static_cast<int64_t>(pages_.size());
     m.total_compressed_size = offset - start;
     m.total_uncompressed_size = chunk_uncompressed_;
@@ -216,7 +216,7 @@ class ParquetWriter::ColumnChunkWriter {
     indices_.clear();
     plain_.clear();
     bools_.clear();
-    pages_.clear();
+    pages_.Clear();
     page_values_ = 0;
     page_plain_bytes_ = 0;
     chunk_values_ = 0;
@@ -476,8 +476,8 @@ class ParquetWriter::ColumnChunkWriter {
                                         fmt_::Encoding::kRle};
     header_.clear();
     fmt_::Serialize(ph, &header_);
-    pages_.append(header_);
-    pages_.append(compressed_.view());
+    pages_.Append(header_.data(), header_.size());
+    pages_.Append(compressed_.data(), compressed_.size());
     chunk_uncompressed_ += static_cast<int64_t>(header_.size() + body_.size());
     chunk_values_ += static_cast<int64_t>(page_values_);
     page_values_ = 0;
@@ -513,7 +513,7 @@ class ParquetWriter::ColumnChunkWriter {
   std::vector<uint32_t> slots_;
 
   // chunk
-  std::string pages_;  // finished data pages (header + compressed body)
+  ByteBuffer pages_;  // finished data pages (header + compressed body)
   int64_t chunk_values_ = 0, chunk_nulls_ = 0, chunk_uncompressed_ = 0, uncompressed_estimate_ = 0;
 
   // statistics
@@ -634,11 +634,9 @@ Status ParquetWriter::FlushRowGroup() {
   rg.num_rows = group_rows_;
   rg.file_offset = offset_;
   rg.columns.resize(columns_.size());
-  std::string chunk;
+  auto write = [this](std::string_view data) { return WriteToSink(data); };
   for (size_t c = 0; c < columns_.size(); ++c) {
-    chunk.clear();
-    CDC_RETURN_IF_ERROR(columns_[c]->Finish(offset_, &chunk, &rg.columns[c]));
-    CDC_RETURN_IF_ERROR(WriteToSink(chunk));
+    CDC_RETURN_IF_ERROR(columns_[c]->Finish(offset_, write, &rg.columns[c]));
     rg.total_byte_size += rg.columns[c].meta.total_uncompressed_size;
     rg.total_compressed_size += rg.columns[c].meta.total_compressed_size;
   }
