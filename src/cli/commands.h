@@ -7,10 +7,12 @@ namespace cdc::cli {
 
 void RegisterSchema(CLI::App& app);  // schema_cmd.cc
 void RegisterImport(CLI::App& app);  // import_cmd.cc
+void RegisterBatch(CLI::App& app);   // batch_cmd.cc
 
 inline void RegisterAll(CLI::App& app) {
   RegisterSchema(app);
   RegisterImport(app);
+  RegisterBatch(app);
 }
 
 }  // namespace cdc::cli
