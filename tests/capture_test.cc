@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -579,6 +580,205 @@ TEST(CaptureSetupTest, WalLevelReplicaIsAClearError) {
   EXPECT_TRUE(st.IsFailedPrecondition()) << st.ToString();
   EXPECT_NE(st.message().find("wal_level=replica"), std::string::npos) << st.ToString();
   EXPECT_NE(st.message().find("ALTER SYSTEM SET wal_level = logical"), std::string::npos) << st.ToString();
+}
+
+// ---- `cdcpipe capture` as a process, into kafka-mock, read back with kcat ----
+
+class KafkaMock {
+ public:
+  KafkaMock() {
+    std::vector<std::string> argv = {BinaryDir() + "/kafka-mock", "--bootstrap-file", dir_ / "bootstrap"};
+    for (const char* t : {"klienci", "pracownicy", "projekty"}) {
+      argv.push_back("--topic");
+      argv.push_back(std::string("dbserver1.public.") + t + ":3");
+    }
+    proc_ = std::make_unique<BackgroundProcess>(argv, dir_ / "mock.log");
+    EXPECT_TRUE(WaitFor([&] { return std::filesystem::exists(dir_ / "bootstrap"); }, 10000)) << proc_->Log();
+    brokers_ = ReadFile(dir_ / "bootstrap");
+    while (!brokers_.empty() && brokers_.back() == '\n') brokers_.pop_back();
+  }
+  const std::string& brokers() const { return brokers_; }
+
+ private:
+  TempDir dir_{"kafka-mock"};
+  std::unique_ptr<BackgroundProcess> proc_;
+  std::string brokers_;
+};
+
+// Every message of a topic as kcat -J sees it, as Events (per partition order is kept; across
+// partitions the order does not matter to Apply because each key lives in one partition).
+std::vector<Event> KcatEvents(const std::string& brokers, const std::string& topic) {
+  auto r = RunCommand({"kcat", "-C", "-b", brokers, "-t", topic, "-e", "-J", "-q"});
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  std::vector<Event> out;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    json m = json::parse(line);
+    Event e;
+    e.topic = m["topic"];
+    e.key = m["key"].is_null() ? json() : json::parse(m["key"].get<std::string>());
+    e.value = m["payload"].is_null() ? json() : json::parse(m["payload"].get<std::string>());
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<Event> KcatAll(const std::string& brokers) {
+  std::vector<Event> all;
+  for (const char* t : {"klienci", "pracownicy", "projekty"}) {
+    auto ev = KcatEvents(brokers, std::string("dbserver1.public.") + t);
+    all.insert(all.end(), ev.begin(), ev.end());
+  }
+  return all;
+}
+
+class CaptureCliTest : public CaptureTest {
+ protected:
+  std::vector<std::string> Argv(const std::string& slot, const std::string& brokers) {
+    return {CdcpipeBin(), "capture", "--db", pg().Uri(db_), "--brokers", brokers, "--slot", slot,
+            "--heartbeat", "1s", "-X", "linger.ms=5"};
+  }
+  CommandResult CaptureUntilNow(std::vector<std::string> argv) {
+    argv.push_back("--end-lsn");
+    argv.push_back(CurrentLsn().ToString());
+    return RunCommand(argv);
+  }
+};
+
+TEST_F(CaptureCliTest, SnapshotAndStreamToKafkaWithSchemas) {
+  KafkaMock kafka;
+  Sql("INSERT INTO klienci VALUES (1, 'Ala', 'ala@x.pl', 'PL', NULL), (2, 'Ola', NULL, NULL, NULL)");
+  auto r = CaptureUntilNow(Argv("cli_schemas", kafka.brokers()));
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  Sql("UPDATE klienci SET kraj = 'DE' WHERE id = 2; DELETE FROM klienci WHERE id = 1;");
+  r = CaptureUntilNow(Argv("cli_schemas", kafka.brokers()));
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  auto raw = RunCommand({"kcat", "-C", "-b", kafka.brokers(), "-t", "dbserver1.public.klienci", "-e", "-J", "-q"});
+  ASSERT_EQ(raw.exit_code, 0) << raw.Describe();
+  std::vector<json> msgs;
+  std::istringstream in(raw.out);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) msgs.push_back(json::parse(line));
+  }
+  ASSERT_EQ(msgs.size(), 5u);  // r, r, u, d, tombstone
+  std::map<std::string, int> ops;
+  for (const auto& m : msgs) {
+    json key = json::parse(m["key"].get<std::string>());
+    EXPECT_EQ(key["schema"]["name"], "dbserver1.public.klienci.Key");
+    if (m["payload"].is_null()) {
+      ++ops["tombstone"];
+      EXPECT_EQ(key["payload"]["id"], 1);
+      continue;
+    }
+    json v = json::parse(m["payload"].get<std::string>());
+    EXPECT_EQ(v["schema"]["name"], "dbserver1.public.klienci.Envelope");
+    ++ops[v["payload"]["op"].get<std::string>()];
+    EXPECT_EQ(v["payload"]["source"]["connector"], "postgresql");
+    EXPECT_EQ(v["payload"]["source"]["name"], "dbserver1");
+  }
+  EXPECT_EQ(ops["r"], 2);
+  EXPECT_EQ(ops["u"], 1);
+  EXPECT_EQ(ops["d"], 1);
+  EXPECT_EQ(ops["tombstone"], 1);
+}
+
+TEST_F(CaptureCliTest, ReplayOf10000RandomOperationsThroughKafkaMatchesTheSource) {
+  KafkaMock kafka;
+  auto argv = Argv("cli_replay", kafka.brokers());
+  argv.push_back("--schemas");
+  argv.push_back("false");
+  auto r = CaptureUntilNow(argv);
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  auto conn = pg::PgConnection::Connect(conninfo_);
+  ASSERT_TRUE(conn.ok());
+  Status st = conn->Run(RandomWorkload(10000, 7));
+  ASSERT_TRUE(st.ok()) << st.ToString().substr(0, 500);
+  r = CaptureUntilNow(argv);
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  auto events = KcatAll(kafka.brokers());
+  EXPECT_GT(events.size(), 10000u);
+  Copy copy;
+  Apply(events, &copy);
+  ExpectCopyEqualsSource(pg(), db_, copy);
+}
+
+TEST_F(CaptureCliTest, KilledInTheMiddleOfAWorkloadLosesNothing) {
+  KafkaMock kafka;
+  auto argv = Argv("cli_kill", kafka.brokers());
+  argv.push_back("--schemas");
+  argv.push_back("false");
+  TempDir dir;
+  auto insert = [&](int from, int to) {
+    std::string s;
+    for (int i = from; i < to; ++i) s += "INSERT INTO klienci VALUES (" + std::to_string(i) + ", 'k', NULL, NULL, NULL);";
+    Sql(s);
+  };
+  {
+    BackgroundProcess capture(argv, dir / "capture1.log");
+    ASSERT_TRUE(WaitFor([&] { return Sql("SELECT count(*) FROM cdcpipe_offsets WHERE slot_name = 'cli_kill'") == "1"; },
+                        60000))
+        << capture.Log();
+    for (int b = 0; b < 10; ++b) insert(1 + b * 100, 1 + (b + 1) * 100);
+    capture.Kill9();  // no flush, no goodbye: whatever was not acknowledged must come again
+  }
+  for (int b = 10; b < 20; ++b) insert(1 + b * 100, 1 + (b + 1) * 100);
+  auto r = CaptureUntilNow(argv);
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  std::set<int> ids;
+  for (const auto& e : KcatEvents(kafka.brokers(), "dbserver1.public.klienci")) {
+    if (!e.value.is_null()) ids.insert(e.value["after"]["id"].get<int>());
+  }
+  EXPECT_EQ(ids.size(), 2000u);
+}
+
+TEST_F(CaptureCliTest, SigtermFlushesConfirmsAndExitsZero) {
+  KafkaMock kafka;
+  TempDir dir;
+  BackgroundProcess capture(Argv("cli_term", kafka.brokers()), dir / "capture.log");
+  ASSERT_TRUE(WaitFor([&] { return Sql("SELECT count(*) FROM cdcpipe_offsets WHERE slot_name = 'cli_term'") == "1"; },
+                      60000))
+      << capture.Log();
+  Sql("INSERT INTO klienci SELECT g, 'x', NULL, NULL, NULL FROM generate_series(1, 1000) g");
+  Lsn end = CurrentLsn();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return *Lsn::Parse(Sql("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'cli_term'")) >=
+               end;
+      },
+      60000))
+      << capture.Log();
+  EXPECT_EQ(capture.Stop(SIGTERM, 30000), 0) << capture.Log();
+  EXPECT_EQ(KcatEvents(kafka.brokers(), "dbserver1.public.klienci").size(), 1000u);
+}
+
+TEST_F(CaptureCliTest, MissingTableAndBadFlagsAreClearErrors) {
+  auto r = RunCommand({CdcpipeBin(), "capture", "--db", pg().Uri(db_), "--sink", "null", "--tables", "nie_ma"});
+  EXPECT_EQ(r.exit_code, 6) << r.Describe();
+  EXPECT_NE(r.err.find("public.nie_ma does not exist"), std::string::npos) << r.Describe();
+  r = RunCommand({CdcpipeBin(), "capture", "--db", pg().Uri(db_)});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();  // usage: --brokers missing
+  EXPECT_NE(r.err.find("--brokers"), std::string::npos) << r.Describe();
+  r = RunCommand({CdcpipeBin(), "capture", "--db", pg().Uri(db_), "--null-sink", "--snapshot", "sometimes"});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+}
+
+TEST_F(CaptureCliTest, OneMillionRowTransactionWithBoundedMemory) {
+  auto argv = std::vector<std::string>{CdcpipeBin(), "capture", "--db", pg().Uri(db_), "--null-sink",
+                                       "--slot", "cli_mem", "--tables", "klienci", "--heartbeat", "0"};
+  auto r = CaptureUntilNow(argv);  // set-up and an empty snapshot
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  Sql("INSERT INTO klienci SELECT g, 'klient ' || g, 'k' || g || '@example.com', 'PL', '+48 600 000 000' "
+      "FROM generate_series(1, 1000000) g");
+  std::vector<std::string> timed = {"/usr/bin/time", "-f", "maxrss_kb=%M"};
+  timed.insert(timed.end(), argv.begin(), argv.end());
+  r = CaptureUntilNow(timed);
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_NE(r.err.find("1000000 streamed events"), std::string::npos) << r.Describe();
+  size_t at = r.err.rfind("maxrss_kb=");
+  ASSERT_NE(at, std::string::npos) << r.Describe();
+  long kb = std::stol(r.err.substr(at + 10));
+  EXPECT_LT(kb, 256 * 1024) << "peak RSS " << kb << " KiB";
 }
 
 }  // namespace

@@ -7,11 +7,13 @@ namespace cdc::cli {
 
 void RegisterSchema(CLI::App& app);  // schema_cmd.cc
 void RegisterImport(CLI::App& app);  // import_cmd.cc
+void RegisterCapture(CLI::App& app);  // capture_cmd.cc
 void RegisterBatch(CLI::App& app);   // batch_cmd.cc
 
 inline void RegisterAll(CLI::App& app) {
   RegisterSchema(app);
   RegisterImport(app);
+  RegisterCapture(app);
   RegisterBatch(app);
 }
 
