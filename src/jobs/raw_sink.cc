@@ -1,0 +1,340 @@
+// RawSink: micro-batch commit protocol (docs/STREAM.md).
+#include "jobs/raw_sink.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "base/clock.h"
+#include "base/failpoint.h"
+#include "base/log.h"
+#include "base/shutdown.h"
+#include "parquet/writer.h"
+
+namespace cdc::jobs {
+namespace {
+
+constexpr std::string_view kComponent = "raw-sink";
+using json = nlohmann::json;
+
+json OffsetsToJson(const PartitionOffsets& offsets) {
+  json j = json::object();
+  for (const auto& [topic, parts] : offsets) {
+    json p = json::object();
+    for (const auto& [partition, offset] : parts) p[std::to_string(partition)] = offset;
+    j[topic] = std::move(p);
+  }
+  return j;
+}
+
+Result<PartitionOffsets> OffsetsFromJson(const json& j, std::string_view name) {
+  if (!j.is_object()) return Status::Corruption(std::string(name) + ": offsets are not a JSON object");
+  PartitionOffsets out;
+  for (const auto& [topic, parts] : j.items()) {
+    if (!parts.is_object()) return Status::Corruption(std::string(name) + ": offsets of " + topic + " are not an object");
+    for (const auto& [partition, offset] : parts.items()) {
+      if (!offset.is_number_integer()) {
+        return Status::Corruption(std::string(name) + ": offset of " + topic + "/" + partition + " is not an integer");
+      }
+      out[topic][std::stoi(partition)] = offset.get<int64_t>();
+    }
+  }
+  return out;
+}
+
+bool Retryable(const Status& st) { return st.IsUnavailable() || st.IsIoError(); }
+
+}  // namespace
+
+std::string SerializeBatchPlan(const BatchPlan& plan) {
+  json meta = {{"batchId", plan.batch_id},
+               {"batchTimestampMs", plan.timestamp_ms},
+               {"files", plan.files},
+               {"sourceLsn", plan.source_lsn.valid() ? plan.source_lsn.ToString() : ""},
+               {"sourceSkip", plan.source_skip}};
+  return "v1\n" + meta.dump() + "\n" + OffsetsToJson(plan.start).dump() + "\n" + OffsetsToJson(plan.end).dump();
+}
+
+Result<BatchPlan> ParseBatchPlan(std::string_view data, std::string_view name) {
+  std::vector<std::string_view> lines;
+  size_t pos = 0;
+  while (pos <= data.size()) {
+    size_t nl = data.find('\n', pos);
+    if (nl == std::string_view::npos) nl = data.size();
+    lines.push_back(data.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  if (lines.size() != 4 || lines[0] != "v1") {
+    return Status::Corruption(std::string(name) + ": not a batch plan (expected \"v1\" and 3 JSON lines; " +
+                              std::to_string(lines.size()) + " lines found)");
+  }
+  BatchPlan plan;
+  try {
+    json meta = json::parse(lines[1]);
+    plan.batch_id = meta.at("batchId").get<int64_t>();
+    plan.timestamp_ms = meta.at("batchTimestampMs").get<int64_t>();
+    plan.files = meta.at("files").get<std::vector<std::string>>();
+    std::string lsn = meta.at("sourceLsn").get<std::string>();
+    if (!lsn.empty()) {
+      auto parsed = Lsn::Parse(lsn);
+      if (!parsed) return Status::Corruption(std::string(name) + ": bad sourceLsn '" + lsn + "'");
+      plan.source_lsn = *parsed;
+    }
+    plan.source_skip = meta.at("sourceSkip").get<uint64_t>();
+    CDC_ASSIGN_OR_RETURN(plan.start, OffsetsFromJson(json::parse(lines[2]), name));
+    CDC_ASSIGN_OR_RETURN(plan.end, OffsetsFromJson(json::parse(lines[3]), name));
+  } catch (const json::exception& e) {
+    return Status::Corruption(std::string(name) + ": bad batch plan: " + e.what());
+  }
+  return plan;
+}
+
+const parquet::Schema& RawEventSchema() {
+  using parquet::ColumnType;
+  static const parquet::Schema schema{{
+      {"key", ColumnType::kString, true},
+      {"value", ColumnType::kString, true},
+      {"topic", ColumnType::kString, true},
+      {"partition", ColumnType::kInt32, true},
+      {"offset", ColumnType::kInt64, true},
+      {"timestamp", ColumnType::kTimestampMicros, true},
+      {"timestampType", ColumnType::kInt32, true},
+  }};
+  return schema;
+}
+
+RawSink::RawSink(RawSinkOptions options)
+    : options_(std::move(options)), log_(options_.compact_interval), batch_(RawEventSchema()) {}
+
+Result<std::unique_ptr<RawSink>> RawSink::Open(RawSinkOptions options) {
+  if (!options.output || !options.checkpoint) return Status::InvalidArgument("RawSink needs an output and a checkpoint store");
+  std::unique_ptr<RawSink> sink(new RawSink(std::move(options)));
+  CDC_RETURN_IF_ERROR(sink->Retry("recovery", [&] { return sink->Recover(); }));
+  return sink;
+}
+
+Status RawSink::Retry(std::string_view what, const std::function<Status()>& fn) {
+  int delay = options_.retry_initial_ms;
+  for (;;) {
+    Status st = fn();
+    if (st.ok() || !Retryable(st)) return st;
+    ++stats_.store_retries;
+    log::Warn(kComponent, "{} failed: {}; retrying in {} ms", what, st.ToString(), delay);
+    if (options_.state) {
+      options_.state->Update([&](PipelineState& s) {
+        for (auto& stage : s.stages) {
+          if (stage.name == options_.stage) {
+            stage.state = "retrying";
+            stage.detail = std::string(what) + ": " + st.message();
+            ++stage.errors_total;
+          }
+        }
+        s.recent_errors.push_back(std::string(what) + ": " + st.ToString());
+        if (s.recent_errors.size() > 20) s.recent_errors.erase(s.recent_errors.begin());
+      });
+    }
+    for (int waited = 0; waited < delay; waited += 50) {
+      if (ShutdownRequested()) return Status::Cancelled(std::string(what) + ": stopped while retrying: " + st.message());
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    delay = std::min(delay * 2, options_.retry_max_ms);
+  }
+}
+
+Result<std::vector<SinkFileStatus>> RawSink::ReadEntries(int64_t batch_id) {
+  std::string key = MetadataKey(batch_id);
+  CDC_ASSIGN_OR_RETURN(std::string data, options_.output->Get(key));
+  return SparkMetadataLog::Parse(data, key);
+}
+
+Status RawSink::Recover() {
+  recovery_ = RecoveryInfo{};
+  std::string meta_prefix = options_.table_dir + "/_spark_metadata/";
+  CDC_ASSIGN_OR_RETURN(auto metas, options_.output->List(meta_prefix));
+  int64_t last = -1;
+  for (const auto& m : metas) {
+    auto id = SparkMetadataLog::ParseFileName(std::string_view(m.key).substr(meta_prefix.size()));
+    if (id && *id > last) last = *id;
+  }
+  recovery_.last_committed = last;
+  next_batch_id_ = last + 1;
+
+  std::set<std::string> committed;  // absolute URIs of committed files
+  if (last >= 0) {
+    std::string key = "offsets/" + std::to_string(last);
+    auto data = options_.checkpoint->Get(key);
+    if (!data.ok()) {
+      if (data.status().IsNotFound()) {
+        return Status::FailedPrecondition(
+            "batch " + std::to_string(last) + " is committed in " + options_.output->Describe() + "/" + meta_prefix +
+            " but the checkpoint " + options_.checkpoint->Describe() + " has no offsets/" + std::to_string(last) +
+            ": the checkpoint does not belong to this output (pass the right --checkpoint, or a new --output)");
+      }
+      return data.status();
+    }
+    CDC_ASSIGN_OR_RETURN(BatchPlan plan, ParseBatchPlan(*data, options_.checkpoint->Describe() + "/" + key));
+    recovery_.next = plan.end;
+    recovery_.source_lsn = plan.source_lsn;
+    recovery_.source_skip = plan.source_skip;
+    std::vector<SinkFileStatus> all;
+    for (int64_t id : log_.ValidBatches(last)) {
+      CDC_ASSIGN_OR_RETURN(auto entries, ReadEntries(id));
+      all.insert(all.end(), entries.begin(), entries.end());
+    }
+    for (auto& e : SparkMetadataLog::Compact(std::move(all))) committed.insert(e.path);
+  }
+  auto pending = options_.checkpoint->Get("offsets/" + std::to_string(last + 1));
+  if (pending.ok()) {
+    CDC_ASSIGN_OR_RETURN(BatchPlan plan, ParseBatchPlan(*pending, "offsets/" + std::to_string(last + 1)));
+    recovery_.pending = std::move(plan);
+  } else if (!pending.status().IsNotFound()) {
+    return pending.status();
+  }
+
+  if (options_.delete_orphans) {
+    std::string data_prefix = options_.table_dir + "/part-";
+    CDC_ASSIGN_OR_RETURN(auto files, options_.output->List(data_prefix));
+    for (const auto& f : files) {
+      if (committed.count(options_.output->AbsoluteUri(f.key))) continue;
+      log::Info(kComponent, "deleting {}: no committed batch lists it (left by an interrupted batch)", f.key);
+      CDC_RETURN_IF_ERROR(options_.output->Delete(f.key));
+      ++recovery_.orphans_deleted;
+    }
+  }
+  log::Info(kComponent, "recovered {}: last committed batch {}, {} pending plan, {} orphan file(s) deleted",
+            options_.output->Describe(), last, recovery_.pending ? "a" : "no", recovery_.orphans_deleted);
+  return Status::OK();
+}
+
+Status RawSink::WriteMetadata(int64_t batch_id, const std::vector<SinkFileStatus>& entries) {
+  std::vector<SinkFileStatus> all;
+  if (log_.IsCompactionBatch(batch_id)) {
+    for (int64_t id : log_.BatchesBeforeCompaction(batch_id)) {
+      CDC_ASSIGN_OR_RETURN(auto prev, ReadEntries(id));
+      all.insert(all.end(), prev.begin(), prev.end());
+    }
+    all = SparkMetadataLog::Compact(std::move(all));
+  }
+  all.insert(all.end(), entries.begin(), entries.end());
+  std::string data = SparkMetadataLog::Serialize(all);
+  std::string key = MetadataKey(batch_id);
+  Status st = options_.output->PutIfAbsent(key, data);
+  if (st.IsAlreadyExists()) {
+    // A retried request whose first attempt succeeded, or another writer: only ours is accepted.
+    CDC_ASSIGN_OR_RETURN(std::string existing, options_.output->Get(key));
+    if (existing == data) return Status::OK();
+    return Status::FailedPrecondition(options_.output->Describe() + "/" + key +
+                                      " was committed by another writer: is a second stream or run using this "
+                                      "output? Stop it; one writer per output.");
+  }
+  return st;
+}
+
+Status RawSink::CommitOnce(const BatchPlan& plan, const std::vector<RawEvent>& events, bool* plan_written) {
+  const std::string prefix = options_.failpoint_prefix;
+  if (!*plan_written) {
+    CDC_RETURN_IF_ERROR(options_.checkpoint->Put("offsets/" + std::to_string(plan.batch_id), SerializeBatchPlan(plan)));
+    *plan_written = true;
+    CDC_RETURN_IF_ERROR(FailpointHit(prefix + ".after_offsets_planned"));
+  }
+  // One file per batch (the plan names exactly one).
+  batch_.Clear();
+  auto& cols = batch_.columns();
+  for (const RawEvent& e : events) {
+    if (e.key) cols[0].AppendString(*e.key); else cols[0].AppendNull();
+    if (e.value) cols[1].AppendString(*e.value); else cols[1].AppendNull();
+    cols[2].AppendString(e.topic);
+    cols[3].AppendInt32(e.partition);
+    cols[4].AppendInt64(e.offset);
+    cols[5].AppendInt64(e.timestamp_us);
+    cols[6].AppendInt32(e.timestamp_type);
+  }
+  const std::string& file = plan.files.at(0);
+  auto sink = std::make_unique<parquet::StringSink>(file);
+  parquet::StringSink* raw = sink.get();
+  parquet::WriterOptions wo;
+  wo.compression = options_.compression;
+  CDC_ASSIGN_OR_RETURN(auto writer, parquet::ParquetWriter::Open(std::move(sink), RawEventSchema(), wo));
+  CDC_RETURN_IF_ERROR(writer->Write(batch_));
+  CDC_RETURN_IF_ERROR(writer->Close());
+  std::string bytes = raw->Release();
+  CDC_RETURN_IF_ERROR(options_.output->Put(DataKey(file), bytes));
+  CDC_RETURN_IF_ERROR(FailpointHit(prefix + ".after_files_written"));
+
+  SinkFileStatus entry;
+  entry.path = options_.output->AbsoluteUri(DataKey(file));
+  entry.size = static_cast<int64_t>(bytes.size());
+  entry.modification_time = WallMillis();
+  CDC_RETURN_IF_ERROR(WriteMetadata(plan.batch_id, {entry}));  // the commit point
+  stats_.bytes += bytes.size();
+  return Status::OK();
+}
+
+Status RawSink::Commit(BatchPlan plan, const std::vector<RawEvent>& events) {
+  if (plan.batch_id != next_batch_id_) {
+    return Status::Internal("RawSink::Commit: batch " + std::to_string(plan.batch_id) + " out of order (expected " +
+                            std::to_string(next_batch_id_) + ")");
+  }
+  if (events.empty()) return Status::Internal("RawSink::Commit: empty batch");
+  if (plan.files.empty()) plan.files.push_back(parquet::SparkFileName(0, options_.compression));
+  if (plan.timestamp_ms == 0) plan.timestamp_ms = WallMillis();
+  if (options_.validate_json) {
+    static thread_local simdjson::dom::parser parser;
+    for (const RawEvent& e : events) {
+      if (!e.value) continue;
+      auto doc = parser.parse(e.value->data(), e.value->size());
+      if (doc.error() != simdjson::SUCCESS) {
+        ++stats_.non_json;
+        log::Warn(kComponent, "{}/{} offset {}: value is not JSON ({}); stored raw", e.topic, e.partition, e.offset,
+                  simdjson::error_message(doc.error()));
+      }
+    }
+  }
+  bool plan_written = false;
+  std::string what = "batch " + std::to_string(plan.batch_id);
+  CDC_RETURN_IF_ERROR(Retry(what, [&] { return CommitOnce(plan, events, &plan_written); }));
+  // Committed. Everything below only informs.
+  CDC_RETURN_IF_ERROR(FailpointHit(options_.failpoint_prefix + ".after_metadata_committed"));
+  Status rec = options_.checkpoint->Put("commits/" + std::to_string(plan.batch_id), "v1\n{\"nextBatchWatermarkMs\":0}");
+  if (!rec.ok()) log::Warn(kComponent, "batch {}: commit record not written ({}); the commit stands", plan.batch_id, rec.ToString());
+  ++next_batch_id_;
+  ++stats_.batches;
+  stats_.rows += events.size();
+  if (options_.state) {
+    int64_t now_us = WallMicros();
+    int64_t newest = 0;
+    std::map<std::string, uint64_t> per_table;
+    for (const RawEvent& e : events) {
+      newest = std::max(newest, e.timestamp_us);
+      size_t dot = e.topic.rfind('.');
+      ++per_table[dot == std::string::npos ? e.topic : e.topic.substr(dot + 1)];
+    }
+    options_.state->Update([&](PipelineState& s) {
+      for (auto& stage : s.stages) {
+        if (stage.name == options_.stage) {
+          stage.state = "running";
+          stage.detail = "committed batch " + std::to_string(plan.batch_id) + " (" + std::to_string(events.size()) + " rows)";
+        }
+      }
+      s.last_batch_id = plan.batch_id;
+      ++s.batches_committed_total;
+      s.bytes_written_total = stats_.bytes;
+      if (newest > 0) s.freshness_seconds = std::max<double>(0, (now_us - newest) / 1e6);
+      for (const auto& [table, n] : per_table) s.tables[table].events_written_total += n;
+    });
+  }
+  if (options_.observer) {
+    CommittedBatch cb;
+    cb.batch_id = plan.batch_id;
+    cb.events = &events;
+    cb.source_lsn = plan.source_lsn;
+    options_.observer(cb);
+  }
+  return Status::OK();
+}
+
+}  // namespace cdc::jobs

@@ -1,0 +1,152 @@
+// RawSink: the micro-batch writer and commit protocol shared by `cdcpipe stream` (Kafka -> Parquet)
+// and `cdcpipe run` (capture -> Parquet in one process). The protocol and every crash case are in
+// docs/STREAM.md; in short, batch N is committed in this order:
+//
+//   1. plan     checkpoint  offsets/N         the offset ranges of the batch and its file names (Put)
+//   2. files    output      raw-kafka-data/part-00000-<uuid>-c000.snappy.parquet  (Put, atomic)
+//   3. COMMIT   output      raw-kafka-data/_spark_metadata/N[.compact]  (PutIfAbsent: the commit point)
+//   4. record   checkpoint  commits/N         (Put; informational, like Spark's commit log)
+//   5. observer RawSinkOptions::observer sees the committed batch (CommittedBatch)
+//   6. caller   commits Kafka offsets (stream) or calls MarkDurable(LSN) (run)
+//
+// A batch is committed exactly when its `_spark_metadata` file exists. Open() recovers: it finds the
+// last committed batch, reads the plan of the next batch if one was written (the caller redoes exactly
+// those offsets with the same file names) and deletes data files that no committed batch lists.
+//
+// Store errors are retried (with backoff) until the batch commits or a shutdown is requested; a batch
+// is never committed with partial output.
+//
+// Thread-safety: none; one thread drives a RawSink. The observer is called on that thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/lsn.h"
+#include "base/status.h"
+#include "jobs/committed_batch.h"
+#include "jobs/pipeline_state.h"
+#include "jobs/spark_metadata_log.h"
+#include "parquet/column.h"
+#include "parquet/compression.h"
+#include "store/object_store.h"
+
+namespace cdc::jobs {
+
+// topic -> partition -> offset.
+using PartitionOffsets = std::map<std::string, std::map<int32_t, int64_t>>;
+
+// What a batch covers, written to the checkpoint before its files (offsets/<batchId>).
+struct BatchPlan {
+  int64_t batch_id = 0;
+  int64_t timestamp_ms = 0;        // when the batch was planned
+  PartitionOffsets start;          // first offset of each topic-partition in the batch
+  PartitionOffsets end;            // next offset after the batch (exclusive)
+  std::vector<std::string> files;  // data file names (relative to raw-kafka-data/)
+  // Embedded `run` only: the source position after the batch. Every source transaction whose end LSN
+  // is <= source_lsn is in this or an earlier batch, plus the first `source_skip` records of the next
+  // transaction (a transaction may span batches). Invalid/0 for `stream`.
+  Lsn source_lsn;
+  uint64_t source_skip = 0;
+};
+
+// Serialises a plan (docs/STREAM.md: "v1", a metadata line, the start offsets, the end offsets).
+std::string SerializeBatchPlan(const BatchPlan& plan);
+Result<BatchPlan> ParseBatchPlan(std::string_view data, std::string_view name);
+
+// The Spark Kafka-source schema of raw-kafka-data (every column nullable, as Spark writes it).
+const parquet::Schema& RawEventSchema();
+
+struct RawSinkOptions {
+  // Output root (holds raw-kafka-data/). Not owned; required.
+  store::ObjectStore* output = nullptr;
+  // Checkpoint location (holds offsets/ and commits/). Not owned; required.
+  store::ObjectStore* checkpoint = nullptr;
+  // The table directory under the output root. Default "raw-kafka-data".
+  std::string table_dir = "raw-kafka-data";
+  // Parquet page compression. Default snappy (file names end in .snappy.parquet, like Spark).
+  parquet::Compression compression = parquet::Compression::kSnappy;
+  // `_spark_metadata` compaction interval. Default 10 (Spark's).
+  int compact_interval = SparkMetadataLog::kDefaultCompactInterval;
+  // Delete data files that no committed batch lists when opening. Default true.
+  bool delete_orphans = true;
+  // Backoff between attempts when the store fails: first wait, doubled up to the maximum.
+  // Defaults 200 ms and 5 s. Retries continue until the commit succeeds or shutdown is requested.
+  int retry_initial_ms = 200;
+  int retry_max_ms = 5000;
+  // Called after each commit (see committed_batch.h). Default none.
+  CommittedBatchObserver observer;
+  // Where the stage publishes its state. Not owned; may be null.
+  PipelineStateHub* state = nullptr;
+  // The stage name in PipelineState. Default "stream".
+  std::string stage = "stream";
+  // Prefix of the failpoints ("stream" -> stream.after_offsets_planned ...). Default "stream".
+  std::string failpoint_prefix = "stream";
+  // Check that each value is JSON (simdjson); values that are not are stored raw anyway, counted and
+  // logged. Default true (`run` turns it off: its values come from our own encoder).
+  bool validate_json = true;
+};
+
+// What Open() found in the checkpoint and the output.
+struct RecoveryInfo {
+  int64_t last_committed = -1;            // -1: no batch committed yet
+  PartitionOffsets next;                  // next offset per topic-partition after the last commit
+  Lsn source_lsn;                         // the committed source position (run), see BatchPlan
+  uint64_t source_skip = 0;
+  std::optional<BatchPlan> pending;       // the plan of batch last_committed + 1, if one was written
+  uint64_t orphans_deleted = 0;
+};
+
+struct RawSinkStats {
+  uint64_t batches = 0;
+  uint64_t rows = 0;
+  uint64_t bytes = 0;
+  uint64_t non_json = 0;      // values that are not a JSON object/array (stored raw anyway)
+  uint64_t store_retries = 0;
+};
+
+class RawSink {
+ public:
+  // Opens the sink and runs recovery (see the header comment). Retries store errors like a commit.
+  static Result<std::unique_ptr<RawSink>> Open(RawSinkOptions options);
+
+  const RecoveryInfo& recovery() const { return recovery_; }
+  // The id the next Commit must use.
+  int64_t next_batch_id() const { return next_batch_id_; }
+
+  // Commits `events` as batch `plan.batch_id`. The plan's ranges must cover the events; its files
+  // may be empty (names are chosen then) or given (a redo uses the names of the written plan).
+  // REQUIRES: plan.batch_id == next_batch_id(); events non-empty.
+  // Returns OK once committed; Cancelled when shutdown was requested while the store was failing
+  // (nothing committed then); another error for a non-retryable failure.
+  Status Commit(BatchPlan plan, const std::vector<RawEvent>& events);
+
+  RawSinkStats stats() const { return stats_; }
+
+ private:
+  explicit RawSink(RawSinkOptions options);
+  Status Recover();
+  Status CommitOnce(const BatchPlan& plan, const std::vector<RawEvent>& events, bool* plan_written);
+  Result<std::vector<SinkFileStatus>> ReadEntries(int64_t batch_id);
+  Status WriteMetadata(int64_t batch_id, const std::vector<SinkFileStatus>& entries);
+  std::string DataKey(const std::string& file) const { return options_.table_dir + "/" + file; }
+  std::string MetadataKey(int64_t batch_id) const {
+    return options_.table_dir + "/_spark_metadata/" + log_.FileName(batch_id);
+  }
+  // Runs `fn` until it succeeds, retrying retryable (Unavailable/IoError) errors with backoff.
+  Status Retry(std::string_view what, const std::function<Status()>& fn);
+
+  RawSinkOptions options_;
+  SparkMetadataLog log_;
+  RecoveryInfo recovery_;
+  int64_t next_batch_id_ = 0;
+  RawSinkStats stats_;
+  parquet::RecordBatch batch_;  // reused between commits
+};
+
+}  // namespace cdc::jobs

@@ -1,0 +1,335 @@
+// Pipeline: `cdcpipe run` (docs/STREAM.md, "run").
+#include "jobs/run.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/shutdown.h"
+#include "log/channel_sink.h"
+#include "log/kafka_sink.h"
+#include "pg/connection.h"
+
+namespace cdc::jobs {
+namespace {
+
+constexpr std::string_view kComponent = "run";
+
+void SetStage(PipelineStateHub& hub, const std::string& name, const std::string& state, const std::string& detail) {
+  hub.Update([&](PipelineState& s) {
+    for (auto& st : s.stages) {
+      if (st.name == name) {
+        st.state = state;
+        st.detail = detail;
+        return;
+      }
+    }
+    StageState st;
+    st.name = name;
+    st.state = state;
+    st.detail = detail;
+    s.stages.push_back(st);
+  });
+}
+
+// Moves the slot to the committed source position so that capture resumes exactly after what is
+// committed. Sets *skip to the records of the next transaction that are already committed.
+Status PositionSlot(const CaptureOptions& c, Lsn committed, uint64_t committed_skip, bool have_batches,
+                    uint64_t* skip) {
+  *skip = 0;
+  CDC_ASSIGN_OR_RETURN(pg::PgConnection conn, pg::PgConnection::Connect(c.conninfo));
+  for (int attempt = 0;; ++attempt) {
+    CDC_ASSIGN_OR_RETURN(pg::PgResult r,
+                         conn.ExecParams("SELECT confirmed_flush_lsn, active FROM pg_replication_slots "
+                                         "WHERE slot_name = $1 AND database = current_database()",
+                                         {c.slot}));
+    if (r.rows() == 0) {
+      if (have_batches) {
+        log::Warn(kComponent,
+                  "replication slot \"{}\" does not exist but the output has committed batches: capture creates "
+                  "it and takes a new snapshot, whose rows are appended after the committed ones",
+                  c.slot);
+      }
+      return Status::OK();
+    }
+    if (!committed.valid()) {
+      if (committed_skip > 0) {
+        log::Warn(kComponent,
+                  "the last run stopped during the initial snapshot after {} committed rows; the snapshot is taken "
+                  "again and those rows are written again (docs/STREAM.md)",
+                  committed_skip);
+      }
+      return Status::OK();
+    }
+    Lsn confirmed = r.IsNull(0, 0) ? Lsn() : Lsn::Parse(r.Get(0, 0)).value_or(Lsn());
+    if (confirmed > committed) return Status::OK();  // everything up to `confirmed` is committed, nothing partial
+    *skip = committed_skip;
+    if (confirmed == committed) return Status::OK();
+    if (r.Get(0, 1) == "t") {
+      // The walsender of a process that just died may still hold the slot for a moment.
+      if (attempt >= 600) {
+        return Status::FailedPrecondition("replication slot \"" + c.slot +
+                                          "\" is in use by another process: stop the other capture or run first");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (ShutdownRequested()) return Status::Cancelled("stopped while waiting for the slot");
+      continue;
+    }
+    log::Info(kComponent, "moving slot \"{}\" from {} to the committed position {}", c.slot, confirmed.ToString(),
+              committed.ToString());
+    auto adv = conn.ExecParams("SELECT pg_replication_slot_advance($1, $2::pg_lsn)", {c.slot, committed.ToString()});
+    if (!adv.ok()) {
+      if (attempt < 600 && adv.status().message().find("active") != std::string::npos) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
+      return adv.status().WithContext("moving replication slot \"" + c.slot + "\" to " + committed.ToString());
+    }
+    return Status::OK();
+  }
+}
+
+}  // namespace
+
+Pipeline::Pipeline(RunOptions options) : options_(std::move(options)) {
+  state_.Update([](PipelineState& s) { s.started_at_ms = WallMillis(); });
+}
+Pipeline::~Pipeline() = default;
+
+void Pipeline::AddObserver(CommittedBatchObserver observer) { observers_.push_back(std::move(observer)); }
+
+void Pipeline::Notify(const CommittedBatch& batch) {
+  for (auto& o : observers_) o(batch);
+}
+
+RunStats Pipeline::stats() const {
+  std::lock_guard<std::mutex> l(stats_mu_);
+  return stats_;
+}
+
+Status Pipeline::Run() { return options_.brokers.empty() ? RunEmbedded() : RunThroughKafka(); }
+
+Status Pipeline::RunThroughKafka() {
+  log::KafkaSinkOptions ko;
+  ko.brokers = options_.brokers;
+  ko.properties = options_.kafka_properties;
+  CDC_ASSIGN_OR_RETURN(auto producer, log::KafkaSink::Create(ko));
+  CaptureJob capture(options_.capture, producer.get());
+  SetStage(state_, "capture", "running", "capturing into Kafka " + options_.brokers);
+  Status capture_status;
+  std::thread capture_thread([&] {
+    capture_status = capture.Run();
+    SetStage(state_, "capture", capture_status.ok() ? "stopped" : "failed",
+             capture_status.ok() ? "stopped" : capture_status.ToString());
+    if (!capture_status.ok()) {
+      log::Error(kComponent, "capture failed: {}", capture_status.ToString());
+      RequestShutdown();
+    }
+  });
+  StreamOptions so;
+  so.brokers = options_.brokers;
+  so.topics = options_.topics;
+  so.group = options_.group;
+  so.kafka_properties = options_.kafka_properties;
+  so.output = options_.output;
+  so.output.state = &state_;
+  so.output.observer = [this](const CommittedBatch& b) {
+    {
+      std::lock_guard<std::mutex> l(stats_mu_);
+      ++stats_.batches;
+      stats_.rows += b.events->size();
+    }
+    Notify(b);
+  };
+  so.name = "stream";
+  StreamJob stream(so);
+  Status stream_status = stream.Run();
+  if (!stream_status.ok()) {
+    log::Error(kComponent, "stream failed: {}", stream_status.ToString());
+    RequestShutdown();
+  }
+  capture_thread.join();
+  if (!stream_status.ok()) return stream_status;
+  if (capture_status.IsCancelled()) return Status::OK();
+  return capture_status;
+}
+
+Status Pipeline::RunEmbedded() {
+  RawOutputOptions& oo = options_.output;
+  SetStage(state_, "stream", "starting", "recovering " + oo.output);
+  std::unique_ptr<store::ObjectStore> output, checkpoint;
+  Status open = OpenRawStores(oo, &output, &checkpoint);
+  if (open.IsCancelled()) return Status::OK();
+  CDC_RETURN_IF_ERROR(open);
+  RawSinkOptions ro;
+  ro.output = output.get();
+  ro.checkpoint = checkpoint.get();
+  ro.compression = oo.compression;
+  ro.state = &state_;
+  ro.stage = "stream";
+  ro.failpoint_prefix = "run";
+  ro.validate_json = false;  // values come from our own encoder
+  ro.observer = [this](const CommittedBatch& b) { Notify(b); };
+  auto opened = RawSink::Open(ro);
+  if (!opened.ok() && opened.status().IsCancelled()) return Status::OK();
+  CDC_RETURN_IF_ERROR(opened.status());
+  std::unique_ptr<RawSink> sink = std::move(*opened);
+  const RecoveryInfo& rec = sink->recovery();
+
+  uint64_t skip = 0;
+  Status positioned = PositionSlot(options_.capture, rec.source_lsn, rec.source_skip, rec.last_committed >= 0, &skip);
+  if (positioned.IsCancelled()) return Status::OK();
+  CDC_RETURN_IF_ERROR(positioned);
+  if (skip > 0) log::Info(kComponent, "skipping the first {} records of the next transaction (already committed)", skip);
+
+  // Per-topic offset sequence, continued from the checkpoint.
+  std::map<std::string, int64_t> next_offset;
+  for (const auto& [topic, parts] : rec.next) {
+    auto it = parts.find(0);
+    if (it != parts.end()) next_offset[topic] = it->second;
+  }
+  Lsn tx_lsn = rec.source_lsn;  // the last end-of-transaction LSN taken from the channel
+  uint64_t tx_records = 0;      // records taken since that marker (cumulative across batches)
+  if (rec.source_lsn.valid() && skip > 0) tx_records = skip;
+  Lsn durable = rec.source_lsn;
+  {
+    std::lock_guard<std::mutex> l(stats_mu_);
+    stats_.durable_lsn = durable;
+  }
+
+  log::ChannelSink channel(std::max<size_t>(options_.channel_capacity, 16));
+  CaptureJob capture(options_.capture, &channel);
+  SetStage(state_, "capture", "running", "capturing from slot " + options_.capture.slot);
+  SetStage(state_, "stream", "running", "writing " + oo.output);
+  Status capture_status;
+  std::thread capture_thread([&] {
+    capture_status = capture.Run();
+    SetStage(state_, "capture", capture_status.ok() ? "stopped" : "failed",
+             capture_status.ok() ? "stopped" : capture_status.ToString());
+    channel.Close();
+  });
+
+  std::vector<RawEvent> events;
+  events.reserve(std::min<size_t>(oo.max_batch_rows, 65536));
+  int64_t batch_start_us = 0;
+  std::map<std::string, uint64_t> captured;  // per table, not yet published
+  int64_t last_publish_us = MonoMicros();
+  uint64_t rows_at_publish = 0;
+  Status consumer_status;
+
+  auto mark_durable = [&](Lsn lsn) {
+    if (!lsn.valid() || lsn <= durable) return;
+    channel.MarkDurable(lsn);
+    durable = lsn;
+    {
+      std::lock_guard<std::mutex> l(stats_mu_);
+      stats_.durable_lsn = lsn;
+    }
+    state_.Update([&](PipelineState& s) { s.last_committed_lsn = lsn.ToString(); });
+  };
+
+  auto commit = [&]() -> Status {
+    BatchPlan plan;
+    plan.batch_id = sink->next_batch_id();
+    for (const RawEvent& e : events) {
+      auto& s = plan.start[e.topic];
+      if (!s.count(0)) s[0] = e.offset;
+    }
+    for (const auto& [topic, off] : next_offset) plan.end[topic][0] = off;
+    plan.source_lsn = tx_lsn;
+    plan.source_skip = tx_records;
+    CDC_RETURN_IF_ERROR(sink->Commit(plan, events));
+    {
+      std::lock_guard<std::mutex> l(stats_mu_);
+      ++stats_.batches;
+      stats_.rows += events.size();
+    }
+    events.clear();
+    mark_durable(tx_lsn);
+    return Status::OK();
+  };
+
+  for (;;) {
+    bool stopping = ShutdownRequested();
+    auto timeout = std::chrono::milliseconds(200);
+    if (!events.empty()) {
+      int64_t left_us = batch_start_us + static_cast<int64_t>(oo.trigger.count()) * 1000 - MonoMicros();
+      timeout = std::chrono::milliseconds(std::clamp<int64_t>(left_us / 1000, 0, 200));
+    }
+    if (stopping) timeout = std::chrono::milliseconds(20);
+    std::optional<log::ChannelItem> item = channel.Pop(timeout);
+    bool drained = !item && channel.closed() && channel.size() == 0;
+    if (item) {
+      if (item->end_of_transaction) {
+        if (skip > 0) {
+          log::Warn(kComponent, "the transaction ending at {} had fewer records than were committed ({} left to skip)",
+                    item->end_lsn.ToString(), skip);
+          skip = 0;
+        }
+        tx_lsn = item->end_lsn;
+        tx_records = 0;
+        if (events.empty()) mark_durable(tx_lsn);  // every record before it is committed
+      } else if (skip > 0) {
+        --skip;
+        std::lock_guard<std::mutex> l(stats_mu_);
+        ++stats_.skipped_on_restart;
+      } else {
+        log::Record& r = item->record;
+        RawEvent e;
+        e.offset = next_offset[r.topic]++;
+        e.topic = std::move(r.topic);
+        e.key = std::move(r.key);
+        e.value = std::move(r.value);
+        e.partition = 0;
+        e.timestamp_us = r.timestamp_ms * 1000;
+        e.timestamp_type = 0;
+        size_t dot = e.topic.rfind('.');
+        ++captured[dot == std::string::npos ? e.topic : e.topic.substr(dot + 1)];
+        if (events.empty()) batch_start_us = MonoMicros();
+        events.push_back(std::move(e));
+        ++tx_records;
+      }
+    }
+    bool due = !events.empty() &&
+               (stopping || drained || events.size() >= oo.max_batch_rows ||
+                MonoMicros() - batch_start_us >= static_cast<int64_t>(oo.trigger.count()) * 1000);
+    if (due) {
+      Status st = commit();
+      if (!st.ok()) {
+        consumer_status = st;
+        channel.Fail(st.IsCancelled() ? Status::Cancelled("stopped before the batch was committed") : st);
+        break;
+      }
+    }
+    int64_t now = MonoMicros();
+    if (now - last_publish_us >= 1000000 || drained) {
+      RunStats rs = stats();
+      CaptureStats cs = capture.stats();
+      double rate = (rs.rows - rows_at_publish) / std::max(1e-3, (now - last_publish_us) / 1e6);
+      rows_at_publish = rs.rows;
+      last_publish_us = now;
+      state_.Update([&](PipelineState& s) {
+        for (const auto& [table, n] : captured) s.tables[table].events_captured_total += n;
+        for (auto& st : s.stages) {
+          if (st.name == "stream") st.events_per_second = rate;
+          if (st.name == "capture") st.detail = "slot " + options_.capture.slot + ", " + std::to_string(cs.events) +
+                                                " events, " + std::to_string(cs.reconnects) + " reconnects";
+        }
+      });
+      captured.clear();
+    }
+    if (drained) break;
+  }
+  capture_thread.join();
+  SetStage(state_, "stream", consumer_status.ok() ? "stopped" : "failed",
+           consumer_status.ok() ? "stopped" : consumer_status.ToString());
+  log::Info(kComponent, "stopped: {} batches, {} rows committed in this run; durable LSN {}", stats().batches,
+            stats().rows, durable.ToString());
+  if (consumer_status.IsCancelled()) return Status::OK();
+  CDC_RETURN_IF_ERROR(consumer_status);
+  if (capture_status.IsCancelled()) return Status::OK();
+  return capture_status;
+}
+
+}  // namespace cdc::jobs
