@@ -1,5 +1,6 @@
 #include "pg/csv_import.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -90,45 +91,31 @@ std::string ShowValue(std::string_view v) {
   return out;
 }
 
-IdSet::IdSet() : slots_(1 << 12, 0) {}
-
-namespace {
-inline size_t HashId(uint32_t x, size_t mask) {
-  return static_cast<size_t>((static_cast<uint64_t>(x) * 0x9E3779B97F4A7C15ULL) >> 29) & mask;
-}
-}  // namespace
+IdSet::IdSet() : pages_(1 << 16) {}
 
 bool IdSet::Insert(int32_t id) {
-  auto key = static_cast<uint32_t>(id);
-  if (key == 0) {
-    if (has_zero_) return false;
-    has_zero_ = true;
+  static constexpr size_t kDenseAt = 4096;  // 4096 x 2 bytes = the 8 KiB of a bitmap
+  const auto key = static_cast<uint32_t>(id);
+  Page& page = pages_[key >> 16];
+  const auto low = static_cast<uint16_t>(key & 0xFFFF);
+  if (!page.bits.empty()) {
+    uint64_t& word = page.bits[low >> 6];
+    const uint64_t mask = uint64_t{1} << (low & 63);
+    if (word & mask) return false;
+    word |= mask;
     ++size_;
     return true;
   }
-  if ((size_ + 1) * 10 > slots_.size() * 7) Grow();
-  size_t mask = slots_.size() - 1;
-  for (size_t h = HashId(key, mask);; h = (h + 1) & mask) {
-    if (slots_[h] == key) return false;
-    if (slots_[h] == 0) {
-      slots_[h] = key;
-      ++size_;
-      return true;
-    }
+  auto it = std::lower_bound(page.sorted.begin(), page.sorted.end(), low);
+  if (it != page.sorted.end() && *it == low) return false;
+  page.sorted.insert(it, low);
+  ++size_;
+  if (page.sorted.size() >= kDenseAt) {
+    page.bits.assign(1024, 0);
+    for (uint16_t v : page.sorted) page.bits[v >> 6] |= uint64_t{1} << (v & 63);
+    std::vector<uint16_t>().swap(page.sorted);
   }
-}
-
-void IdSet::Grow() {
-  std::vector<uint32_t> old;
-  old.swap(slots_);
-  slots_.assign(old.size() * 2, 0);
-  size_t mask = slots_.size() - 1;
-  for (uint32_t key : old) {
-    if (key == 0) continue;
-    size_t h = HashId(key, mask);
-    while (slots_[h] != 0) h = (h + 1) & mask;
-    slots_[h] = key;
-  }
+  return true;
 }
 
 // ---- header and rows ------------------------------------------------------------------------------------

@@ -44,7 +44,11 @@ const char* CheckDate(std::string_view s);
 // characters shown as \n, \r, \t, \xNN and invalid UTF-8 bytes as \xNN: safe on one line.
 std::string ShowValue(std::string_view v);
 
-// A set of int32 ids (open addressing): about 6-12 bytes per id, no allocation per insert.
+// A set of int32 ids, to find a repeated id in a file. Ids are grouped by their high 16 bits into
+// 65536 pages; a page is a sorted vector of the low 16 bits until it holds 4096 ids, then an 8 KiB
+// bitmap. So a page never costs more than 8 KiB and an id at most 2 bytes (plus vector slack):
+// dense ids (1..N) take N/8 bytes, 1M random ids about 4 MB, and the whole set never exceeds
+// 512 MiB + 1.5 MB whatever the file.
 class IdSet {
  public:
   IdSet();
@@ -53,10 +57,12 @@ class IdSet {
   size_t size() const { return size_; }
 
  private:
-  void Grow();
-  std::vector<uint32_t> slots_;  // 0 = empty slot; id 0 is tracked by has_zero_
+  struct Page {
+    std::vector<uint16_t> sorted;  // low bits, ascending, while the page is sparse
+    std::vector<uint64_t> bits;    // 1024 words once dense (sorted is then empty)
+  };
+  std::vector<Page> pages_;  // indexed by the id's high 16 bits
   size_t size_ = 0;
-  bool has_zero_ = false;
 };
 
 // ---- header and rows --------------------------------------------------------------------------------

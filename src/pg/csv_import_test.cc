@@ -72,6 +72,15 @@ TEST(ShowValue, EscapesControlAndInvalidBytes) {
   EXPECT_EQ(ShowValue("caf\xE9"), "caf\\xE9");
 }
 
+TEST(IdSet, DenseIdsBecomeBitmapsAndStillDetectDuplicates) {
+  IdSet set;
+  for (int32_t i = -5000; i < 300000; ++i) ASSERT_TRUE(set.Insert(i)) << i;
+  for (int32_t i = -5000; i < 300000; i += 997) ASSERT_FALSE(set.Insert(i)) << i;
+  EXPECT_EQ(set.size(), 305000u);
+  EXPECT_TRUE(set.Insert(INT32_MAX));
+  EXPECT_FALSE(set.Insert(INT32_MAX));
+}
+
 TEST(IdSet, DetectsDuplicatesAcrossGrowth) {
   IdSet set;
   std::mt19937 rng(7);
