@@ -1,0 +1,357 @@
+// The analytics oracle test: random workloads against the private PostgreSQL, real Debezium events
+// from the capture job written as raw-kafka-data (the raw sink's layout: Parquet + _spark_metadata),
+// then `cdcpipe batch` (full and incremental) and LiveAggregates must equal
+//   SELECT kraj, count(*) FROM klienci GROUP BY kraj
+//   SELECT stanowisko, avg(wiek), count(*) FROM pracownicy GROUP BY stanowisko
+// read back with DuckDB from the Parquet files listed in _SUCCESS. Plus a crash in the middle of a
+// batch run (failpoints): the previous result stays readable and the rerun is right.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+
+#include "base/failpoint.h"
+#include "base/shutdown.h"
+#include "jobs/analytics_test_util.h"
+#include "jobs/capture.h"
+#include "jobs/live_aggregates.h"
+#include "log/record_sink.h"
+#include "pg/connection.h"
+#include "pg/schema.h"
+#include "support/test_env.h"
+
+namespace cdc {
+namespace {
+
+using namespace cdc::testing;
+using json = nlohmann::json;
+
+class MemorySink : public log::RecordSink {
+ public:
+  Status Append(log::Record record) override {
+    std::lock_guard<std::mutex> l(mu_);
+    records_.push_back(std::move(record));
+    return Status::OK();
+  }
+  Status EndTransaction(Lsn end_lsn) override {
+    durable_.store(std::max(durable_.load(), end_lsn.value()));
+    return Status::OK();
+  }
+  Lsn DurableLsn() const override { return Lsn(durable_.load()); }
+  Status Poll() override { return Status::OK(); }
+  Status Flush(std::chrono::milliseconds) override { return Status::OK(); }
+  std::vector<log::Record> Take() {
+    std::lock_guard<std::mutex> l(mu_);
+    return std::exchange(records_, {});
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<log::Record> records_;
+  std::atomic<uint64_t> durable_{0};
+};
+
+// Random statements over klienci and pracownicy; `ids` mirror the tables' keys.
+class WorkloadGen {
+ public:
+  explicit WorkloadGen(uint32_t seed) : rng_(seed) {}
+  std::string Next(int statements, bool allow_truncate) {
+    std::string sql;
+    bool open = false;
+    for (int i = 0; i < statements; ++i) {
+      if (!open && rng_() % 5 == 0) {
+        sql += "BEGIN;";
+        open = true;
+      }
+      int r = static_cast<int>(rng_() % 100);
+      bool k = rng_() % 2 == 0;
+      std::set<int>& ids = k ? klienci_ : pracownicy_;
+      std::string table = k ? "klienci" : "pracownicy";
+      if (r < 35 || ids.size() < 3) {
+        int id = next_id_++;
+        ids.insert(id);
+        if (k) {
+          sql += "INSERT INTO klienci(id,nazwa,kraj) VALUES(" + std::to_string(id) + ",'n'," + Country() + ");";
+        } else {
+          sql += "INSERT INTO pracownicy(id,imie,wiek,stanowisko) VALUES(" + std::to_string(id) + ",'i'," + Age() + "," +
+                 Position() + ");";
+        }
+      } else if (r < 65) {
+        int id = Pick(ids);
+        if (k) {
+          sql += "UPDATE klienci SET kraj=" + Country() + " WHERE id=" + std::to_string(id) + ";";
+        } else if (r % 3 == 0) {
+          sql += "UPDATE pracownicy SET wiek=" + Age() + " WHERE id=" + std::to_string(id) + ";";
+        } else if (r % 3 == 1) {
+          sql += "UPDATE pracownicy SET stanowisko=" + Position() + " WHERE id=" + std::to_string(id) + ";";
+        } else {
+          sql += "UPDATE pracownicy SET email='e', imie='x' WHERE id=" + std::to_string(id) + ";";
+        }
+      } else if (r < 78) {  // primary-key change (sometimes with the grouped column too)
+        int id = Pick(ids);
+        int nid = next_id_++;
+        ids.erase(id);
+        ids.insert(nid);
+        std::string extra = r % 2 ? "" : (k ? ", kraj=" + Country() : ", wiek=" + Age());
+        sql += "UPDATE " + table + " SET id=" + std::to_string(nid) + extra + " WHERE id=" + std::to_string(id) + ";";
+      } else if (r < 97 || !allow_truncate) {
+        int id = Pick(ids);
+        ids.erase(id);
+        sql += "DELETE FROM " + table + " WHERE id=" + std::to_string(id) + ";";
+      } else {
+        ids.clear();
+        sql += "TRUNCATE " + table + ";";
+      }
+      if (open && rng_() % 4 == 0) {
+        sql += "COMMIT;";
+        open = false;
+      }
+    }
+    if (open) sql += "COMMIT;";
+    return sql;
+  }
+
+ private:
+  int Pick(const std::set<int>& ids) {
+    auto it = ids.begin();
+    std::advance(it, rng_() % ids.size());
+    return *it;
+  }
+  std::string Country() {
+    static const char* c[] = {"'Polska'", "'Niemcy'", "'Ελλάδα'", "'日本'", "'Česko'", "'Côte d''Ivoire'", "NULL"};
+    return c[rng_() % 7];
+  }
+  std::string Position() {
+    static const char* c[] = {"'Inżynier'", "'Kierownik'", "'QA'", "'Księgowa'", "NULL"};
+    return c[rng_() % 5];
+  }
+  std::string Age() { return rng_() % 6 == 0 ? "NULL" : std::to_string(18 + rng_() % 50); }
+
+  std::mt19937 rng_;
+  std::set<int> klienci_, pracownicy_;
+  int next_id_ = 1;
+};
+
+std::string Exact(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.17g", v);
+  return buf;
+}
+
+struct Expect {
+  std::map<std::string, int64_t> countries;                     // kraj or "<NULL>" -> count
+  std::map<std::string, std::pair<int64_t, std::string>> ages;  // stanowisko -> (count, avg text or "NULL")
+};
+
+class BatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = pg().CreateTestDatabase();
+    auto conn = pg::PgConnection::Connect(pg().Conninfo(db_));
+    ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+    ASSERT_TRUE(pg::EnsureSchema(*conn).ok());
+    out_ = std::make_unique<TempDir>("cdcpipe-batch");
+    store::StoreOptions so;
+    so.local_fsync = false;
+    auto s = store::OpenStore(out_->path(), so);
+    ASSERT_TRUE(s.ok());
+    store_ = std::move(*s);
+    writer_ = std::make_unique<jobs::testutil::RawFixtureWriter>(store_.get());
+  }
+  void TearDown() override {
+    ResetShutdown();
+    unsetenv("CDCPIPE_FAILPOINTS");
+    FailpointReload();
+    pg().DropSlots(db_);
+  }
+  static PgCluster& pg() { return PgCluster::Shared(); }
+
+  // Captures everything up to now (real Debezium events, with or without schema) and commits it as
+  // `batches` raw batches; the same batches go to the live aggregates.
+  void CaptureIntoRaw(int batches, bool schemas) {
+    jobs::CaptureOptions o;
+    o.conninfo = pg().Conninfo(db_);
+    o.tables = {"klienci", "pracownicy", "projekty"};
+    o.encoder.schemas = schemas;
+    o.heartbeat = std::chrono::milliseconds(0);
+    o.status_interval = std::chrono::milliseconds(1000);
+    o.end_lsn = *Lsn::Parse(pg().Psql(db_, "SELECT pg_current_wal_insert_lsn()"));
+    jobs::CaptureJob job(o, &sink_);
+    Status st = job.Run();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    std::vector<log::Record> records = sink_.Take();
+    size_t per = (records.size() + batches - 1) / std::max(1, batches);
+    for (size_t start = 0; start < records.size() || start == 0; start += std::max<size_t>(per, 1)) {
+      std::vector<jobs::testutil::FixtureEvent> events;
+      std::vector<jobs::RawEvent> raw;
+      for (size_t i = start; i < records.size() && i < start + per; ++i) {
+        events.push_back({records[i].topic, records[i].key, records[i].value, 0});
+        jobs::RawEvent e;
+        e.topic = records[i].topic;
+        e.key = records[i].key;
+        e.value = records[i].value;
+        e.offset = static_cast<int64_t>(i);
+        raw.push_back(std::move(e));
+      }
+      auto id = writer_->CommitBatch(events, 2);
+      ASSERT_TRUE(id.ok()) << id.status().ToString();
+      if (live_) {
+        jobs::CommittedBatch b{*id, &raw, Lsn()};
+        ASSERT_TRUE(live_->OnBatch(b).ok());
+      }
+      if (records.empty()) break;
+    }
+  }
+
+  Expect FromPostgres() {
+    Expect e;
+    std::string rows = pg().Psql(db_, "SELECT coalesce(json_agg(json_build_array(kraj, n)), '[]') FROM "
+                                      "(SELECT kraj, count(*) AS n FROM klienci GROUP BY kraj) t");
+    for (auto& r : json::parse(rows)) e.countries[r[0].is_null() ? "<NULL>" : r[0].get<std::string>()] = r[1];
+    rows = pg().Psql(db_, "SELECT coalesce(json_agg(json_build_array(stanowisko, n, a::text)), '[]') FROM "
+                          "(SELECT stanowisko, count(*) AS n, avg(wiek) AS a FROM pracownicy GROUP BY stanowisko) t");
+    for (auto& r : json::parse(rows)) {
+      e.ages[r[0].is_null() ? "<NULL>" : r[0].get<std::string>()] = {r[1].get<int64_t>(),
+                                                                     r[2].is_null() ? "NULL" : r[2].get<std::string>()};
+    }
+    return e;
+  }
+
+  // The files listed in a folder's _SUCCESS, as a DuckDB list literal.
+  std::string ListedFiles(const std::string& dir) {
+    json m = json::parse(ReadFile(out_->path() + "/" + dir + "/_SUCCESS"));
+    std::string list = "[";
+    for (auto& f : m["files"]) {
+      if (list.size() > 1) list += ",";
+      list += "'";
+      list += out_->path();
+      list += "/";
+      list += dir;
+      list += "/";
+      list += f.get<std::string>();
+      list += "'";
+    }
+    return list + "]";
+  }
+
+  Expect FromDuckDb() {
+    Expect e;
+    std::string out = DuckDbQuery("SELECT kraj, count FROM read_parquet(" + ListedFiles("klienci-by-country") + ")");
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty()) continue;
+      json r = json::parse(line);
+      e.countries[r[0].is_null() ? "<NULL>" : r[0].get<std::string>()] = r[1].get<int64_t>();
+    }
+    out = DuckDbQuery("SELECT stanowisko, count, avg_age FROM read_parquet(" + ListedFiles("avg-age-by-position") + ")");
+    std::istringstream in2(out);
+    for (std::string line; std::getline(in2, line);) {
+      if (line.empty()) continue;
+      json r = json::parse(line);
+      e.ages[r[0].is_null() ? "<NULL>" : r[0].get<std::string>()] = {
+          r[1].get<int64_t>(), r[2].is_null() ? "NULL" : Exact(r[2].get<double>())};
+    }
+    return e;
+  }
+
+  static Expect FromResult(const jobs::AnalyticsResult& r) {
+    Expect e;
+    for (auto& c : r.klienci_by_country) e.countries[c.kraj.value_or("<NULL>")] = c.count;
+    for (auto& p : r.avg_age_by_position) {
+      e.ages[p.stanowisko.value_or("<NULL>")] = {p.count, p.avg_age ? Exact(*p.avg_age) : "NULL"};
+    }
+    return e;
+  }
+
+  static void ExpectSame(const Expect& want, const Expect& got, const std::string& what) {
+    EXPECT_EQ(want.countries, got.countries) << what;
+    ASSERT_EQ(want.ages.size(), got.ages.size()) << what;
+    for (const auto& [k, v] : want.ages) {
+      auto it = got.ages.find(k);
+      ASSERT_NE(it, got.ages.end()) << what << ": missing position " << k;
+      EXPECT_EQ(v.first, it->second.first) << what << ": count of " << k;
+      if (v.second == "NULL" || it->second.second == "NULL") {
+        EXPECT_EQ(v.second, it->second.second) << what << ": avg of " << k;
+      } else {
+        EXPECT_NEAR(std::stod(v.second), std::stod(it->second.second), 1e-9) << what << ": avg of " << k;
+      }
+    }
+  }
+
+  CommandResult Batch(const std::vector<std::string>& extra = {}, const std::map<std::string, std::string>& env = {}) {
+    std::vector<std::string> argv = {CdcpipeBin(), "batch", "--output", out_->path()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return RunCommand(argv, env);
+  }
+
+  std::string db_;
+  std::unique_ptr<TempDir> out_;
+  std::unique_ptr<store::ObjectStore> store_;
+  std::unique_ptr<jobs::testutil::RawFixtureWriter> writer_;
+  std::unique_ptr<jobs::LiveAggregates> live_;
+  MemorySink sink_;
+};
+
+TEST_F(BatchTest, OracleFullIncrementalAndLive) {
+  WorkloadGen gen(20261125);
+  // Rows that exist before capture starts arrive as snapshot reads (op r).
+  pg().Psql(db_, gen.Next(150, false));
+  live_ = std::make_unique<jobs::LiveAggregates>(jobs::LiveAggregatesOptions{store_.get(), nullptr, false});
+  ASSERT_TRUE(live_->Start().ok());
+  for (int round = 0; round < 4; ++round) {
+    pg().Psql(db_, gen.Next(400, /*allow_truncate=*/round == 1));
+    CaptureIntoRaw(/*batches=*/round == 2 ? 12 : 3, /*schemas=*/round % 2 == 0);
+    Expect want = FromPostgres();
+    ASSERT_FALSE(want.countries.empty());
+
+    CommandResult r = Batch();  // incremental after the first round
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+    EXPECT_NE(r.err.find(round == 0 ? "full run" : "incremental run"), std::string::npos) << r.err;
+    ExpectSame(want, FromDuckDb(), "incremental batch, round " + std::to_string(round));
+    ExpectSame(want, FromResult(live_->Current()), "live aggregates, round " + std::to_string(round));
+
+    r = Batch({"--full"});
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+    EXPECT_NE(r.err.find("full run"), std::string::npos) << r.err;
+    EXPECT_NE(r.out.find("klienci-by-country"), std::string::npos) << r.out;
+    ExpectSame(want, FromDuckDb(), "full batch, round " + std::to_string(round));
+    json m = json::parse(ReadFile(out_->path() + "/klienci-by-country/_SUCCESS"));
+    EXPECT_FALSE(m["source_lsn"].get<std::string>().empty());
+  }
+}
+
+TEST_F(BatchTest, CrashMidBatchKeepsThePreviousResult) {
+  WorkloadGen gen(7);
+  pg().Psql(db_, gen.Next(200, false));
+  CaptureIntoRaw(2, false);
+  ASSERT_EQ(Batch().exit_code, 0);
+  Expect before = FromPostgres();
+  ExpectSame(before, FromDuckDb(), "first run");
+
+  pg().Psql(db_, gen.Next(300, true));
+  CaptureIntoRaw(3, true);
+  Expect after = FromPostgres();
+  for (const char* fp : {"batch.after_files_written", "batch.after_success", "batch.after_result"}) {
+    CommandResult r = Batch({}, {{"CDCPIPE_FAILPOINTS", std::string(fp) + "=crash"}});
+    ASSERT_EQ(r.exit_code, kFailpointExitCode) << fp << ": " << r.Describe();
+    // Old or new, never a mix: before _SUCCESS the old result, after it the new one.
+    ExpectSame(std::string(fp) == "batch.after_files_written" ? before : after, FromDuckDb(), fp);
+  }
+  CommandResult r = Batch();
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  ExpectSame(after, FromDuckDb(), "rerun after crashes");
+  // Only the listed files remain.
+  int parquet_files = 0;
+  for (auto& e : std::filesystem::directory_iterator(out_->path() + "/klienci-by-country")) {
+    parquet_files += e.path().extension() == ".parquet";
+  }
+  EXPECT_EQ(parquet_files, 1);
+}
+
+}  // namespace
+}  // namespace cdc
