@@ -139,6 +139,9 @@ void RegisterCapture(CLI::App& app) {
         Status st = log::ParseKafkaProperty(p, &ko.properties);
         if (!st.ok()) return UsageError(cmd, st.WithContext("-X"));
       }
+      // Bound librdkafka's queue (default 1 GiB): Debezium values with schemas are kilobytes each, and
+      // capture must stay under 256 MB even for a 1,000,000-row transaction. -X overrides it.
+      ko.properties.emplace("queue.buffering.max.kbytes", "65536");
       if (ko.brokers.empty() && !ko.properties.count("bootstrap.servers")) {
         return UsageError(cmd, Status::InvalidArgument("--brokers is required (or --sink null)"));
       }
