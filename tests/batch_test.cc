@@ -355,3 +355,45 @@ TEST_F(BatchTest, CrashMidBatchKeepsThePreviousResult) {
 
 }  // namespace
 }  // namespace cdc
+
+namespace cdc {
+namespace {
+
+// End to end through the real pipeline: `cdcpipe run` captures and writes raw-kafka-data, its live
+// aggregates materialise the results at each trigger; `cdcpipe batch` over the same output agrees.
+TEST_F(BatchTest, RealPipelineLiveAndBatchAgree) {
+  WorkloadGen gen(99);
+  pg().Psql(db_, gen.Next(100, false));
+  std::string log = out_->path() + "/../run-" + db_ + ".log";
+  BackgroundProcess run({CdcpipeBin(), "run", "--db", pg().Uri(db_), "--output", out_->path(), "--http", "off",
+                         "--trigger", "200ms", "--heartbeat", "0"},
+                        log);
+  auto caught_up = [&] {
+    std::string r = pg().Psql(db_, "SELECT coalesce((SELECT confirmed_flush_lsn >= pg_current_wal_insert_lsn() "
+                                   "FROM pg_replication_slots WHERE slot_name='cdcpipe'), false)");
+    return r == "t";
+  };
+  for (int round = 0; round < 3; ++round) {
+    pg().Psql(db_, gen.Next(300, /*allow_truncate=*/round == 1));
+    Expect want = FromPostgres();
+    // Caught up, and the live result materialised for the last committed batch.
+    bool ok = WaitFor(
+        [&] {
+          if (!caught_up()) return false;
+          if (!std::filesystem::exists(out_->path() + "/klienci-by-country/_SUCCESS")) return false;
+          Expect got = FromDuckDb();
+          return got.countries == want.countries && got.ages.size() == want.ages.size();
+        },
+        120000);
+    ASSERT_TRUE(ok) << "run did not catch up in round " << round << "\n" << run.Log();
+    ExpectSame(want, FromDuckDb(), "live aggregates of cdcpipe run, round " + std::to_string(round));
+  }
+  ASSERT_EQ(run.Stop(SIGTERM), 0) << run.Log();
+  Expect want = FromPostgres();
+  CommandResult r = Batch({"--full"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  ExpectSame(want, FromDuckDb(), "batch --full after run");
+}
+
+}  // namespace
+}  // namespace cdc

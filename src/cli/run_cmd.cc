@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/raw_output_flags.h"
 #include "http/http_server.h"
+#include "jobs/live_aggregates.h"
 #include "jobs/run.h"
 #include "pg/connection.h"
 
@@ -62,6 +63,12 @@ int RunPipeline(const RunFlags& f) {
   o.topics = {"^" + f.topic_prefix + "\\..*"};
   if (Status st = ToRawOutputOptions(f.out, &o.output, &o.kafka_properties); !st.ok()) return Usage(st.message());
   jobs::Pipeline pipeline(o);
+  // Live analytics (issue 6): rebuilt from the committed raw batches, then fed every new commit.
+  auto analytics_store = store::OpenStore(o.output.output, store::StoreOptions::FromEnvironment(o.output.store));
+  if (!analytics_store.ok()) return Fail("run", analytics_store.status());
+  jobs::LiveAggregates live({analytics_store->get(), &pipeline.state()});
+  if (Status st = live.Start(); !st.ok()) return Fail("run", st);
+  pipeline.AddObserver(live.Observer());
   // The dashboard and metrics (src/http). An explicit --http that cannot be served is an error; the
   // default address being taken (another run, a test) only costs the dashboard.
   std::unique_ptr<http::HttpServer> http_server;
