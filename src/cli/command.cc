@@ -20,8 +20,17 @@ int ExitCodeFor(const Status& s) {
 }
 
 int Fail(std::string_view command, const Status& status) {
-  std::fprintf(stderr, "cdcpipe %.*s: %s\n", static_cast<int>(command.size()), command.data(),
-               status.ToString().c_str());
+  // One line per error: libpq and curl messages carry "\n\tIs the server running ..." style hints.
+  std::string flat;
+  for (char c : status.ToString()) {
+    if (c == '\n' || c == '\r' || c == '\t') {
+      if (!flat.empty() && flat.back() != ' ') flat.push_back(' ');
+    } else {
+      flat.push_back(c);
+    }
+  }
+  while (!flat.empty() && flat.back() == ' ') flat.pop_back();
+  std::fprintf(stderr, "cdcpipe %.*s: %s\n", static_cast<int>(command.size()), command.data(), flat.c_str());
   return ExitCodeFor(status);
 }
 

@@ -68,19 +68,7 @@ std::string CheckFile(const std::string& path) {
   return "";
 }
 
-// Fail() with the message on one line (libpq adds "\n\tIs the server running ..." hints).
-int FailOneLine(const Status& st) {
-  std::string m = st.message();
-  std::string flat;
-  for (size_t i = 0; i < m.size(); ++i) {
-    if (m[i] == '\n' || m[i] == '\r' || m[i] == '\t') {
-      if (!flat.empty() && flat.back() != ' ') flat.push_back(' ');
-    } else {
-      flat.push_back(m[i]);
-    }
-  }
-  return Fail("import", Status(st.code(), flat));
-}
+int FailOneLine(const Status& st) { return Fail("import", st); }
 
 int RunImport(const ImportFlags& f) {
   pg::ImportMode mode;

@@ -62,7 +62,8 @@ std::string SchemaSql() {
 }
 
 Status EnsureSchema(PgConnection& conn, const std::vector<std::string>& tables) {
-  std::string sql = "BEGIN;\n";
+  // IF NOT EXISTS answers an existing table with a NOTICE; keep the output quiet.
+  std::string sql = "SET client_min_messages TO warning;\nBEGIN;\n";
   for (const auto& t : KnownTables()) {
     bool wanted = tables.empty();
     for (const auto& n : tables) wanted |= (n == t.name);
