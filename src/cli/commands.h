@@ -11,6 +11,7 @@ void RegisterCapture(CLI::App& app);  // capture_cmd.cc
 void RegisterBatch(CLI::App& app);   // batch_cmd.cc
 void RegisterStream(CLI::App& app);   // stream_cmd.cc
 void RegisterRun(CLI::App& app);      // run_cmd.cc
+void RegisterStatus(CLI::App& app);   // status_cmd.cc
 
 inline void RegisterAll(CLI::App& app) {
   RegisterSchema(app);
@@ -19,6 +20,7 @@ inline void RegisterAll(CLI::App& app) {
   RegisterBatch(app);
   RegisterStream(app);
   RegisterRun(app);
+  RegisterStatus(app);
 }
 
 }  // namespace cdc::cli

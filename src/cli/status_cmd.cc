@@ -1,0 +1,528 @@
+// `cdcpipe status`: checks every part of the pipeline and says, for each check, what it found and,
+// when it fails, what to do. Works straight against the components (PostgreSQL, Kafka, the output
+// store) and, with --http, against a running `cdcpipe run` through its /api/status.
+// Exit 0 only when every selected check passes; kExitCheckFailed (7) otherwise. docs/OPERATIONS.md.
+#include <librdkafka/rdkafka.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/redact.h"
+#include "cli/command.h"
+#include "cli/commands.h"
+#include "http/http_client.h"
+#include "jobs/spark_metadata_log.h"
+#include "pg/connection.h"
+#include "pg/schema.h"
+#include "store/object_store.h"
+
+namespace cdc::cli {
+namespace {
+
+constexpr const char* kComponents[] = {"postgres", "capture", "kafka", "stream", "storage", "analytics"};
+
+struct StatusFlags {
+  std::vector<std::string> components;
+  bool json = false;
+  std::string db;
+  std::string brokers;
+  std::string output = "./data/processed-data";
+  std::string s3_endpoint;
+  std::string http;
+  std::string http_token;
+  std::string slot = "cdcpipe";
+  std::string publication = "cdcpipe";
+  std::string group = "cdcpipe-stream";
+  std::string topic_prefix = "dbserver1";
+  double max_analytics_age = 0;  // seconds; 0 = no limit
+  bool db_given = false, output_given = false;
+};
+
+struct Check {
+  std::string component;
+  std::string name;
+  bool ok = false;
+  bool skipped = false;  // not applicable here (counts as passed); `answer` says why
+  std::string answer;
+  std::string hint;      // what to do; only for failed checks
+};
+
+class Report {
+ public:
+  explicit Report(std::set<std::string> selected) : selected_(std::move(selected)) {}
+  bool Wants(const std::string& c) const { return selected_.empty() || selected_.count(c) > 0; }
+  void Pass(const std::string& c, const std::string& name, const std::string& answer) {
+    checks_.push_back({c, name, true, false, answer, ""});
+  }
+  void Skip(const std::string& c, const std::string& name, const std::string& answer) {
+    checks_.push_back({c, name, true, true, answer, ""});
+  }
+  void Fail(const std::string& c, const std::string& name, const std::string& answer, const std::string& hint) {
+    checks_.push_back({c, name, false, false, answer, hint});
+  }
+  bool AllOk() const {
+    for (const auto& c : checks_)
+      if (!c.ok) return false;
+    return !checks_.empty();
+  }
+  const std::vector<Check>& checks() const { return checks_; }
+
+ private:
+  std::set<std::string> selected_;
+  std::vector<Check> checks_;
+};
+
+std::string OneLine(std::string s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\n' || c == '\r' || c == '\t') {
+      if (!out.empty() && out.back() != ' ') out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+std::string HumanBytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int i = 0;
+  while (b >= 1024 && i < 4) {
+    b /= 1024;
+    ++i;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, i == 0 ? "%.0f %s" : "%.1f %s", b, units[i]);
+  return buf;
+}
+
+// ---- PostgreSQL and the capture's slot/publication -------------------------------------------------
+
+void CheckPostgres(const StatusFlags& f, Report& r) {
+  bool want_pg = r.Wants("postgres"), want_capture = r.Wants("capture");
+  std::string where = RedactConninfo(pg::ResolveConninfo(f.db));
+  if (where.empty()) where = "PG* environment defaults";
+  auto conn = pg::PgConnection::Connect(pg::ResolveConninfo(f.db));
+  if (!conn.ok()) {
+    std::string c = want_pg ? "postgres" : "capture";
+    r.Fail(c, "reachable", "cannot connect (" + where + "): " + OneLine(conn.status().message()),
+           "start PostgreSQL or point --db (or $CDCPIPE_DB / PG* variables) at it");
+    return;
+  }
+  auto& db = *conn;
+  if (want_pg) {
+    auto v = db.Exec("SELECT current_setting('server_version'), current_database()");
+    r.Pass("postgres", "reachable",
+           v.ok() ? "PostgreSQL " + std::string(v->Get(0, 0)) + ", database " + std::string(v->Get(0, 1)) : where);
+    auto wal = db.Exec("SELECT current_setting('wal_level')");
+    std::string level = wal.ok() ? std::string(wal->Get(0, 0)) : "unknown";
+    if (level == "logical") {
+      r.Pass("postgres", "wal_level", "logical");
+    } else {
+      r.Fail("postgres", "wal_level", level,
+             "set wal_level = logical in postgresql.conf (or ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL");
+    }
+    std::string counts, missing;
+    for (const auto& t : pg::KnownTables()) {
+      auto e = db.Exec("SELECT to_regclass('public." + t.name + "') IS NOT NULL");
+      if (!e.ok() || e->Get(0, 0) != "t") {
+        missing += (missing.empty() ? "" : ", ") + t.name;
+        continue;
+      }
+      auto n = db.Exec("SELECT count(*) FROM public." + t.name);
+      counts += (counts.empty() ? "" : ", ") + t.name + " " + (n.ok() ? std::string(n->Get(0, 0)) : "?") + " rows";
+    }
+    if (missing.empty()) {
+      r.Pass("postgres", "tables", counts);
+    } else {
+      r.Fail("postgres", "tables", "missing: " + missing + (counts.empty() ? "" : " (present: " + counts + ")"),
+             "create them with `cdcpipe schema --apply` and load data with `cdcpipe import`");
+    }
+  }
+  if (!want_capture) return;
+  auto pub = db.Exec("SELECT string_agg(schemaname || '.' || tablename, ', ' ORDER BY tablename) FROM pg_publication_tables "
+                     "WHERE pubname = '" + f.publication + "'");
+  auto pub_exists = db.Exec("SELECT count(*) FROM pg_publication WHERE pubname = '" + f.publication + "'");
+  if (!pub_exists.ok() || pub_exists->Get(0, 0) != "1") {
+    r.Fail("capture", "publication", "publication '" + f.publication + "' does not exist",
+           "start `cdcpipe capture` or `cdcpipe run` once (it creates the publication), or pass --publication NAME");
+  } else {
+    std::string tables = pub.ok() && !pub->IsNull(0, 0) ? std::string(pub->Get(0, 0)) : "";
+    if (tables.empty()) {
+      r.Fail("capture", "publication", "publication '" + f.publication + "' publishes no tables",
+             "ALTER PUBLICATION " + f.publication + " ADD TABLE klienci, pracownicy, projekty");
+    } else {
+      r.Pass("capture", "publication", f.publication + ": " + tables);
+    }
+  }
+  auto slot = db.Exec(
+      "SELECT active, confirmed_flush_lsn::text, plugin, "
+      "pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint, "
+      "pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint "
+      "FROM pg_replication_slots WHERE slot_name = '" + f.slot + "' AND database = current_database()");
+  if (!slot.ok()) {
+    r.Fail("capture", "slot", OneLine(slot.status().message()), "check the privileges of the --db user");
+  } else if (slot->rows() == 0) {
+    r.Fail("capture", "slot", "replication slot '" + f.slot + "' does not exist in this database",
+           "start `cdcpipe capture` or `cdcpipe run` (it creates the slot), or pass --slot NAME");
+  } else {
+    bool active = slot->Get(0, 0) == "t";
+    std::string lsn = slot->IsNull(0, 1) ? "none" : std::string(slot->Get(0, 1));
+    double retained = slot->IsNull(0, 3) ? 0 : std::stod(std::string(slot->Get(0, 3)));
+    double lag = slot->IsNull(0, 4) ? 0 : std::stod(std::string(slot->Get(0, 4)));
+    std::string answer = f.slot + " (" + std::string(slot->Get(0, 2)) + "): " + (active ? "active" : "inactive") +
+                         ", confirmed LSN " + lsn + ", WAL retained " + HumanBytes(retained) + ", lag " +
+                         HumanBytes(lag);
+    if (active) {
+      r.Pass("capture", "slot", answer);
+    } else {
+      r.Fail("capture", "slot", answer,
+             "no capture is connected: start `cdcpipe capture` or `cdcpipe run`; an idle slot keeps WAL (drop it with "
+             "`cdcpipe capture --drop-slot` if the pipeline is gone for good)");
+    }
+  }
+}
+
+// ---- Kafka ------------------------------------------------------------------------------------------
+
+struct RdKafkaDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+
+void CheckKafka(const StatusFlags& f, Report& r) {
+  bool want_kafka = r.Wants("kafka"), want_stream = r.Wants("stream");
+  if (f.brokers.empty()) {
+    if (want_kafka) r.Skip("kafka", "brokers", "not configured (no --brokers: the embedded pipeline has no Kafka)");
+    return;
+  }
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  const std::pair<const char*, std::string> props[] = {{"bootstrap.servers", f.brokers},
+                                                       {"group.id", f.group},
+                                                       {"enable.auto.commit", "false"},
+                                                       {"log_level", "0"}};
+  for (const auto& [k, v] : props) {
+    if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      r.Fail("kafka", "brokers", std::string("bad setting ") + k + ": " + err, "check --brokers HOST:PORT,...");
+      return;
+    }
+  }
+  std::unique_ptr<rd_kafka_t, RdKafkaDeleter> rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err));
+  if (!rk) {
+    r.Fail("kafka", "brokers", std::string("cannot create a Kafka client: ") + err, "check --brokers");
+    return;
+  }
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t e = rd_kafka_metadata(rk.get(), 1, nullptr, &md, 5000);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    r.Fail(want_kafka ? "kafka" : "stream", "brokers", f.brokers + ": " + rd_kafka_err2str(e),
+           "start the Kafka brokers or fix --brokers (e.g. localhost:9092)");
+    return;
+  }
+  std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> md_guard(md, rd_kafka_metadata_destroy);
+  if (want_kafka) r.Pass("kafka", "brokers", std::to_string(md->broker_cnt) + " broker(s) at " + f.brokers);
+
+  std::string prefix = f.topic_prefix + ".";
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(16);
+  std::unique_ptr<rd_kafka_topic_partition_list_t, void (*)(rd_kafka_topic_partition_list_t*)> parts_guard(
+      parts, rd_kafka_topic_partition_list_destroy);
+  std::string topics_answer;
+  int64_t total_end = 0;
+  std::vector<int64_t> highs;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const auto& t = md->topics[i];
+    std::string name = t.topic;
+    if (name.rfind(prefix, 0) != 0) continue;
+    int64_t topic_end = 0;
+    for (int p = 0; p < t.partition_cnt; ++p) {
+      int64_t lo = 0, hi = 0;
+      rd_kafka_query_watermark_offsets(rk.get(), t.topic, t.partitions[p].id, &lo, &hi, 5000);
+      topic_end += hi;
+      rd_kafka_topic_partition_list_add(parts, t.topic, t.partitions[p].id);
+      highs.push_back(hi);
+    }
+    total_end += topic_end;
+    topics_answer += (topics_answer.empty() ? "" : "; ") + name + " (" + std::to_string(t.partition_cnt) +
+                     " partition(s), end offset " + std::to_string(topic_end) + ")";
+  }
+  if (want_kafka) {
+    if (topics_answer.empty()) {
+      r.Fail("kafka", "topics", "no topics named " + prefix + "* on " + f.brokers,
+             "start `cdcpipe capture --brokers " + f.brokers + "` (topics are created by its first events), or pass "
+             "--topic-prefix");
+    } else {
+      r.Pass("kafka", "topics", topics_answer);
+    }
+  }
+  if (!want_stream || parts->cnt == 0) return;
+  e = rd_kafka_committed(rk.get(), parts, 5000);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    r.Fail("stream", "consumer group", "group " + f.group + ": " + rd_kafka_err2str(e),
+           "check that the brokers are up and --group names the stream's group");
+    return;
+  }
+  int64_t lag = 0;
+  int committed_parts = 0;
+  for (int i = 0; i < parts->cnt; ++i) {
+    int64_t off = parts->elems[i].offset;
+    if (off >= 0) {
+      ++committed_parts;
+      lag += highs[i] - off;
+    } else {
+      lag += highs[i];
+    }
+  }
+  std::string answer = "group " + f.group + ": committed on " + std::to_string(committed_parts) + " of " +
+                       std::to_string(parts->cnt) + " partition(s), lag " + std::to_string(lag) + " message(s)";
+  if (committed_parts == 0 && total_end > 0) {
+    r.Fail("stream", "consumer group", answer,
+           "no offsets committed yet: start `cdcpipe stream --brokers " + f.brokers + " --group " + f.group + "`");
+  } else {
+    r.Pass("stream", "consumer group", answer);
+  }
+}
+
+// ---- Storage: raw files, committed batches, analytics ---------------------------------------------
+
+void CheckStorage(const StatusFlags& f, Report& r) {
+  bool want_storage = r.Wants("storage"), want_stream = r.Wants("stream"), want_analytics = r.Wants("analytics");
+  auto loc = store::ParseStoreUri(f.output);
+  if (!loc.ok()) {
+    r.Fail("storage", "reachable", OneLine(loc.status().message()), "pass --output DIR or s3://bucket[/prefix]");
+    return;
+  }
+  if (loc->kind == store::StoreLocation::Kind::kLocal) {
+    struct stat st {};
+    if (::stat(loc->local_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      r.Fail(want_storage ? "storage" : (want_stream ? "stream" : "analytics"), "reachable",
+             loc->local_dir + ": no such directory",
+             "no output yet: start `cdcpipe run` or `cdcpipe stream` with --output " + f.output +
+                 ", or point --output at the pipeline's output");
+      return;
+    }
+  }
+  store::StoreOptions so;
+  so.s3_endpoint = f.s3_endpoint;
+  so.max_attempts = 2;
+  auto opened = store::OpenStore(f.output, store::StoreOptions::FromEnvironment(so));
+  if (!opened.ok()) {
+    r.Fail("storage", "reachable", OneLine(opened.status().message()),
+           "check --output, --s3-endpoint and the S3 credentials (AWS_ACCESS_KEY_ID/...)");
+    return;
+  }
+  auto& s = **opened;
+  if (want_storage) r.Pass("storage", "reachable", s.Describe());
+
+  if (want_storage || want_stream) {
+    auto meta = s.List("raw-kafka-data/_spark_metadata/");
+    auto data = s.List("raw-kafka-data/part-");
+    int64_t latest = -1;
+    if (meta.ok()) {
+      for (const auto& o : *meta) {
+        auto id = jobs::SparkMetadataLog::ParseFileName(o.key.substr(o.key.rfind('/') + 1));
+        if (id && *id > latest) latest = *id;
+      }
+    }
+    uint64_t bytes = 0;
+    if (data.ok())
+      for (const auto& o : *data) bytes += o.size;
+    std::string c = want_storage ? "storage" : "stream";
+    if (!meta.ok() || !data.ok()) {
+      r.Fail(c, "raw files", OneLine((!meta.ok() ? meta.status() : data.status()).message()),
+             "check that the output is readable");
+    } else if (latest < 0) {
+      r.Fail(c, "raw files", std::to_string(data->size()) + " data file(s), no committed batch in raw-kafka-data/_spark_metadata",
+             "nothing committed yet: start `cdcpipe run` (or `cdcpipe stream`) and make a change in PostgreSQL");
+    } else {
+      // The latest batch's files must all be there (the commit point promises it).
+      jobs::SparkMetadataLog log;
+      auto text = s.Get("raw-kafka-data/_spark_metadata/" + log.FileName(latest));
+      std::string problem;
+      size_t listed = 0;
+      if (!text.ok()) {
+        problem = OneLine(text.status().message());
+      } else {
+        auto entries = jobs::SparkMetadataLog::Parse(*text, log.FileName(latest));
+        if (!entries.ok()) {
+          problem = OneLine(entries.status().message());
+        } else {
+          std::set<std::string> present;
+          for (const auto& o : *data) present.insert(o.key.substr(o.key.rfind('/') + 1));
+          for (const auto& en : *entries) {
+            ++listed;
+            std::string base = en.path.substr(en.path.rfind('/') + 1);
+            if (en.action == "add" && !present.count(base)) problem = "committed file " + base + " is missing";
+          }
+        }
+      }
+      std::string answer = std::to_string(data->size()) + " data file(s), " + HumanBytes(static_cast<double>(bytes)) +
+                           ", latest committed batch " + std::to_string(latest) + " (" + std::to_string(listed) +
+                           " file(s) in its log)";
+      if (problem.empty()) {
+        r.Pass(c, "raw files", answer);
+      } else {
+        r.Fail(c, "raw files", answer + ": " + problem,
+               "the output was changed behind the pipeline's back; restore the files or start from a new --output");
+      }
+    }
+  }
+
+  if (!want_analytics) return;
+  for (std::string_view dir : {"klienci-by-country", "avg-age-by-position"}) {
+    std::string key = std::string(dir) + "/_SUCCESS";
+    auto text = s.Get(key);
+    if (!text.ok()) {
+      r.Fail("analytics", std::string(dir),
+             text.status().IsNotFound() ? key + " not found" : OneLine(text.status().message()),
+             "no analytics result yet: `cdcpipe run` computes them live, or run `cdcpipe batch --output " + f.output +
+                 "`");
+      continue;
+    }
+    auto doc = nlohmann::json::parse(*text, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) {
+      // An empty _SUCCESS is what Spark writes: present, but no age or LSN to report.
+      r.Pass("analytics", std::string(dir), key + " present (no manifest: written by another tool)");
+      continue;
+    }
+    int64_t written = doc.value("written_at_ms", int64_t{0});
+    double age = written > 0 ? static_cast<double>(WallMillis() - written) / 1000.0 : 0;
+    char agebuf[32];
+    std::snprintf(agebuf, sizeof agebuf, "%.1f s", age);
+    std::string answer = std::to_string(doc.value("rows", int64_t{0})) + " row(s), source LSN " +
+                         doc.value("source_lsn", std::string("unknown")) + ", raw batch " +
+                         std::to_string(doc.value("raw_batch_id", int64_t{-1})) + ", age " + agebuf;
+    if (f.max_analytics_age > 0 && age > f.max_analytics_age) {
+      r.Fail("analytics", std::string(dir), answer,
+             "older than --max-analytics-age: is `cdcpipe run` (or the scheduled `cdcpipe batch`) still running?");
+    } else {
+      r.Pass("analytics", std::string(dir), answer);
+    }
+  }
+}
+
+// ---- A running `cdcpipe run` -------------------------------------------------------------------------
+
+void CheckHttp(const StatusFlags& f, Report& r) {
+  auto reply = http::HttpGet(f.http, "/api/status", f.http_token);
+  if (!reply.ok()) {
+    r.Fail("pipeline", "http", OneLine(reply.status().message()),
+           "start `cdcpipe run --http " + f.http + "` or point --http at its address");
+    return;
+  }
+  if (reply->status == 401) {
+    r.Fail("pipeline", "http", f.http + ": 401 unauthorized", "pass the run's --http-token to `cdcpipe status --http-token`");
+    return;
+  }
+  auto doc = nlohmann::json::parse(reply->body, nullptr, false);
+  if (reply->status != 200 || doc.is_discarded() || !doc.contains("stages")) {
+    r.Fail("pipeline", "http", f.http + ": HTTP " + std::to_string(reply->status) + ", not a cdcpipe status document",
+           "is --http pointing at `cdcpipe run`?");
+    return;
+  }
+  r.Pass("pipeline", "http", f.http + ": up " + std::to_string(static_cast<int64_t>(doc.value("uptime_seconds", 0.0))) +
+                                 " s, last committed LSN " + doc.value("last_committed_lsn", std::string("none")) +
+                                 ", last batch " + std::to_string(doc.value("last_batch_id", int64_t{-1})));
+  std::set<std::string> seen;
+  for (const auto& st : doc["stages"]) {
+    std::string name = st.value("name", std::string("?"));
+    seen.insert(name);
+    if (!r.Wants(name)) continue;
+    std::string state = st.value("state", std::string("?"));
+    char buf[96];
+    std::snprintf(buf, sizeof buf, ", %.1f events/s, lag %.1f s, %llu error(s)", st.value("events_per_second", 0.0),
+                  st.value("lag_seconds", 0.0), static_cast<unsigned long long>(st.value("errors_total", uint64_t{0})));
+    std::string answer = state + buf;
+    std::string detail = st.value("detail", std::string());
+    if (!detail.empty()) answer += " (" + OneLine(detail) + ")";
+    if (state == "running" || state == "catching_up" || state == "starting") {
+      r.Pass(name, "stage", answer);
+    } else {
+      std::string errs;
+      for (const auto& e : doc["recent_errors"]) errs = e.get<std::string>();
+      r.Fail(name, "stage", answer,
+             errs.empty() ? "see the log of `cdcpipe run`" : "latest error: " + OneLine(errs) + "; see the log of `cdcpipe run`");
+    }
+  }
+  if (r.Wants("postgres") && seen.count("capture")) {
+    r.Pass("postgres", "slot lag", HumanBytes(doc.value("slot_lag_bytes", 0.0)) + " behind the current WAL position");
+  }
+}
+
+int RunStatus(const StatusFlags& f) {
+  std::set<std::string> selected(f.components.begin(), f.components.end());
+  Report r(selected);
+  bool direct_pg = f.http.empty() || f.db_given;
+  bool direct_store = f.http.empty() || f.output_given;
+  if (!f.http.empty()) CheckHttp(f, r);
+  if (direct_pg && (r.Wants("postgres") || r.Wants("capture"))) CheckPostgres(f, r);
+  if (r.Wants("kafka") || (r.Wants("stream") && !f.brokers.empty())) CheckKafka(f, r);
+  // The stream's own output (committed batches) counts as a stream check unless Kafka already
+  // answered for it and no --output was named.
+  bool stream_store = r.Wants("stream") && (f.output_given || f.brokers.empty());
+  if (direct_store && (r.Wants("storage") || r.Wants("analytics") || stream_store)) CheckStorage(f, r);
+
+  if (f.json) {
+    nlohmann::json doc;
+    doc["ok"] = r.AllOk();
+    doc["checks"] = nlohmann::json::array();
+    for (const auto& c : r.checks()) {
+      nlohmann::json j = {{"component", c.component}, {"check", c.name}, {"ok", c.ok}, {"answer", c.answer}};
+      if (c.skipped) j["skipped"] = true;
+      if (!c.ok) j["hint"] = c.hint;
+      doc["checks"].push_back(std::move(j));
+    }
+    std::printf("%s\n", doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  } else {
+    std::string last;
+    for (const auto& c : r.checks()) {
+      std::printf("%-10s %-16s %-4s %s\n", c.component == last ? "" : c.component.c_str(), c.name.c_str(),
+                  c.skipped ? "--" : (c.ok ? "ok" : "FAIL"), c.answer.c_str());
+      if (!c.ok) std::printf("%-10s %-16s      hint: %s\n", "", "", c.hint.c_str());
+      last = c.component;
+    }
+    size_t failed = 0;
+    for (const auto& c : r.checks()) failed += c.ok ? 0 : 1;
+    std::printf("%s\n", failed == 0 ? "all checks passed"
+                                    : (std::to_string(failed) + " check(s) failed").c_str());
+  }
+  std::fflush(stdout);
+  return r.AllOk() ? kExitOk : kExitCheckFailed;
+}
+
+}  // namespace
+
+void RegisterStatus(CLI::App& app) {
+  auto* sub = app.add_subcommand("status", "Check every part of the pipeline; an answer and a hint for each check");
+  auto f = std::make_shared<StatusFlags>();
+  sub->add_option("--component", f->components, "Only these checks (repeatable): postgres, capture, kafka, stream, storage, analytics")
+      ->check(CLI::IsMember(std::vector<std::string>(std::begin(kComponents), std::end(kComponents))));
+  sub->add_flag("--json", f->json, "Print the checks as one JSON document");
+  auto* db = sub->add_option("--db", f->db, "PostgreSQL connection (URI or key=value); default $CDCPIPE_DB or PG* variables");
+  sub->add_option("--brokers", f->brokers, "Kafka bootstrap servers (Kafka checks run only with this)");
+  auto* out = sub->add_option("--output", f->output, "Output root of the pipeline: a directory or s3://bucket[/prefix]")
+                  ->default_val("./data/processed-data");
+  sub->add_option("--s3-endpoint", f->s3_endpoint, "S3 endpoint for s3:// outputs (default $CDCPIPE_S3_ENDPOINT or AWS)");
+  sub->add_option("--http", f->http, "Ask a running `cdcpipe run` at this address (e.g. 127.0.0.1:8080) for its state");
+  sub->add_option("--http-token", f->http_token, "The token of that `cdcpipe run --http-token`");
+  sub->add_option("--slot", f->slot, "Replication slot of the capture")->default_val("cdcpipe");
+  sub->add_option("--publication", f->publication, "Publication of the capture")->default_val("cdcpipe");
+  sub->add_option("--group", f->group, "Consumer group of the stream")->default_val("cdcpipe-stream");
+  sub->add_option("--topic-prefix", f->topic_prefix, "Topic prefix of the capture")->default_val("dbserver1");
+  sub->add_option("--max-analytics-age", f->max_analytics_age, "Fail when the analytics are older than this many seconds (0 = no limit)")
+      ->default_val(0);
+  SetCommandMain(sub, [f, db, out]() -> int {
+    f->db_given = db->count() > 0;
+    f->output_given = out->count() > 0;
+    return RunStatus(*f);
+  });
+}
+
+}  // namespace cdc::cli
