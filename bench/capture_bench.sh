@@ -5,7 +5,7 @@
 #   bench/capture_bench.sh [--rows N] [--runs R] [--latency-seconds S] [--latency-rate ROWS_PER_S]
 #   defaults: 1,000,000 rows, 2 runs (best of), 30 s at 5,000 rows/s
 #
-# Throughput: one transaction inserts N rows into klienci (REPLICA IDENTITY FULL, as capture sets it).
+# Throughput: 100 transactions insert N rows into klienci (REPLICA IDENTITY FULL, as capture sets it).
 # A base pgoutput slot created before the insert is copied (pg_copy_logical_replication_slot) once per
 # consumer and run, so every consumer decodes exactly the same WAL from the same start:
 #   pg_recvlogical -P pgoutput -o proto_version=1 -o publication_names=cdcpipe --endpos END -f /dev/null
@@ -84,8 +84,13 @@ brokers=$(head -1 "$work/bootstrap")
 q "SELECT pg_drop_replication_slot('warmup')" >/dev/null
 q "SELECT 1 FROM pg_create_logical_replication_slot('base', 'pgoutput')" >/dev/null
 
-echo "==> inserting $rows rows in one transaction"
-q "INSERT INTO klienci SELECT g, 'klient ' || g, 'klient' || g || '@example.com', 'PL', '+48 600 100 ' || g FROM generate_series(1, $rows) g"
+per=$((rows / 100))
+echo "==> inserting $rows rows in 100 transactions"
+q "DO \$\$ BEGIN FOR t IN 0..99 LOOP
+     INSERT INTO klienci SELECT g, 'klient ' || g, 'klient' || g || '@example.com', 'PL', '+48 600 100 ' || g
+       FROM generate_series(t * $per + 1, (t + 1) * $per) g;
+     COMMIT;
+   END LOOP; END \$\$"
 q "CHECKPOINT" >/dev/null
 end=$(q "SELECT pg_current_wal_lsn()")
 echo "    WAL to decode: $(q "SELECT pg_size_pretty(pg_wal_lsn_diff('$end', restart_lsn)) FROM pg_replication_slots WHERE slot_name = 'base'"), end LSN $end"
