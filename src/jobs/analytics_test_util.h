@@ -38,12 +38,18 @@ inline parquet::Schema FixtureRawSchema() {
 // Appends committed batches; offsets continue per topic-partition across batches.
 class RawFixtureWriter {
  public:
-  explicit RawFixtureWriter(store::ObjectStore* store, int compact_interval = 10)
-      : store_(store), log_(compact_interval) {}
+  // `first_batch_id` > 0 appends after existing batches (offsets restart at `first_offset`); the
+  // first batch written must then not be a compaction batch (it would need the earlier entries).
+  explicit RawFixtureWriter(store::ObjectStore* store, int compact_interval = 10, int64_t first_batch_id = 0,
+                            int64_t first_offset = 0)
+      : store_(store), log_(compact_interval), next_batch_(first_batch_id), first_offset_(first_offset) {}
 
   // Writes one batch of `files` data files (events split evenly) and commits it. Returns the batch id.
   Result<int64_t> CommitBatch(const std::vector<FixtureEvent>& events, int files = 1) {
     int64_t batch_id = next_batch_++;
+    if (batch_id > 0 && all_.empty() && log_.IsCompactionBatch(batch_id)) {
+      return Status::InvalidArgument("RawFixtureWriter: cannot resume at compaction batch " + std::to_string(batch_id));
+    }
     std::vector<SinkFileStatus> entries;
     size_t per_file = files <= 0 ? events.size() : (events.size() + files - 1) / files;
     if (per_file == 0) per_file = 1;
@@ -56,7 +62,9 @@ class RawFixtureWriter {
         if (e.value) batch.column(1).AppendString(*e.value); else batch.column(1).AppendNull();
         batch.column(2).AppendString(e.topic);
         batch.column(3).AppendInt32(e.partition);
-        batch.column(4).AppendInt64(offsets_[e.topic + "/" + std::to_string(e.partition)]++);
+        auto [oit, fresh] = offsets_.try_emplace(e.topic + "/" + std::to_string(e.partition), first_offset_);
+        (void)fresh;
+        batch.column(4).AppendInt64(oit->second++);
         batch.column(5).AppendInt64(1732500000000000 + static_cast<int64_t>(i));
         batch.column(6).AppendInt32(0);
       }
@@ -86,6 +94,7 @@ class RawFixtureWriter {
   store::ObjectStore* store_;
   SparkMetadataLog log_;
   int64_t next_batch_ = 0;
+  int64_t first_offset_ = 0;
   std::vector<SinkFileStatus> all_;
   std::map<std::string, int64_t> offsets_;
 };

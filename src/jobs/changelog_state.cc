@@ -205,10 +205,8 @@ Status ChangelogState::Apply(AnalyticsTable table, const ExtractedChange& c) {
 }
 
 void ChangelogState::RetractKlient(int64_t id) {
-  auto it = klienci_.find(id);
-  if (it == klienci_.end()) return;
-  --country_counts_[it->second];
-  klienci_.erase(it);
+  uint32_t old;
+  if (klienci_.Erase(id, &old)) --country_counts_[old];
 }
 
 void ChangelogState::ApplyKlienci(const ExtractedChange& c) {
@@ -224,24 +222,23 @@ void ChangelogState::ApplyKlienci(const ExtractedChange& c) {
   if (c.op == 'u' && c.before_id && *c.before_id != *c.after_id) RetractKlient(*c.before_id);
   uint32_t group = countries_.Intern(c.group);
   if (group >= country_counts_.size()) country_counts_.resize(group + 1, 0);
-  auto [it, inserted] = klienci_.try_emplace(*c.after_id, group);
+  auto [value, inserted] = klienci_.TryEmplace(*c.after_id, group);
   if (!inserted) {
-    --country_counts_[it->second];
-    it->second = group;
+    --country_counts_[*value];
+    *value = group;
   }
   ++country_counts_[group];
 }
 
 void ChangelogState::RetractEmployee(int64_t id) {
-  auto it = pracownicy_.find(id);
-  if (it == pracownicy_.end()) return;
-  PositionAgg& agg = position_aggs_[it->second.group];
+  Employee old;
+  if (!pracownicy_.Erase(id, &old)) return;
+  PositionAgg& agg = position_aggs_[old.group];
   --agg.count;
-  if (it->second.has_age) {
+  if (old.has_age) {
     --agg.aged;
-    agg.age_sum -= it->second.age;
+    agg.age_sum -= old.age;
   }
-  pracownicy_.erase(it);
 }
 
 void ChangelogState::ApplyPracownicy(const ExtractedChange& c) {
@@ -267,7 +264,7 @@ void ChangelogState::ApplyPracownicy(const ExtractedChange& c) {
     ++agg.aged;
     agg.age_sum += e.age;
   }
-  pracownicy_.emplace(*c.after_id, e);
+  pracownicy_.TryEmplace(*c.after_id, e);
 }
 
 namespace {
@@ -356,27 +353,27 @@ void ChangelogState::AppendSnapshot(std::string* out) const {
     }
   };
   std::vector<bool> used(countries_.size(), false);
-  for (const auto& [id, g] : klienci_) used[g] = true;
+  klienci_.ForEach([&](int64_t, uint32_t g) { used[g] = true; });
   std::vector<uint32_t> country_map;
   write_pool(countries_, used, &country_map);
   used.assign(positions_.size(), false);
-  for (const auto& [id, e] : pracownicy_) used[e.group] = true;
+  pracownicy_.ForEach([&](int64_t, const Employee& e) { used[e.group] = true; });
   std::vector<uint32_t> position_map;
   write_pool(positions_, used, &position_map);
 
   out->reserve(out->size() + klienci_.size() * 12 + pracownicy_.size() * 21 + 16);
   PutFixed<uint64_t>(out, klienci_.size());
-  for (const auto& [id, g] : klienci_) {
+  klienci_.ForEach([&](int64_t id, uint32_t g) {
     PutFixed<int64_t>(out, id);
     PutFixed<uint32_t>(out, country_map[g]);
-  }
+  });
   PutFixed<uint64_t>(out, pracownicy_.size());
-  for (const auto& [id, e] : pracownicy_) {
+  pracownicy_.ForEach([&](int64_t id, const Employee& e) {
     PutFixed<int64_t>(out, id);
     PutFixed<uint32_t>(out, position_map[e.group]);
     PutFixed<uint8_t>(out, e.has_age ? 1 : 0);
     PutFixed<int64_t>(out, e.age);
-  }
+  });
 }
 
 Status ChangelogState::ReadSnapshot(std::string_view* in) {
@@ -410,7 +407,7 @@ Status ChangelogState::ReadSnapshot(std::string_view* in) {
     GetFixed(in, &id);
     GetFixed(in, &g);
     if (g >= countries_.size()) return corrupt("country index out of range");
-    if (!klienci_.emplace(id, g).second) return corrupt("duplicate klienci id");
+    if (!klienci_.TryEmplace(id, g).second) return corrupt("duplicate klienci id");
     ++country_counts_[g];
   }
   if (!GetFixed(in, &n) || n > in->size() / 21) return corrupt("bad pracownicy row count");
@@ -425,7 +422,7 @@ Status ChangelogState::ReadSnapshot(std::string_view* in) {
     GetFixed(in, &e.age);
     if (e.group >= positions_.size() || has_age > 1) return corrupt("bad pracownicy row");
     e.has_age = has_age == 1;
-    if (!pracownicy_.emplace(id, e).second) return corrupt("duplicate pracownicy id");
+    if (!pracownicy_.TryEmplace(id, e).second) return corrupt("duplicate pracownicy id");
     PositionAgg& agg = position_aggs_[e.group];
     ++agg.count;
     if (e.has_age) {

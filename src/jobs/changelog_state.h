@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <algorithm>
 #include <unordered_map>
 #include <vector>
 
@@ -132,6 +133,97 @@ class ChangelogState {
     std::vector<std::optional<std::string>> names_;
   };
 
+  // An open-addressing hash map int64 id -> V (linear probing, backward-shift deletion): no node
+  // allocations, so rebuilding 10^5..10^6 keys from a snapshot costs one allocation per table.
+  template <typename V>
+  class FlatIdMap {
+   public:
+    FlatIdMap() { Rehash(16); }
+    size_t size() const { return size_; }
+    void clear() {
+      std::fill(used_.begin(), used_.end(), 0);
+      size_ = 0;
+    }
+    void reserve(size_t n) {
+      size_t cap = 16;
+      while (cap < n * 2) cap <<= 1;
+      if (cap > slots_.size()) Rehash(cap);
+    }
+    V* Find(int64_t key) {
+      for (size_t i = Home(key);; i = (i + 1) & mask_) {
+        if (!used_[i]) return nullptr;
+        if (slots_[i].key == key) return &slots_[i].value;
+      }
+    }
+    // Inserts (key, value) unless the key exists; returns the stored value and whether it was inserted.
+    std::pair<V*, bool> TryEmplace(int64_t key, const V& value) {
+      if ((size_ + 1) * 2 > slots_.size()) Rehash(slots_.size() * 2);
+      size_t i = Home(key);
+      for (; used_[i]; i = (i + 1) & mask_) {
+        if (slots_[i].key == key) return {&slots_[i].value, false};
+      }
+      used_[i] = 1;
+      slots_[i] = Slot{key, value};
+      ++size_;
+      return {&slots_[i].value, true};
+    }
+    // Removes `key`; copies its value to *old. False when absent.
+    bool Erase(int64_t key, V* old) {
+      size_t i = Home(key);
+      for (;; i = (i + 1) & mask_) {
+        if (!used_[i]) return false;
+        if (slots_[i].key == key) break;
+      }
+      *old = slots_[i].value;
+      // Backward shift: pull later entries of the probe run into the hole when their home allows.
+      size_t j = i;
+      for (;;) {
+        j = (j + 1) & mask_;
+        if (!used_[j]) break;
+        size_t home = Home(slots_[j].key);
+        bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
+        if (movable) {
+          slots_[i] = slots_[j];
+          i = j;
+        }
+      }
+      used_[i] = 0;
+      --size_;
+      return true;
+    }
+    template <typename F>
+    void ForEach(F&& f) const {
+      for (size_t i = 0; i < slots_.size(); ++i) {
+        if (used_[i]) f(slots_[i].key, slots_[i].value);
+      }
+    }
+
+   private:
+    struct Slot {
+      int64_t key;
+      V value;
+    };
+    size_t Home(int64_t key) const {
+      uint64_t x = static_cast<uint64_t>(key) * 0x9E3779B97F4A7C15ull;
+      return static_cast<size_t>(x ^ (x >> 29)) & mask_;
+    }
+    void Rehash(size_t cap) {
+      std::vector<Slot> old_slots = std::move(slots_);
+      std::vector<uint8_t> old_used = std::move(used_);
+      slots_.assign(cap, Slot{});
+      used_.assign(cap, 0);
+      mask_ = cap - 1;
+      size_ = 0;
+      for (size_t i = 0; i < old_slots.size(); ++i) {
+        if (old_used[i]) TryEmplace(old_slots[i].key, old_slots[i].value);
+      }
+    }
+    std::vector<Slot> slots_;
+    std::vector<uint8_t> used_;  // 1 = slot holds an entry
+    size_t mask_ = 0;
+    size_t size_ = 0;
+  };
+
   struct Employee {
     uint32_t group = 0;
     bool has_age = false;
@@ -150,8 +242,8 @@ class ChangelogState {
 
   GroupPool countries_;
   GroupPool positions_;
-  std::unordered_map<int64_t, uint32_t> klienci_;        // id -> country index
-  std::unordered_map<int64_t, Employee> pracownicy_;     // id -> employee
+  FlatIdMap<uint32_t> klienci_;                          // id -> country index
+  FlatIdMap<Employee> pracownicy_;                        // id -> employee
   std::vector<int64_t> country_counts_;                  // by country index
   std::vector<PositionAgg> position_aggs_;               // by position index
   Lsn max_lsn_;
