@@ -111,10 +111,10 @@ struct RawRow {
 inline std::vector<RawRow> ReadCommitted(const std::string& root, const std::string& list_file) {
   std::string out = QueryCommitted(
       root,
-      "SELECT topic, \"partition\", \"offset\", coalesce(coalesce(json_extract_string(value, '$.payload.op'), "
-      "json_extract_string(value, '$.op')), 'tombstone'), coalesce(json_extract(key, '$.payload.id'), "
-      "json_extract(key, '$.id'))::BIGINT, coalesce(json_extract_string(value, '$.payload.source.lsn'), "
-      "json_extract_string(value, '$.source.lsn'), ''), timestampType FROM raw ORDER BY topic, \"offset\"",
+      "SELECT topic, \"partition\", \"offset\", CASE WHEN NOT json_valid(value) THEN 'raw' ELSE coalesce(coalesce(json_extract_string(value, '$.payload.op'), "
+      "json_extract_string(value, '$.op')), 'tombstone') END, coalesce(json_extract(key, '$.payload.id'), "
+      "json_extract(key, '$.id'))::BIGINT, CASE WHEN json_valid(value) THEN coalesce(json_extract_string(value, '$.payload.source.lsn'), "
+      "json_extract_string(value, '$.source.lsn'), '') ELSE '' END, timestampType FROM raw ORDER BY topic, \"offset\"",
       list_file);
   std::vector<RawRow> rows;
   std::istringstream in(out);

@@ -193,6 +193,10 @@ Status Pipeline::RunEmbedded() {
   uint64_t tx_records = 0;      // records taken since that marker (cumulative across batches)
   if (rec.source_lsn.valid() && skip > 0) tx_records = skip;
   Lsn durable = rec.source_lsn;
+  // Until the first end marker of a fresh pipeline, capture is taking the initial snapshot: a stop or a
+  // crash makes it take the snapshot again, so its rows are committed only with its end marker (or, for
+  // a snapshot larger than max_batch_rows, in full batches; docs/STREAM.md "Known limit").
+  bool in_snapshot = !rec.source_lsn.valid();
   {
     std::lock_guard<std::mutex> l(stats_mu_);
     stats_.durable_lsn = durable;
@@ -269,6 +273,7 @@ Status Pipeline::RunEmbedded() {
         }
         tx_lsn = item->end_lsn;
         tx_records = 0;
+        in_snapshot = false;
         if (events.empty()) mark_durable(tx_lsn);  // every record before it is committed
       } else if (skip > 0) {
         --skip;
@@ -294,6 +299,7 @@ Status Pipeline::RunEmbedded() {
     bool due = !events.empty() &&
                (stopping || drained || events.size() >= oo.max_batch_rows ||
                 MonoMicros() - batch_start_us >= static_cast<int64_t>(oo.trigger.count()) * 1000);
+    if (in_snapshot && events.size() < oo.max_batch_rows) due = false;
     if (due) {
       Status st = commit();
       if (!st.ok()) {

@@ -1,0 +1,141 @@
+// Shared fixture of stream_test and crash_test: a test database with csv_files imported, a private
+// output directory, `cdcpipe run` / `cdcpipe capture` / `cdcpipe stream` as child processes, the
+// librdkafka mock cluster (build/kafka-mock) and a psql workload running in the background.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "raw_output.h"
+#include "support/test_env.h"
+
+namespace cdc::testing {
+
+class PipelineHarness : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = pg().CreateTestDatabase();
+    auto r = RunCommand({CdcpipeBin(), "import", "--db", pg().Uri(db_), "--dir", SourceDir() + "/csv_files"});
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+    klienci_ = std::stoll(Sql("SELECT count(*) FROM klienci"));
+    snapshot_rows_ = klienci_ + std::stoll(Sql("SELECT count(*) FROM pracownicy")) +
+                     std::stoll(Sql("SELECT count(*) FROM projekty"));
+  }
+  void TearDown() override {
+    processes_.clear();
+    pg().DropSlots(db_);
+  }
+  static PgCluster& pg() { return PgCluster::Shared(); }
+  std::string Sql(const std::string& sql) { return pg().Psql(db_, sql); }
+  std::string Out() const { return dir_ / "out"; }
+
+  std::unique_ptr<BackgroundProcess> StartRun(const std::vector<std::string>& extra = {},
+                                              const std::map<std::string, std::string>& env = {}) {
+    std::vector<std::string> argv = {CdcpipeBin(), "run", "--db", pg().Uri(db_), "--output", Out(),
+                                     "--trigger", "200ms", "--heartbeat", "0", "--http", "off"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return std::make_unique<BackgroundProcess>(argv, dir_ / "run.log", env);
+  }
+
+  // The mock cluster with the Debezium topics pre-created (several partitions for klienci, so that
+  // the mock's ~5 MiB per-partition retention holds the workload).
+  std::string StartKafka() {
+    processes_.push_back(std::make_unique<BackgroundProcess>(
+        std::vector<std::string>{BinaryDir() + "/kafka-mock", "--topic", "dbserver1.public.klienci:8", "--topic",
+                                 "dbserver1.public.pracownicy:2", "--topic", "dbserver1.public.projekty:1",
+                                 "--bootstrap-file", dir_ / "bootstrap"},
+        dir_ / "kafka.log"));
+    EXPECT_TRUE(WaitFor([&] { return std::filesystem::exists(dir_ / "bootstrap"); }, 20000)) << processes_.back()->Log();
+    std::string b = ReadFile(dir_ / "bootstrap");
+    while (!b.empty() && (b.back() == '\n' || b.back() == '\r')) b.pop_back();
+    return b;
+  }
+  std::unique_ptr<BackgroundProcess> StartCapture(const std::string& brokers) {
+    return std::make_unique<BackgroundProcess>(
+        std::vector<std::string>{CdcpipeBin(), "capture", "--db", pg().Uri(db_), "--brokers", brokers, "--heartbeat", "0"},
+        dir_ / "capture.log");
+  }
+  std::unique_ptr<BackgroundProcess> StartStream(const std::string& brokers,
+                                                 const std::map<std::string, std::string>& env = {}) {
+    return std::make_unique<BackgroundProcess>(
+        std::vector<std::string>{CdcpipeBin(), "stream", "--brokers", brokers, "--output", Out(), "--trigger", "200ms"},
+        dir_ / "stream.log", env);
+  }
+
+  // Waits until the slot confirmed everything written so far (run confirms only committed batches).
+  bool WaitSlotCaughtUp(BackgroundProcess* p, int timeout_ms = 120000) {
+    std::string target = Sql("SELECT pg_current_wal_lsn()");
+    return WaitFor(
+        [&] {
+          if (p && !p->Running()) return false;
+          return Sql("SELECT coalesce((SELECT confirmed_flush_lsn >= '" + target +
+                     "'::pg_lsn FROM pg_replication_slots WHERE slot_name = 'cdcpipe'), false)") == "t";
+        },
+        timeout_ms);
+  }
+  // Waits until the committed output holds `events` rows (polls DuckDB).
+  bool WaitCommittedRows(int64_t events, int timeout_ms = 120000) {
+    return WaitFor(
+        [&] {
+          std::string n = QueryCommitted(Out(), "SELECT count(*) FROM raw", dir_ / "poll.csv");
+          return !n.empty() && std::stoll(n.substr(1)) >= events;
+        },
+        timeout_ms);
+  }
+
+  // A background psql workload of `inserts` new klienci (ids from 1000000), then `updates` of them,
+  // then `deletes` of them, in transactions of 100 rows: inserts + updates + deletes changes.
+  std::unique_ptr<BackgroundProcess> StartWorkload(int inserts, int updates, int deletes) {
+    std::string sql;
+    for (int i = 0; i < inserts; i += 100) {
+      sql += "INSERT INTO klienci SELECT 1000000 + g, 'W' || g, 'w' || g || '@x.pl', 'Polska', NULL FROM "
+             "generate_series(" + std::to_string(i + 1) + ", " + std::to_string(std::min(i + 100, inserts)) + ") g;\n";
+    }
+    for (int i = 0; i < updates; i += 100) {
+      sql += "UPDATE klienci SET kraj = 'Czechy' WHERE id BETWEEN " + std::to_string(1000001 + i) + " AND " +
+             std::to_string(1000000 + std::min(i + 100, updates)) + ";\n";
+    }
+    for (int i = 0; i < deletes; i += 100) {
+      sql += "DELETE FROM klienci WHERE id BETWEEN " + std::to_string(1000001 + i) + " AND " +
+             std::to_string(1000000 + std::min(i + 100, deletes)) + ";\n";
+    }
+    WriteFile(dir_ / "workload.sql", sql);
+    std::vector<std::string> argv = {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", dir_ / "workload.sql"};
+    return std::make_unique<BackgroundProcess>(argv, dir_ / "workload.log", pg().Env(db_));
+  }
+
+  // Checks the committed output against the workload: every change exactly once.
+  void CheckWorkload(int inserts, int updates, int deletes, bool snapshot) {
+    std::vector<RawRow> rows = ReadCommitted(Out(), dir_ / "files.csv");
+    auto counts = CheckExactlyOnce(rows, /*contiguous=*/true);
+    EXPECT_EQ(counts["klienci c"], inserts);
+    EXPECT_EQ(counts["klienci u"], updates);
+    EXPECT_EQ(counts["klienci d"], deletes);
+    EXPECT_EQ(counts["klienci tombstone"], deletes);
+    if (snapshot) {
+      EXPECT_EQ(counts["klienci r"], klienci_);
+    }
+    // The source LSN of each change appears once (a change replayed twice would repeat its LSN).
+    std::set<std::pair<std::string, std::string>> lsns;
+    for (const auto& r : rows) {
+      if (r.op == "tombstone" || r.op == "r") continue;
+      EXPECT_TRUE(lsns.insert({r.lsn, std::to_string(r.id)}).second) << "LSN " << r.lsn << " id " << r.id << " twice";
+    }
+    int64_t expected = inserts + updates + 2 * deletes + (snapshot ? snapshot_rows_ : 0);
+    EXPECT_EQ(static_cast<int64_t>(rows.size()), expected);
+  }
+
+  TempDir dir_{"cdcpipe-stream-test"};
+  std::string db_;
+  int64_t klienci_ = 0, snapshot_rows_ = 0;
+  std::vector<std::unique_ptr<BackgroundProcess>> processes_;
+  std::mt19937 rng_{std::random_device{}()};
+};
+
+}  // namespace cdc::testing
