@@ -18,7 +18,7 @@ struct RawOutputFlags {
   std::string output = "./data/processed-data";
   std::string checkpoint;
   std::string trigger = "1s";
-  size_t max_batch_rows = 20000;
+  size_t max_batch_rows = 10000;
   std::string compression = "snappy";
   std::string s3_endpoint;
   bool create_bucket = false;
@@ -31,7 +31,7 @@ inline void AddRawOutputFlags(CLI::App* sub, RawOutputFlags* f) {
   sub->add_option("--checkpoint", f->checkpoint, "Checkpoint location (default <output>/_checkpoints/stream)");
   sub->add_option("--trigger", f->trigger, "Cut a micro-batch this long after its first event (250ms, 1s, 2m)")
       ->default_val("1s");
-  sub->add_option("--max-batch-rows", f->max_batch_rows, "... or when it holds this many events")->default_val(20000);
+  sub->add_option("--max-batch-rows", f->max_batch_rows, "... or when it holds this many events")->default_val(10000);
   sub->add_option("--compression", f->compression, "Parquet compression: snappy, zstd or none")->default_val("snappy");
   sub->add_option("--s3-endpoint", f->s3_endpoint, "S3 endpoint for s3:// outputs (default $CDCPIPE_S3_ENDPOINT or AWS)");
   sub->add_flag("--create-bucket", f->create_bucket, "Create the S3 bucket when it does not exist");

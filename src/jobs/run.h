@@ -54,8 +54,8 @@ struct RunOptions {
   std::vector<std::string> topics = {"^dbserver1\\.public\\..*"};
   std::string group = "cdcpipe-stream";
   // Embedded: items (records + transaction markers) queued between capture and the raw sink. Default
-  // 8192 (bounds memory together with max_batch_rows).
-  size_t channel_capacity = 8192;
+  // 4096 (bounds memory together with max_batch_rows).
+  size_t channel_capacity = 4096;
 };
 
 struct RunStats {

@@ -40,8 +40,8 @@ struct RawOutputOptions {
   store::StoreOptions store;
   // A batch is cut this long after its first event. Default 1 s.
   std::chrono::milliseconds trigger{1000};
-  // ... or when it holds this many events. Default 20000 (bounds memory: the batch is kept in memory).
-  size_t max_batch_rows = 20000;
+  // ... or when it holds this many events. Default 10000 (bounds memory: the batch is kept in memory).
+  size_t max_batch_rows = 10000;
   // Parquet compression. Default snappy.
   parquet::Compression compression = parquet::Compression::kSnappy;
   // Called after each commit. Default none.

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Pipeline benchmark: `cdcpipe run` (embedded: capture -> committed Parquet in raw-kafka-data, no Kafka)
+# against pg_recvlogical, in the same run, on the same private PostgreSQL 15 cluster (temp dir, removed
+# at exit). The set-up and slot-copy pattern follow bench/capture_bench.sh.
+#
+#   bench/run_bench.sh [--rows N] [--runs R] [--latency-seconds S] [--latency-rate ROWS_PER_S] [--trigger T]
+#   defaults: 1,000,000 rows, 2 runs (best of), 30 s at 5,000 rows/s, trigger 1s
+#
+# Throughput: 100 transactions insert N rows into klienci. A base pgoutput slot created before the
+# insert is copied (pg_copy_logical_replication_slot) once per consumer and run, so both decode exactly
+# the same WAL from the same start:
+#   pg_recvlogical -P pgoutput -o proto_version=1 -o publication_names=cdcpipe --endpos END -f /dev/null
+#   cdcpipe run --slot COPY --snapshot never --end-lsn END --output DIR   (decode, Debezium JSON, Parquet
+#                                                                          files + _spark_metadata commits)
+# Rates are rows/s of the whole command (process start to exit, all batches committed). Target >= 0.7x.
+# Peak RSS of cdcpipe run (GNU time), target < 300 MB.
+#
+# Freshness: a fresh slot, `cdcpipe run --trigger T --latency-log`; a DO block commits rate/50 rows every
+# 20 ms for S seconds; per transaction the log holds PostgreSQL commit time -> the batch holding it
+# committed (its _spark_metadata written; DurableLsn passing its end LSN). Target p99 <= T + 1 s.
+# Results: docs/bench-stream.md.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${CDCPIPE_BUILD_DIR:-$repo/build}
+rows=1000000
+runs=2
+lat_seconds=30
+lat_rate=5000
+trigger=1s
+while (($#)); do
+  case "$1" in
+    --rows) rows=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --latency-seconds) lat_seconds=$2; shift 2 ;;
+    --latency-rate) lat_rate=$2; shift 2 ;;
+    --trigger) trigger=$2; shift 2 ;;
+    *) echo "run_bench.sh: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+done
+pgbin=/usr/lib/postgresql/15/bin
+
+if [[ ! -x "$build/cdcpipe" ]]; then "$repo/scripts/setup.sh"; fi
+if [[ ! -x /usr/bin/time ]]; then
+  echo "==> installing GNU time (peak RSS)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q time >/dev/null
+fi
+as_pg() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+work=$(mktemp -d /tmp/cdcpipe-run-bench.XXXXXX)
+chmod 0777 "$work"
+cleanup() {
+  as_pg "$pgbin/pg_ctl" -D "$work/pg" -m immediate -w stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=54700
+while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+echo "==> private PostgreSQL 15 on 127.0.0.1:$port"
+as_pg "$pgbin/initdb" -D "$work/pg" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+mkdir -p "$work/sock" && chmod 0777 "$work/sock"
+cat >>"$work/pg/postgresql.conf" <<EOF2
+wal_level = logical
+max_replication_slots = 20
+max_wal_senders = 20
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$work/sock'
+max_wal_size = 4GB
+EOF2
+as_pg "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -o "-p $port" -w start >/dev/null
+export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=postgres
+url="postgresql://postgres@127.0.0.1:$port/postgres"
+q() { psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
+run_flags=(--db "$url" --tables klienci --snapshot never --heartbeat 0 --http off)
+
+# Set-up once (schema, publication, REPLICA IDENTITY FULL), then the base slot.
+"$build/cdcpipe" schema --apply --db "$url" >/dev/null 2>&1
+"$build/cdcpipe" run "${run_flags[@]}" --slot warmup --output "$work/warmup" \
+  --end-lsn "$(q 'SELECT pg_current_wal_insert_lsn()')" >"$work/warmup.log" 2>&1 || { cat "$work/warmup.log"; exit 1; }
+q "SELECT pg_drop_replication_slot('warmup')" >/dev/null
+q "SELECT 1 FROM pg_create_logical_replication_slot('base', 'pgoutput')" >/dev/null
+
+per=$((rows / 100))
+echo "==> inserting $rows rows in 100 transactions"
+q "DO \$\$ BEGIN FOR t IN 0..99 LOOP
+     INSERT INTO klienci SELECT g, 'klient ' || g, 'klient' || g || '@example.com', 'PL', '+48 600 100 ' || g
+       FROM generate_series(t * $per + 1, (t + 1) * $per) g;
+     COMMIT;
+   END LOOP; END \$\$"
+q "CHECKPOINT" >/dev/null
+end=$(q "SELECT pg_current_wal_lsn()")
+echo "    WAL to decode: $(q "SELECT pg_size_pretty(pg_wal_lsn_diff('$end', restart_lsn)) FROM pg_replication_slots WHERE slot_name = 'base'"), end LSN $end"
+
+now() { date +%s.%N; }
+slot_n=0
+fresh_slot() {
+  slot_n=$((slot_n + 1))
+  q "SELECT 1 FROM pg_copy_logical_replication_slot('base', 'copy$slot_n')" >/dev/null
+  echo "copy$slot_n"
+}
+drop_slot() { q "SELECT pg_drop_replication_slot('$1')" >/dev/null; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { print b - a }'; }
+min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b ? a : b) }'; }
+
+best_recv=999999 best_run=999999 peak_run=0
+for ((i = 1; i <= runs; i++)); do
+  s=$(fresh_slot)
+  t0=$(now)
+  pg_recvlogical -d postgres --slot "$s" --start -o proto_version=1 -o publication_names=cdcpipe \
+    --endpos "$end" --no-loop -f /dev/null
+  t1=$(now)
+  drop_slot "$s"
+  best_recv=$(min "$best_recv" "$(elapsed "$t0" "$t1")")
+
+  s=$(fresh_slot)
+  rm -rf "$work/out"
+  t0=$(now)
+  /usr/bin/time -f "%M" -o "$work/rss" "$build/cdcpipe" run "${run_flags[@]}" --slot "$s" --end-lsn "$end" \
+    --output "$work/out" >"$work/run.log" 2>&1 || { cat "$work/run.log"; exit 1; }
+  t1=$(now)
+  grep -q " $rows events committed" "$work/run.log" || { echo "run did not commit $rows events:"; tail -5 "$work/run.log"; exit 1; }
+  drop_slot "$s"
+  best_run=$(min "$best_run" "$(elapsed "$t0" "$t1")")
+  peak_run=$(awk -v a="$peak_run" -v b="$(tail -1 "$work/rss")" 'BEGIN { print (a > b ? a : b) }')
+done
+drop_slot base
+files=$(ls "$work/out/raw-kafka-data" | grep -c '^part-' || true)
+bytes=$(du -sb "$work/out/raw-kafka-data" | cut -f1)
+
+rate() { awk -v r="$rows" -v s="$1" 'BEGIN { printf "%.0f", r / s }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
+echo
+echo "== throughput: $rows-row insert backlog (best of $runs) =="
+printf "%-40s %8.2f s %10s rows/s\n" "pg_recvlogical (pgoutput) -> /dev/null" "$best_recv" "$(rate "$best_recv")"
+printf "%-40s %8.2f s %10s rows/s  ratio %s (target >= 0.70)  peak RSS %d MB (target < 300)\n" \
+  "cdcpipe run -> committed Parquet" "$best_run" "$(rate "$best_run")" "$(ratio "$best_run" "$best_recv")" \
+  "$((peak_run / 1024))"
+echo "    output of the last run: $files Parquet files, $((bytes / 1024 / 1024)) MiB"
+
+echo
+echo "==> freshness: $lat_rate rows/s for $lat_seconds s, trigger $trigger"
+per_tx=$((lat_rate / 50))
+txs=$((lat_seconds * 50))
+q "SELECT 1 FROM pg_create_logical_replication_slot('latency', 'pgoutput')" >/dev/null
+/usr/bin/time -f "%M" -o "$work/rss-lat" "$build/cdcpipe" run "${run_flags[@]}" --slot latency --trigger "$trigger" \
+  --output "$work/lat-out" --latency-log "$work/latency.log" >"$work/latency-run.log" 2>&1 &
+run_pid=$!
+for _ in $(seq 1 100); do
+  [[ $(q "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'latency' AND active") == 1 ]] && break
+  sleep 0.1
+done
+q "DO \$\$
+DECLARE t0 timestamptz := clock_timestamp(); base int := 10000000;
+BEGIN
+  FOR i IN 1..$txs LOOP
+    INSERT INTO klienci SELECT base + i * $per_tx + g, 'lat', NULL, 'PL', NULL FROM generate_series(1, $per_tx) g;
+    COMMIT;
+    PERFORM pg_sleep_until(t0 + i * interval '20 milliseconds');
+  END LOOP;
+END \$\$"
+end=$(q "SELECT pg_current_wal_lsn()")
+for _ in $(seq 1 300); do
+  [[ $(q "SELECT confirmed_flush_lsn >= '$end' FROM pg_replication_slots WHERE slot_name = 'latency'") == t ]] && break
+  sleep 0.1
+done
+# GNU time ignores SIGINT while it waits: signal cdcpipe (its child) itself.
+kill -INT "$(pgrep -P "$run_pid")"
+wait "$run_pid" || { echo "run exited with $?"; tail -20 "$work/latency-run.log"; exit 1; }
+drop_slot latency
+n=$(wc -l <"$work/latency.log")
+sort -n -k2 "$work/latency.log" | awk -v n="$n" -v trig="$trigger" '
+  { v[NR] = $2 }
+  END {
+    p50 = v[int(n * 0.50) > 0 ? int(n * 0.50) : 1]; p99 = v[int(n * 0.99) > 0 ? int(n * 0.99) : 1]
+    printf "commit in PostgreSQL -> committed Parquet over %d transactions: p50 %.0f ms, p99 %.0f ms, max %.0f ms (target p99 <= trigger %s + 1 s)\n",
+      n, p50 / 1000, p99 / 1000, v[n] / 1000, trig
+  }'
+echo "peak RSS at $lat_rate rows/s: $(( $(tail -1 "$work/rss-lat") / 1024 )) MB"
