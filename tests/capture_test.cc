@@ -752,6 +752,37 @@ TEST_F(CaptureCliTest, SigtermFlushesConfirmsAndExitsZero) {
   EXPECT_EQ(KcatEvents(kafka.brokers(), "dbserver1.public.klienci").size(), 1000u);
 }
 
+// Regression: a restart right after a crash found the slot still held by the dead process's walsender
+// and exited with "replication slot is active" (SQLSTATE 55006). Capture now waits for the slot.
+TEST_F(CaptureCliTest, SecondCaptureWaitsForTheSlotAndTakesOver) {
+  KafkaMock kafka;
+  TempDir dir;
+  auto argv = Argv("cli_busy", kafka.brokers());
+  BackgroundProcess first(argv, dir / "first.log");
+  ASSERT_TRUE(WaitFor([&] { return Sql("SELECT count(*) FROM cdcpipe_offsets WHERE slot_name = 'cli_busy'") == "1"; },
+                      60000))
+      << first.Log();
+  BackgroundProcess second(argv, dir / "second.log");
+  ASSERT_TRUE(WaitFor([&] { return second.Log().find("SQLSTATE 55006") != std::string::npos; }, 30000)) << second.Log();
+  EXPECT_TRUE(second.Running()) << "the second capture gave up instead of waiting:\n" << second.Log();
+  first.Kill9();
+  Sql("INSERT INTO klienci SELECT g, 'x', NULL, NULL, NULL FROM generate_series(1, 500) g");
+  Lsn end = CurrentLsn();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return *Lsn::Parse(Sql("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'cli_busy'")) >=
+               end;
+      },
+      120000))
+      << second.Log();
+  EXPECT_EQ(second.Stop(SIGTERM, 30000), 0) << second.Log();
+  std::set<int> ids;
+  for (const auto& e : KcatEvents(kafka.brokers(), "dbserver1.public.klienci")) {
+    if (!e.value.is_null() && e.value["payload"]["op"] == "c") ids.insert(e.value["payload"]["after"]["id"].get<int>());
+  }
+  EXPECT_EQ(ids.size(), 500u);
+}
+
 TEST_F(CaptureCliTest, MissingTableAndBadFlagsAreClearErrors) {
   auto r = RunCommand({CdcpipeBin(), "capture", "--db", pg().Uri(db_), "--sink", "null", "--tables", "nie_ma"});
   EXPECT_EQ(r.exit_code, 6) << r.Describe();

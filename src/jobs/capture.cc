@@ -518,6 +518,11 @@ Status CaptureJob::Impl::StreamSession(pg::ReplicationStream& stream, Lsn start,
 
 Status CaptureJob::Impl::Stream(std::optional<pg::ReplicationStream> stream, Lsn start) {
   auto backoff = opts.reconnect_initial;
+  // When the slot is still held by the walsender of a process that just stopped or died, PostgreSQL
+  // releases it once that walsender exits (at most wal_sender_timeout): wait for it, but not forever,
+  // since a second capture on the same slot is a real error.
+  int64_t slot_busy_since_us = 0;  // 0 = the slot is not known to be busy
+  constexpr int64_t kSlotBusyPatienceUs = 90 * 1000000;
   for (;;) {
     if (!stream) {
       auto s = pg::ReplicationStream::Connect(opts.conninfo);
@@ -545,6 +550,18 @@ Status CaptureJob::Impl::Stream(std::optional<pg::ReplicationStream> stream, Lsn
       stats.durable_lsn = confirmed;
       log::Info(kComponent, "stopped; confirmed {} to PostgreSQL", confirmed.ToString());
       return Status::OK();
+    }
+    bool slot_busy = st.code() == StatusCode::kFailedPrecondition &&
+                     st.message().find("(SQLSTATE 55006)") != std::string::npos;
+    if (slot_busy) {
+      int64_t now = MonoMicros();
+      if (slot_busy_since_us == 0) slot_busy_since_us = now;
+      if (now - slot_busy_since_us >= kSlotBusyPatienceUs) {
+        return st.WithContext("the slot stayed in use by another process for 90 s (is another cdcpipe capturing it?)");
+      }
+      st = Status::Unavailable(st.message());
+    } else if (st.ok() || st.IsUnavailable()) {
+      slot_busy_since_us = 0;
     }
     if (!st.IsUnavailable()) return st;
     // Lost connection or server restart: resume from the slot (its confirmed position), with a fresh
