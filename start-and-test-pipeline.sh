@@ -1,24 +1,38 @@
 #!/usr/bin/env bash
-# Runs the pipeline on this machine: set-up if needed, a private PostgreSQL 15 with logical
-# replication under .pipeline/, the schema, and `cdcpipe import` of csv_files/. Prints per-table row
-# counts and how to connect with psql. Safe to re-run: a running cluster is reused and the import is
-# an upsert (re-importing the same files changes nothing).
+# Runs the whole pipeline on this machine and checks it end to end.
 #
-#   ./start-and-test-pipeline.sh           start (or reuse) and import
-#   ./start-and-test-pipeline.sh --reset   stop, remove .pipeline/, then start fresh and import
-#   ./stop-pipeline.sh                     stop the cluster (data stays in .pipeline/)
+#   1. set-up if needed (scripts/setup.sh: packages, npm test peers, build/cdcpipe)
+#   2. a private PostgreSQL 15 with logical replication under .pipeline/ (reused when running)
+#   3. the schema and `cdcpipe import` of csv_files/
+#   4. `cdcpipe run` in the background (log .pipeline/run.log, pid .pipeline/run.pid), ready when its
+#      /healthz answers; output in data/processed-data (or s3://processed-data with --s3)
+#   5. unless --skip-test: inserts, updates and deletes with psql; waits until they are in
+#      raw-kafka-data and in both analytics, checks the analytics equal SQL on the source, prints a summary
 #
-# Environment: CDCPIPE_BUILD_DIR (default build/), CSV_DIR (default csv_files/).
+#   ./start-and-test-pipeline.sh [--reset] [--debug] [--skip-test] [--kafka] [--s3]
+#     --reset      stop everything, remove .pipeline/ (cluster and slot) and the output first
+#     --debug      print each step's commands, and whole component logs on failure
+#     --skip-test  start the pipeline but do not run the end-to-end check
+#     --kafka      capture -> a local mock Kafka cluster (build/kafka-mock) -> stream, instead of embedded
+#     --s3         write to a local s3rver (S3 protocol) instead of local files
+#   ./stop-pipeline.sh stops it all.
+#
+# Environment: CDCPIPE_BUILD_DIR (default build/), CSV_DIR (default csv_files/), HTTP_PORT (default:
+# the first free port from 8080), E2E_TIMEOUT seconds to wait for the check (default 180).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$repo"
 
-reset=0
+reset=0 debug=0 skip_test=0 kafka=0 s3=0
 for arg in "$@"; do
   case "$arg" in
     --reset) reset=1 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-    *) echo "start-and-test-pipeline.sh: unknown argument '$arg' (use --reset)" >&2; exit 2 ;;
+    --debug) debug=1 ;;
+    --skip-test) skip_test=1 ;;
+    --kafka) kafka=1 ;;
+    --s3) s3=1 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) echo "start-and-test-pipeline.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
   esac
 done
 
@@ -27,22 +41,45 @@ csv_dir=${CSV_DIR:-$repo/csv_files}
 state="$repo/.pipeline"
 pgbin=/usr/lib/postgresql/15/bin
 db=cdcpipe
+e2e_timeout=${E2E_TIMEOUT:-180}
+current_step="start"
 
-step() { printf '==> %s\n' "$*"; }
+step() {
+  current_step="$*"
+  printf '==> %s\n' "$*"
+}
+# Shows a command before running it when --debug is on.
+run() {
+  if ((debug)); then printf '    $ %s\n' "$*" >&2; fi
+  "$@"
+}
+# fail COMPONENT LOG MESSAGE: names the step, the component and its log, shows the log's end.
+fail() {
+  local component=$1 log=$2
+  shift 2
+  {
+    echo
+    echo "FAILED at step '$current_step' (component: $component): $*"
+    if [[ -n "$log" && -f "$log" ]]; then
+      echo "--- log: $log ---"
+      if ((debug)); then cat "$log"; else tail -n 30 "$log"; echo "(whole log: $log; --debug prints it all)"; fi
+    fi
+  } >&2
+  exit 1
+}
 
 if ((reset)); then
+  step "reset: stop everything, remove .pipeline/ (cluster, slot) and data/processed-data"
   "$repo/stop-pipeline.sh" || true
-  step "removing $state"
-  rm -rf "$state"
+  rm -rf "$state" "$repo/data/processed-data"
 fi
 
 # ---- set-up ----------------------------------------------------------------------------------------
-if [[ ! -x "$build/cdcpipe" || ! -x "$pgbin/initdb" ]]; then
+if [[ ! -x "$build/cdcpipe" || ! -x "$pgbin/initdb" || ! -d "$repo/tests/node/node_modules" ]]; then
   step "set-up (scripts/setup.sh)"
-  "$repo/scripts/setup.sh"
+  run "$repo/scripts/setup.sh"
 fi
 cdcpipe="$build/cdcpipe"
-
 # Run PostgreSQL's tools as the postgres user when we are root (initdb refuses root).
 as_pg() {
   if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -71,11 +108,7 @@ fi
 
 if [[ ! -f "$pgdata/PG_VERSION" ]]; then
   step "initdb $pgdata"
-  as_pg "$pgbin/initdb" -D "$pgdata" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$state/initdb.log" 2>&1 || {
-    echo "start-and-test-pipeline.sh: initdb failed; see $state/initdb.log:" >&2
-    tail -20 "$state/initdb.log" >&2
-    exit 1
-  }
+  as_pg "$pgbin/initdb" -D "$pgdata" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$state/initdb.log" 2>&1 || fail postgres "$state/initdb.log" "initdb failed"
   as_pg mkdir -p "$sockdir"
   cat >>"$pgdata/postgresql.conf" <<EOF
 
@@ -102,11 +135,8 @@ if ((!running)); then
   echo "$port" >"$state/port"
   step "starting PostgreSQL 15 on 127.0.0.1:$port (log: $pglog)"
   as_pg touch "$pglog"
-  if ! as_pg "$pgbin/pg_ctl" -D "$pgdata" -l "$pglog" -o "-p $port" -w -t 60 start >/dev/null; then
-    echo "start-and-test-pipeline.sh: PostgreSQL did not start; the end of $pglog:" >&2
-    tail -20 "$pglog" >&2
-    exit 1
-  fi
+  as_pg "$pgbin/pg_ctl" -D "$pgdata" -l "$pglog" -o "-p $port" -w -t 60 start >/dev/null ||
+    fail postgres "$pglog" "PostgreSQL did not start"
 fi
 
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
@@ -117,21 +147,224 @@ export PGDATABASE=$db
 url="postgresql://postgres@127.0.0.1:$port/$db"
 
 # ---- schema and import -----------------------------------------------------------------------------
-step "schema: $cdcpipe schema --apply"
-"$cdcpipe" schema --apply --db "$url"
-step "import: $cdcpipe import --dir $csv_dir"
-"$cdcpipe" import --db "$url" --dir "$csv_dir"
+step "schema: cdcpipe schema --apply"
+run "$cdcpipe" schema --apply --db "$url" || fail postgres "" "cdcpipe schema --apply failed"
+step "import: cdcpipe import --dir $csv_dir"
+run "$cdcpipe" import --db "$url" --dir "$csv_dir" || fail import "" "cdcpipe import failed (the tables are unchanged)"
 
-# ---- report ----------------------------------------------------------------------------------------
-step "row counts"
-for t in klienci pracownicy projekty; do
-  printf '  %-12s %s\n' "$t" "$(psql -X -A -t -c "SELECT count(*) FROM $t")"
-done
+
+# ---- helpers for the background components ---------------------------------------------------------
+alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+free_port_from() {
+  local p
+  for ((p = $1; p < $1 + 200; p++)); do
+    if port_free "$p"; then echo "$p"; return 0; fi
+  done
+  return 1
+}
+# wait_until SECONDS PIDFILE COMPONENT LOG CONDITION...: polls CONDITION every 0.2 s; fails early
+# when the component's process died.
+wait_until() {
+  local secs=$1 pidfile=$2 component=$3 log=$4
+  shift 4
+  local deadline=$((SECONDS + secs))
+  while ! "$@" >/dev/null 2>&1; do
+    if [[ -n "$pidfile" ]] && ! alive "$pidfile"; then fail "$component" "$log" "$component exited"; fi
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
+}
+stop_bg() {  # stop_bg PIDFILE SIGNAL
+  if alive "$1"; then
+    kill "-$2" "$(cat "$1")" 2>/dev/null || true
+    for ((i = 0; i < 300; i++)); do alive "$1" || break; sleep 0.1; done
+    alive "$1" && kill -KILL "$(cat "$1")" 2>/dev/null || true
+  fi
+  rm -f "$1"
+}
+
+mode=embedded
+((kafka)) && mode=kafka
+((s3)) && mode="$mode+s3"
+if [[ -f "$state/mode" && "$(cat "$state/mode")" != "$mode" ]]; then
+  fail pipeline "" "the last run used mode '$(cat "$state/mode")', this one '$mode': start over with --reset"
+fi
+
+# A running `cdcpipe run` from an earlier invocation is stopped cleanly (it commits and confirms) and
+# started again below: a restart resumes from the slot and the checkpoint, exactly once.
+if alive "$state/run.pid"; then
+  step "stopping the running cdcpipe run (pid $(cat "$state/run.pid"))"
+  stop_bg "$state/run.pid" INT
+fi
+# Its walsender lets go of the slot a moment after it exits.
+slot_free() { [[ "$(psql -X -A -t -c "SELECT count(*) FROM pg_replication_slots WHERE active")" == 0 ]]; }
+wait_until 60 "" postgres "$pglog" slot_free || fail postgres "$pglog" "a replication slot is still in use by another process"
+
+# ---- Kafka (--kafka) -------------------------------------------------------------------------------
+brokers=""
+if ((kafka)); then
+  if alive "$state/kafka.pid"; then
+    step "Kafka: reusing the mock cluster (pid $(cat "$state/kafka.pid"))"
+  else
+    if [[ -f "$state/kafka.bootstrap" ]]; then
+      fail kafka "$state/kafka.log" "the mock Kafka cluster of the last run is gone (it keeps its data in memory): start over with --reset"
+    fi
+    step "Kafka: starting a local mock cluster (build/kafka-mock, log $state/kafka.log)"
+    run nohup "$build/kafka-mock" --bootstrap-file "$state/kafka.bootstrap" >"$state/kafka.log" 2>&1 &
+    echo $! >"$state/kafka.pid"
+    wait_until 30 "$state/kafka.pid" kafka "$state/kafka.log" test -s "$state/kafka.bootstrap" ||
+      fail kafka "$state/kafka.log" "kafka-mock did not report its bootstrap servers in 30 s"
+  fi
+  brokers=$(cat "$state/kafka.bootstrap")
+fi
+
+# ---- storage ---------------------------------------------------------------------------------------
+output="$repo/data/processed-data"
+if ((s3)); then
+  export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
+  if alive "$state/s3rver.pid"; then
+    step "S3: reusing s3rver (pid $(cat "$state/s3rver.pid"))"
+  else
+    s3port=$(free_port_from 9000)
+    echo "$s3port" >"$state/s3.port"
+    mkdir -p "$state/s3"
+    step "S3: starting s3rver on 127.0.0.1:$s3port (data $state/s3, log $state/s3rver.log)"
+    # --openssl-legacy-provider: s3rver 3.7.1 encrypts list continuation tokens with DES.
+    run nohup node --openssl-legacy-provider "$repo/tests/node/node_modules/s3rver/bin/s3rver.js" -d "$state/s3" \
+      -a 127.0.0.1 -p "$s3port" --configure-bucket processed-data >"$state/s3rver.log" 2>&1 &
+    echo $! >"$state/s3rver.pid"
+    wait_until 30 "$state/s3rver.pid" s3rver "$state/s3rver.log" grep -q listening "$state/s3rver.log" ||
+      fail s3rver "$state/s3rver.log" "s3rver did not start in 30 s"
+  fi
+  export CDCPIPE_S3_ENDPOINT="http://127.0.0.1:$(cat "$state/s3.port")"
+  output="s3://processed-data"
+fi
+echo "$mode" >"$state/mode"
+
+# ---- cdcpipe run -----------------------------------------------------------------------------------
+http_port=${HTTP_PORT:-$(free_port_from 8080)}
+echo "$http_port" >"$state/http.port"
+dashboard="http://127.0.0.1:$http_port/"
+args=(run --db "$url" --output "$output" --http "127.0.0.1:$http_port" --trigger 1s)
+((kafka)) && args+=(--brokers "$brokers")
+step "cdcpipe run ($mode) -> $output (log $state/run.log)"
+run nohup "$cdcpipe" "${args[@]}" >>"$state/run.log" 2>&1 &
+echo $! >"$state/run.pid"
+wait_until 60 "$state/run.pid" "cdcpipe run" "$state/run.log" curl -fsS "${dashboard}healthz" ||
+  fail "cdcpipe run" "$state/run.log" "its /healthz did not answer within 60 s"
+echo "    ready: dashboard $dashboard"
+
+api_status() { curl -fsS "${dashboard}api/status"; }
+
+if ((skip_test)); then
+  echo
+  echo "Pipeline running ($mode). Dashboard: $dashboard  Output: $output"
+  echo "Connect with psql: psql \"$url\"   Stop with ./stop-pipeline.sh"
+  exit 0
+fi
+
+# ---- end-to-end check ------------------------------------------------------------------------------
+marker="E2E-$(date +%s)-$$"
+step "e2e: inserts, updates and deletes with psql (marker $marker)"
+e2e_sql="$state/e2e.sql"
+cat >"$e2e_sql" <<SQL
+\set ON_ERROR_STOP on
+DELETE FROM klienci WHERE id >= 900000;
+DELETE FROM pracownicy WHERE id >= 900000;
+BEGIN;
+INSERT INTO klienci (id, nazwa, email, kraj, telefon) VALUES
+  (900001, '$marker', 'e2e@example.pl', 'Islandia', '+354 555 0101'),
+  (900002, 'Żółć i Spółka "E2E"', NULL, NULL, NULL),
+  (900003, 'Fjörður ehf.', 'kontakt@fjordur.is', 'Islandia', NULL);
+INSERT INTO pracownicy (id, imie, nazwisko, email, wiek, stanowisko) VALUES
+  (900001, 'Łucja', 'Testowa', 'lucja@e2e.pl', 33, 'Tester E2E'),
+  (900002, 'Jan', 'Próbny', NULL, NULL, 'Tester E2E'),
+  (900003, 'Ewa', 'Kowalska', NULL, 61, NULL);
+COMMIT;
+UPDATE klienci SET kraj = 'Norwegia' WHERE id = 900001;
+UPDATE klienci SET kraj = 'Polska' WHERE id = 900002;
+UPDATE pracownicy SET wiek = wiek + 1, stanowisko = 'Tester E2E' WHERE id = 900003;
+UPDATE pracownicy SET id = 900004 WHERE id = 900002;
+UPDATE klienci SET kraj = 'Niemcy' WHERE id IN (SELECT id FROM klienci WHERE id < 900000 ORDER BY id LIMIT 3);
+DELETE FROM klienci WHERE id = 900001;
+DELETE FROM pracownicy WHERE id IN (SELECT id FROM pracownicy WHERE id < 900000 ORDER BY id LIMIT 2);
+SQL
+run psql -X -q -f "$e2e_sql" || fail postgres "$pglog" "the e2e workload failed"
+
+raw_files() {  # the data files committed in raw-kafka-data/_spark_metadata (local output)
+  local meta="$output/raw-kafka-data/_spark_metadata"
+  [[ -d "$meta" ]] || return 0
+  grep -ho '"path":"[^"]*","size":[0-9]*,"isDir":false,"modificationTime":[0-9]*,"blockReplication":[0-9]*,"blockSize":[0-9]*,"action":"add"' \
+    "$meta"/* 2>/dev/null | sed -E 's/^"path":"file:\/\/([^"]*)".*/\1/' | sort -u | while read -r p; do printf '%b\n' "${p//%/\\x}"; done
+}
+duckdb() { NODE_PATH="$repo/tests/node/node_modules" node "$repo/tests/node/duckdb_query.mjs" "$1"; }
+marker_events() {  # events in committed raw files whose JSON mentions the marker
+  local list
+  list=$(raw_files | sed "s/'/''/g; s/.*/'&'/" | paste -sd, -)
+  [[ -n "$list" ]] || { echo 0; return; }
+  duckdb "SELECT count(*) FROM read_parquet([$list]) WHERE value LIKE '%$marker%'" | tr -d '[]'
+}
+written_total() { api_status | node -e 'let s=JSON.parse(require("fs").readFileSync(0,"utf8"));let n=0;for(const t of Object.values(s.tables))n+=t.events_written_total;console.log(n)'; }
+
+if ((s3)); then
+  # DuckDB cannot read s3:// here; check through the pipeline's own counters and `cdcpipe status`.
+  before=$(written_total)
+  step "e2e: waiting for the changes in raw-kafka-data (events written > $before)"
+  raw_grew() { [[ $(written_total) -gt $before ]]; }
+  wait_until "$e2e_timeout" "$state/run.pid" "cdcpipe run" "$state/run.log" raw_grew ||
+    fail stream "$state/run.log" "no new raw events were committed within ${e2e_timeout}s"
+else
+  # Exactly three events carry the marker: its insert, its update (before and after) and its delete.
+  step "e2e: waiting for the changes in raw-kafka-data (DuckDB over the committed files)"
+  marker_done() { [[ "$(marker_events)" == 3 ]]; }
+  if ! wait_until "$e2e_timeout" "$state/run.pid" "cdcpipe run" "$state/run.log" marker_done; then
+    fail stream "$state/run.log" "expected exactly 3 committed raw events with marker $marker, found $(marker_events)"
+  fi
+  echo "    the marker's insert, update and delete are committed exactly once"
+fi
+
+step "e2e: waiting until both analytics equal SQL on the source"
+sql_k="$state/e2e.klienci.txt" sql_p="$state/e2e.pracownicy.txt" api_json="$state/e2e.api.json"
+analytics_match() {
+  psql -X -A -t -F '|' -P null='\N' -c "SELECT kraj, count(*) FROM klienci GROUP BY kraj" >"$sql_k" &&
+    psql -X -A -t -F '|' -P null='\N' -c "SELECT stanowisko, count(*), avg(wiek) FROM pracownicy GROUP BY stanowisko" >"$sql_p" &&
+    api_status >"$api_json" &&
+    if ((s3)); then
+      NODE_PATH="$repo/tests/node/node_modules" node "$repo/tests/node/e2e_check.mjs" "$sql_k" "$sql_p" "$api_json"
+    else
+      NODE_PATH="$repo/tests/node/node_modules" node "$repo/tests/node/e2e_check.mjs" "$sql_k" "$sql_p" "$api_json" "$output"
+    fi
+}
+if ! wait_until "$e2e_timeout" "$state/run.pid" "cdcpipe run" "$state/run.log" analytics_match; then
+  analytics_match || true
+  fail analytics "$state/run.log" "the analytics did not equal SQL within ${e2e_timeout}s (differences above)"
+fi
+echo "    klienci-by-country and avg-age-by-position equal SQL (live aggregates$( ((s3)) || echo ' and the Parquet results'))"
+
+# ---- summary ---------------------------------------------------------------------------------------
+api_status >"$api_json"
+echo
+node -e '
+const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+console.log("Stages:");
+for (const st of s.stages) console.log(`  ${st.name.padEnd(10)} ${st.state.padEnd(12)} ${st.detail || ""}`);
+console.log("Events per table (captured / committed to Parquet):");
+for (const [t, c] of Object.entries(s.tables)) console.log(`  ${t.padEnd(12)} ${c.events_captured_total} / ${c.events_written_total}`);
+console.log(`Last committed batch ${s.last_batch_id}, source LSN confirmed ${s.last_committed_lsn}, analytics at LSN ${s.analytics.lsn}`);
+const show = (title, rows, avg) => {
+  console.log(title);
+  for (const r of rows.slice(0, 10)) console.log(`  ${String(r.group ?? "(null)").padEnd(28)} ${String(r.count).padStart(6)}${avg ? "  avg " + (r.avg_age == null ? "null" : r.avg_age.toFixed(2)) : ""}`);
+  if (rows.length > 10) console.log(`  ... ${rows.length - 10} more`);
+};
+show("klienci-by-country (top 10):", s.analytics.klienci_by_country, false);
+show("avg-age-by-position (top 10):", s.analytics.avg_age_by_position, true);
+' "$api_json"
 cat <<EOF
 
-PostgreSQL is running (wal_level=logical) with its data in .pipeline/pgdata.
-Connect with psql:
-  psql "$url"
-  # or: PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres psql $db
-Stop it with ./stop-pipeline.sh (start again with ./start-and-test-pipeline.sh; --reset starts from scratch).
+End-to-end check passed ($mode).
+  Files:      $output/{raw-kafka-data,klienci-by-country,avg-age-by-position}
+  Dashboard:  $dashboard   (metrics: ${dashboard}metrics)
+  psql:       psql "$url"
+  Logs:       $state/run.log, $pglog
+The pipeline keeps running; stop it with ./stop-pipeline.sh.
 EOF
