@@ -1,0 +1,183 @@
+// RawSink unit tests on a local store: the plan format, commits, compaction, and recovery after a
+// failure at each failpoint (the `error` action stands in for a crash: nothing after it runs).
+#include "jobs/raw_sink.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "base/failpoint.h"
+
+namespace cdc::jobs {
+namespace {
+
+std::vector<RawEvent> Events(int n, int64_t first_offset) {
+  std::vector<RawEvent> v;
+  for (int i = 0; i < n; ++i) {
+    RawEvent e;
+    e.key = "{\"id\":" + std::to_string(first_offset + i) + "}";
+    e.value = "{\"op\":\"c\"}";
+    e.topic = "dbserver1.public.klienci";
+    e.offset = first_offset + i;
+    e.timestamp_us = 1764032400000000;
+    v.push_back(e);
+  }
+  return v;
+}
+
+class RawSinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("raw-sink-test-" + std::to_string(::getpid()) + "-" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    auto out = store::OpenStore(dir_.string() + "/out");
+    auto cp = store::OpenStore(dir_.string() + "/cp");
+    ASSERT_TRUE(out.ok() && cp.ok());
+    out_ = std::move(*out);
+    cp_ = std::move(*cp);
+  }
+  void TearDown() override {
+    ::unsetenv("CDCPIPE_FAILPOINTS");
+    FailpointReload();
+    std::filesystem::remove_all(dir_);
+  }
+  std::unique_ptr<RawSink> Open() {
+    RawSinkOptions o;
+    o.output = out_.get();
+    o.checkpoint = cp_.get();
+    o.validate_json = true;
+    auto s = RawSink::Open(o);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+  Status CommitNext(RawSink* sink, int n, int64_t first) {
+    BatchPlan p;
+    p.batch_id = sink->next_batch_id();
+    p.start["dbserver1.public.klienci"][0] = first;
+    p.end["dbserver1.public.klienci"][0] = first + n;
+    p.source_lsn = Lsn(0x1000 + first);
+    return sink->Commit(p, Events(n, first));
+  }
+  size_t DataFiles() {
+    size_t n = 0;
+    for (auto& e : std::filesystem::directory_iterator(dir_ / "out/raw-kafka-data"))
+      if (e.path().filename().string().rfind("part-", 0) == 0) ++n;
+    return n;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::ObjectStore> out_, cp_;
+};
+
+TEST(BatchPlanTest, RoundTripAndCorruption) {
+  BatchPlan p;
+  p.batch_id = 7;
+  p.timestamp_ms = 123;
+  p.files = {"part-00000-x-c000.snappy.parquet"};
+  p.start["t"][3] = 10;
+  p.end["t"][3] = 20;
+  p.end["u"][0] = 5;
+  p.source_lsn = *Lsn::Parse("16/B374D848");
+  p.source_skip = 42;
+  std::string s = SerializeBatchPlan(p);
+  auto back = ParseBatchPlan(s, "offsets/7");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->batch_id, 7);
+  EXPECT_EQ(back->files, p.files);
+  EXPECT_EQ(back->start, p.start);
+  EXPECT_EQ(back->end, p.end);
+  EXPECT_EQ(back->source_lsn, p.source_lsn);
+  EXPECT_EQ(back->source_skip, 42u);
+  EXPECT_TRUE(ParseBatchPlan("v2\n{}\n{}\n{}", "x").status().IsCorruption());
+  EXPECT_TRUE(ParseBatchPlan(s.substr(0, s.size() - 3), "x").status().IsCorruption());
+  auto bad = ParseBatchPlan("v1\n{\"batchId\":1}\n{}\n{}", "offsets/1");
+  EXPECT_TRUE(bad.status().IsCorruption());
+  EXPECT_NE(bad.status().message().find("offsets/1"), std::string::npos);
+}
+
+TEST_F(RawSinkTest, CommitsAndCompactsAtBatchNine) {
+  auto sink = Open();
+  for (int i = 0; i < 11; ++i) ASSERT_TRUE(CommitNext(sink.get(), 5, i * 5).ok());
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "out/raw-kafka-data/_spark_metadata/9.compact"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "out/raw-kafka-data/_spark_metadata/10"));
+  auto compact = out_->Get("raw-kafka-data/_spark_metadata/9.compact");
+  ASSERT_TRUE(compact.ok());
+  auto entries = SparkMetadataLog::Parse(*compact, "9.compact");
+  ASSERT_TRUE(entries.ok());
+  EXPECT_EQ(entries->size(), 10u);
+  auto again = Open();
+  EXPECT_EQ(again->recovery().last_committed, 10);
+  EXPECT_EQ(again->recovery().next.at("dbserver1.public.klienci").at(0), 55);
+  EXPECT_EQ(again->recovery().source_lsn, Lsn(0x1000 + 50));
+  EXPECT_FALSE(again->recovery().pending);
+  EXPECT_EQ(again->recovery().orphans_deleted, 0u);
+}
+
+TEST_F(RawSinkTest, FailureAfterFilesLeavesAnOrphanThatRecoveryDeletes) {
+  auto sink = Open();
+  ASSERT_TRUE(CommitNext(sink.get(), 3, 0).ok());
+  ::setenv("CDCPIPE_FAILPOINTS", "stream.after_files_written=error", 1);
+  FailpointReload();
+  Status st = CommitNext(sink.get(), 3, 3);
+  EXPECT_FALSE(st.ok());
+  EXPECT_EQ(DataFiles(), 2u);  // batch 1's file is written but not committed
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "out/raw-kafka-data/_spark_metadata/1"));
+  ::unsetenv("CDCPIPE_FAILPOINTS");
+  FailpointReload();
+  auto again = Open();
+  EXPECT_EQ(again->recovery().last_committed, 0);
+  ASSERT_TRUE(again->recovery().pending);
+  EXPECT_EQ(again->recovery().pending->batch_id, 1);
+  EXPECT_EQ(again->recovery().pending->start.at("dbserver1.public.klienci").at(0), 3);
+  EXPECT_EQ(again->recovery().orphans_deleted, 1u);
+  EXPECT_EQ(DataFiles(), 1u);
+  // The redo uses the planned name.
+  BatchPlan redo = *again->recovery().pending;
+  ASSERT_TRUE(again->Commit(redo, Events(3, 3)).ok());
+  EXPECT_TRUE(std::filesystem::exists(dir_ / ("out/raw-kafka-data/" + redo.files[0])));
+}
+
+TEST_F(RawSinkTest, FailureAfterTheCommitPointKeepsTheBatch) {
+  auto sink = Open();
+  ::setenv("CDCPIPE_FAILPOINTS", "stream.after_metadata_committed=error", 1);
+  FailpointReload();
+  EXPECT_FALSE(CommitNext(sink.get(), 4, 0).ok());
+  ::unsetenv("CDCPIPE_FAILPOINTS");
+  FailpointReload();
+  auto again = Open();
+  EXPECT_EQ(again->recovery().last_committed, 0);
+  EXPECT_EQ(again->recovery().next.at("dbserver1.public.klienci").at(0), 4);
+  EXPECT_FALSE(again->recovery().pending);
+  EXPECT_EQ(DataFiles(), 1u);
+}
+
+TEST_F(RawSinkTest, NonJsonValuesAreStoredAndCounted) {
+  auto sink = Open();
+  std::vector<RawEvent> ev = Events(2, 0);
+  ev[1].value = "not json";
+  BatchPlan p;
+  p.batch_id = 0;
+  p.start["dbserver1.public.klienci"][0] = 0;
+  p.end["dbserver1.public.klienci"][0] = 2;
+  ASSERT_TRUE(sink->Commit(p, ev).ok());
+  EXPECT_EQ(sink->stats().non_json, 1u);
+  EXPECT_EQ(sink->stats().rows, 2u);
+}
+
+TEST_F(RawSinkTest, CommittedOutputWithoutItsCheckpointIsRefused) {
+  auto sink = Open();
+  ASSERT_TRUE(CommitNext(sink.get(), 1, 0).ok());
+  std::filesystem::remove_all(dir_ / "cp");
+  RawSinkOptions o;
+  o.output = out_.get();
+  o.checkpoint = cp_.get();
+  auto s = RawSink::Open(o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(s.status().IsFailedPrecondition()) << s.status().ToString();
+  EXPECT_NE(s.status().message().find("--checkpoint"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cdc::jobs
