@@ -73,6 +73,15 @@ struct CaptureJob::Impl {
   uint64_t tx_order = 0;
   Lsn last_commit_lsn;
   Lsn last_end_lsn;  // the highest end LSN passed to EndTransaction
+  // Replay after an in-process reconnect: the slot resends from its confirmed position, which may be
+  // behind what this process already handed to the sink. A transaction whose commit LSN is before
+  // last_end_lsn was handed over whole and is skipped; one cut by the lost connection (its commit LSN is
+  // interrupted_commit_lsn) skips the interrupted_events events it had already emitted. Without this,
+  // a reconnect duplicated events (harmless for at-least-once Kafka, wrong for `cdcpipe run`).
+  bool skip_tx = false;
+  uint64_t skip_events = 0;
+  Lsn interrupted_commit_lsn;
+  uint64_t interrupted_events = 0;
   Lsn idle_lsn;      // WAL end of a keepalive received outside a transaction
   Lsn confirmed;     // last flush position sent
 
@@ -314,6 +323,7 @@ Status CaptureJob::Impl::EmitRow(event::Op op, const std::shared_ptr<const event
   ev.commit_time_us = tx_commit_time_us;
   ev.snapshot = event::SnapshotMarker::kFalse;
   ev.order_in_tx = ++tx_order;
+  if (skip_tx || ev.order_in_tx <= skip_events) return Status::OK();  // already handed over (replay)
   {
     std::lock_guard<std::mutex> l(stats_mu);
     ++stats.events;
@@ -330,6 +340,8 @@ Status CaptureJob::Impl::HandleMessage(std::string_view payload, Lsn wal_start) 
       tx_commit_lsn = msg.begin.final_lsn;
       tx_commit_time_us = msg.begin.commit_time_us;
       tx_order = 0;
+      skip_tx = last_end_lsn.valid() && msg.begin.final_lsn < last_end_lsn;
+      skip_events = (msg.begin.final_lsn == interrupted_commit_lsn) ? interrupted_events : 0;
       return Status::OK();
     case pg::PgOutputType::kCommit: {
       CDC_FAILPOINT("capture.before_end_transaction");
@@ -458,6 +470,10 @@ Status CaptureJob::Impl::StreamSession(pg::ReplicationStream& stream, Lsn start,
   CDC_RETURN_IF_ERROR(stream.Start(so));
   log::Info(kComponent, "streaming from slot \"{}\" at {}", opts.slot, start.valid() ? start.ToString() : "confirmed");
   relations.Clear();
+  if (in_tx) {
+    interrupted_commit_lsn = tx_commit_lsn;
+    interrupted_events = tx_order;
+  }
   in_tx = false;
   auto next_status = Clock::now();
   auto next_heartbeat = Clock::now() + opts.heartbeat;
