@@ -384,5 +384,35 @@ TEST(KafkaConsumerTest, ConsumesCommitsAndSeeks) {
   EXPECT_EQ(again[0].value, first.value);
 }
 
+// Regression: a regex subscription made before its topics exist (stream started before capture's first
+// event) saw them only at librdkafka's default metadata refresh, 5 minutes later; `start-and-test-pipeline.sh
+// --kafka` timed out waiting. The consumer now refreshes every 5 s, so 60 s is plenty.
+TEST(KafkaConsumerTest, RegexSubscriptionSeesTopicsCreatedLater) {
+  MockProcess mock("unrelated:1");
+  log::KafkaConsumerOptions o;
+  o.brokers = mock.bootstraps();
+  o.group_id = "g-late";
+  o.topics = {"^dbserver1\\..*"};
+  o.properties = {{"session.timeout.ms", "6000"}};
+  auto c = log::KafkaConsumer::Create(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  // Let the consumer join the group and find no matching topic.
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE((*c)->PollBatch(10, std::chrono::milliseconds(200)).ok());
+  auto p = RunCommand({"kcat", "-P", "-b", mock.bootstraps(), "-t", "dbserver1.public.klienci", "-K:"}, {}, "k:v\n");
+  ASSERT_EQ(p.exit_code, 0) << p.Describe();
+  std::vector<log::ConsumedMessage> got;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto b = (*c)->PollBatch(10, std::chrono::milliseconds(200));
+        if (b.ok()) for (auto& m : *b) got.push_back(m);
+        return !got.empty();
+      },
+      60000))
+      << "the topic created after the subscription was not consumed within 60 s";
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].topic, "dbserver1.public.klienci");
+  EXPECT_EQ(got[0].value, std::optional<std::string>("v"));
+}
+
 }  // namespace
 }  // namespace cdc

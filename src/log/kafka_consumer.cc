@@ -33,6 +33,9 @@ Status KafkaConsumer::Init() {
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},
+      // A regex subscription only sees topics created after it at the next metadata refresh (librdkafka
+      // default: 5 minutes); capture creates a table's topic with its first event, so look every 5 s.
+      {"topic.metadata.refresh.interval.ms", "5000"},
   };
   if (!options_.brokers.empty()) settings.emplace_back("bootstrap.servers", options_.brokers);
   if (!options_.group_id.empty()) settings.emplace_back("group.id", options_.group_id);

@@ -2,7 +2,8 @@
 // starting with '^'), in a consumer group, poll batches, commit offsets explicitly, seek.
 //
 // enable.auto.commit=false and enable.auto.offset.store=false are set (the job commits what it has made
-// durable); auto.offset.reset defaults to earliest. `properties` (-X) are applied last and win.
+// durable); auto.offset.reset defaults to earliest and topic.metadata.refresh.interval.ms to 5000 (so a regex
+// subscription picks up new topics within seconds). `properties` (-X) are applied last and win.
 //
 // Thread-safety: not thread-safe; one thread owns a consumer.
 #pragma once
