@@ -48,9 +48,12 @@ step() {
   current_step="$*"
   printf '==> %s\n' "$*"
 }
-# Shows a command before running it when --debug is on.
+# Shows a command (when --debug is on) and runs it. Background components are started with `show`
+# and a plain `nohup ... &`, so that $! is the component itself (a function would put a subshell
+# that ignores SIGINT in between).
+show() { if ((debug)); then printf '    $ %s\n' "$*" >&2; fi; }
 run() {
-  if ((debug)); then printf '    $ %s\n' "$*" >&2; fi
+  show "$@"
   "$@"
 }
 # fail COMPONENT LOG MESSAGE: names the step, the component and its log, shows the log's end.
@@ -210,7 +213,8 @@ if ((kafka)); then
       fail kafka "$state/kafka.log" "the mock Kafka cluster of the last run is gone (it keeps its data in memory): start over with --reset"
     fi
     step "Kafka: starting a local mock cluster (build/kafka-mock, log $state/kafka.log)"
-    run nohup "$build/kafka-mock" --bootstrap-file "$state/kafka.bootstrap" >"$state/kafka.log" 2>&1 &
+    show nohup "$build/kafka-mock" --bootstrap-file "$state/kafka.bootstrap"
+    nohup "$build/kafka-mock" --bootstrap-file "$state/kafka.bootstrap" >"$state/kafka.log" 2>&1 &
     echo $! >"$state/kafka.pid"
     wait_until 30 "$state/kafka.pid" kafka "$state/kafka.log" test -s "$state/kafka.bootstrap" ||
       fail kafka "$state/kafka.log" "kafka-mock did not report its bootstrap servers in 30 s"
@@ -230,8 +234,10 @@ if ((s3)); then
     mkdir -p "$state/s3"
     step "S3: starting s3rver on 127.0.0.1:$s3port (data $state/s3, log $state/s3rver.log)"
     # --openssl-legacy-provider: s3rver 3.7.1 encrypts list continuation tokens with DES.
-    run nohup node --openssl-legacy-provider "$repo/tests/node/node_modules/s3rver/bin/s3rver.js" -d "$state/s3" \
-      -a 127.0.0.1 -p "$s3port" --configure-bucket processed-data >"$state/s3rver.log" 2>&1 &
+    s3args=(--openssl-legacy-provider "$repo/tests/node/node_modules/s3rver/bin/s3rver.js" -d "$state/s3"
+      -a 127.0.0.1 -p "$s3port" --configure-bucket processed-data)
+    show nohup node "${s3args[@]}"
+    nohup node "${s3args[@]}" >"$state/s3rver.log" 2>&1 &
     echo $! >"$state/s3rver.pid"
     wait_until 30 "$state/s3rver.pid" s3rver "$state/s3rver.log" grep -q listening "$state/s3rver.log" ||
       fail s3rver "$state/s3rver.log" "s3rver did not start in 30 s"
@@ -248,7 +254,8 @@ dashboard="http://127.0.0.1:$http_port/"
 args=(run --db "$url" --output "$output" --http "127.0.0.1:$http_port" --trigger 1s)
 ((kafka)) && args+=(--brokers "$brokers")
 step "cdcpipe run ($mode) -> $output (log $state/run.log)"
-run nohup "$cdcpipe" "${args[@]}" >>"$state/run.log" 2>&1 &
+show nohup "$cdcpipe" "${args[@]}"
+nohup "$cdcpipe" "${args[@]}" >>"$state/run.log" 2>&1 &
 echo $! >"$state/run.pid"
 wait_until 60 "$state/run.pid" "cdcpipe run" "$state/run.log" curl -fsS "${dashboard}healthz" ||
   fail "cdcpipe run" "$state/run.log" "its /healthz did not answer within 60 s"
