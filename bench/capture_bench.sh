@@ -17,7 +17,7 @@
 # Latency: a fresh slot, `cdcpipe capture` into kafka-mock with the hidden --latency-log option; a DO
 # block commits rows/50 rows every 20 ms (pg_sleep_until pacing) for S seconds; per transaction the log
 # holds commit time -> Kafka acknowledgement (DurableLsn passing its end LSN). p50/p99 printed.
-# Results: docs/bench-pgrepl.md.
+# Results: docs/BENCHMARKS.md.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${CDCPIPE_BUILD_DIR:-$repo/build}

@@ -10,7 +10,7 @@
 #   upsert : cdcpipe import --mode upsert into a table that already holds the same rows, vs the psql
 #            \copy rate above. Target ratio >= 0.4.
 #   peak RSS of cdcpipe (GNU time's "Maximum resident set size"). Target < 100 MB.
-# Rates are wall-clock rows/s of the whole command (process start to exit). Results: docs/bench-import.md.
+# Rates are wall-clock rows/s of the whole command (process start to exit). Results: docs/BENCHMARKS.md.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${CDCPIPE_BUILD_DIR:-$repo/build}

@@ -18,7 +18,7 @@
 # Freshness: a fresh slot, `cdcpipe run --trigger T --latency-log`; a DO block commits rate/50 rows every
 # 20 ms for S seconds; per transaction the log holds PostgreSQL commit time -> the batch holding it
 # committed (its _spark_metadata written; DurableLsn passing its end LSN). Target p99 <= T + 1 s.
-# Results: docs/bench-stream.md.
+# Results: docs/BENCHMARKS.md.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${CDCPIPE_BUILD_DIR:-$repo/build}
