@@ -70,15 +70,7 @@ Status LiveAggregates::Publish() {
       }
       s.analytics_lsn = result.source_lsn.valid() ? result.source_lsn.ToString() : "";
       s.analytics_updated_at_ms = now;
-      StageState* stage = nullptr;
-      for (StageState& st : s.stages) {
-        if (st.name == "analytics") stage = &st;
-      }
-      if (stage == nullptr) {
-        s.stages.push_back(StageState{});
-        stage = &s.stages.back();
-        stage->name = "analytics";
-      }
+      StageState* stage = &s.Stage("analytics");
       stage->state = "running";
       stage->detail = fmt::format("up to raw batch {}, {} customers, {} employees", result.raw_batch_id,
                                   builder_.state().klienci_rows(), builder_.state().pracownicy_rows());
@@ -99,15 +91,7 @@ void LiveAggregates::PublishError(const Status& st) {
   if (options_.state != nullptr) {
     std::string text = "analytics: " + st.ToString();
     options_.state->Update([&](PipelineState& s) {
-      StageState* stage = nullptr;
-      for (StageState& x : s.stages) {
-        if (x.name == "analytics") stage = &x;
-      }
-      if (stage == nullptr) {
-        s.stages.push_back(StageState{});
-        stage = &s.stages.back();
-        stage->name = "analytics";
-      }
+      StageState* stage = &s.Stage("analytics");
       stage->state = "retrying";
       stage->detail = text;
       stage->errors_total = errors;

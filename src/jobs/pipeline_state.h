@@ -50,6 +50,16 @@ struct PipelineState {
   std::vector<AnalyticsRow> avg_age_by_position;
   std::string analytics_lsn;                    // source LSN the analytics correspond to
   int64_t analytics_updated_at_ms = 0;
+
+  // The stage named `name`, appended (state "starting") when it is not there yet.
+  StageState& Stage(const std::string& name) {
+    for (StageState& st : stages) {
+      if (st.name == name) return st;
+    }
+    stages.push_back(StageState{});
+    stages.back().name = name;
+    return stages.back();
+  }
 };
 
 class PipelineStateHub {
@@ -62,6 +72,14 @@ class PipelineStateHub {
   PipelineState Snapshot() const {
     std::lock_guard<std::mutex> lock(mu_);
     return state_;
+  }
+  // Sets one stage's state and detail (adding the stage when new).
+  void SetStage(const std::string& name, const std::string& state, const std::string& detail) {
+    Update([&](PipelineState& s) {
+      StageState& st = s.Stage(name);
+      st.state = state;
+      st.detail = detail;
+    });
   }
 
  private:

@@ -16,23 +16,6 @@ namespace {
 
 constexpr std::string_view kComponent = "run";
 
-void SetStage(PipelineStateHub& hub, const std::string& name, const std::string& state, const std::string& detail) {
-  hub.Update([&](PipelineState& s) {
-    for (auto& st : s.stages) {
-      if (st.name == name) {
-        st.state = state;
-        st.detail = detail;
-        return;
-      }
-    }
-    StageState st;
-    st.name = name;
-    st.state = state;
-    st.detail = detail;
-    s.stages.push_back(st);
-  });
-}
-
 // Moves the slot to the committed source position so that capture resumes exactly after what is
 // committed. Sets *skip to the records of the next transaction that are already committed.
 Status PositionSlot(const CaptureOptions& c, Lsn committed, uint64_t committed_skip, bool have_batches,
@@ -116,11 +99,11 @@ Status Pipeline::RunThroughKafka() {
   ko.properties = options_.kafka_properties;
   CDC_ASSIGN_OR_RETURN(auto producer, log::KafkaSink::Create(ko));
   CaptureJob capture(options_.capture, producer.get());
-  SetStage(state_, "capture", "running", "capturing into Kafka " + options_.brokers);
+  state_.SetStage("capture", "running", "capturing into Kafka " + options_.brokers);
   Status capture_status;
   std::thread capture_thread([&] {
     capture_status = capture.Run();
-    SetStage(state_, "capture", capture_status.ok() ? "stopped" : "failed",
+    state_.SetStage("capture", capture_status.ok() ? "stopped" : "failed",
              capture_status.ok() ? "stopped" : capture_status.ToString());
     if (!capture_status.ok()) {
       log::Error(kComponent, "capture failed: {}", capture_status.ToString());
@@ -157,7 +140,7 @@ Status Pipeline::RunThroughKafka() {
 
 Status Pipeline::RunEmbedded() {
   RawOutputOptions& oo = options_.output;
-  SetStage(state_, "stream", "starting", "recovering " + oo.output);
+  state_.SetStage("stream", "starting", "recovering " + oo.output);
   std::unique_ptr<store::ObjectStore> output, checkpoint;
   Status open = OpenRawStores(oo, &output, &checkpoint);
   if (open.IsCancelled()) return Status::OK();
@@ -204,12 +187,12 @@ Status Pipeline::RunEmbedded() {
 
   log::ChannelSink channel(std::max<size_t>(options_.channel_capacity, 16));
   CaptureJob capture(options_.capture, &channel);
-  SetStage(state_, "capture", "running", "capturing from slot " + options_.capture.slot);
-  SetStage(state_, "stream", "running", "writing " + oo.output);
+  state_.SetStage("capture", "running", "capturing from slot " + options_.capture.slot);
+  state_.SetStage("stream", "running", "writing " + oo.output);
   Status capture_status;
   std::thread capture_thread([&] {
     capture_status = capture.Run();
-    SetStage(state_, "capture", capture_status.ok() ? "stopped" : "failed",
+    state_.SetStage("capture", capture_status.ok() ? "stopped" : "failed",
              capture_status.ok() ? "stopped" : capture_status.ToString());
     channel.Close();
   });
@@ -328,7 +311,7 @@ Status Pipeline::RunEmbedded() {
     if (drained) break;
   }
   capture_thread.join();
-  SetStage(state_, "stream", consumer_status.ok() ? "stopped" : "failed",
+  state_.SetStage("stream", consumer_status.ok() ? "stopped" : "failed",
            consumer_status.ok() ? "stopped" : consumer_status.ToString());
   log::Info(kComponent, "stopped: {} batches, {} rows committed in this run; durable LSN {}", stats().batches,
             stats().rows, durable.ToString());

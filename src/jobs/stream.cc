@@ -16,21 +16,7 @@ namespace {
 constexpr std::string_view kComponent = "stream";
 
 void SetStage(PipelineStateHub* hub, const std::string& name, const std::string& state, const std::string& detail) {
-  if (!hub) return;
-  hub->Update([&](PipelineState& s) {
-    for (auto& st : s.stages) {
-      if (st.name == name) {
-        st.state = state;
-        st.detail = detail;
-        return;
-      }
-    }
-    StageState st;
-    st.name = name;
-    st.state = state;
-    st.detail = detail;
-    s.stages.push_back(st);
-  });
+  if (hub) hub->SetStage(name, state, detail);
 }
 
 }  // namespace
