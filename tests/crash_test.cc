@@ -80,6 +80,9 @@ TEST_F(CrashTest, StreamSurvivesKill9AtRandomMoments) {
 TEST_F(CrashTest, StreamFailpoints) {
   std::string brokers = StartKafka();
   auto capture = StartCapture(brokers);
+  // Rows inserted before the snapshot is taken are snapshot reads (op r), not creates: wait for it.
+  ASSERT_TRUE(WaitFor([&] { return capture->Log().find("snapshot complete") != std::string::npos; }, 60000))
+      << capture->Log();
   int inserted = 0;
   int64_t expected = snapshot_rows_;
   for (const char* fp : {"stream.after_files_written", "stream.after_metadata_committed"}) {
