@@ -17,7 +17,8 @@
 #     --s3         write to a local s3rver (S3 protocol) instead of local files
 #   ./stop-pipeline.sh stops it all.
 #
-# Environment: CDCPIPE_BUILD_DIR (default build/), CSV_DIR (default csv_files/), HTTP_PORT (default:
+# Environment: CDCPIPE_BUILD_DIR (default build/), CSV_DIR (default csv_files/), CDCPIPE_PIPELINE_DIR
+# (default .pipeline/), CDCPIPE_OUTPUT_DIR (default data/processed-data), HTTP_PORT (default:
 # the first free port from 8080), E2E_TIMEOUT seconds to wait for the check (default 180).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -38,7 +39,8 @@ done
 
 build=${CDCPIPE_BUILD_DIR:-$repo/build}
 csv_dir=${CSV_DIR:-$repo/csv_files}
-state="$repo/.pipeline"
+state=${CDCPIPE_PIPELINE_DIR:-$repo/.pipeline}
+local_output=${CDCPIPE_OUTPUT_DIR:-$repo/data/processed-data}
 pgbin=/usr/lib/postgresql/15/bin
 db=cdcpipe
 e2e_timeout=${E2E_TIMEOUT:-180}
@@ -72,9 +74,9 @@ fail() {
 }
 
 if ((reset)); then
-  step "reset: stop everything, remove .pipeline/ (cluster, slot) and data/processed-data"
-  "$repo/stop-pipeline.sh" || true
-  rm -rf "$state" "$repo/data/processed-data"
+  step "reset: stop everything, remove $state (cluster, slot) and $local_output"
+  CDCPIPE_PIPELINE_DIR="$state" "$repo/stop-pipeline.sh" || true
+  rm -rf "$state" "$local_output"
 fi
 
 # ---- set-up ----------------------------------------------------------------------------------------
@@ -223,7 +225,7 @@ if ((kafka)); then
 fi
 
 # ---- storage ---------------------------------------------------------------------------------------
-output="$repo/data/processed-data"
+output="$local_output"
 if ((s3)); then
   export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
   if alive "$state/s3rver.pid"; then

@@ -4,7 +4,7 @@
 # Data stays in .pipeline/ and data/processed-data; ./start-and-test-pipeline.sh --reset removes it.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-state="$repo/.pipeline"
+state=${CDCPIPE_PIPELINE_DIR:-$repo/.pipeline}
 pgdata="$state/pgdata"
 pgbin=/usr/lib/postgresql/15/bin
 
@@ -41,7 +41,7 @@ as_pg() {
 }
 if as_pg "$pgbin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
   as_pg "$pgbin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null
-  echo "stop-pipeline.sh: PostgreSQL stopped (data kept in .pipeline/pgdata)"
+  echo "stop-pipeline.sh: PostgreSQL stopped (data kept in $pgdata)"
 else
   echo "stop-pipeline.sh: PostgreSQL is not running"
 fi
