@@ -21,6 +21,9 @@ for mode in "" --kafka --s3; do
   echo "=== ./start-and-test-pipeline.sh --reset $mode"
   "$repo/start-and-test-pipeline.sh" --reset $mode 2>&1 | tee "$tmp/start.out"
   grep -q "^End-to-end check passed" "$tmp/start.out"
+  # Every stage reports its counts (regression: with --kafka the captured counters stayed 0).
+  grep -Eq "^  klienci +[1-9][0-9]* / [1-9][0-9]*$" "$tmp/start.out" ||
+    { echo "FAIL: the summary does not show klienci events captured and committed" >&2; exit 1; }
   "$repo/stop-pipeline.sh" 2>&1 | tee "$tmp/stop.out"
   if grep -q "did not stop" "$tmp/stop.out"; then
     echo "FAIL: a component ignored its stop signal and was killed" >&2

@@ -14,6 +14,51 @@
 namespace cdc::jobs {
 namespace {
 
+// "dbserver1.public.klienci" -> "klienci": the table a topic carries, as the dashboard counts it.
+std::string TableOfTopic(const std::string& topic) {
+  size_t dot = topic.rfind('.');
+  return dot == std::string::npos ? topic : topic.substr(dot + 1);
+}
+
+// Passes capture's records on to `inner` unchanged and counts them per table into the pipeline state
+// (at most once a second, and on Flush), so `run --brokers` reports what it captured like the embedded
+// path does. Called from the capture thread only (RecordSink's threading contract).
+class CountingSink final : public log::RecordSink {
+ public:
+  CountingSink(log::RecordSink* inner, PipelineStateHub* state) : inner_(inner), state_(state) {}
+  Status Append(log::Record record) override {
+    ++pending_[TableOfTopic(record.topic)];
+    return inner_->Append(std::move(record));
+  }
+  Status EndTransaction(Lsn end_lsn) override {
+    if (MonoMicros() - last_publish_us_ >= 1000000) Publish();
+    return inner_->EndTransaction(end_lsn);
+  }
+  Lsn DurableLsn() const override { return inner_->DurableLsn(); }
+  Status Poll() override {
+    if (!pending_.empty() && MonoMicros() - last_publish_us_ >= 1000000) Publish();
+    return inner_->Poll();
+  }
+  Status Flush(std::chrono::milliseconds timeout) override {
+    Publish();
+    return inner_->Flush(timeout);
+  }
+
+ private:
+  void Publish() {
+    last_publish_us_ = MonoMicros();
+    if (pending_.empty()) return;
+    state_->Update([&](PipelineState& s) {
+      for (const auto& [table, n] : pending_) s.tables[table].events_captured_total += n;
+    });
+    pending_.clear();
+  }
+  log::RecordSink* inner_;
+  PipelineStateHub* state_;
+  std::map<std::string, uint64_t> pending_;
+  int64_t last_publish_us_ = 0;
+};
+
 constexpr std::string_view kComponent = "run";
 
 // Moves the slot to the committed source position so that capture resumes exactly after what is
@@ -98,7 +143,8 @@ Status Pipeline::RunThroughKafka() {
   ko.brokers = options_.brokers;
   ko.properties = options_.kafka_properties;
   CDC_ASSIGN_OR_RETURN(auto producer, log::KafkaSink::Create(ko));
-  CaptureJob capture(options_.capture, producer.get());
+  CountingSink counting(producer.get(), &state_);
+  CaptureJob capture(options_.capture, &counting);
   state_.SetStage("capture", "running", "capturing into Kafka " + options_.brokers);
   Status capture_status;
   std::thread capture_thread([&] {
@@ -272,8 +318,7 @@ Status Pipeline::RunEmbedded() {
         e.partition = 0;
         e.timestamp_us = r.timestamp_ms * 1000;
         e.timestamp_type = 0;
-        size_t dot = e.topic.rfind('.');
-        ++captured[dot == std::string::npos ? e.topic : e.topic.substr(dot + 1)];
+        ++captured[TableOfTopic(e.topic)];
         if (events.empty()) batch_start_us = MonoMicros();
         events.push_back(std::move(e));
         ++tx_records;
