@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "pg/csv_reader.h"
+
 namespace {
 
 class Rng {
@@ -117,18 +119,7 @@ std::string Female(const std::string& surname) {
   return surname;
 }
 
-void Field(std::string* out, std::string_view v) {
-  if (v.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out->append(v);
-    return;
-  }
-  out->push_back('"');
-  for (char c : v) {
-    if (c == '"') out->push_back('"');
-    out->push_back(c);
-  }
-  out->push_back('"');
-}
+void Field(std::string* out, std::string_view v) { cdc::pg::AppendCsvField(out, v); }
 
 class Writer {
  public:

@@ -284,22 +284,6 @@ constexpr size_t kCopyChunk = 1 << 20;
 constexpr const char* kStage = "cdcpipe_stage";
 constexpr const char* kChanges = "cdcpipe_changes";
 
-// Appends `v` as a CSV field (quoted when needed).
-void AppendCsvField(std::string* out, std::string_view v) {
-  bool quote = v.empty() == false && (v.find_first_of(",\"\r\n") != std::string_view::npos || v.front() == ' ' ||
-                                      v.back() == ' ');
-  if (!quote) {
-    out->append(v);
-    return;
-  }
-  out->push_back('"');
-  for (char c : v) {
-    if (c == '"') out->push_back('"');
-    out->push_back(c);
-  }
-  out->push_back('"');
-}
-
 // The rejects file: the header's fields plus "reject_reason", then each bad row's fields plus the reason.
 class RejectsWriter {
  public:

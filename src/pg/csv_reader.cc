@@ -309,6 +309,20 @@ Result<bool> CsvReader::Next(CsvRecord* rec) {
   }
 }
 
+void AppendCsvField(std::string* out, std::string_view v) {
+  bool quote = !v.empty() && (v.find_first_of(",\"\r\n") != std::string_view::npos || v.front() == ' ' || v.back() == ' ');
+  if (!quote) {
+    out->append(v);
+    return;
+  }
+  out->push_back('"');
+  for (char c : v) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
 bool ValidUtf8(std::string_view s, size_t* bad_at) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();

@@ -131,4 +131,8 @@ class CsvReader {
 // offset of the first invalid byte.
 bool ValidUtf8(std::string_view s, size_t* bad_at);
 
+// Appends `v` to `out` as one RFC 4180 field: quoted (with "" for ") when it holds a comma, a quote, a
+// line break, or leading/trailing spaces, so CsvReader gives back exactly `v`.
+void AppendCsvField(std::string* out, std::string_view v);
+
 }  // namespace cdc::pg
