@@ -221,6 +221,29 @@ TEST(KafkaSinkTest, BrokerDownHoldsDurableLsnUntilItComesBack) {
   EXPECT_EQ(KcatRead(mock.bootstraps(), "dbserver1.public.klienci").size(), total);
 }
 
+TEST(KafkaSinkTest, PrepareGivesUpInTimeWhenKafkaIsDownAndDeliveryFollowsLater) {
+  InProcessMock mock;
+  rd_kafka_mock_broker_set_down(mock.cluster(), 1);
+  log::KafkaSinkOptions o;
+  o.brokers = mock.bootstraps();
+  o.prepare_timeout = std::chrono::milliseconds(300);
+  auto created = log::KafkaSink::Create(std::move(o));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  auto& sink = *created;
+  // Best effort: returns after prepare_timeout without metadata, and the sink stays usable.
+  sink->Prepare({"dbserver1.public.klienci", "dbserver1.public.pracownicy"});
+  auto work = Workload(2);
+  for (auto& w : work) {
+    for (auto& r : w.first) ASSERT_TRUE(sink->Append(r).ok());
+    ASSERT_TRUE(sink->EndTransaction(w.second).ok());
+  }
+  ASSERT_TRUE(sink->Poll().ok());
+  EXPECT_EQ(sink->DurableLsn(), Lsn());
+  rd_kafka_mock_broker_set_up(mock.cluster(), 1);
+  ASSERT_TRUE(WaitDurable(*sink, work.back().second, 60000)) << "DurableLsn " << sink->DurableLsn().ToString();
+  EXPECT_EQ(KcatRead(mock.bootstraps(), "dbserver1.public.klienci").size(), work[0].first.size() + work[1].first.size());
+}
+
 TEST(KafkaSinkTest, PermanentDeliveryErrorNeverAdvancesDurableLsn) {
   InProcessMock mock;
   auto sink = MakeSink(mock.bootstraps());

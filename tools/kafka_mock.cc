@@ -5,8 +5,19 @@
 //
 // The first line on stdout is the bootstrap server list ("127.0.0.1:PORT,..."); the same line is
 // written to --bootstrap-file (atomically: written to PATH.tmp, then renamed) when given.
+//
+// Real Kafka brokers set TCP_NODELAY on every connection they accept; librdkafka's mock brokers do
+// not, so Nagle's algorithm holds the second of two back-to-back small responses until the client's
+// delayed ACK (20-40 ms), a delay real Kafka does not have. This program therefore defines accept()
+// and accept4() itself: the mock cluster inside librdkafka.so resolves them to these, which set
+// TCP_NODELAY on each accepted socket.
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include <csignal>
 #include <cstdio>
@@ -15,6 +26,17 @@
 #include <string>
 #include <unistd.h>
 #include <vector>
+
+extern "C" int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
+  int s = static_cast<int>(syscall(SYS_accept4, fd, addr, len, flags));
+  if (s >= 0) {
+    int one = 1;
+    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // best effort: a Unix socket refuses it
+  }
+  return s;
+}
+
+extern "C" int accept(int fd, sockaddr* addr, socklen_t* len) { return accept4(fd, addr, len, 0); }
 
 namespace {
 

@@ -93,7 +93,12 @@ struct CaptureJob::Impl {
 
   // Latency log: transactions not yet durable (end LSN, commit time).
   std::FILE* latency_file = nullptr;
-  std::deque<std::pair<Lsn, int64_t>> latency_pending;
+  struct PendingLatency {
+    Lsn end;
+    int64_t commit_us;   // commit time in PostgreSQL
+    int64_t received_us; // when its Commit message was decoded here
+  };
+  std::deque<PendingLatency> latency_pending;
 
   mutable std::mutex stats_mu;
   CaptureStats stats;
@@ -352,7 +357,7 @@ Status CaptureJob::Impl::HandleMessage(std::string_view payload, Lsn wal_start) 
       }
       last_commit_lsn = msg.commit.commit_lsn;
       in_tx = false;
-      if (latency_file) latency_pending.emplace_back(end, msg.commit.commit_time_us);
+      if (latency_file) latency_pending.push_back({end, msg.commit.commit_time_us, WallMicros()});
       std::lock_guard<std::mutex> l(stats_mu);
       ++stats.transactions;
       return Status::OK();
@@ -427,9 +432,11 @@ void CaptureJob::Impl::DrainLatencies() {
   if (!latency_file || latency_pending.empty()) return;
   Lsn durable = sink->DurableLsn();
   int64_t now = WallMicros();
-  while (!latency_pending.empty() && latency_pending.front().first <= durable) {
-    std::fprintf(latency_file, "%s %lld\n", latency_pending.front().first.ToString().c_str(),
-                 static_cast<long long>(now - latency_pending.front().second));
+  while (!latency_pending.empty() && latency_pending.front().end <= durable) {
+    const PendingLatency& p = latency_pending.front();
+    // <end LSN> <commit -> durable us> <commit -> received us>
+    std::fprintf(latency_file, "%s %lld %lld\n", p.end.ToString().c_str(), static_cast<long long>(now - p.commit_us),
+                 static_cast<long long>(p.received_us - p.commit_us));
     latency_pending.pop_front();
   }
 }
@@ -619,6 +626,11 @@ Status CaptureJob::Run() {
     if (!im.latency_file) return Status::IoError("cannot open latency log " + im.opts.latency_log);
   }
   CDC_RETURN_IF_ERROR(im.SetUp());
+  {
+    std::vector<std::string> topics;
+    for (const auto& t : im.tables) topics.push_back(im.encoder->TopicFor(*t));
+    im.sink->Prepare(topics);
+  }
   bool need_snapshot = false;
   std::optional<pg::CreatedSlot> created;
   std::optional<pg::ReplicationStream> stream;

@@ -43,6 +43,7 @@ class CountingSink final : public log::RecordSink {
     Publish();
     return inner_->Flush(timeout);
   }
+  void Prepare(const std::vector<std::string>& topics) override { inner_->Prepare(topics); }
 
  private:
   void Publish() {

@@ -90,6 +90,7 @@ KafkaSink::~KafkaSink() {
   // Whatever is still queued is dropped here (never acknowledged, so DurableLsn never covered it).
   rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   rd_kafka_poll(rk_, 0);
+  for (rd_kafka_topic_t* t : prepared_topics_) rd_kafka_topic_destroy(t);
   rd_kafka_destroy(rk_);
 }
 
@@ -236,6 +237,32 @@ Status KafkaSink::Flush(std::chrono::milliseconds timeout) {
       return Status::Unavailable("Kafka at " + options_.brokers + " did not acknowledge " + std::to_string(waiting) +
                                  " record(s) within " + std::to_string(timeout.count()) + " ms" +
                                  (last_transport_error_.empty() ? "" : " (last error: " + last_transport_error_ + ")"));
+  }
+}
+
+void KafkaSink::Prepare(const std::vector<std::string>& topics) {
+  // Without this, librdkafka learns a topic's partitions only on its next metadata refresh after the
+  // first record, which holds the first transactions back for up to a second.
+  int64_t deadline = MonoMicros() + options_.prepare_timeout.count() * 1000;
+  for (const std::string& name : topics) {
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_, name.c_str(), nullptr);
+    if (!rkt) continue;  // an invalid name: the first Append reports it
+    prepared_topics_.push_back(rkt);
+    int left_ms = static_cast<int>(std::max<int64_t>((deadline - MonoMicros()) / 1000, 0));
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_resp_err_t err = left_ms > 0 ? rd_kafka_metadata(rk_, 0, rkt, &md, left_ms) : RD_KAFKA_RESP_ERR__TIMED_OUT;
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      Warn(kComponent, "no metadata for topic {} from Kafka at {} yet ({}); starting anyway, records wait until it answers",
+           name, options_.brokers, rd_kafka_err2str(err));
+      continue;
+    }
+    if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      Info(kComponent, "topic {}: {} partition(s)", name, md->topics[0].partition_cnt);
+    } else if (md->topic_cnt == 1) {
+      Info(kComponent, "topic {}: {} (it is created on first use if the brokers allow it)", name,
+           rd_kafka_err2str(md->topics[0].err));
+    }
+    rd_kafka_metadata_destroy(md);
   }
 }
 

@@ -35,6 +35,7 @@
 #include "log/record_sink.h"
 
 struct rd_kafka_s;
+struct rd_kafka_topic_s;
 
 namespace cdc::log {
 
@@ -48,6 +49,8 @@ struct KafkaSinkOptions {
   std::map<std::string, std::string> properties;
   // How often the "cannot reach Kafka" warning may repeat. Default 10 s.
   std::chrono::milliseconds warn_interval{10000};
+  // How long Prepare may wait for the topics' metadata. Default 5 s.
+  std::chrono::milliseconds prepare_timeout{5000};
 };
 
 // Counters for status pages and benchmarks.
@@ -69,6 +72,8 @@ class KafkaSink final : public RecordSink {
   Lsn DurableLsn() const override { return Lsn(durable_.load(std::memory_order_acquire)); }
   Status Poll() override;
   Status Flush(std::chrono::milliseconds timeout) override;
+  // Fetches the topics' metadata (at most `prepare_timeout`), logging what it found or why not.
+  void Prepare(const std::vector<std::string>& topics) override;
 
   KafkaSinkStats stats() const;
   // Records appended but not yet acknowledged.
@@ -91,6 +96,7 @@ class KafkaSink final : public RecordSink {
 
   KafkaSinkOptions options_;
   rd_kafka_s* rk_ = nullptr;
+  std::vector<rd_kafka_topic_s*> prepared_topics_;  // handles from Prepare, kept for the producer's life
 
   mutable std::mutex mu_;
   // Transactions in append order; front() is the oldest not yet durable. The back() is the open one

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/lsn.h"
 #include "base/status.h"
@@ -53,6 +54,11 @@ class RecordSink {
 
   // Waits until everything appended is durable or `timeout` passes (Unavailable then).
   virtual Status Flush(std::chrono::milliseconds timeout) = 0;
+
+  // Learns the topics before the first record (Kafka: looks up their partitions and leaders, so the
+  // first transaction does not wait for that lookup). Best effort and bounded in time: a destination
+  // that is not reachable yet is retried by Append as always. Default: nothing to do.
+  virtual void Prepare(const std::vector<std::string>& topics) { (void)topics; }
 };
 
 }  // namespace cdc::log
