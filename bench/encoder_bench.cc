@@ -31,6 +31,16 @@ std::shared_ptr<const TableSchema> Mixed() {
   return t;
 }
 
+// Debezium's special types (issue #3): interval, money, int4[] and text[] (array literals are parsed).
+std::shared_ptr<const TableSchema> Special() {
+  auto t = std::make_shared<TableSchema>();
+  t->schema = "public";
+  t->table = "specjalne";
+  t->columns = {{"id", 20, -1, true, false}, {"okres", 1186, -1}, {"kwota", 790, -1}, {"oceny", 1007, -1},
+                {"tagi", 1009, -1}};
+  return t;
+}
+
 ChangeEvent Event(std::shared_ptr<const TableSchema> t, Row row) {
   ChangeEvent e;
   e.op = Op::kCreate;
@@ -57,6 +67,12 @@ Row MixedRow(int i) {
           Value::Text("0.125"),                    Value::Text("{\"tag\": \"x\", \"n\": 1}")};
 }
 
+Row SpecialRow(int i) {
+  return {Value::Text(std::to_string(i)), Value::Text("1 year 2 mons " + std::to_string(i % 28) + " days 04:05:06.78"),
+          Value::Text("-$1,234." + std::to_string(10 + i % 90)), Value::Text("{1,NULL," + std::to_string(i) + ",4,5}"),
+          Value::Text("{alfa,\"beta gamma\",NULL,\"q\\\"x\"}")};
+}
+
 void Run(benchmark::State& state, std::shared_ptr<const TableSchema> t, Row (*row)(int), bool schemas) {
   EncoderOptions o;
   o.schemas = schemas;
@@ -78,6 +94,7 @@ void Run(benchmark::State& state, std::shared_ptr<const TableSchema> t, Row (*ro
 void BM_DebeziumEncoder_Klienci_Payload(benchmark::State& s) { Run(s, Klienci(), KlientRow, false); }
 void BM_DebeziumEncoder_Klienci_Schemas(benchmark::State& s) { Run(s, Klienci(), KlientRow, true); }
 void BM_DebeziumEncoder_MixedTypes_Schemas(benchmark::State& s) { Run(s, Mixed(), MixedRow, true); }
+void BM_DebeziumEncoder_SpecialTypes_Schemas(benchmark::State& s) { Run(s, Special(), SpecialRow, true); }
 
 // Peer: the same payload (schemas off, klienci) through a JSON DOM.
 void BM_NlohmannDom_Klienci_Payload(benchmark::State& state) {
@@ -115,6 +132,7 @@ BENCHMARK(BM_DebeziumEncoder_Klienci_Payload);
 BENCHMARK(BM_NlohmannDom_Klienci_Payload);
 BENCHMARK(BM_DebeziumEncoder_Klienci_Schemas);
 BENCHMARK(BM_DebeziumEncoder_MixedTypes_Schemas);
+BENCHMARK(BM_DebeziumEncoder_SpecialTypes_Schemas);
 
 }  // namespace
 }  // namespace cdc::event

@@ -232,7 +232,8 @@ TEST_F(CaptureTest, PrimaryKeyChangeIsDeleteThenCreate) {
 
 TEST_F(CaptureTest, TypesNullsAndToast) {
   Sql("CREATE TABLE typy (id int primary key, i2 int2, i8 int8, f4 float4, f8 float8, b bool, t text, "
-      "n numeric(10,2), d date, ts timestamp, tz timestamptz, j json, jb jsonb, u uuid, by bytea, big text);"
+      "n numeric(10,2), d date, ts timestamp, tz timestamptz, j json, jb jsonb, u uuid, by bytea, big text, "
+      "iv interval, m money, ai int[], at text[]);"
       "ALTER TABLE typy ALTER COLUMN big SET STORAGE EXTERNAL;");
   MemorySink sink;
   jobs::CaptureOptions o = Options();
@@ -242,7 +243,9 @@ TEST_F(CaptureTest, TypesNullsAndToast) {
   CaptureAll(&sink, o);
   Sql("INSERT INTO typy VALUES (1, -32768, 9223372036854775807, 1.5, -2.25e-10, true, 'zażółć\t\"q\"', 12345678.91, "
       "'2024-02-29', '2024-01-02 03:04:05.123456', '2024-01-02 03:04:05.5+02', '{\"a\": [1, 2]}', '{\"b\": null}', "
-      "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '\\x00ff10', repeat('x', 20000));"
+      "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '\\x00ff10', repeat('x', 20000), "
+      "'-1 years -2 mons +3 days -04:05:06.78', -1234.56, ARRAY[1, NULL, -2147483648], "
+      "ARRAY['a b', NULL, 'NULL', '', 'q\"x\\y', '{,}', 'zażółć']);"
       "INSERT INTO typy (id) VALUES (2);"
       "UPDATE typy SET i2 = 7 WHERE id = 1;"            // FULL: big unchanged, taken from the old row
       "ALTER TABLE typy REPLICA IDENTITY DEFAULT;"
@@ -266,6 +269,25 @@ TEST_F(CaptureTest, TypesNullsAndToast) {
   EXPECT_EQ(a["u"], "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
   EXPECT_EQ(a["by"], "AP8Q");
   EXPECT_EQ(a["big"], std::string(20000, 'x'));
+  // interval, money and arrays against what PostgreSQL stored, as PostgreSQL itself reports it.
+  json stored = json::parse(Sql(
+      "SELECT json_build_object('iv', json_build_array(extract(year from iv), extract(month from iv), "
+      "extract(day from iv), extract(hour from iv), extract(minute from iv), extract(microseconds from iv)), "
+      "'m', m::numeric, 'ai', array_to_json(ai), 'at', array_to_json(at)) FROM typy WHERE id = 1"));
+  {
+    // Debezium's MicroDuration of those fields: 365.25 / 12 days a month, double arithmetic, truncated.
+    const json& f = stored["iv"];
+    int64_t us = f[5].get<int64_t>();
+    double seconds = static_cast<double>(us / 1000000) + static_cast<double>(us % 1000000) / 1e6;
+    double days = (f[0].get<double>() * 12 + f[1].get<double>()) * (365.25 / 12.0) + f[2].get<double>();
+    double total = ((days * 24 + f[3].get<double>()) * 60 + f[4].get<double>()) * 60 + seconds;
+    EXPECT_EQ(a["iv"], static_cast<int64_t>(total * 1e6)) << stored.dump();
+    EXPECT_EQ(a["iv"], -36572706780000LL);
+  }
+  EXPECT_EQ(std::stod(a["m"].get<std::string>()), stored["m"].get<double>());  // --decimal string
+  EXPECT_EQ(a["ai"], stored["ai"]);
+  EXPECT_EQ(a["at"], stored["at"]);
+  EXPECT_EQ(a["at"], json::parse(R"(["a b",null,"NULL","","q\"x\\y","{,}","zażółć"])"));
   const json& nulls = ev[1].value["after"];
   for (auto it = nulls.begin(); it != nulls.end(); ++it) {
     if (it.key() != "id") {

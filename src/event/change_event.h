@@ -27,6 +27,23 @@ enum class Op : char {
   kTruncate = 't',  // TRUNCATE (one event per table, no before/after)
 };
 
+// What the catalog says about a column type that is not built in (pg_type.oid >= 10000: enums, domains,
+// arrays of those, extension types). pgoutput's Type message carries only the name, so a column whose
+// type was never resolved in the catalog is encoded as a string.
+struct UserType {
+  enum class Kind : uint8_t {
+    kOther,   // composite, range, extension base type ...: encoded as a string
+    kEnum,    // a string with the schema name io.debezium.data.Enum and the labels (`enum_labels`)
+    kDomain,  // encoded as the built-in type at the bottom of the domain chain (`base_type_oid`)
+  };
+  Kind kind = Kind::kOther;
+  bool array = false;                // the column is a one-dimensional array of this type (mood[])
+  uint32_t base_type_oid = 0;        // kDomain: the built-in base type (may itself be an array type)
+  int32_t base_type_modifier = -1;   // kDomain: the typmod the domain sets (numeric(10,2)), else -1
+  std::string enum_labels = {};      // kEnum: labels in sort order joined by ',' (Debezium's "allowed")
+  bool operator==(const UserType&) const = default;
+};
+
 // A column of a captured table, as announced by a pgoutput Relation message or the catalog.
 struct Column {
   std::string name;
@@ -34,7 +51,15 @@ struct Column {
   int32_t type_modifier = -1;  // atttypmod (numeric precision/scale, varchar length); -1 if none
   bool key = false;          // part of the primary key (the Debezium message key)
   bool optional = true;      // nullable (false for NOT NULL and key columns)
+  // Only for types that are not built in (type_oid >= 10000); the defaults keep the aggregate
+  // initialisers above ({name, oid, typmod, key, optional}) valid.
+  std::string type_name = {};                     // "public.mood": pgoutput Type message or the catalog
+  std::optional<UserType> user_type = std::nullopt;  // resolved in the catalog; nullopt = unknown (string)
 };
+
+// pg_type OIDs below this are built in; pgoutput sends a Type message for every column type at or above it
+// (PostgreSQL's FirstGenbkiObjectId).
+inline constexpr uint32_t kFirstNonBuiltinTypeOid = 10000;
 
 // A captured table's shape. Immutable once shared: a schema change makes a new TableSchema.
 struct TableSchema {

@@ -12,14 +12,70 @@ namespace {
 // PostgreSQL built-in type OIDs (pg_type.dat).
 enum : uint32_t {
   kBoolOid = 16, kByteaOid = 17, kCharOid = 18, kNameOid = 19, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23,
-  kTextOid = 25, kOidOid = 26, kJsonOid = 114, kXmlOid = 142, kFloat4Oid = 700, kFloat8Oid = 701,
-  kBpcharOid = 1042, kVarcharOid = 1043, kDateOid = 1082, kTimeOid = 1083, kTimestampOid = 1114,
-  kTimestamptzOid = 1184, kTimetzOid = 1266, kNumericOid = 1700, kUuidOid = 2950, kJsonbOid = 3802,
+  kTextOid = 25, kOidOid = 26, kJsonOid = 114, kXmlOid = 142, kCidrOid = 650, kFloat4Oid = 700,
+  kFloat8Oid = 701, kMacaddr8Oid = 774, kMoneyOid = 790, kMacaddrOid = 829, kInetOid = 869, kBpcharOid = 1042,
+  kVarcharOid = 1043, kDateOid = 1082, kTimeOid = 1083, kTimestampOid = 1114, kTimestamptzOid = 1184,
+  kIntervalOid = 1186, kTimetzOid = 1266, kNumericOid = 1700, kUuidOid = 2950, kJsonbOid = 3802,
+  kInt4RangeOid = 3904, kNumRangeOid = 3906, kTsRangeOid = 3908, kTsTzRangeOid = 3910, kDateRangeOid = 3912,
+  kInt8RangeOid = 3926,
 };
 
 constexpr std::string_view kUnavailable = "__debezium_unavailable_value";
 
-// How one column's value is written.
+// The element type of a built-in array type whose elements Debezium converts (PostgresValueConverter's
+// *_ARRAY schemas), or 0. Arrays of money, interval, name, xml, bit ... have no Debezium schema and stay
+// strings here, like every other type cdcpipe does not convert.
+uint32_t SupportedArrayElement(uint32_t array_oid) {
+  switch (array_oid) {
+    case 1000: return kBoolOid;
+    case 1001: return kByteaOid;
+    case 1002: return kCharOid;
+    case 1005: return kInt2Oid;
+    case 1007: return kInt4Oid;
+    case 1009: return kTextOid;
+    case 1014: return kBpcharOid;
+    case 1015: return kVarcharOid;
+    case 1016: return kInt8Oid;
+    case 1021: return kFloat4Oid;
+    case 1022: return kFloat8Oid;
+    case 1028: return kOidOid;
+    case 1115: return kTimestampOid;
+    case 1182: return kDateOid;
+    case 1183: return kTimeOid;
+    case 1185: return kTimestamptzOid;
+    case 1231: return kNumericOid;
+    case 1270: return kTimetzOid;
+    case 199: return kJsonOid;
+    case 2951: return kUuidOid;
+    case 3807: return kJsonbOid;
+    case 651: return kCidrOid;
+    case 775: return kMacaddr8Oid;
+    case 1040: return kMacaddrOid;
+    case 1041: return kInetOid;
+    case 3905: return kInt4RangeOid;
+    case 3907: return kNumRangeOid;
+    case 3909: return kTsRangeOid;
+    case 3911: return kTsTzRangeOid;
+    case 3913: return kDateRangeOid;
+    case 3927: return kInt8RangeOid;
+    default: return 0;
+  }
+}
+bool IsSupportedArrayElement(uint32_t oid) {
+  switch (oid) {
+    case kBoolOid: case kByteaOid: case kCharOid: case kInt2Oid: case kInt4Oid: case kTextOid: case kBpcharOid:
+    case kVarcharOid: case kInt8Oid: case kFloat4Oid: case kFloat8Oid: case kOidOid: case kTimestampOid:
+    case kDateOid: case kTimeOid: case kTimestamptzOid: case kNumericOid: case kTimetzOid: case kJsonOid:
+    case kUuidOid: case kJsonbOid: case kCidrOid: case kMacaddr8Oid: case kMacaddrOid: case kInetOid:
+    case kInt4RangeOid: case kNumRangeOid: case kTsRangeOid: case kTsTzRangeOid: case kDateRangeOid:
+    case kInt8RangeOid:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// How one value is written.
 enum class Kind : uint8_t {
   kInt,             // int2/int4/int8/oid: the text is the JSON number
   kFloat,           // float4/float8: the text is the JSON number, NaN/Infinity quoted
@@ -35,11 +91,26 @@ enum class Kind : uint8_t {
   kTimestamptz,     // ISO string UTC
   kTime,            // int64 micros
   kTimetz,          // ISO time string UTC
+  kInterval,        // int64 micros (io.debezium.time.MicroDuration)
+  kMoneyPrecise,    // money, precise: "<b64>" at scale 2 (org.apache.kafka.connect.data.Decimal)
+  kMoneyString,     // money as Debezium's string
+  kMoneyDouble,     // money as JSON double
+  kEnum,            // a string; the schema is io.debezium.data.Enum with the labels
+  kArray,           // a JSON array of ColumnPlan::element values
+};
+
+// How one value (a column, or an element of an array column) is written and described.
+struct TypePlan {
+  Kind kind = Kind::kString;
+  uint32_t oid = 0;          // the built-in type it is written as (after domain resolution)
+  int32_t type_modifier = -1;
+  int scale = -1;            // kDecimalFixed: the scale
+  std::string enum_labels;   // kEnum: Debezium's "allowed" parameter
 };
 
 struct ColumnPlan {
-  Kind kind = Kind::kString;
-  int scale = -1;         // kDecimalFixed: the column's scale
+  TypePlan type;
+  TypePlan element;       // type.kind == kArray: each element
   std::string name_json;  // "\"name\":"
 };
 
@@ -52,6 +123,11 @@ void AppendUint(std::string* out, uint64_t v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   out->append(buf, r.ptr);
+}
+void AppendDouble(std::string* out, double d) {
+  char buf[32];
+  auto w = std::to_chars(buf, buf + sizeof buf, d);
+  out->append(buf, w.ptr);
 }
 
 bool IsIntegerText(std::string_view t) {
@@ -100,33 +176,93 @@ bool AppendSpecialFloat(std::string* out, std::string_view t) {
 int NumericTypmodScale(int32_t typmod) { return ((((typmod - 4) & 0x7ff) ^ 1024) - 1024); }
 int NumericTypmodPrecision(int32_t typmod) { return ((typmod - 4) >> 16) & 0xffff; }
 
-Kind KindFor(const Column& c, DecimalMode mode) {
-  switch (c.type_oid) {
-    case kInt2Oid: case kInt4Oid: case kInt8Oid: case kOidOid: return Kind::kInt;
-    case kFloat4Oid: case kFloat8Oid: return Kind::kFloat;
-    case kBoolOid: return Kind::kBool;
-    case kByteaOid: return Kind::kBytes;
-    case kDateOid: return Kind::kDate;
-    case kTimestampOid: return Kind::kTimestamp;
-    case kTimestamptzOid: return Kind::kTimestamptz;
-    case kTimeOid: return Kind::kTime;
-    case kTimetzOid: return Kind::kTimetz;
+// The plan of a built-in scalar type; types cdcpipe does not convert are strings.
+TypePlan ScalarPlan(uint32_t oid, int32_t typmod, DecimalMode mode) {
+  TypePlan p;
+  p.oid = oid;
+  p.type_modifier = typmod;
+  switch (oid) {
+    case kInt2Oid: case kInt4Oid: case kInt8Oid: case kOidOid: p.kind = Kind::kInt; break;
+    case kFloat4Oid: case kFloat8Oid: p.kind = Kind::kFloat; break;
+    case kBoolOid: p.kind = Kind::kBool; break;
+    case kByteaOid: p.kind = Kind::kBytes; break;
+    case kDateOid: p.kind = Kind::kDate; break;
+    case kTimestampOid: p.kind = Kind::kTimestamp; break;
+    case kTimestamptzOid: p.kind = Kind::kTimestamptz; break;
+    case kTimeOid: p.kind = Kind::kTime; break;
+    case kTimetzOid: p.kind = Kind::kTimetz; break;
+    case kIntervalOid: p.kind = Kind::kInterval; break;
+    case kMoneyOid:
+      p.kind = mode == DecimalMode::kString ? Kind::kMoneyString
+               : mode == DecimalMode::kDouble ? Kind::kMoneyDouble
+                                              : Kind::kMoneyPrecise;
+      break;
     case kNumericOid:
       switch (mode) {
-        case DecimalMode::kString: return Kind::kDecimalString;
-        case DecimalMode::kDouble: return Kind::kDecimalDouble;
+        case DecimalMode::kString: p.kind = Kind::kDecimalString; break;
+        case DecimalMode::kDouble: p.kind = Kind::kDecimalDouble; break;
         case DecimalMode::kPrecise:
-          return (c.type_modifier >= 4 && NumericTypmodScale(c.type_modifier) >= 0) ? Kind::kDecimalFixed
-                                                                                   : Kind::kDecimalVariable;
+          if (typmod >= 4 && NumericTypmodScale(typmod) >= 0) {
+            p.kind = Kind::kDecimalFixed;
+            p.scale = NumericTypmodScale(typmod);
+          } else {
+            p.kind = Kind::kDecimalVariable;
+          }
+          break;
       }
-      return Kind::kDecimalVariable;
-    default: return Kind::kString;
+      break;
+    default: p.kind = Kind::kString; break;
   }
+  return p;
 }
 
-// The JsonConverter schema of one column, without the trailing "field" (JsonConverter's key order:
-// type, fields, optional, name, version, doc, parameters, default).
-void AppendFieldSchema(std::string* out, const Column& c, Kind kind, bool optional) {
+// A column's plan: built-in scalars and arrays by OID; enums, domains and arrays of them by what the
+// catalog resolved (Column::user_type); anything else as a string.
+ColumnPlan PlanFor(const Column& c, DecimalMode mode) {
+  ColumnPlan p;
+  uint32_t oid = c.type_oid;
+  int32_t typmod = c.type_modifier;
+  bool user_array = false;
+  if (c.type_oid >= kFirstNonBuiltinTypeOid) {
+    if (!c.user_type || c.user_type->kind == UserType::Kind::kOther) return p;  // string
+    const UserType& u = *c.user_type;
+    if (u.kind == UserType::Kind::kEnum) {
+      TypePlan e;
+      e.kind = Kind::kEnum;
+      e.enum_labels = u.enum_labels;
+      if (!u.array) {
+        p.type = std::move(e);
+      } else {
+        p.type.kind = Kind::kArray;
+        p.element = std::move(e);
+      }
+      return p;
+    }
+    // A domain: written as its built-in base type, with the typmod the domain declares.
+    oid = u.base_type_oid;
+    if (u.base_type_modifier != -1) typmod = u.base_type_modifier;
+    user_array = u.array;
+    if (oid >= kFirstNonBuiltinTypeOid) return p;  // resolution stopped at a non-built-in type: string
+  }
+  if (uint32_t elem = SupportedArrayElement(oid); elem != 0) {
+    if (user_array) return p;  // an array of a domain over an array: more than one dimension, string
+    p.type.kind = Kind::kArray;
+    p.element = ScalarPlan(elem, typmod, mode);
+    return p;
+  }
+  if (user_array) {
+    if (!IsSupportedArrayElement(oid)) return p;
+    p.type.kind = Kind::kArray;
+    p.element = ScalarPlan(oid, typmod, mode);
+    return p;
+  }
+  p.type = ScalarPlan(oid, typmod, mode);
+  return p;
+}
+
+// The JsonConverter schema of one value type, without the closing brace (JsonConverter's key order:
+// type, items/fields, optional, name, version, doc, parameters, default).
+void AppendTypeSchema(std::string* out, const TypePlan& t, bool optional) {
   const char* opt = optional ? "true" : "false";
   auto simple = [&](const char* type, const char* name) {
     *out += "{\"type\":\"";
@@ -139,11 +275,11 @@ void AppendFieldSchema(std::string* out, const Column& c, Kind kind, bool option
       *out += "\",\"version\":1";
     }
   };
-  switch (kind) {
+  switch (t.kind) {
     case Kind::kInt:
-      simple(c.type_oid == kInt2Oid ? "int16" : c.type_oid == kInt4Oid ? "int32" : "int64", nullptr);
+      simple(t.oid == kInt2Oid ? "int16" : t.oid == kInt4Oid ? "int32" : "int64", nullptr);
       break;
-    case Kind::kFloat: simple(c.type_oid == kFloat4Oid ? "float" : "double", nullptr); break;
+    case Kind::kFloat: simple(t.oid == kFloat4Oid ? "float" : "double", nullptr); break;
     case Kind::kBool: simple("boolean", nullptr); break;
     case Kind::kBytes: simple("bytes", nullptr); break;
     case Kind::kDate: simple("int32", "io.debezium.time.Date"); break;
@@ -151,8 +287,16 @@ void AppendFieldSchema(std::string* out, const Column& c, Kind kind, bool option
     case Kind::kTimestamptz: simple("string", "io.debezium.time.ZonedTimestamp"); break;
     case Kind::kTime: simple("int64", "io.debezium.time.MicroTime"); break;
     case Kind::kTimetz: simple("string", "io.debezium.time.ZonedTime"); break;
+    case Kind::kInterval: simple("int64", "io.debezium.time.MicroDuration"); break;
     case Kind::kDecimalString: simple("string", nullptr); break;
     case Kind::kDecimalDouble: simple("double", nullptr); break;
+    case Kind::kMoneyString: simple("string", nullptr); break;
+    case Kind::kMoneyDouble: simple("double", nullptr); break;
+    case Kind::kMoneyPrecise:
+      // Decimal.builder(money.fraction.digits): only the scale parameter, no precision.
+      simple("bytes", "org.apache.kafka.connect.data.Decimal");
+      *out += ",\"parameters\":{\"scale\":\"2\"}";
+      break;
     case Kind::kDecimalVariable:
       *out += "{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"scale\"},"
               "{\"type\":\"bytes\",\"optional\":false,\"field\":\"value\"}],\"optional\":";
@@ -162,17 +306,40 @@ void AppendFieldSchema(std::string* out, const Column& c, Kind kind, bool option
     case Kind::kDecimalFixed:
       simple("bytes", "org.apache.kafka.connect.data.Decimal");
       *out += ",\"parameters\":{\"scale\":\"";
-      AppendInt(out, NumericTypmodScale(c.type_modifier));
+      AppendInt(out, t.scale);
       *out += "\",\"connect.decimal.precision\":\"";
-      AppendInt(out, NumericTypmodPrecision(c.type_modifier));
+      AppendInt(out, NumericTypmodPrecision(t.type_modifier));
       *out += "\"}";
       break;
+    case Kind::kEnum:
+      simple("string", "io.debezium.data.Enum");
+      *out += ",\"parameters\":{\"allowed\":";
+      AppendJsonString(out, t.enum_labels);
+      *out += '}';
+      break;
     case Kind::kString:
-      if (c.type_oid == kJsonOid || c.type_oid == kJsonbOid) simple("string", "io.debezium.data.Json");
-      else if (c.type_oid == kUuidOid) simple("string", "io.debezium.data.Uuid");
-      else if (c.type_oid == kXmlOid) simple("string", "io.debezium.data.Xml");
+      if (t.oid == kJsonOid || t.oid == kJsonbOid) simple("string", "io.debezium.data.Json");
+      else if (t.oid == kUuidOid) simple("string", "io.debezium.data.Uuid");
+      else if (t.oid == kXmlOid) simple("string", "io.debezium.data.Xml");
       else simple("string", nullptr);
       break;
+    case Kind::kArray:  // not an element kind; PlanFor never nests arrays
+      simple("string", nullptr);
+      break;
+  }
+}
+
+// The JsonConverter schema of one column field.
+void AppendFieldSchema(std::string* out, const Column& c, const ColumnPlan& p, bool optional) {
+  if (p.type.kind == Kind::kArray) {
+    // SchemaBuilder.array(<element schema>): elements are optional (NULL elements), except Debezium's enum
+    // element schema, which it builds without optional().
+    *out += "{\"type\":\"array\",\"items\":";
+    AppendTypeSchema(out, p.element, p.element.kind != Kind::kEnum);
+    *out += "},\"optional\":";
+    *out += optional ? "true" : "false";
+  } else {
+    AppendTypeSchema(out, p.type, optional);
   }
   *out += ",\"field\":";
   AppendJsonString(out, c.name);
@@ -231,9 +398,7 @@ DebeziumEncoder::TableCache* DebeziumEncoder::CacheFor(const std::shared_ptr<con
   tc->topic = TopicFor(t);
   for (size_t i = 0; i < t.columns.size(); ++i) {
     const Column& c = t.columns[i];
-    ColumnPlan p;
-    p.kind = KindFor(c, options_.decimal_mode);
-    if (p.kind == Kind::kDecimalFixed) p.scale = NumericTypmodScale(c.type_modifier);
+    ColumnPlan p = PlanFor(c, options_.decimal_mode);
     AppendJsonString(&p.name_json, c.name);
     p.name_json += ':';
     tc->columns.push_back(std::move(p));
@@ -245,7 +410,7 @@ DebeziumEncoder::TableCache* DebeziumEncoder::CacheFor(const std::shared_ptr<con
     for (size_t n = 0; n < tc->key_columns.size(); ++n) {
       if (n) key += ',';
       size_t i = tc->key_columns[n];
-      AppendFieldSchema(&key, t.columns[i], tc->columns[i].kind, false);
+      AppendFieldSchema(&key, t.columns[i], tc->columns[i], false);
     }
     key += "],\"optional\":false,\"name\":";
     AppendJsonString(&key, base + ".Key");
@@ -255,7 +420,7 @@ DebeziumEncoder::TableCache* DebeziumEncoder::CacheFor(const std::shared_ptr<con
     std::string row = "{\"type\":\"struct\",\"fields\":[";
     for (size_t i = 0; i < t.columns.size(); ++i) {
       if (i) row += ',';
-      AppendFieldSchema(&row, t.columns[i], tc->columns[i].kind, t.columns[i].optional && !t.columns[i].key);
+      AppendFieldSchema(&row, t.columns[i], tc->columns[i], t.columns[i].optional && !t.columns[i].key);
     }
     row += "],\"optional\":true,\"name\":";
     AppendJsonString(&row, base + ".Value");
@@ -310,7 +475,27 @@ DebeziumEncoder::TableCache* DebeziumEncoder::CacheFor(const std::shared_ptr<con
 
 namespace {
 
-Status AppendValue(std::string* out, const ColumnPlan& p, std::string_view text) {
+// Appends a converted number or string, or passes the conversion's error on.
+template <typename T>
+Status AppendNumber(std::string* out, const Result<T>& r) {
+  if (!r.ok()) return r.status();
+  AppendInt(out, *r);
+  return Status::OK();
+}
+Status AppendString(std::string* out, const Result<std::string>& r) {
+  if (!r.ok()) return r.status();
+  AppendJsonString(out, *r);
+  return Status::OK();
+}
+Status AppendBase64Bytes(std::string* out, const Result<std::string>& r) {
+  if (!r.ok()) return r.status();
+  out->push_back('"');
+  pgtext::AppendBase64(out, *r);
+  out->push_back('"');
+  return Status::OK();
+}
+
+Status AppendScalar(std::string* out, const TypePlan& p, std::string_view text) {
   switch (p.kind) {
     case Kind::kInt:
       if (!IsIntegerText(text)) return Status::InvalidArgument("not an integer: '" + std::string(text) + "'");
@@ -327,6 +512,7 @@ Status AppendValue(std::string* out, const ColumnPlan& p, std::string_view text)
       else return Status::InvalidArgument("not a boolean: '" + std::string(text) + "'");
       return Status::OK();
     case Kind::kString:
+    case Kind::kEnum:
     case Kind::kDecimalString:
       if (p.kind == Kind::kDecimalString && text == "NaN") {
         out->append("\"NAN\"");  // Debezium's string constant for a numeric NaN
@@ -334,13 +520,7 @@ Status AppendValue(std::string* out, const ColumnPlan& p, std::string_view text)
       }
       AppendJsonString(out, text);
       return Status::OK();
-    case Kind::kBytes: {
-      CDC_ASSIGN_OR_RETURN(std::string bytes, pgtext::ByteaToBytes(text));
-      out->push_back('"');
-      pgtext::AppendBase64(out, bytes);
-      out->push_back('"');
-      return Status::OK();
-    }
+    case Kind::kBytes: return AppendBase64Bytes(out, pgtext::ByteaToBytes(text));
     case Kind::kDecimalVariable:
     case Kind::kDecimalFixed: {
       if (text == "NaN" || text == "Infinity" || text == "-Infinity") {
@@ -366,42 +546,66 @@ Status AppendValue(std::string* out, const ColumnPlan& p, std::string_view text)
       auto r = std::from_chars(text.data(), text.data() + text.size(), d);
       if (r.ec != std::errc() || r.ptr != text.data() + text.size() || !std::isfinite(d))
         return Status::InvalidArgument("not a numeric: '" + std::string(text) + "'");
-      char buf[32];
-      auto w = std::to_chars(buf, buf + sizeof buf, d);
-      out->append(buf, w.ptr);
+      AppendDouble(out, d);
       return Status::OK();
     }
-    case Kind::kDate: {
-      CDC_ASSIGN_OR_RETURN(int32_t days, pgtext::DateToEpochDays(text));
-      AppendInt(out, days);
+    case Kind::kDate: return AppendNumber(out, pgtext::DateToEpochDays(text));
+    case Kind::kTimestamp: return AppendNumber(out, pgtext::TimestampToEpochMicros(text));
+    case Kind::kTime: return AppendNumber(out, pgtext::TimeToMicros(text));
+    case Kind::kTimestamptz: return AppendString(out, pgtext::TimestamptzToIsoUtc(text));
+    case Kind::kTimetz: return AppendString(out, pgtext::TimetzToIsoUtc(text));
+    case Kind::kInterval: return AppendNumber(out, pgtext::IntervalToMicros(text));
+    case Kind::kMoneyPrecise: {
+      CDC_ASSIGN_OR_RETURN(std::string dec, pgtext::MoneyToDecimal(text));
+      int32_t scale = 0;
+      return AppendBase64Bytes(out, pgtext::DecimalToUnscaledBytes(dec, 2, &scale));
+    }
+    case Kind::kMoneyString: return AppendString(out, pgtext::MoneyToDebeziumString(text));
+    case Kind::kMoneyDouble: {
+      CDC_ASSIGN_OR_RETURN(std::string dec, pgtext::MoneyToDecimal(text));
+      double d = 0;
+      std::from_chars(dec.data(), dec.data() + dec.size(), d);  // MoneyToDecimal made it a plain decimal
+      AppendDouble(out, d);
       return Status::OK();
     }
-    case Kind::kTimestamp: {
-      CDC_ASSIGN_OR_RETURN(int64_t us, pgtext::TimestampToEpochMicros(text));
-      AppendInt(out, us);
-      return Status::OK();
-    }
-    case Kind::kTime: {
-      CDC_ASSIGN_OR_RETURN(int64_t us, pgtext::TimeToMicros(text));
-      AppendInt(out, us);
-      return Status::OK();
-    }
-    case Kind::kTimestamptz: {
-      CDC_ASSIGN_OR_RETURN(std::string iso, pgtext::TimestamptzToIsoUtc(text));
-      AppendJsonString(out, iso);
-      return Status::OK();
-    }
-    case Kind::kTimetz: {
-      CDC_ASSIGN_OR_RETURN(std::string iso, pgtext::TimetzToIsoUtc(text));
-      AppendJsonString(out, iso);
-      return Status::OK();
-    }
+    case Kind::kArray:
+      break;  // arrays are written by AppendValue
   }
   return Status::Internal("unhandled column kind");
 }
 
+// Scratch space of AppendArray, kept per thread so that an array value allocates nothing once warm.
+struct ArrayScratch {
+  std::vector<pgtext::ArrayElement> elements;
+  std::string storage;
+};
+
+Status AppendArray(std::string* out, const TypePlan& element, std::string_view text) {
+  thread_local ArrayScratch scratch;
+  CDC_RETURN_IF_ERROR(pgtext::ParseArray(text, ',', &scratch.elements, &scratch.storage));
+  out->push_back('[');
+  for (size_t i = 0; i < scratch.elements.size(); ++i) {
+    if (i) out->push_back(',');
+    const pgtext::ArrayElement& el = scratch.elements[i];
+    if (el.null) {
+      out->append("null");
+      continue;
+    }
+    Status s = AppendScalar(out, element, el.text);
+    if (!s.ok()) return Status::InvalidArgument("array element " + std::to_string(i + 1) + ": " + s.message());
+  }
+  out->push_back(']');
+  return Status::OK();
+}
+
+inline Status AppendValue(std::string* out, const ColumnPlan& p, std::string_view text) {
+  if (p.type.kind != Kind::kArray) [[likely]]
+    return AppendScalar(out, p.type, text);
+  return AppendArray(out, p.element, text);
+}
+
 void AppendUnavailable(std::string* out, const ColumnPlan& p) {
-  switch (p.kind) {
+  switch (p.type.kind) {
     case Kind::kString:
     case Kind::kDecimalString:
       AppendJsonString(out, kUnavailable);
@@ -410,6 +614,32 @@ void AppendUnavailable(std::string* out, const ColumnPlan& p) {
       out->push_back('"');
       pgtext::AppendBase64(out, kUnavailable);
       out->push_back('"');
+      break;
+    case Kind::kArray:
+      // Debezium's placeholders for unchanged TOASTed arrays (UnchangedToastedPlaceholder): a one-element
+      // list for text-like and bytea arrays, the placeholder's bytes as numbers for int4/date/int8 arrays.
+      switch (p.element.oid) {
+        case kTextOid: case kVarcharOid: case kBpcharOid: case kJsonOid: case kJsonbOid:
+          out->push_back('[');
+          AppendJsonString(out, kUnavailable);
+          out->push_back(']');
+          break;
+        case kByteaOid:
+          out->append("[\"");
+          pgtext::AppendBase64(out, kUnavailable);
+          out->append("\"]");
+          break;
+        case kInt4Oid: case kDateOid: case kInt8Oid:
+          out->push_back('[');
+          for (size_t i = 0; i < kUnavailable.size(); ++i) {
+            if (i) out->push_back(',');
+            AppendInt(out, static_cast<signed char>(kUnavailable[i]));
+          }
+          out->push_back(']');
+          break;
+        default:
+          out->append("null");
+      }
       break;
     default:
       out->append("null");  // only varlena types are TOASTed; numbers have no placeholder

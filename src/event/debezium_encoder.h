@@ -13,7 +13,10 @@
 //   (io.debezium.time.MicroTimestamp), timestamptz -> UTC ISO-8601 string (io.debezium.time.ZonedTimestamp),
 //   time -> int64 micros (io.debezium.time.MicroTime), timetz -> string (io.debezium.time.ZonedTime),
 //   json/jsonb -> string (io.debezium.data.Json), uuid -> string (io.debezium.data.Uuid), bytea -> base64
-//   bytes, everything else (text, varchar, bpchar, unknown types) -> string; NULL -> null.
+//   bytes, interval -> int64 micros (io.debezium.time.MicroDuration, 365.25 / 12 days a month), money -> see
+//   DecimalMode (Decimal at scale 2), one-dimensional arrays of those -> JSON arrays (schema type "array"),
+//   enums the catalog resolved -> string (io.debezium.data.Enum with the labels), domains -> their base type,
+//   everything else (text, varchar, bpchar, unknown types) -> string; NULL -> null.
 // An unchanged TOAST value is taken from the old row when the event carries it there, otherwise it is
 // Debezium's placeholder "__debezium_unavailable_value".
 //
@@ -123,6 +126,33 @@ void AppendBase64(std::string* out, std::string_view bytes);
 // A decimal text ("-12.340") -> big-endian two's-complement unscaled bytes ("-12340") and its scale (3).
 // `target_scale` >= 0 rescales (pads zeros) to that scale first. NaN/Infinity -> InvalidArgument.
 Result<std::string> DecimalToUnscaledBytes(std::string_view text, int target_scale, int32_t* scale);
+
+// interval text (IntervalStyle postgres "1 year 2 mons -3 days +04:05:06.78", postgres_verbose
+// "@ 1 year 2 mons ago", or iso_8601 "P1Y2M3DT4H5M6.78S") -> Debezium's io.debezium.time.MicroDuration:
+// ((years * 12 + months) * 30.4375 + days) days (365.25 / 12 days per month, so a year is 365.25 days)
+// plus the time, computed in double precision and truncated towards zero exactly as Debezium's
+// MicroDuration.durationMicros does with pgjdbc's PGInterval fields (saturating at INT64_MIN/MAX).
+Result<int64_t> IntervalToMicros(std::string_view text);
+// money text as lc_monetary C / en_US prints it ("$1,234.56", "-$0.07") -> the plain decimal "1234.56" /
+// "-0.07" (sign, digits, '.', fraction digits as printed; no rounding).
+Result<std::string> MoneyToDecimal(std::string_view text);
+// The string Debezium writes for a money value with decimal.handling.mode=string: pgjdbc reads money as a
+// Java double and Debezium prints BigDecimal.valueOf(double).toPlainString(), so "$1,000.00" -> "1000.0",
+// "$1,234.50" -> "1234.5", "$12,345,678.90" -> "12345678.9".
+Result<std::string> MoneyToDebeziumString(std::string_view text);
+
+// One element of a parsed array literal.
+struct ArrayElement {
+  bool null = false;      // an unquoted NULL
+  std::string_view text;  // the element with quotes and backslash escapes undone
+};
+// Parses PostgreSQL's text output of a one-dimensional array (array_out): {}  {1,2,NULL}
+// {"a b","q\"x","NULL",""} (quoted elements undo \ escapes; only an unquoted NULL is SQL NULL), with an
+// optional "[lower:upper]=" prefix. `delimiter` is the element type's
+// typdelim (',' for every type cdcpipe converts). Views point into `text` or into `storage` (cleared and
+// reused). Errors: InvalidArgument naming the byte offset and what was expected; multidimensional arrays
+// are an error (only one dimension is converted).
+Status ParseArray(std::string_view text, char delimiter, std::vector<ArrayElement>* elements, std::string* storage);
 }  // namespace pgtext
 
 }  // namespace cdc::event

@@ -54,6 +54,60 @@ Row TypyRow() {
           T("{\"a\": [1, 2]}"), T("{\"a\": [1, 2]}"), T("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), T("\\x00ff10")};
 }
 
+// Debezium's special types (issue #3): interval, money, one-dimensional arrays, and user types the catalog
+// resolved (enum, domain, arrays of them) or only named (a composite: string).
+std::shared_ptr<const TableSchema> Specjalne() {
+  auto t = std::make_shared<TableSchema>();
+  t->relation_id = 16500;
+  t->schema = "public";
+  t->table = "specjalne";
+  const int32_t numeric_10_2 = (10 << 16 | 2) + 4;
+  UserType mood{UserType::Kind::kEnum, false, 0, -1, "happy,sad,a \"b\""};
+  UserType moods = mood;
+  moods.array = true;
+  UserType price{UserType::Kind::kDomain, false, 1700, numeric_10_2, ""};
+  UserType positives{UserType::Kind::kDomain, true, 23, -1, ""};
+  t->columns = {
+      {"id", 20, -1, true, false},        {"iv", 1186, -1, false, true},   {"m", 790, -1, false, true},
+      {"ai", 1007, -1, false, true},      {"at", 1009, -1, false, true},   {"an", 1231, numeric_10_2, false, true},
+      {"ad", 1182, -1, false, true},      {"ab", 1000, -1, false, true},   {"ajb", 3807, -1, false, true},
+      {"au", 2951, -1, false, true},      {"atz", 1185, -1, false, true},  {"aby", 1001, -1, false, true},
+      {"ai8", 1016, -1, false, true},     {"aname", 1003, -1, false, true}, {"amoney", 791, -1, false, true},
+      {"mood", 16600, -1, false, true, "public.mood", mood},
+      {"moods", 16599, -1, false, true, "public._mood", moods},
+      {"price", 16610, -1, false, true, "public.price", price},
+      {"positives", 16615, -1, false, true, "public._positive_int", positives},
+      {"point2", 16620, -1, false, true, "public.point2", UserType{}},  // composite: a string
+      {"named", 16630, -1, false, true, "public.only_named", std::nullopt},  // Type message only: a string
+  };
+  return t;
+}
+
+Row SpecjalneRow() {
+  auto T = [](const char* s) { return Value::Text(s); };
+  return {T("1"),
+          T("1 year 2 mons 3 days 04:05:06.78"),
+          T("-$1,234.56"),
+          T("{1,NULL,-3}"),
+          T(R"({"a b",NULL,"NULL","","q\"x\\y",zażółć})"),
+          T("{1.50,NULL,-2.25}"),
+          T("{2024-02-29,1969-07-20}"),
+          T("{t,f,NULL}"),
+          T(R"({"{\"a\": 1}",null})"),
+          T("{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}"),
+          T(R"({"2024-01-02 04:04:05.5+01"})"),
+          T(R"({"\\x00ff10"})"),
+          T("{}"),
+          T("{abc,def}"),
+          T("{$1.00}"),
+          T("sad"),
+          T(R"({happy,"a \"b\""})"),
+          T("12.30"),
+          T("{1,2}"),
+          T("(1,2)"),
+          T("anything")};
+}
+
 ChangeEvent BaseEvent(std::shared_ptr<const TableSchema> t, Op op) {
   ChangeEvent e;
   e.op = op;
@@ -139,21 +193,25 @@ TEST(DebeziumEncoderGolden, Ops) {
   }
 }
 
-TEST(DebeziumEncoderGolden, AllTypes) {
+// One create of `row` per decimal mode: <prefix>_precise_schema, _string_schema, _double_payload.
+void CheckGoldenPerDecimalMode(const std::string& prefix, const std::shared_ptr<const TableSchema>& table,
+                               const Row& row) {
   struct Case {
-    const char* name;
+    const char* suffix;
     bool schemas;
     DecimalMode mode;
   };
-  for (const Case& c : {Case{"typy_precise_schema", true, DecimalMode::kPrecise},
-                        Case{"typy_string_schema", true, DecimalMode::kString},
-                        Case{"typy_double_payload", false, DecimalMode::kDouble}}) {
+  for (const Case& c : {Case{"_precise_schema", true, DecimalMode::kPrecise},
+                        Case{"_string_schema", true, DecimalMode::kString},
+                        Case{"_double_payload", false, DecimalMode::kDouble}}) {
     DebeziumEncoder enc(Opts(c.schemas, c.mode));
-    ChangeEvent e = BaseEvent(Typy(), Op::kCreate);
-    e.after = TypyRow();
-    CheckGolden(c.name, EncodeOne(enc, e));
+    ChangeEvent e = BaseEvent(table, Op::kCreate);
+    e.after = row;
+    CheckGolden(prefix + c.suffix, EncodeOne(enc, e));
   }
 }
+
+TEST(DebeziumEncoderGolden, AllTypes) { CheckGoldenPerDecimalMode("typy", Typy(), TypyRow()); }
 
 TEST(DebeziumEncoderGolden, NullsSpecialValuesAndToast) {
   DebeziumEncoder enc(Opts(false));
@@ -197,6 +255,95 @@ TEST(DebeziumEncoderGolden, TransactionMetadata) {
   d.commit_lsn = Lsn(0x1A2B4000);
   out += EncodeOne(enc, d);
   CheckGolden("transaction_metadata_payload", out);
+}
+
+TEST(DebeziumEncoderGolden, SpecialTypes) { CheckGoldenPerDecimalMode("specjalne", Specjalne(), SpecjalneRow()); }
+
+TEST(DebeziumEncoderGolden, SpecialTypesNullsAndToast) {
+  DebeziumEncoder enc(Opts(false));
+  auto t = Specjalne();
+  ChangeEvent c = BaseEvent(t, Op::kCreate);
+  c.after = Row(t->columns.size(), Value::Null());
+  (*c.after)[0] = Value::Text("1");
+  // Unchanged TOAST without the old row (REPLICA IDENTITY DEFAULT): Debezium's placeholder per type.
+  ChangeEvent u = BaseEvent(t, Op::kUpdate);
+  u.after = Row(t->columns.size(), Value::UnchangedToast());
+  (*u.after)[0] = Value::Text("1");
+  CheckGolden("specjalne_nulls_toast_payload", EncodeOne(enc, c) + EncodeOne(enc, u));
+}
+
+TEST(DebeziumEncoderTest, SpecialTypesParseWithNlohmann) {
+  DebeziumEncoder enc(Opts(true));
+  ChangeEvent e = BaseEvent(Specjalne(), Op::kCreate);
+  e.after = SpecjalneRow();
+  std::vector<EncodedRecord> recs;
+  ASSERT_TRUE(enc.Encode(e, kNowMs, &recs).ok());
+  auto v = nlohmann::json::parse(*recs[0].value);
+  std::map<std::string, nlohmann::json> schema;
+  for (const auto& f : v["schema"]["fields"][1]["fields"]) schema[f["field"]] = f;
+  EXPECT_EQ(schema["iv"]["type"], "int64");
+  EXPECT_EQ(schema["iv"]["name"], "io.debezium.time.MicroDuration");
+  EXPECT_EQ(schema["m"]["name"], "org.apache.kafka.connect.data.Decimal");
+  EXPECT_EQ(schema["m"]["parameters"], nlohmann::json::parse(R"({"scale":"2"})"));
+  EXPECT_EQ(schema["ai"]["type"], "array");
+  EXPECT_EQ(schema["ai"]["items"], nlohmann::json::parse(R"({"type":"int32","optional":true})"));
+  EXPECT_EQ(schema["an"]["items"]["parameters"]["scale"], "2");
+  EXPECT_EQ(schema["ad"]["items"]["name"], "io.debezium.time.Date");
+  EXPECT_EQ(schema["ajb"]["items"]["name"], "io.debezium.data.Json");
+  EXPECT_EQ(schema["au"]["items"]["name"], "io.debezium.data.Uuid");
+  EXPECT_EQ(schema["aname"]["type"], "string");   // name[]: no Debezium schema, a string as before
+  EXPECT_EQ(schema["amoney"]["type"], "string");  // money[]: likewise
+  EXPECT_EQ(schema["mood"]["name"], "io.debezium.data.Enum");
+  EXPECT_EQ(schema["mood"]["parameters"]["allowed"], "happy,sad,a \"b\"");
+  EXPECT_EQ(schema["moods"]["items"]["name"], "io.debezium.data.Enum");
+  EXPECT_EQ(schema["moods"]["items"]["optional"], false);
+  EXPECT_EQ(schema["price"]["name"], "org.apache.kafka.connect.data.Decimal");
+  EXPECT_EQ(schema["price"]["parameters"]["connect.decimal.precision"], "10");
+  EXPECT_EQ(schema["positives"]["items"]["type"], "int32");
+  EXPECT_EQ(schema["point2"], nlohmann::json::parse(R"({"type":"string","optional":true,"field":"point2"})"));
+  EXPECT_EQ(schema["named"]["type"], "string");
+
+  const auto& a = v["payload"]["after"];
+  EXPECT_EQ(a["iv"], 37091106780000LL);
+  EXPECT_EQ(a["m"], "/h3A");  // -123456 at scale 2
+  EXPECT_EQ(a["ai"], nlohmann::json::parse("[1,null,-3]"));
+  EXPECT_EQ(a["at"], nlohmann::json::parse(R"(["a b",null,"NULL","","q\"x\\y","zażółć"])"));
+  EXPECT_EQ(a["ad"], nlohmann::json::parse("[19782,-165]"));
+  EXPECT_EQ(a["ab"], nlohmann::json::parse("[true,false,null]"));
+  EXPECT_EQ(a["ajb"], nlohmann::json::parse(R"(["{\"a\": 1}",null])"));
+  EXPECT_EQ(a["atz"], nlohmann::json::parse(R"(["2024-01-02T03:04:05.5Z"])"));
+  EXPECT_EQ(a["aby"], nlohmann::json::parse(R"(["AP8Q"])"));
+  EXPECT_EQ(a["ai8"], nlohmann::json::parse("[]"));
+  EXPECT_EQ(a["aname"], "{abc,def}");
+  EXPECT_EQ(a["mood"], "sad");
+  EXPECT_EQ(a["moods"], nlohmann::json::parse(R"(["happy","a \"b\""])"));
+  EXPECT_EQ(a["price"], "BM4=");
+  EXPECT_EQ(a["positives"], nlohmann::json::parse("[1,2]"));
+  EXPECT_EQ(a["point2"], "(1,2)");
+}
+
+TEST(DebeziumEncoderTest, BadSpecialValuesNameTableColumnAndValue) {
+  DebeziumEncoder enc(Opts(false));
+  struct Case {
+    size_t column;
+    const char* text;
+    const char* message;
+  };
+  for (const Case& c : {Case{1, "3 fortnights", "column iv: cannot parse interval value '3 fortnights'"},
+                        Case{2, "1.234,56 zł", "column m: cannot parse money"},
+                        Case{3, "{1,2", "column ai: cannot parse array value '{1,2'"},
+                        Case{3, "{{1,2},{3,4}}", "multidimensional arrays are not supported"},
+                        Case{3, "{1,x}", "column ai: array element 2: not an integer: 'x'"},
+                        Case{6, "{2024-13-01}", "column ad: array element 1: cannot parse date"}}) {
+    ChangeEvent e = BaseEvent(Specjalne(), Op::kCreate);
+    e.after = SpecjalneRow();
+    (*e.after)[c.column] = Value::Text(c.text);
+    std::vector<EncodedRecord> recs;
+    Status s = enc.Encode(e, kNowMs, &recs);
+    ASSERT_TRUE(s.IsInvalidArgument()) << c.text;
+    EXPECT_NE(s.message().find("table public.specjalne"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find(c.message), std::string::npos) << s.message();
+  }
 }
 
 // The shape, checked with a parser we did not write.

@@ -1,5 +1,6 @@
 // Conversions of PostgreSQL text output to the values Debezium emits. See debezium_encoder.h (pgtext).
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -347,6 +348,454 @@ Result<std::string> DecimalToUnscaledBytes(std::string_view text, int target_sca
   }
   if (!(static_cast<unsigned char>(out[0]) & 0x80)) out.insert(out.begin(), '\xff');
   return out;
+}
+
+
+namespace {
+
+// Java's (long) cast of a double: truncation towards zero, saturating, NaN -> 0.
+int64_t JavaDoubleToLong(double d) {
+  if (std::isnan(d)) return 0;
+  if (d >= 9223372036854775808.0) return std::numeric_limits<int64_t>::max();
+  if (d < -9223372036854775808.0) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(d);
+}
+
+// The fields of an interval as pgjdbc's PGInterval keeps them (seconds as whole + micros).
+struct IntervalFields {
+  int64_t years = 0, months = 0, days = 0, hours = 0, minutes = 0;
+  int64_t second_micros = 0;  // seconds and their fraction, in microseconds, signed
+};
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// "[+-]digits" -> value (at most 18 digits, so that it cannot overflow).
+bool ParseSignedInt(std::string_view t, int64_t* out) {
+  size_t i = 0;
+  bool neg = false;
+  if (i < t.size() && (t[i] == '+' || t[i] == '-')) neg = t[i++] == '-';
+  if (i == t.size() || t.size() - i > 18) return false;
+  int64_t v = 0;
+  for (; i < t.size(); ++i) {
+    if (!IsDigit(t[i])) return false;
+    v = v * 10 + (t[i] - '0');
+  }
+  *out = neg ? -v : v;
+  return true;
+}
+
+// "[+-]digits[.fraction]" (fraction up to 6 digits) -> signed microseconds.
+bool ParseSecondsMicros(std::string_view t, int64_t* out) {
+  size_t dot = t.find('.');
+  int64_t whole = 0;
+  std::string_view ip = t.substr(0, dot);
+  bool neg = !ip.empty() && ip[0] == '-';
+  if (ip == "-" || ip == "+") ip = "0";  // "-.5" is not printed by PostgreSQL, but be exact if it comes
+  if (!ParseSignedInt(ip, &whole) || whole > 9223372036854LL || whole < -9223372036854LL) return false;
+  int64_t frac = 0;
+  if (dot != std::string_view::npos) {
+    std::string_view f = t.substr(dot + 1);
+    if (f.empty() || f.size() > 6) return false;
+    for (char c : f) {
+      if (!IsDigit(c)) return false;
+      frac = frac * 10 + (c - '0');
+    }
+    for (size_t n = f.size(); n < 6; ++n) frac *= 10;
+  }
+  int64_t abs_whole = whole < 0 ? -whole : whole;
+  int64_t micros = abs_whole * kMicrosPerSecond + frac;
+  *out = (neg || whole < 0) ? -micros : micros;
+  return true;
+}
+
+// "[+-]H+:MM[:SS[.f]]" -> hours, minutes, second micros, all carrying the sign (PostgreSQL prints one
+// sign for the whole time part).
+bool ParseTimeToken(std::string_view t, IntervalFields* f) {
+  bool neg = false;
+  if (!t.empty() && (t[0] == '+' || t[0] == '-')) {
+    neg = t[0] == '-';
+    t.remove_prefix(1);
+  }
+  size_t c1 = t.find(':');
+  if (c1 == std::string_view::npos || c1 == 0) return false;
+  size_t c2 = t.find(':', c1 + 1);
+  std::string_view hs = t.substr(0, c1);
+  std::string_view ms = t.substr(c1 + 1, c2 == std::string_view::npos ? std::string_view::npos : c2 - c1 - 1);
+  int64_t h, m, s = 0;
+  if (hs[0] == '+' || hs[0] == '-' || ms.size() != 2 || ms[0] == '+' || ms[0] == '-') return false;
+  if (!ParseSignedInt(hs, &h) || !ParseSignedInt(ms, &m) || m > 59) return false;
+  if (c2 != std::string_view::npos) {
+    std::string_view ss = t.substr(c2 + 1);
+    if (ss.size() < 2 || !IsDigit(ss[0]) || !IsDigit(ss[1]) || !ParseSecondsMicros(ss, &s) || s >= 60 * kMicrosPerSecond)
+      return false;
+  }
+  f->hours = neg ? -h : h;
+  f->minutes = neg ? -m : m;
+  f->second_micros = neg ? -s : s;
+  return true;
+}
+
+// IntervalStyle postgres ("1 year 2 mons -3 days +04:05:06.78", "00:00:00") and postgres_verbose
+// ("@ 1 year 2 mons 3 days 4 hours 5 mins 6.78 secs ago").
+bool ParsePostgresInterval(std::string_view text, IntervalFields* f) {
+  if (text == "@ 0") return true;  // postgres_verbose prints a zero interval so
+  bool verbose = false, ago = false, any = false;
+  std::string_view pending;  // a number waiting for its unit
+  size_t i = 0;
+  auto next = [&](std::string_view* tok) {
+    while (i < text.size() && text[i] == ' ') ++i;
+    if (i == text.size()) return false;
+    size_t start = i;
+    while (i < text.size() && text[i] != ' ') ++i;
+    *tok = text.substr(start, i - start);
+    return true;
+  };
+  std::string_view tok;
+  bool first = true;
+  unsigned seen = 0;  // each unit (and the time part) at most once, as PostgreSQL prints them
+  auto once = [&](unsigned bit) {
+    if (seen & bit) return false;
+    seen |= bit;
+    return true;
+  };
+  while (next(&tok)) {
+    if (first && tok == "@") {
+      verbose = true;
+      first = false;
+      continue;
+    }
+    first = false;
+    if (!pending.empty()) {
+      int64_t v = 0;
+      auto unit = [&](std::string_view singular, std::string_view plural) { return tok == singular || tok == plural; };
+      if (unit("year", "years")) {
+        if (!once(1) || !ParseSignedInt(pending, &v)) return false;
+        f->years = v;
+      } else if (unit("mon", "mons")) {
+        if (!once(2) || !ParseSignedInt(pending, &v)) return false;
+        f->months = v;
+      } else if (unit("day", "days")) {
+        if (!once(4) || !ParseSignedInt(pending, &v)) return false;
+        f->days = v;
+      } else if (verbose && unit("hour", "hours")) {
+        if (!once(8) || !ParseSignedInt(pending, &v)) return false;
+        f->hours = v;
+      } else if (verbose && unit("min", "mins")) {
+        if (!once(16) || !ParseSignedInt(pending, &v)) return false;
+        f->minutes = v;
+      } else if (verbose && unit("sec", "secs")) {
+        if (!once(32) || !ParseSecondsMicros(pending, &v)) return false;
+        f->second_micros = v;
+      } else {
+        return false;
+      }
+      pending = {};
+      any = true;
+      continue;
+    }
+    if (verbose && tok == "ago") {
+      ago = true;
+      if (next(&tok)) return false;  // "ago" ends the value
+      break;
+    }
+    if (tok.find(':') != std::string_view::npos) {
+      if (verbose || !once(8 | 16 | 32) || !ParseTimeToken(tok, f)) return false;
+      any = true;
+      continue;
+    }
+    pending = tok;
+  }
+  if (!pending.empty() || !any) return false;
+  if (ago) {
+    f->years = -f->years;
+    f->months = -f->months;
+    f->days = -f->days;
+    f->hours = -f->hours;
+    f->minutes = -f->minutes;
+    f->second_micros = -f->second_micros;
+  }
+  return true;
+}
+
+// IntervalStyle iso_8601: "P1Y2M3DT4H5M6.78S", "P-1Y-2M", "PT0S".
+bool ParseIsoInterval(std::string_view text, IntervalFields* f) {
+  if (text.size() < 2 || text[0] != 'P') return false;
+  bool time = false, any = false;
+  size_t i = 1;
+  while (i < text.size()) {
+    if (text[i] == 'T') {
+      if (time) return false;
+      time = true;
+      ++i;
+      continue;
+    }
+    size_t start = i;
+    while (i < text.size() && (IsDigit(text[i]) || text[i] == '-' || text[i] == '+' || text[i] == '.')) ++i;
+    if (i == start || i == text.size()) return false;
+    std::string_view num = text.substr(start, i - start);
+    char unit = text[i++];
+    int64_t v = 0;
+    if (unit == 'S' && time) {
+      if (!ParseSecondsMicros(num, &v)) return false;
+      f->second_micros = v;
+    } else {
+      if (!ParseSignedInt(num, &v)) return false;
+      if (!time && unit == 'Y') f->years = v;
+      else if (!time && unit == 'M') f->months = v;
+      else if (!time && unit == 'D') f->days = v;
+      else if (time && unit == 'H') f->hours = v;
+      else if (time && unit == 'M') f->minutes = v;
+      else return false;
+    }
+    any = true;
+  }
+  return any;
+}
+
+}  // namespace
+
+Result<int64_t> IntervalToMicros(std::string_view text) {
+  IntervalFields f;
+  bool ok = (!text.empty() && text[0] == 'P') ? ParseIsoInterval(text, &f) : ParsePostgresInterval(text, &f);
+  if (!ok) return Bad("interval", text);
+  // pgjdbc keeps years..minutes as int: a field beyond that range is out of what PostgreSQL prints (hours
+  // are the exception: an interval of 2^31 hours is valid in PostgreSQL, so they stay 64-bit here).
+  constexpr int64_t kIntMax = std::numeric_limits<int32_t>::max();
+  if (f.years > kIntMax || f.years < -kIntMax || f.months > kIntMax || f.months < -kIntMax || f.days > kIntMax ||
+      f.days < -kIntMax)
+    return Bad("interval", text);
+  // Debezium (MicroDuration.durationMicros with DAYS_PER_MONTH_AVG = 365.25 / 12), step by step in
+  // double precision so that the result matches it to the microsecond.
+  const double days_per_month = 365.25 / 12.0;
+  const int64_t whole = f.second_micros / kMicrosPerSecond, frac = f.second_micros % kMicrosPerSecond;
+  const double seconds = static_cast<double>(whole) + static_cast<double>(frac) / static_cast<double>(kMicrosPerSecond);
+  const int32_t total_months = static_cast<int32_t>(static_cast<uint32_t>(f.years * 12 + f.months));  // Java int
+  double number_of_days = static_cast<double>(total_months) * days_per_month + static_cast<double>(f.days);
+  double number_of_seconds =
+      ((number_of_days * 24 + static_cast<double>(f.hours)) * 60 + static_cast<double>(f.minutes)) * 60 + seconds;
+  return JavaDoubleToLong(number_of_seconds * 1e6);
+}
+
+Result<std::string> MoneyToDecimal(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  bool neg = false, paren = false;
+  if (i < text.size() && text[i] == '-') {
+    neg = true;
+    ++i;
+  } else if (i < text.size() && text[i] == '(') {  // some locales print negatives in parentheses
+    neg = paren = true;
+    ++i;
+  }
+  if (i < text.size() && text[i] == '$') ++i;
+  if (neg) out.push_back('-');
+  size_t digits = 0, group = 0;
+  bool grouped = false;
+  for (; i < text.size() && (IsDigit(text[i]) || text[i] == ','); ++i) {
+    if (text[i] == ',') {
+      // Thousands separators: only between digits, every 3 digits after the first group.
+      if (digits == 0 || (grouped && group != 3) || (!grouped && group > 3)) return Bad("money", text);
+      grouped = true;
+      group = 0;
+      continue;
+    }
+    out.push_back(text[i]);
+    ++digits;
+    ++group;
+  }
+  if (digits == 0 || (grouped && group != 3)) return Bad("money", text);
+  if (i < text.size() && text[i] == '.') {
+    out.push_back('.');
+    size_t start = ++i;
+    while (i < text.size() && IsDigit(text[i])) out.push_back(text[i++]);
+    if (i == start) return Bad("money", text);
+  }
+  if (paren && !(i < text.size() && text[i++] == ')')) return Bad("money", text);
+  if (i != text.size()) return Bad("money (expected lc_monetary C or en_US output such as -$1,234.56)", text);
+  return out;
+}
+
+namespace {
+
+// Java's BigDecimal.valueOf(d).toPlainString(): Double.toString's digits (the shortest that round-trip),
+// plain notation, at least one fraction digit when Double.toString printed it in plain form
+// (1e-3 <= |d| < 1e7), none added otherwise ("1.0E7" -> "10000000").
+std::string JavaPlainStringOfDouble(double d) {
+  if (d == 0) return "0.0";
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  std::string_view sci(buf, static_cast<size_t>(r.ptr - buf));
+  std::string out;
+  if (sci[0] == '-') {
+    out.push_back('-');
+    sci.remove_prefix(1);
+  }
+  size_t e = sci.find('e');
+  int exp10 = 0;
+  std::from_chars(sci.data() + e + 1 + (sci[e + 1] == '+' ? 1 : 0), sci.data() + sci.size(), exp10);
+  std::string digits;
+  for (char c : sci.substr(0, e))
+    if (c != '.') digits.push_back(c);
+  const double a = std::fabs(d);
+  if (a >= 1e-3 && a < 1e7) {
+    // Plain: digits with the point after (exp10 + 1) of them, padded, and at least one fraction digit.
+    int point = exp10 + 1;
+    if (point <= 0) {
+      out += "0.";
+      out.append(static_cast<size_t>(-point), '0');
+      out += digits;
+    } else {
+      if (static_cast<size_t>(point) >= digits.size()) {
+        out += digits;
+        out.append(static_cast<size_t>(point) - digits.size(), '0');
+        out += ".0";
+      } else {
+        out += digits.substr(0, static_cast<size_t>(point));
+        out += '.';
+        out += digits.substr(static_cast<size_t>(point));
+      }
+    }
+    return out;
+  }
+  // Scientific "d.ddd E n" (Java adds ".0" to a single digit) read back by BigDecimal: unscaled digits,
+  // scale = fraction digits - n.
+  if (digits.size() == 1) digits.push_back('0');
+  int scale = static_cast<int>(digits.size()) - 1 - exp10;
+  if (scale <= 0) {
+    out += digits;
+    out.append(static_cast<size_t>(-scale), '0');
+  } else if (static_cast<size_t>(scale) >= digits.size()) {
+    out += "0.";
+    out.append(static_cast<size_t>(scale) - digits.size(), '0');
+    out += digits;
+  } else {
+    out += digits.substr(0, digits.size() - static_cast<size_t>(scale));
+    out += '.';
+    out += digits.substr(digits.size() - static_cast<size_t>(scale));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> MoneyToDebeziumString(std::string_view text) {
+  CDC_ASSIGN_OR_RETURN(std::string dec, MoneyToDecimal(text));
+  double d = 0;
+  auto r = std::from_chars(dec.data(), dec.data() + dec.size(), d);
+  if (r.ec != std::errc() || r.ptr != dec.data() + dec.size()) return Bad("money", text);
+  return JavaPlainStringOfDouble(d);
+}
+
+Status ParseArray(std::string_view text, char delimiter, std::vector<ArrayElement>* elements, std::string* storage) {
+  elements->clear();
+  storage->clear();
+  storage->reserve(text.size());  // unescaped elements are shorter than the text: views stay valid
+  auto fail = [&](size_t at, std::string_view what) {
+    std::string shown(text.substr(0, 64));
+    return Status::InvalidArgument("cannot parse array value '" + shown + (text.size() > 64 ? "...'" : "'") +
+                                   ": " + std::string(what) + " at byte " + std::to_string(at));
+  };
+  size_t i = 0;
+  auto skip_space = [&] {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) ++i;
+  };
+  skip_space();
+  if (i < text.size() && text[i] == '[') {
+    // Dimension decoration "[lower:upper]=": one pair for a one-dimensional array.
+    size_t close = text.find(']', i);
+    if (close == std::string_view::npos) return fail(i, "unterminated dimension decoration");
+    std::string_view dims = text.substr(i + 1, close - i - 1);
+    size_t colon = dims.find(':');
+    int64_t lo, hi;
+    if (colon == std::string_view::npos || !ParseSignedInt(dims.substr(0, colon), &lo) ||
+        !ParseSignedInt(dims.substr(colon + 1), &hi))
+      return fail(i, "malformed dimension decoration");
+    i = close + 1;
+    if (i < text.size() && text[i] == '[') return fail(i, "multidimensional arrays are not supported");
+    if (i >= text.size() || text[i] != '=') return fail(i, "expected '=' after the dimensions");
+    ++i;
+    skip_space();
+  }
+  if (i >= text.size() || text[i] != '{') return fail(i, "expected '{'");
+  ++i;
+  skip_space();
+  if (i < text.size() && text[i] == '}') {
+    ++i;
+    skip_space();
+    if (i != text.size()) return fail(i, "unexpected characters after '}'");
+    return Status::OK();
+  }
+  for (;;) {
+    skip_space();
+    if (i >= text.size()) return fail(i, "unexpected end (expected an element)");
+    char c = text[i];
+    ArrayElement el;
+    if (c == '{') return fail(i, "multidimensional arrays are not supported");
+    if (c == '"') {
+      size_t start = storage->size();
+      ++i;
+      bool closed = false;
+      while (i < text.size()) {
+        char ch = text[i++];
+        if (ch == '\\') {
+          if (i >= text.size()) break;
+          storage->push_back(text[i++]);
+        } else if (ch == '"') {
+          closed = true;
+          break;
+        } else {
+          storage->push_back(ch);
+        }
+      }
+      if (!closed) return fail(i, "unterminated quoted element");
+      el.text = std::string_view(storage->data() + start, storage->size() - start);
+      skip_space();
+    } else {
+      if (c == delimiter || c == '}') return fail(i, "empty element");
+      size_t start = i;
+      bool escaped = false;
+      while (i < text.size() && text[i] != delimiter && text[i] != '}') {
+        if (text[i] == '"' || text[i] == '{') return fail(i, "unexpected character in an unquoted element");
+        if (text[i] == '\\') {
+          escaped = true;
+          if (i + 1 >= text.size()) return fail(i, "backslash at the end");
+          i += 2;
+        } else {
+          ++i;
+        }
+      }
+      size_t end = i;
+      while (end > start && (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\n' ||
+                             text[end - 1] == '\r'))
+        --end;
+      std::string_view raw = text.substr(start, end - start);
+      if (!escaped && raw.size() == 4 && (raw[0] == 'N' || raw[0] == 'n') && (raw[1] == 'U' || raw[1] == 'u') &&
+          (raw[2] == 'L' || raw[2] == 'l') && (raw[3] == 'L' || raw[3] == 'l')) {
+        el.null = true;
+      } else if (!escaped) {
+        el.text = raw;
+      } else {
+        size_t s0 = storage->size();
+        for (size_t k = 0; k < raw.size(); ++k) {
+          if (raw[k] == '\\' && k + 1 < raw.size()) ++k;
+          storage->push_back(raw[k]);
+        }
+        el.text = std::string_view(storage->data() + s0, storage->size() - s0);
+      }
+    }
+    elements->push_back(el);
+    if (i >= text.size()) return fail(i, "unexpected end (expected ',' or '}')");
+    if (text[i] == delimiter) {
+      ++i;
+      continue;
+    }
+    if (text[i] != '}') return fail(i, std::string("expected '") + delimiter + "' or '}'");
+    ++i;
+    skip_space();
+    if (i != text.size()) return fail(i, "unexpected characters after '}'");
+    return Status::OK();
+  }
 }
 
 }  // namespace cdc::event::pgtext

@@ -128,5 +128,137 @@ TEST(PgTextTest, Bytea) {
   EXPECT_TRUE(ByteaToBytes("\\xzz").status().IsInvalidArgument());
 }
 
+// Debezium's MicroDuration: ((years * 12 + months) * 365.25 / 12 + days) days + time, in double precision,
+// truncated. Expected values computed independently (Python floats, the same IEEE doubles Java uses).
+TEST(PgTextTest, IntervalPostgresStyle) {
+  EXPECT_EQ(*IntervalToMicros("00:00:00"), 0);
+  EXPECT_EQ(*IntervalToMicros("1 mon"), 2629800000000);    // 30.4375 days, not 30
+  EXPECT_EQ(*IntervalToMicros("1 year"), 31557600000000);  // 365.25 days
+  EXPECT_EQ(*IntervalToMicros("1 year 2 mons 3 days 04:05:06.78"), 37091106780000);
+  EXPECT_EQ(*IntervalToMicros("-1 years -2 mons +3 days -04:05:06.78"), -36572706780000);
+  EXPECT_EQ(*IntervalToMicros("1 day 02:00:00.3"), 93600300000);
+  EXPECT_EQ(*IntervalToMicros("00:00:00.000001"), 1);
+  EXPECT_EQ(*IntervalToMicros("-00:00:00.5"), -500000);
+  EXPECT_EQ(*IntervalToMicros("2562047788:00:54.775807"), 9223372036854775807);  // hours beyond int32
+  // Debezium's double arithmetic truncates 5.287137 s to 5287136 us; so do we, to match it.
+  EXPECT_EQ(*IntervalToMicros("00:00:05.287137"), 5287136);
+  EXPECT_EQ(*IntervalToMicros("7 days"), 604800000000);
+}
+
+TEST(PgTextTest, IntervalVerboseAndIsoStyles) {
+  EXPECT_EQ(*IntervalToMicros("@ 0"), 0);
+  EXPECT_EQ(*IntervalToMicros("@ 1 year 2 mons 3 days 4 hours 5 mins 6.78 secs"), 37091106780000);
+  EXPECT_EQ(*IntervalToMicros("@ 1 year 2 mons -3 days 4 hours 5 mins 6.78 secs ago"), -36572706780000);
+  EXPECT_EQ(*IntervalToMicros("@ 1 sec"), 1000000);
+  EXPECT_EQ(*IntervalToMicros("P1Y2M3DT4H5M6.78S"), 37091106780000);
+  EXPECT_EQ(*IntervalToMicros("P-1Y-2M3DT-4H-5M-6.78S"), -36572706780000);
+  EXPECT_EQ(*IntervalToMicros("PT0S"), 0);
+}
+
+TEST(PgTextTest, IntervalGarbageIsAClearError) {
+  for (const char* bad : {"", " ", "1", "1 fortnight", "1 year 2", "04:5:06", "04:05:6", "4:05:60", "P", "PT",
+                          "P1H", "PT1Y", "1 year ago", "@ 1 year ago 2 days", "--1 day", "1 day 1 day 04:05"}) {
+    auto r = IntervalToMicros(bad);
+    EXPECT_TRUE(r.status().IsInvalidArgument()) << "'" << bad << "' gave " << (r.ok() ? std::to_string(*r) : "");
+  }
+  EXPECT_NE(IntervalToMicros("1 fortnight").status().message().find("cannot parse interval value '1 fortnight'"),
+            std::string::npos);
+}
+
+TEST(PgTextTest, Money) {
+  EXPECT_EQ(*MoneyToDecimal("$0.00"), "0.00");
+  EXPECT_EQ(*MoneyToDecimal("$1,234.56"), "1234.56");
+  EXPECT_EQ(*MoneyToDecimal("-$0.07"), "-0.07");
+  EXPECT_EQ(*MoneyToDecimal("-$92,233,720,368,547,758.08"), "-92233720368547758.08");
+  EXPECT_EQ(*MoneyToDecimal("($5.00)"), "-5.00");
+  int32_t scale = 0;
+  EXPECT_EQ(B64(*DecimalToUnscaledBytes(*MoneyToDecimal("$1,234.56"), 2, &scale)), "AeJA");
+  EXPECT_EQ(B64(*DecimalToUnscaledBytes(*MoneyToDecimal("-$0.07"), 2, &scale)), "+Q==");
+  for (const char* bad : {"", "$", "1.234,56 zł", "$1,23.00", "$1234,567.00", "$,1", "$1.", "-", "($5.00", "$1 "}) {
+    EXPECT_TRUE(MoneyToDecimal(bad).status().IsInvalidArgument()) << bad;
+  }
+  // decimal.handling.mode=string: what Java's BigDecimal.valueOf(double).toPlainString() prints.
+  EXPECT_EQ(*MoneyToDebeziumString("$1,000.00"), "1000.0");
+  EXPECT_EQ(*MoneyToDebeziumString("$1,234.50"), "1234.5");
+  EXPECT_EQ(*MoneyToDebeziumString("-$0.07"), "-0.07");
+  EXPECT_EQ(*MoneyToDebeziumString("$0.00"), "0.0");
+  EXPECT_EQ(*MoneyToDebeziumString("$12,345,678.90"), "12345678.9");
+  EXPECT_EQ(*MoneyToDebeziumString("$10,000,000.00"), "10000000");
+}
+
+std::vector<std::string> Elements(std::string_view text) {
+  std::vector<ArrayElement> els;
+  std::string storage;
+  Status st = ParseArray(text, ',', &els, &storage);
+  EXPECT_TRUE(st.ok()) << text << ": " << st.ToString();
+  std::vector<std::string> out;
+  for (const auto& e : els) out.push_back(e.null ? "<NULL>" : std::string(e.text));
+  return out;
+}
+
+TEST(PgTextTest, ArrayLiterals) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Elements("{}"), V{});
+  EXPECT_EQ(Elements("{1,2,3}"), (V{"1", "2", "3"}));
+  EXPECT_EQ(Elements("{1,NULL,-3}"), (V{"1", "<NULL>", "-3"}));
+  EXPECT_EQ(Elements("{null,Null}"), (V{"<NULL>", "<NULL>"}));
+  // Quoted: the empty string, the word NULL, delimiters, braces, spaces, quotes and backslashes.
+  EXPECT_EQ(Elements(R"({"","NULL","a,b","{x}"," sp ","q\"uote","back\\slash"})"),
+            (V{"", "NULL", "a,b", "{x}", " sp ", "q\"uote", "back\\slash"}));
+  EXPECT_EQ(Elements(R"({zażółć,"gęślą jaźń"})"), (V{"zażółć", "gęślą jaźń"}));
+  EXPECT_EQ(Elements("[0:2]={7,8,9}"), (V{"7", "8", "9"}));
+  EXPECT_EQ(Elements(R"({a\,b,N\ULL})"), (V{"a,b", "NULL"}));  // array_in-style escapes outside quotes
+  EXPECT_EQ(Elements("{ 1 , 2 }"), (V{"1", "2"}));               // array_in trims unquoted whitespace
+}
+
+TEST(PgTextTest, ArrayGarbageIsAClearError) {
+  struct Case {
+    const char* text;
+    const char* message;
+  };
+  for (const Case& c : {Case{"", "expected '{' at byte 0"}, Case{"1,2", "expected '{' at byte 0"},
+                        Case{"{1,2", "unexpected end (expected ',' or '}') at byte 4"},
+                        Case{"{1,,2}", "empty element at byte 3"}, Case{"{,}", "empty element at byte 1"},
+                        Case{"{\"abc}", "unterminated quoted element at byte 6"},
+                        Case{"{\"a\"b}", "expected ',' or '}' at byte 4"},
+                        Case{"{1}x", "unexpected characters after '}' at byte 3"},
+                        Case{"{{1,2},{3,4}}", "multidimensional arrays are not supported at byte 1"},
+                        Case{"[1:2][1:2]={{1,2},{3,4}}", "multidimensional arrays are not supported at byte 5"},
+                        Case{"[1:2={1,2}", "unterminated dimension decoration at byte 0"},
+                        Case{"[1-2]={1,2}", "malformed dimension decoration at byte 0"},
+                        Case{"[1:2]{1,2}", "expected '=' after the dimensions at byte 5"},
+                        Case{"{a\"b}", "unexpected character in an unquoted element at byte 2"},
+                        Case{"{a\\", "backslash at the end at byte 2"}, Case{"{", "unexpected end (expected an element) at byte 1"}}) {
+    std::vector<ArrayElement> els;
+    std::string storage;
+    Status st = ParseArray(c.text, ',', &els, &storage);
+    ASSERT_TRUE(st.IsInvalidArgument()) << c.text;
+    EXPECT_NE(st.message().find(c.message), std::string::npos) << c.text << " -> " << st.message();
+    EXPECT_NE(st.message().find("cannot parse array value '"), std::string::npos) << st.message();
+  }
+}
+
+// Every prefix of valid literals and every single-byte change parses or fails cleanly (ASan runs this).
+TEST(PgTextTest, ArrayParserNeverReadsOutOfBounds) {
+  std::vector<ArrayElement> els;
+  std::string storage;
+  for (std::string lit : {std::string(R"([2:3]={"a\"b",NULL,"",x})"), std::string(R"({"\\",{},"}")")}) {
+    for (size_t n = 0; n <= lit.size(); ++n) {
+      std::string cut = lit.substr(0, n);
+      (void)ParseArray(cut, ',', &els, &storage);
+      for (char ch : std::string("{}\",\\[]:= N")) {
+        for (size_t i = 0; i < cut.size(); ++i) {
+          std::string m = cut;
+          m[i] = ch;
+          Status st = ParseArray(m, ',', &els, &storage);
+          if (st.ok()) {
+            for (const auto& e : els) (void)std::string(e.text);
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cdc::event::pgtext
