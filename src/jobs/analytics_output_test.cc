@@ -145,6 +145,7 @@ struct Workload {
   std::map<int, std::optional<std::string>> rows;
   std::mt19937 rng{42};
   int next_id = 1;
+  bool truncates = true;  // 1 event in 100 truncates klienci
 
   std::vector<testutil::FixtureEvent> Next(int n) {
     std::vector<testutil::FixtureEvent> out;
@@ -175,7 +176,7 @@ struct Workload {
         out.push_back({topic, "{}", KEvent('d', it->first, it->second, {}, {}, schema)});
         out.push_back({topic, "{}", std::nullopt});  // tombstone
         rows.erase(it);
-      } else if (r < 98) {
+      } else if (r < 98 && truncates) {
         out.push_back({topic, std::nullopt, KEvent('t', {}, {}, {}, {}, schema)});
         rows.clear();
       } else {
@@ -202,17 +203,23 @@ TEST(AnalyticsBuilderTest, IncrementalEqualsFullAcrossCompactions) {
   auto store = Open(root.path());
   testutil::RawFixtureWriter writer(store.get());
   Workload w;
-  // 25 batches: compactions at 9 and 19; the builder checkpoints after some of them.
+  // 25 batches: compactions at 9 and 19; the builder checkpoints after some of them, as a base plus up
+  // to 3 deltas (then a new base).
+  size_t most_segments = 0;
   for (int b = 0; b < 25; ++b) {
+    w.truncates = b >= 16;  // deltas first; then truncates, which force new bases
     auto id = writer.CommitBatch(w.Next(40), 1 + b % 3);
     ASSERT_TRUE(id.ok()) << id.status().ToString();
-    if (b % 4 == 1 || b == 24) {
+    if (b % 2 == 1 || b == 24) {
       AnalyticsBuilder inc(store.get());
+      inc.set_compaction(3, 1e9);
       Status st = inc.LoadCheckpoint();
       ASSERT_TRUE(st.ok() || st.IsNotFound()) << st.ToString();
       auto stats = inc.CatchUp(nullptr);
       ASSERT_TRUE(stats.ok()) << stats.status().ToString();
       ASSERT_TRUE(inc.SaveCheckpoint().ok());
+      most_segments = std::max(most_segments, inc.checkpoint_segments());
+      EXPECT_LE(inc.checkpoint_segments(), 4u);
       EXPECT_EQ(inc.position().last_batch_id, b);
       EXPECT_EQ(AsMap(inc.state().KlienciByCountry()), w.Expected()) << "batch " << b;
       if (b > 1) {
@@ -221,8 +228,50 @@ TEST(AnalyticsBuilderTest, IncrementalEqualsFullAcrossCompactions) {
       AnalyticsBuilder full(store.get());
       ASSERT_TRUE(full.CatchUp(nullptr).ok());
       EXPECT_EQ(full.state().KlienciByCountry(), inc.state().KlienciByCountry());
+      EXPECT_EQ(full.state().AvgAgeByPosition(), inc.state().AvgAgeByPosition());
     }
   }
+  EXPECT_EQ(most_segments, 4u);
+  // Only the segments the manifest names are left (older bases and deltas were deleted).
+  AnalyticsBuilder last(store.get());
+  ASSERT_TRUE(last.LoadCheckpoint().ok());
+  EXPECT_EQ(Keys(store.get(), "_checkpoints/batch/segment-").size(), last.checkpoint_segments());
+}
+
+TEST(AnalyticsBuilderTest, FailureBetweenSegmentAndManifestKeepsThePreviousCheckpoint) {
+  TempRoot root;
+  auto store = Open(root.path());
+  testutil::RawFixtureWriter writer(store.get());
+  Workload w;
+  ASSERT_TRUE(writer.CommitBatch(w.Next(30)).ok());
+  auto before = w.Expected();
+  AnalyticsBuilder a(store.get());
+  ASSERT_TRUE(a.CatchUp(nullptr).ok());
+  ASSERT_TRUE(a.SaveCheckpoint().ok());
+  ASSERT_TRUE(writer.CommitBatch(w.Next(30)).ok());
+  for (const char* fp : {"batch.after_segment=error", ""}) {
+    setenv("CDCPIPE_FAILPOINTS", fp, 1);
+    FailpointReload();
+    AnalyticsBuilder b(store.get());
+    b.set_compaction(16, 1e9);
+    ASSERT_TRUE(b.LoadCheckpoint().ok());
+    EXPECT_EQ(AsMap(b.state().KlienciByCountry()), before);
+    ASSERT_TRUE(b.CatchUp(nullptr).ok());
+    EXPECT_EQ(b.SaveCheckpoint().ok(), std::string(fp).empty());
+  }
+  unsetenv("CDCPIPE_FAILPOINTS");
+  FailpointReload();
+  AnalyticsBuilder c(store.get());
+  ASSERT_TRUE(c.LoadCheckpoint().ok());
+  EXPECT_EQ(c.checkpoint_segments(), 2u);  // the base and one delta
+  EXPECT_EQ(AsMap(c.state().KlienciByCountry()), w.Expected());
+  // A missing segment is named.
+  auto segs = Keys(store.get(), "_checkpoints/batch/segment-");
+  for (const auto& k : segs) ASSERT_TRUE(store->Delete(k).ok());
+  AnalyticsBuilder d(store.get());
+  Status st = d.LoadCheckpoint();
+  EXPECT_TRUE(st.IsCorruption()) << st.ToString();
+  EXPECT_NE(st.message().find("segment"), std::string::npos) << st.ToString();
 }
 
 TEST(AnalyticsBuilderTest, CorruptCheckpointAndMismatchedPosition) {

@@ -6,23 +6,45 @@
 #include <cstring>
 #include <map>
 
+#include "base/clock.h"
 #include "base/failpoint.h"
 #include "base/log.h"
 #include "jobs/spark_metadata_log.h"
 #include "parquet/reader.h"
+#include "parquet/writer.h"
 
 namespace cdc::jobs {
 
 namespace {
 
-constexpr std::string_view kCheckpointMagic = "CDCBAT01";
+constexpr std::string_view kCheckpointMagic = "CDCBAT02";
+constexpr std::string_view kOldCheckpointMagic = "CDCBAT01";
+constexpr std::string_view kSegmentPrefix = "_checkpoints/batch/segment-";
 
-uint64_t Fnv1a64(std::string_view data) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : data) {
-    h ^= c;
-    h *= 1099511628211ull;
+// A checksum against torn or damaged checkpoint objects (not a cryptographic hash): four independent
+// multiply-xorshift lanes over 8-byte words, so a 5 MB base costs well under a millisecond.
+uint64_t Checksum64(std::string_view data) {
+  constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
+  uint64_t lane[4] = {0x243F6A8885A308D3ull, 0x13198A2E03707344ull, 0xA4093822299F31D0ull, 0x082EFA98EC4E6C89ull};
+  auto mix = [](uint64_t h, uint64_t w) {
+    h = (h ^ w) * kMul;
+    return h ^ (h >> 31);
+  };
+  size_t i = 0;
+  for (; i + 32 <= data.size(); i += 32) {
+    for (int l = 0; l < 4; ++l) {
+      uint64_t w;
+      std::memcpy(&w, data.data() + i + 8 * l, 8);
+      lane[l] = mix(lane[l], w);
+    }
   }
+  for (int l = 0; i < data.size(); i += 8, l = (l + 1) % 4) {
+    uint64_t w = 0;
+    std::memcpy(&w, data.data() + i, std::min<size_t>(8, data.size() - i));
+    lane[l] = mix(lane[l], w);
+  }
+  uint64_t h = mix(data.size(), lane[0]);
+  for (int l = 1; l < 4; ++l) h = mix(h, lane[l]);
   return h;
 }
 
@@ -70,6 +92,7 @@ void AnalyticsBuilder::Reset() {
   position_ = RawPosition{};
   files_unknown_ = false;
   source_lsn_ = Lsn();
+  segments_.clear();  // the next save writes a new base
 }
 
 Status AnalyticsBuilder::LoadCheckpoint() {
@@ -78,13 +101,16 @@ Status AnalyticsBuilder::LoadCheckpoint() {
   auto corrupt = [&](std::string_view what) {
     return Status::Corruption(fmt::format("{}: {} (delete it or run `cdcpipe batch --full`)", where, what));
   };
+  if (std::string_view(data).substr(0, kOldCheckpointMagic.size()) == kOldCheckpointMagic) {
+    return Status::FailedPrecondition(where + " was written by an older cdcpipe (format 1)");
+  }
   if (data.size() < kCheckpointMagic.size() + 8 || std::string_view(data).substr(0, 8) != kCheckpointMagic) {
     return corrupt("not an analytics checkpoint");
   }
   std::string_view body(data.data(), data.size() - 8);
   uint64_t stored;
   std::memcpy(&stored, data.data() + data.size() - 8, 8);
-  if (Fnv1a64(body) != stored) return corrupt("checksum mismatch");
+  if (Checksum64(body) != stored) return corrupt("checksum mismatch");
   std::string_view in = body.substr(kCheckpointMagic.size());
   RawPosition pos;
   uint32_t len;
@@ -94,22 +120,105 @@ Status AnalyticsBuilder::LoadCheckpoint() {
   }
   pos.last_file = std::string(in.substr(0, len));
   in.remove_prefix(len);
-  Status st = state_.ReadSnapshot(&in);
-  if (!st.ok()) return corrupt(st.message());
+  uint64_t max_lsn, next_segment;
+  uint32_t n;
+  if (!GetFixed(&in, &max_lsn) || !GetFixed(&in, &next_segment) || !GetFixed(&in, &n) || n == 0 || n > 4096) {
+    return corrupt("bad segment list");
+  }
+  std::vector<SegmentRef> segments(n);
+  for (SegmentRef& s : segments) {
+    if (!GetFixed(&in, &len) || in.size() < len) return corrupt("truncated segment list");
+    s.key = std::string(in.substr(0, len));
+    in.remove_prefix(len);
+    if (!GetFixed(&in, &s.size) || !GetFixed(&in, &s.checksum)) return corrupt("truncated segment list");
+    if (s.key.rfind(kSegmentPrefix, 0) != 0) return corrupt("segment key outside " + std::string(kSegmentPrefix));
+  }
   if (!in.empty()) return corrupt("trailing bytes");
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const SegmentRef& s = segments[i];
+    auto seg = output_->GetBytes(s.key);
+    if (!seg.ok()) {
+      state_.Clear();
+      if (seg.status().IsNotFound()) return corrupt("its segment " + s.key + " is missing");
+      return seg.status();
+    }
+    if (seg->data.size() != s.size || Checksum64(seg->data) != s.checksum) {
+      state_.Clear();
+      return corrupt("segment " + s.key + " is damaged");
+    }
+    Status st;
+    if (i == 0) {
+      st = state_.ReadBase(seg->data, seg->owner);
+    } else {
+      std::string_view sin = seg->data;
+      st = state_.ApplyDelta(&sin);
+      if (st.ok() && !sin.empty()) st = Status::Corruption("trailing bytes");
+    }
+    if (!st.ok()) {
+      state_.Clear();
+      return corrupt("segment " + s.key + ": " + st.message());
+    }
+  }
+  state_.MarkSaved();
+  state_.set_max_lsn(Lsn(max_lsn));
   position_ = std::move(pos);
+  segments_ = std::move(segments);
+  next_segment_ = next_segment;
   return Status::OK();
 }
 
-Status AnalyticsBuilder::SaveCheckpoint() const {
+Status AnalyticsBuilder::SaveCheckpoint() {
+  bool new_base = segments_.empty() || state_.needs_new_base() || segments_.size() > max_deltas_ ||
+                  static_cast<double>(state_.changed_rows()) > max_changed_share_ * static_cast<double>(state_.base_rows());
+  std::vector<SegmentRef> segments = new_base ? std::vector<SegmentRef>{} : segments_;
+  if (new_base || state_.unsaved_rows() > 0) {
+    std::string data;
+    if (new_base) {
+      state_.AppendBase(&data);
+    } else {
+      state_.AppendDelta(&data);
+    }
+    SegmentRef ref{fmt::format("{}{:08d}-{}", kSegmentPrefix, next_segment_++, parquet::RandomUuid().substr(0, 8)),
+                   data.size(), Checksum64(data)};
+    CDC_RETURN_IF_ERROR(output_->Put(ref.key, data));
+    segments.push_back(std::move(ref));
+  }
+  CDC_FAILPOINT("batch.after_segment");
   std::string data(kCheckpointMagic);
   PutFixed<int64_t>(&data, position_.last_batch_id);
   PutFixed<uint64_t>(&data, position_.files_consumed);
   PutFixed<uint32_t>(&data, static_cast<uint32_t>(position_.last_file.size()));
   data += position_.last_file;
-  state_.AppendSnapshot(&data);
-  PutFixed<uint64_t>(&data, Fnv1a64(data));
-  return output_->Put(kBatchCheckpointKey, data);
+  PutFixed<uint64_t>(&data, state_.max_lsn().value());
+  PutFixed<uint64_t>(&data, next_segment_);
+  PutFixed<uint32_t>(&data, static_cast<uint32_t>(segments.size()));
+  for (const SegmentRef& s : segments) {
+    PutFixed<uint32_t>(&data, static_cast<uint32_t>(s.key.size()));
+    data += s.key;
+    PutFixed<uint64_t>(&data, s.size);
+    PutFixed<uint64_t>(&data, s.checksum);
+  }
+  PutFixed<uint64_t>(&data, Checksum64(data));
+  CDC_RETURN_IF_ERROR(output_->Put(kBatchCheckpointKey, data));
+  state_.MarkSaved();
+  segments_ = std::move(segments);
+  if (new_base) DeleteStaleSegments();
+  return Status::OK();
+}
+
+void AnalyticsBuilder::DeleteStaleSegments() {
+  // Best effort: a segment left behind costs space, never correctness (only the manifest names segments).
+  auto listed = output_->List(kSegmentPrefix);
+  if (!listed.ok()) {
+    log::Warn("batch", "cannot list old checkpoint segments to delete them: {}", listed.status().ToString());
+    return;
+  }
+  for (const store::ObjectInfo& o : *listed) {
+    bool live = std::any_of(segments_.begin(), segments_.end(), [&](const SegmentRef& s) { return s.key == o.key; });
+    if (live) continue;
+    Status st = output_->Delete(o.key);
+    if (!st.ok()) log::Warn("batch", "cannot delete old checkpoint segment {}: {}", o.key, st.ToString());
+  }
 }
 
 Result<std::vector<std::string>> AnalyticsBuilder::CommittedFiles(int64_t* latest) {
@@ -281,12 +390,25 @@ Result<BatchReport> RunBatch(const BatchOptions& options) {
   CDC_ASSIGN_OR_RETURN(auto store, store::OpenStore(options.output, store::StoreOptions::FromEnvironment(options.store_options)));
   AnalyticsBuilder builder(store.get());
   BatchReport report;
+  int64_t t0 = MonoMicros();
+  auto ms_since = [](int64_t* t) {
+    int64_t now = MonoMicros();
+    double ms = static_cast<double>(now - *t) / 1000.0;
+    *t = now;
+    return ms;
+  };
   if (!options.full) {
     Status st = builder.LoadCheckpoint();
     if (st.ok()) {
       report.incremental = true;
+      log::Debug("batch", "checkpoint loaded in {:.1f} ms: {} segment(s), {} base rows, {} changed keys",
+                 ms_since(&t0), builder.checkpoint_segments(), builder.state().base_rows(),
+                 builder.state().changed_rows());
     } else if (st.IsNotFound()) {
       log::Info("batch", "no checkpoint in {}: reading all raw data", store->Describe());
+    } else if (st.IsFailedPrecondition()) {
+      log::Warn("batch", "{}: reading all raw data", st.message());
+      builder.Reset();
     } else {
       return st;
     }
@@ -295,10 +417,15 @@ Result<BatchReport> RunBatch(const BatchOptions& options) {
   if (options.progress) progress = std::make_unique<ProgressLine>("batch: raw files", 0, "files");
   CDC_ASSIGN_OR_RETURN(report.stats, builder.CatchUp(progress.get()));
   progress.reset();
+  log::Debug("batch", "{} raw files read in {:.1f} ms", report.stats.files, ms_since(&t0));
   report.result = builder.Snapshot();
   CDC_RETURN_IF_ERROR(WriteAnalytics(store.get(), report.result, AnalyticsWriteOptions{"batch"}));
   CDC_FAILPOINT("batch.after_result");
+  log::Debug("batch", "result written in {:.1f} ms", ms_since(&t0));
+  size_t unsaved = builder.state().unsaved_rows();
   CDC_RETURN_IF_ERROR(builder.SaveCheckpoint());
+  log::Debug("batch", "checkpoint saved in {:.1f} ms: {} segment(s), {} keys changed by this run", ms_since(&t0),
+             builder.checkpoint_segments(), unsaved);
   report.position = builder.position();
   return report;
 }

@@ -9,9 +9,18 @@
 //   - rows are applied in file order (the raw sink writes each topic-partition in offset order);
 //   - the position is (last batch id, number of committed files consumed, name of the last one): the
 //     committed file list only grows at its end, so the consumed files are a prefix of it.
-// Checkpoint (incremental runs): <output>/_checkpoints/batch/state, written with an atomic Put:
-//   "CDCBAT01", i64 last_batch_id, u64 files_consumed, u32 len + last_file URI,
-//   ChangelogState snapshot (changelog_state.cc), u64 FNV-1a-64 of all preceding bytes.
+// Checkpoint (incremental runs), under <output>/_checkpoints/batch/, every object written with an
+// atomic Put:
+//   segment-<seq>-<random>  immutable: the first listed one is a ChangelogState base, the others
+//                           deltas on top of it, in order (changelog_state.cc has their layouts);
+//   state                   the manifest, the single commit point: "CDCBAT02", i64 last_batch_id,
+//                           u64 files_consumed, u32 len + last_file URI, u64 max_lsn, u64 next seq,
+//                           u32 n, n x (u32 len + segment key, u64 size, u64 checksum), u64 checksum
+//                           of all preceding bytes.
+// SaveCheckpoint writes a delta holding only the keys changed since the checkpoint was loaded (none:
+// no segment), then the manifest. It writes a new base instead (and then deletes the segments no
+// manifest names) when there is none yet, after a truncate, or when the deltas have grown past the
+// compaction policy, so an incremental run costs what it changed, not the size of the state.
 //
 // BatchJob::Run order: catch up -> write the result (WriteAnalytics, failpoints batch.after_files_written,
 // batch.after_success) -> write the checkpoint (failpoint batch.after_result, before it). A crash at
@@ -58,9 +67,18 @@ class AnalyticsBuilder {
   const ChangelogState& state() const { return state_; }
   const RawPosition& position() const { return position_; }
 
-  // Loads <output>/_checkpoints/batch/state. NotFound when there is none; Corruption when it is damaged.
+  // Loads <output>/_checkpoints/batch/state and its segments. NotFound when there is none; Corruption
+  // when it is damaged; FailedPrecondition when an older cdcpipe wrote it (recompute then).
   Status LoadCheckpoint();
-  Status SaveCheckpoint() const;
+  Status SaveCheckpoint();
+  // Compaction policy: a new base once there are more than `max_deltas` deltas or the changed keys
+  // exceed `max_changed_share` of the base's rows. Default 16 and 0.25.
+  void set_compaction(size_t max_deltas, double max_changed_share) {
+    max_deltas_ = max_deltas;
+    max_changed_share_ = max_changed_share;
+  }
+  // The segments the loaded or last saved checkpoint consists of (base first).
+  size_t checkpoint_segments() const { return segments_.size(); }
   // Forgets everything (state and position).
   void Reset();
 
@@ -84,7 +102,13 @@ class AnalyticsBuilder {
   void set_source_lsn(Lsn lsn) { source_lsn_ = lsn; }
 
  private:
+  struct SegmentRef {
+    std::string key;
+    uint64_t size = 0;
+    uint64_t checksum = 0;
+  };
   Status ApplyFile(const std::string& uri, CatchUpStats* stats, ProgressLine* progress);
+  void DeleteStaleSegments();
   Result<std::vector<std::string>> CommittedFiles(int64_t* latest);
 
   store::ObjectStore* output_;
@@ -95,6 +119,10 @@ class AnalyticsBuilder {
   Lsn source_lsn_;
   uint64_t rows_done_ = 0;
   bool files_unknown_ = false;  // ApplyCommittedBatch ran: the file-level position is unknown
+  std::vector<SegmentRef> segments_;  // of the checkpoint the state was loaded from or saved to
+  uint64_t next_segment_ = 0;
+  size_t max_deltas_ = 16;
+  double max_changed_share_ = 0.25;
 };
 
 struct BatchOptions {

@@ -170,11 +170,12 @@ ChangelogState::ChangelogState() { Clear(); }
 void ChangelogState::Clear() {
   countries_.Clear();
   positions_.Clear();
-  klienci_.clear();
-  pracownicy_.clear();
+  klienci_.Clear();
+  pracownicy_.Clear();
   country_counts_.assign(1, 0);
   position_aggs_.assign(1, PositionAgg{});
   max_lsn_ = Lsn();
+  base_.reset();
 }
 
 Status ChangelogState::Apply(AnalyticsTable table, const ExtractedChange& c) {
@@ -209,9 +210,15 @@ void ChangelogState::RetractKlient(int64_t id) {
   if (klienci_.Erase(id, &old)) --country_counts_[old];
 }
 
+void ChangelogState::UpsertKlient(int64_t id, uint32_t group) {
+  uint32_t old;
+  if (klienci_.Put(id, group, &old)) --country_counts_[old];
+  ++country_counts_[group];
+}
+
 void ChangelogState::ApplyKlienci(const ExtractedChange& c) {
   if (c.op == 't') {
-    klienci_.clear();
+    klienci_.Drop();
     std::fill(country_counts_.begin(), country_counts_.end(), 0);
     return;
   }
@@ -222,28 +229,32 @@ void ChangelogState::ApplyKlienci(const ExtractedChange& c) {
   if (c.op == 'u' && c.before_id && *c.before_id != *c.after_id) RetractKlient(*c.before_id);
   uint32_t group = countries_.Intern(c.group);
   if (group >= country_counts_.size()) country_counts_.resize(group + 1, 0);
-  auto [value, inserted] = klienci_.TryEmplace(*c.after_id, group);
-  if (!inserted) {
-    --country_counts_[*value];
-    *value = group;
+  UpsertKlient(*c.after_id, group);
+}
+
+void ChangelogState::AddEmployee(const Employee& e, int64_t sign) {
+  PositionAgg& agg = position_aggs_[e.group];
+  agg.count += sign;
+  if (e.has_age) {
+    agg.aged += sign;
+    agg.age_sum += sign * e.age;
   }
-  ++country_counts_[group];
 }
 
 void ChangelogState::RetractEmployee(int64_t id) {
   Employee old;
-  if (!pracownicy_.Erase(id, &old)) return;
-  PositionAgg& agg = position_aggs_[old.group];
-  --agg.count;
-  if (old.has_age) {
-    --agg.aged;
-    agg.age_sum -= old.age;
-  }
+  if (pracownicy_.Erase(id, &old)) AddEmployee(old, -1);
+}
+
+void ChangelogState::UpsertEmployee(int64_t id, const Employee& e) {
+  Employee old;
+  if (pracownicy_.Put(id, e, &old)) AddEmployee(old, -1);
+  AddEmployee(e, +1);
 }
 
 void ChangelogState::ApplyPracownicy(const ExtractedChange& c) {
   if (c.op == 't') {
-    pracownicy_.clear();
+    pracownicy_.Drop();
     std::fill(position_aggs_.begin(), position_aggs_.end(), PositionAgg{});
     return;
   }
@@ -252,19 +263,12 @@ void ChangelogState::ApplyPracownicy(const ExtractedChange& c) {
     return;
   }
   if (c.op == 'u' && c.before_id && *c.before_id != *c.after_id) RetractEmployee(*c.before_id);
-  RetractEmployee(*c.after_id);
   Employee e;
   e.group = positions_.Intern(c.group);
   if (e.group >= position_aggs_.size()) position_aggs_.resize(e.group + 1);
   e.has_age = c.wiek.has_value();
   e.age = c.wiek.value_or(0);
-  PositionAgg& agg = position_aggs_[e.group];
-  ++agg.count;
-  if (e.has_age) {
-    ++agg.aged;
-    agg.age_sum += e.age;
-  }
-  pracownicy_.TryEmplace(*c.after_id, e);
+  UpsertEmployee(*c.after_id, e);
 }
 
 namespace {
@@ -308,13 +312,15 @@ std::vector<PositionAge> ChangelogState::AvgAgeByPosition() const {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Snapshot layout (all integers little-endian, fixed width):
-//   u64 max_lsn
-//   for countries, then positions:  u32 n (names after the NULL slot), n x (u32 len, bytes)
-//   u64 klienci rows,    each: i64 id, u32 country index
-//   u64 pracownicy rows, each: i64 id, u32 position index, u8 has_age, i64 age
-// Only group names referenced by a row are written (indices are renumbered), so deleted groups do
-// not accumulate across runs.
+// Base and delta layouts (all integers little-endian, fixed width). Both start with the group names
+// their rows use (indices renumbered from 1; 0 is NULL):
+//   for countries, then positions:  u32 n, n x (u32 len, bytes)
+// Base (columns, ids strictly increasing):
+//   u64 k; i64 id[k]; u32 country[k]
+//   u64 p; i64 id[p]; u32 position[p]; u8 has_age[p]; i64 age[p]
+// Delta (rows, ids strictly increasing; a deleted key has present = 0 and zero fields):
+//   u64 k; k x (i64 id, u8 present, u32 country)
+//   u64 p; p x (i64 id, u8 present, u32 position, u8 has_age, i64 age)
 
 namespace {
 
@@ -333,105 +339,229 @@ bool GetFixed(std::string_view* in, T* v) {
   return true;
 }
 
+template <typename T>
+void PutArray(std::string* out, const std::vector<T>& v) {
+  out->append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+}
+
+Status SnapshotCorrupt(const char* what) { return Status::Corruption(std::string("analytics state: ") + what); }
+
+// Maps the indices of `pool` in use (used[i]) to 1..n and writes those names.
+template <typename Pool>
+std::vector<uint32_t> WritePool(std::string* out, const Pool& pool, const std::vector<bool>& used) {
+  std::vector<uint32_t> remap(pool.size(), 0);
+  uint32_t n = 0;
+  for (size_t i = 1; i < pool.size(); ++i) {
+    if (used[i]) remap[i] = ++n;
+  }
+  PutFixed<uint32_t>(out, n);
+  for (size_t i = 1; i < pool.size(); ++i) {
+    if (!used[i]) continue;
+    const std::string& s = *pool.Name(static_cast<uint32_t>(i));
+    PutFixed<uint32_t>(out, static_cast<uint32_t>(s.size()));
+    out->append(s);
+  }
+  return remap;
+}
+
+// Reads names written by WritePool into `pool`; returns saved index -> pool index (0 -> 0).
+template <typename Pool>
+Result<std::vector<uint32_t>> ReadPool(std::string_view* in, Pool* pool) {
+  uint32_t n;
+  if (!GetFixed(in, &n) || n > in->size() / 4) return SnapshotCorrupt("truncated group names");
+  std::vector<uint32_t> map(n + 1, 0);
+  for (uint32_t i = 1; i <= n; ++i) {
+    uint32_t len;
+    if (!GetFixed(in, &len) || in->size() < len) return SnapshotCorrupt("truncated group name");
+    map[i] = pool->Intern(in->substr(0, len));
+    in->remove_prefix(len);
+  }
+  return map;
+}
+
 }  // namespace
 
-void ChangelogState::AppendSnapshot(std::string* out) const {
-  PutFixed<uint64_t>(out, max_lsn_.value());
-  // Renumber the groups that are in use.
-  auto write_pool = [out](const GroupPool& pool, const std::vector<bool>& used, std::vector<uint32_t>* remap) {
-    remap->assign(pool.size(), 0);
-    uint32_t n = 0;
-    for (size_t i = 1; i < pool.size(); ++i) {
-      if (used[i]) (*remap)[i] = ++n;
-    }
-    PutFixed<uint32_t>(out, n);
-    for (size_t i = 1; i < pool.size(); ++i) {
-      if (!used[i]) continue;
-      const std::string& s = *pool.Name(static_cast<uint32_t>(i));
-      PutFixed<uint32_t>(out, static_cast<uint32_t>(s.size()));
-      out->append(s);
-    }
-  };
+void ChangelogState::AppendBase(std::string* out) const {
+  std::vector<int64_t> ids;
+  std::vector<uint32_t> groups;
+  ids.reserve(klienci_.size());
+  groups.reserve(klienci_.size());
   std::vector<bool> used(countries_.size(), false);
-  klienci_.ForEach([&](int64_t, uint32_t g) { used[g] = true; });
-  std::vector<uint32_t> country_map;
-  write_pool(countries_, used, &country_map);
-  used.assign(positions_.size(), false);
-  pracownicy_.ForEach([&](int64_t, const Employee& e) { used[e.group] = true; });
-  std::vector<uint32_t> position_map;
-  write_pool(positions_, used, &position_map);
-
-  out->reserve(out->size() + klienci_.size() * 12 + pracownicy_.size() * 21 + 16);
-  PutFixed<uint64_t>(out, klienci_.size());
-  klienci_.ForEach([&](int64_t id, uint32_t g) {
-    PutFixed<int64_t>(out, id);
-    PutFixed<uint32_t>(out, country_map[g]);
+  klienci_.ForEachRow([&](int64_t id, uint32_t g) {
+    ids.push_back(id);
+    groups.push_back(g);
+    used[g] = true;
   });
-  PutFixed<uint64_t>(out, pracownicy_.size());
-  pracownicy_.ForEach([&](int64_t id, const Employee& e) {
+  std::vector<int64_t> pids;
+  std::vector<uint32_t> pgroups;
+  std::vector<uint8_t> has_age;
+  std::vector<int64_t> ages;
+  std::vector<bool> pused(positions_.size(), false);
+  pracownicy_.ForEachRow([&](int64_t id, const Employee& e) {
+    pids.push_back(id);
+    pgroups.push_back(e.group);
+    has_age.push_back(e.has_age ? 1 : 0);
+    ages.push_back(e.age);
+    pused[e.group] = true;
+  });
+  std::vector<uint32_t> cmap = WritePool(out, countries_, used);
+  std::vector<uint32_t> pmap = WritePool(out, positions_, pused);
+  for (uint32_t& g : groups) g = cmap[g];
+  for (uint32_t& g : pgroups) g = pmap[g];
+  out->reserve(out->size() + ids.size() * 12 + pids.size() * 21 + 16);
+  PutFixed<uint64_t>(out, ids.size());
+  PutArray(out, ids);
+  PutArray(out, groups);
+  PutFixed<uint64_t>(out, pids.size());
+  PutArray(out, pids);
+  PutArray(out, pgroups);
+  PutArray(out, has_age);
+  PutArray(out, ages);
+}
+
+Status ChangelogState::ReadBase(std::string bytes) {
+  auto owned = std::make_shared<const std::string>(std::move(bytes));
+  return ReadBase(std::string_view(*owned), owned);
+}
+
+Status ChangelogState::ReadBase(std::string_view bytes, std::shared_ptr<const void> owner) {
+  Clear();
+  auto storage = std::make_shared<BaseStorage>();
+  storage->owner = std::move(owner);
+  std::string_view all = bytes;
+  std::string_view* in = &all;
+  CDC_ASSIGN_OR_RETURN(storage->country_map, ReadPool(in, &countries_));
+  CDC_ASSIGN_OR_RETURN(storage->position_map, ReadPool(in, &positions_));
+  country_counts_.assign(countries_.size(), 0);
+  position_aggs_.assign(positions_.size(), PositionAgg{});
+  // The columns are used where they lie: no copy, no hashing.
+  auto column = [&](uint64_t n, size_t width, const char** at) {
+    if (n > in->size() / width) return false;
+    *at = in->data();
+    in->remove_prefix(n * width);
+    return true;
+  };
+  auto strictly_increasing = [](const char* ids, uint64_t n) {
+    for (uint64_t i = 1; i < n; ++i) {
+      if (LoadAt<int64_t>(ids, i) <= LoadAt<int64_t>(ids, i - 1)) return false;
+    }
+    return true;
+  };
+  uint64_t n;
+  KlientBase kb;
+  kb.map = storage->country_map.data();
+  if (!GetFixed(in, &n) || !column(n, 8, &kb.ids) || !column(n, 4, &kb.groups)) {
+    return SnapshotCorrupt("truncated klienci rows");
+  }
+  kb.n = n;
+  if (!strictly_increasing(kb.ids, n)) return SnapshotCorrupt("klienci ids out of order");
+  for (uint64_t i = 0; i < n; ++i) {
+    if (LoadAt<uint32_t>(kb.groups, i) >= storage->country_map.size()) {
+      return SnapshotCorrupt("country index out of range");
+    }
+    ++country_counts_[kb.value(i)];
+  }
+
+  EmployeeBase eb;
+  eb.map = storage->position_map.data();
+  if (!GetFixed(in, &n) || !column(n, 8, &eb.ids) || !column(n, 4, &eb.groups) || !column(n, 1, &eb.has_age) ||
+      !column(n, 8, &eb.ages)) {
+    return SnapshotCorrupt("truncated pracownicy rows");
+  }
+  eb.n = n;
+  if (!in->empty()) return SnapshotCorrupt("trailing bytes");
+  if (!strictly_increasing(eb.ids, n)) return SnapshotCorrupt("pracownicy ids out of order");
+  for (uint64_t i = 0; i < n; ++i) {
+    if (LoadAt<uint32_t>(eb.groups, i) >= storage->position_map.size() || LoadAt<uint8_t>(eb.has_age, i) > 1) {
+      return SnapshotCorrupt("bad pracownicy row");
+    }
+    AddEmployee(eb.value(i), +1);
+  }
+  base_ = std::move(storage);
+  klienci_.SetBase(kb);
+  pracownicy_.SetBase(eb);
+  return Status::OK();
+}
+
+void ChangelogState::AppendDelta(std::string* out) const {
+  std::vector<bool> used(countries_.size(), false);
+  klienci_.ForEachUnsaved([&](int64_t, const uint32_t* g) {
+    if (g) used[*g] = true;
+  });
+  std::vector<bool> pused(positions_.size(), false);
+  pracownicy_.ForEachUnsaved([&](int64_t, const Employee* e) {
+    if (e) pused[e->group] = true;
+  });
+  std::vector<uint32_t> cmap = WritePool(out, countries_, used);
+  std::vector<uint32_t> pmap = WritePool(out, positions_, pused);
+  PutFixed<uint64_t>(out, klienci_.dirty_size());
+  klienci_.ForEachUnsaved([&](int64_t id, const uint32_t* g) {
     PutFixed<int64_t>(out, id);
-    PutFixed<uint32_t>(out, position_map[e.group]);
-    PutFixed<uint8_t>(out, e.has_age ? 1 : 0);
-    PutFixed<int64_t>(out, e.age);
+    PutFixed<uint8_t>(out, g ? 1 : 0);
+    PutFixed<uint32_t>(out, g ? cmap[*g] : 0);
+  });
+  PutFixed<uint64_t>(out, pracownicy_.dirty_size());
+  pracownicy_.ForEachUnsaved([&](int64_t id, const Employee* e) {
+    PutFixed<int64_t>(out, id);
+    PutFixed<uint8_t>(out, e ? 1 : 0);
+    PutFixed<uint32_t>(out, e ? pmap[e->group] : 0);
+    PutFixed<uint8_t>(out, e && e->has_age ? 1 : 0);
+    PutFixed<int64_t>(out, e ? e->age : 0);
   });
 }
 
-Status ChangelogState::ReadSnapshot(std::string_view* in) {
-  Clear();
-  auto corrupt = [](const char* what) { return Status::Corruption(std::string("analytics state snapshot: ") + what); };
-  uint64_t lsn;
-  if (!GetFixed(in, &lsn)) return corrupt("truncated header");
-  auto read_pool = [&](GroupPool* pool) -> Status {
-    uint32_t n;
-    if (!GetFixed(in, &n)) return corrupt("truncated group count");
-    for (uint32_t i = 0; i < n; ++i) {
-      uint32_t len;
-      if (!GetFixed(in, &len) || in->size() < len) return corrupt("truncated group name");
-      uint32_t idx = pool->Intern(in->substr(0, len));
-      if (idx != i + 1) return corrupt("duplicate group name");
-      in->remove_prefix(len);
-    }
-    return Status::OK();
-  };
-  CDC_RETURN_IF_ERROR(read_pool(&countries_));
-  CDC_RETURN_IF_ERROR(read_pool(&positions_));
-  country_counts_.assign(countries_.size(), 0);
-  position_aggs_.assign(positions_.size(), PositionAgg{});
-
+Status ChangelogState::ApplyDelta(std::string_view* in) {
+  CDC_ASSIGN_OR_RETURN(std::vector<uint32_t> cmap, ReadPool(in, &countries_));
+  CDC_ASSIGN_OR_RETURN(std::vector<uint32_t> pmap, ReadPool(in, &positions_));
+  country_counts_.resize(countries_.size(), 0);
+  position_aggs_.resize(positions_.size());
   uint64_t n;
-  if (!GetFixed(in, &n) || n > in->size() / 12) return corrupt("bad klienci row count");
-  klienci_.reserve(n);
+  if (!GetFixed(in, &n) || n > in->size() / 13) return SnapshotCorrupt("truncated klienci changes");
+  int64_t prev = 0;
   for (uint64_t i = 0; i < n; ++i) {
     int64_t id = 0;
+    uint8_t present = 0;
     uint32_t g = 0;
     GetFixed(in, &id);
+    GetFixed(in, &present);
     GetFixed(in, &g);
-    if (g >= countries_.size()) return corrupt("country index out of range");
-    if (!klienci_.TryEmplace(id, g).second) return corrupt("duplicate klienci id");
-    ++country_counts_[g];
+    if (present > 1 || g >= cmap.size() || (i > 0 && id <= prev)) return SnapshotCorrupt("bad klienci change");
+    prev = id;
+    if (present) {
+      UpsertKlient(id, cmap[g]);
+    } else {
+      RetractKlient(id);
+    }
   }
-  if (!GetFixed(in, &n) || n > in->size() / 21) return corrupt("bad pracownicy row count");
-  pracownicy_.reserve(n);
+  if (!GetFixed(in, &n) || n > in->size() / 22) return SnapshotCorrupt("truncated pracownicy changes");
+  prev = 0;
   for (uint64_t i = 0; i < n; ++i) {
     int64_t id = 0;
+    uint8_t present = 0, has_age = 0;
     Employee e;
-    uint8_t has_age = 0;
     GetFixed(in, &id);
+    GetFixed(in, &present);
     GetFixed(in, &e.group);
     GetFixed(in, &has_age);
     GetFixed(in, &e.age);
-    if (e.group >= positions_.size() || has_age > 1) return corrupt("bad pracownicy row");
+    if (present > 1 || has_age > 1 || e.group >= pmap.size() || (i > 0 && id <= prev)) {
+      return SnapshotCorrupt("bad pracownicy change");
+    }
+    prev = id;
+    e.group = pmap[e.group];
     e.has_age = has_age == 1;
-    if (!pracownicy_.TryEmplace(id, e).second) return corrupt("duplicate pracownicy id");
-    PositionAgg& agg = position_aggs_[e.group];
-    ++agg.count;
-    if (e.has_age) {
-      ++agg.aged;
-      agg.age_sum += e.age;
+    if (present) {
+      UpsertEmployee(id, e);
+    } else {
+      RetractEmployee(id);
     }
   }
-  max_lsn_ = Lsn(lsn);
   return Status::OK();
+}
+
+void ChangelogState::MarkSaved() {
+  klienci_.MarkSaved();
+  pracownicy_.MarkSaved();
 }
 
 }  // namespace cdc::jobs

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -107,10 +108,30 @@ class ChangelogState {
   std::vector<CountryCount> KlienciByCountry() const;
   std::vector<PositionAge> AvgAgeByPosition() const;
 
-  // A compact binary snapshot of the per-key state (see changelog_state.cc for the layout).
-  void AppendSnapshot(std::string* out) const;
-  // Replaces this state by a snapshot read from *in (advanced past it); Corruption when malformed.
-  Status ReadSnapshot(std::string_view* in);
+  // Persistence as a base plus deltas (docs/ANALYTICS.md, "Checkpoint"), so that an incremental run
+  // writes only what it changed:
+  //   AppendBase   the whole per-key state, id-sorted and columnar (read back without hashing);
+  //   AppendDelta  only the keys changed since the last ReadBase/ApplyDelta/MarkSaved (a row or a
+  //                "deleted" mark each), id-sorted;
+  //   ReadBase     replaces this state by a base (kept and read in place: no copy, no hashing);
+  //   ApplyDelta   applies a delta on top of it;
+  //   MarkSaved    what is in memory is now what is saved (AppendDelta starts empty again).
+  // ReadBase/ApplyDelta return Corruption when the bytes are malformed (and leave a state that must be
+  // cleared). The max LSN is not part of them: the caller saves it (set_max_lsn).
+  void AppendBase(std::string* out) const;
+  void AppendDelta(std::string* out) const;
+  // `owner` keeps `bytes` alive for as long as the state (or a copy of it) uses the base.
+  Status ReadBase(std::string_view bytes, std::shared_ptr<const void> owner);
+  Status ReadBase(std::string bytes);
+  Status ApplyDelta(std::string_view* in);
+  void MarkSaved();
+  // Rows in the base, and keys changed on top of it (saved deltas plus unsaved changes).
+  size_t base_rows() const { return klienci_.base_size() + pracownicy_.base_size(); }
+  size_t changed_rows() const { return klienci_.overlay_size() + pracownicy_.overlay_size(); }
+  // Keys changed since the last save (what AppendDelta would write).
+  size_t unsaved_rows() const { return klienci_.dirty_size() + pracownicy_.dirty_size(); }
+  // True when a delta cannot express the changes (a truncate since the base): save a new base.
+  bool needs_new_base() const { return klienci_.base_dropped() || pracownicy_.base_dropped(); }
 
   void Clear();
 
@@ -149,7 +170,8 @@ class ChangelogState {
       while (cap < n * 2) cap <<= 1;
       if (cap > slots_.size()) Rehash(cap);
     }
-    V* Find(int64_t key) {
+    V* Find(int64_t key) { return const_cast<V*>(static_cast<const FlatIdMap*>(this)->Find(key)); }
+    const V* Find(int64_t key) const {
       for (size_t i = Home(key);; i = (i + 1) & mask_) {
         if (!used_[i]) return nullptr;
         if (slots_[i].key == key) return &slots_[i].value;
@@ -197,6 +219,12 @@ class ChangelogState {
         if (used_[i]) f(slots_[i].key, slots_[i].value);
       }
     }
+    template <typename F>
+    void ForEachMutable(F&& f) {
+      for (size_t i = 0; i < slots_.size(); ++i) {
+        if (used_[i]) f(slots_[i].key, slots_[i].value);
+      }
+    }
 
    private:
     struct Slot {
@@ -224,6 +252,7 @@ class ChangelogState {
     size_t size_ = 0;
   };
 
+
   struct Employee {
     uint32_t group = 0;
     bool has_age = false;
@@ -235,15 +264,199 @@ class ChangelogState {
     int64_t age_sum = 0;    // sum of non-null wiek (exact)
   };
 
+  // Fixed-width little-endian loads from a saved base, read in place (unaligned).
+  template <typename T>
+  static T LoadAt(const char* column, size_t i) {
+    T v;
+    std::memcpy(&v, column + i * sizeof(T), sizeof(T));
+    return v;
+  }
+  // What a base read in place needs kept alive: its bytes, and its group numbers -> pool indices.
+  struct BaseStorage {
+    std::shared_ptr<const void> owner;
+    std::vector<uint32_t> country_map;
+    std::vector<uint32_t> position_map;
+  };
+  // The base of each table: columns inside the saved bytes, group numbers mapped through `map`.
+  struct KlientBase {
+    const char* ids = nullptr;     // i64[n], strictly increasing
+    const char* groups = nullptr;  // u32[n], saved group numbers
+    const uint32_t* map = nullptr;
+    size_t n = 0;
+    uint32_t value(size_t i) const { return map[LoadAt<uint32_t>(groups, i)]; }
+  };
+  struct EmployeeBase {
+    const char* ids = nullptr;  // i64[n], strictly increasing
+    const char* groups = nullptr;
+    const char* has_age = nullptr;
+    const char* ages = nullptr;
+    const uint32_t* map = nullptr;
+    size_t n = 0;
+    Employee value(size_t i) const {
+      return Employee{map[LoadAt<uint32_t>(groups, i)], LoadAt<uint8_t>(has_age, i) == 1, LoadAt<int64_t>(ages, i)};
+    }
+  };
+
+  // The rows of one table: an id-sorted base (as read from a saved base) under an overlay of changed
+  // keys (a hash map). Lookups try the overlay, then binary-search the base. A key deleted from the
+  // base stays in the overlay as "absent" until the next base is written.
+  template <typename V, typename Base>
+  class LayeredTable {
+   public:
+    size_t size() const { return size_; }
+    size_t base_size() const { return base_.n; }
+    size_t overlay_size() const { return overlay_.size(); }
+    size_t dirty_size() const { return dirty_; }
+    bool base_dropped() const { return base_dropped_; }
+
+    // Sets the row of `id`; true (and *old) when it had one.
+    bool Put(int64_t id, const V& value, V* old) {
+      bool existed;
+      if (Change* c = overlay_.Find(id)) {
+        existed = c->present;
+        if (existed) *old = c->value;
+        c->value = value;
+        c->present = true;
+        MarkDirty(c);
+      } else {
+        existed = BaseFind(id, old);
+        overlay_.TryEmplace(id, Change{value, true, true, existed});
+        ++dirty_;
+      }
+      if (!existed) ++size_;
+      return existed;
+    }
+    // Removes the row of `id`; true (and *old) when it had one.
+    bool Erase(int64_t id, V* old) {
+      if (Change* c = overlay_.Find(id)) {
+        if (!c->present) return false;
+        *old = c->value;
+        if (!c->saved_present && !InBase(id)) {
+          // Never saved and not in the base: nothing to record.
+          if (c->dirty) --dirty_;
+          Change gone;
+          overlay_.Erase(id, &gone);
+        } else {
+          c->present = false;
+          MarkDirty(c);
+        }
+      } else {
+        if (!BaseFind(id, old)) return false;
+        overlay_.TryEmplace(id, Change{*old, false, true, true});
+        ++dirty_;
+      }
+      --size_;
+      return true;
+    }
+    // Truncate: no rows; the base is gone, so only a new base can be saved.
+    void Drop() {
+      base_ = Base{};
+      overlay_.clear();
+      size_ = 0;
+      dirty_ = 0;
+      base_dropped_ = true;
+    }
+    void Clear() {
+      Drop();
+      base_dropped_ = false;
+    }
+    // REQUIRES: base ids strictly increasing; the table is empty; the base's bytes outlive it.
+    void SetBase(const Base& base) {
+      base_ = base;
+      size_ = base.n;
+    }
+    void MarkSaved() {
+      std::vector<int64_t> forget;
+      overlay_.ForEachMutable([&](int64_t id, Change& c) {
+        c.dirty = false;
+        c.saved_present = c.present;
+        if (!c.present && !InBase(id)) forget.push_back(id);
+      });
+      Change gone;
+      for (int64_t id : forget) overlay_.Erase(id, &gone);
+      dirty_ = 0;
+      base_dropped_ = false;
+    }
+    // Every live row in id order: f(id, const V&).
+    template <typename F>
+    void ForEachRow(F&& f) const {
+      auto changes = SortedOverlay(false);
+      size_t b = 0;
+      auto base_id = [&](size_t i) { return LoadAt<int64_t>(base_.ids, i); };
+      for (const auto& [id, c] : changes) {
+        for (; b < base_.n && base_id(b) < id; ++b) f(base_id(b), base_.value(b));
+        if (b < base_.n && base_id(b) == id) ++b;  // replaced or deleted by the overlay
+        if (c->present) f(id, c->value);
+      }
+      for (; b < base_.n; ++b) f(base_id(b), base_.value(b));
+    }
+    // Every unsaved change in id order: f(id, const V* row or nullptr when deleted).
+    template <typename F>
+    void ForEachUnsaved(F&& f) const {
+      for (const auto& [id, c] : SortedOverlay(true)) f(id, c->present ? &c->value : nullptr);
+    }
+
+   private:
+    struct Change {
+      V value{};
+      bool present = false;        // the key has a row now
+      bool dirty = false;          // changed since the last save
+      bool saved_present = false;  // the key had a row in the saved state
+    };
+    void MarkDirty(Change* c) {
+      if (!c->dirty) ++dirty_;
+      c->dirty = true;
+    }
+    // Binary search of the base: its index of `id`, or n when absent.
+    size_t BaseIndex(int64_t id) const {
+      size_t lo = 0, hi = base_.n;
+      while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (LoadAt<int64_t>(base_.ids, mid) < id) {
+          lo = mid + 1;
+        } else {
+          hi = mid;
+        }
+      }
+      return lo < base_.n && LoadAt<int64_t>(base_.ids, lo) == id ? lo : base_.n;
+    }
+    bool InBase(int64_t id) const { return BaseIndex(id) != base_.n; }
+    bool BaseFind(int64_t id, V* out) const {
+      size_t i = BaseIndex(id);
+      if (i == base_.n) return false;
+      *out = base_.value(i);
+      return true;
+    }
+    std::vector<std::pair<int64_t, const Change*>> SortedOverlay(bool dirty_only) const {
+      std::vector<std::pair<int64_t, const Change*>> v;
+      v.reserve(dirty_only ? dirty_ : overlay_.size());
+      overlay_.ForEach([&](int64_t id, const Change& c) {
+        if (!dirty_only || c.dirty) v.emplace_back(id, &c);
+      });
+      std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      return v;
+    }
+
+    Base base_;
+    FlatIdMap<Change> overlay_;
+    size_t size_ = 0;
+    size_t dirty_ = 0;
+    bool base_dropped_ = false;  // truncated since the base was read
+  };
+
   void ApplyKlienci(const ExtractedChange& c);
   void ApplyPracownicy(const ExtractedChange& c);
   void RetractKlient(int64_t id);
+  void UpsertKlient(int64_t id, uint32_t group);
   void RetractEmployee(int64_t id);
+  void UpsertEmployee(int64_t id, const Employee& e);
+  void AddEmployee(const Employee& e, int64_t sign);
 
   GroupPool countries_;
   GroupPool positions_;
-  FlatIdMap<uint32_t> klienci_;                          // id -> country index
-  FlatIdMap<Employee> pracownicy_;                        // id -> employee
+  std::shared_ptr<const BaseStorage> base_;              // the saved base both tables read in place
+  LayeredTable<uint32_t, KlientBase> klienci_;           // id -> country index
+  LayeredTable<Employee, EmployeeBase> pracownicy_;      // id -> employee
   std::vector<int64_t> country_counts_;                  // by country index
   std::vector<PositionAgg> position_aggs_;               // by position index
   Lsn max_lsn_;

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <random>
 #include <string>
 
 namespace cdc::jobs {
@@ -214,14 +217,13 @@ TEST_F(StateTest, SnapshotRoundTrip) {
   P('c', "null", Pracownik(2, std::nullopt, std::nullopt));
   P('c', "null", Pracownik(-7, 61, "QA"));
   std::string snap;
-  state_.AppendSnapshot(&snap);
+  state_.AppendBase(&snap);
   ChangelogState copy;
-  std::string_view in(snap);
-  ASSERT_TRUE(copy.ReadSnapshot(&in).ok());
-  EXPECT_TRUE(in.empty());
+  ASSERT_TRUE(copy.ReadBase(snap).ok());
   EXPECT_EQ(copy.KlienciByCountry(), Countries());
   EXPECT_EQ(copy.AvgAgeByPosition(), Positions());
-  EXPECT_EQ(copy.max_lsn(), state_.max_lsn());
+  EXPECT_EQ(copy.klienci_rows(), 3u);
+  EXPECT_EQ(copy.base_rows(), 6u);
   // The copy keeps evolving like the original.
   ExtractedChange c;
   ASSERT_TRUE(extractor_.Extract(Envelope('u', Klient(1, "PL"), Klient(1, "Ελλάδα")), AnalyticsTable::kKlienci, &c).ok());
@@ -231,9 +233,126 @@ TEST_F(StateTest, SnapshotRoundTrip) {
   // Every truncation of the snapshot is rejected, never a crash.
   for (size_t n = 0; n < snap.size(); ++n) {
     ChangelogState bad;
-    std::string_view cut(snap.data(), n);
-    EXPECT_TRUE(bad.ReadSnapshot(&cut).IsCorruption()) << n;
+    EXPECT_TRUE(bad.ReadBase(snap.substr(0, n)).IsCorruption()) << n;
   }
+}
+
+// A reference model of both tables: id -> group (and age).
+struct Model {
+  std::map<int64_t, std::optional<std::string>> klienci;
+  std::map<int64_t, std::pair<std::optional<std::string>, std::optional<int64_t>>> pracownicy;
+  std::vector<CountryCount> Countries() const {
+    std::map<std::optional<std::string>, int64_t> m;
+    for (const auto& [id, k] : klienci) ++m[k];
+    std::vector<CountryCount> out;
+    for (const auto& [k, n] : m) out.push_back({k, n});
+    return out;
+  }
+};
+
+std::vector<CountryCount> Sorted(std::vector<CountryCount> v) {
+  std::sort(v.begin(), v.end(), [](const CountryCount& a, const CountryCount& b) { return a.kraj < b.kraj; });
+  return v;
+}
+
+TEST(LayeredStateTest, BasePlusDeltasEqualTheStateUnderRandomChanges) {
+  std::mt19937 rng(11);
+  const std::vector<std::optional<std::string>> groups = {std::nullopt, "PL", "DE", "Ελλάδα", "FR"};
+  ChangelogState live;
+  Model model;
+  std::vector<std::string> saved;  // base, then deltas
+  int bases = 0, deltas = 0;
+  for (int round = 0; round < 40; ++round) {
+    for (int i = 0; i < 150; ++i) {
+      ExtractedChange c;
+      int64_t id = static_cast<int64_t>(rng() % 200);
+      std::optional<std::string> g = groups[rng() % groups.size()];
+      std::optional<std::string> pg = groups[rng() % groups.size()];
+      std::optional<int64_t> wiek;
+      if (rng() % 4) wiek = 18 + static_cast<int64_t>(rng() % 50);
+      unsigned r = rng() % 1000;
+      AnalyticsTable table = (rng() % 2) ? AnalyticsTable::kKlienci : AnalyticsTable::kPracownicy;
+      if (r < 3) {
+        c.op = 't';
+        if (table == AnalyticsTable::kKlienci) model.klienci.clear(); else model.pracownicy.clear();
+      } else if (r < 350) {
+        c.op = 'd';
+        c.before_id = id;
+        if (table == AnalyticsTable::kKlienci) model.klienci.erase(id); else model.pracownicy.erase(id);
+      } else {
+        c.op = r < 600 ? 'c' : 'u';
+        c.after_id = id;
+        if (c.op == 'u' && r % 5 == 0) {  // primary-key change from another id
+          c.before_id = static_cast<int64_t>(rng() % 200);
+          if (table == AnalyticsTable::kKlienci) model.klienci.erase(*c.before_id); else model.pracownicy.erase(*c.before_id);
+        }
+        if (table == AnalyticsTable::kKlienci) {
+          model.klienci[id] = g;
+          if (g) c.group = *g;
+        } else {
+          model.pracownicy[id] = {pg, wiek};
+          if (pg) c.group = *pg;
+          c.wiek = wiek;
+        }
+      }
+      ASSERT_TRUE(live.Apply(table, c).ok());
+    }
+    if (saved.empty() || live.needs_new_base() || round % 9 == 0) {
+      saved.assign(1, "");
+      live.AppendBase(&saved[0]);
+      ++bases;
+    } else {
+      saved.emplace_back();
+      live.AppendDelta(&saved.back());
+      ++deltas;
+    }
+    live.MarkSaved();
+    EXPECT_EQ(live.unsaved_rows(), 0u);
+
+    ChangelogState copy;
+    ASSERT_TRUE(copy.ReadBase(saved[0]).ok()) << "round " << round;
+    for (size_t s = 1; s < saved.size(); ++s) {
+      std::string_view in(saved[s]);
+      Status st = copy.ApplyDelta(&in);
+      ASSERT_TRUE(st.ok()) << "round " << round << " segment " << s << ": " << st.ToString();
+      EXPECT_TRUE(in.empty());
+    }
+    copy.MarkSaved();
+    EXPECT_EQ(Sorted(copy.KlienciByCountry()), Sorted(model.Countries())) << "round " << round;
+    EXPECT_EQ(copy.KlienciByCountry(), live.KlienciByCountry()) << "round " << round;
+    EXPECT_EQ(copy.AvgAgeByPosition(), live.AvgAgeByPosition()) << "round " << round;
+    EXPECT_EQ(copy.klienci_rows(), model.klienci.size());
+    EXPECT_EQ(copy.pracownicy_rows(), model.pracownicy.size());
+    // Every few rounds the state continues from what was saved, as a new process would.
+    if (round % 4 == 3) live = std::move(copy);
+  }
+  EXPECT_GT(bases, 3);
+  EXPECT_GT(deltas, 20);
+}
+
+TEST(LayeredStateTest, DamagedDeltasAreRejected) {
+  ChangelogState a;
+  ExtractedChange c;
+  c.op = 'c';
+  c.after_id = 5;
+  c.group = "PL";
+  ASSERT_TRUE(a.Apply(AnalyticsTable::kKlienci, c).ok());
+  c.after_id = 9;
+  ASSERT_TRUE(a.Apply(AnalyticsTable::kKlienci, c).ok());
+  std::string delta;
+  a.AppendDelta(&delta);
+  for (size_t n = 0; n < delta.size(); ++n) {
+    ChangelogState bad;
+    std::string_view cut(delta.data(), n);
+    EXPECT_TRUE(bad.ApplyDelta(&cut).IsCorruption()) << n;
+  }
+  // Ids out of order (two rows swapped) are rejected too.
+  std::string swapped = delta;
+  size_t rows = swapped.find("PL") + 2 + 4 + 8;  // after the names, the (empty) positions and the row count
+  std::swap_ranges(swapped.begin() + rows, swapped.begin() + rows + 13, swapped.begin() + rows + 13);
+  ChangelogState bad;
+  std::string_view in(swapped);
+  EXPECT_TRUE(bad.ApplyDelta(&in).IsCorruption());
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ class LocalStore final : public ObjectStore {
   Status PutFile(std::string_view key, const std::string& path) override;
   Status PutIfAbsent(std::string_view key, std::string_view data) override;
   Result<std::string> Get(std::string_view key) override;
+  Result<ObjectBytes> GetBytes(std::string_view key) override;
   Result<std::string> GetRange(std::string_view key, uint64_t offset, uint64_t length) override;
   Result<ObjectInfo> Head(std::string_view key) override;
   Result<std::vector<ObjectInfo>> List(std::string_view prefix) override;

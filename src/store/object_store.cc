@@ -165,4 +165,10 @@ std::string EncodeUriPath(std::string_view path) {
   return out;
 }
 
+Result<ObjectBytes> ObjectStore::GetBytes(std::string_view key) {
+  CDC_ASSIGN_OR_RETURN(std::string data, Get(key));
+  auto owned = std::make_shared<const std::string>(std::move(data));
+  return ObjectBytes{std::string_view(*owned), owned};
+}
+
 }  // namespace cdc::store

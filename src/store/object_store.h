@@ -87,6 +87,12 @@ struct StoreOptions {
   static StoreOptions FromEnvironment(StoreOptions base);
 };
 
+// The bytes of an object, kept alive by `owner` (a read-only mapping of a local file, or a string).
+struct ObjectBytes {
+  std::string_view data;
+  std::shared_ptr<const void> owner;
+};
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
@@ -100,6 +106,9 @@ class ObjectStore {
   virtual Status PutIfAbsent(std::string_view key, std::string_view data) = 0;
   // The whole object; NotFound when absent.
   virtual Result<std::string> Get(std::string_view key) = 0;
+  // The whole object without a copy where the store can (a local store maps the file read-only, which
+  // is safe because Put never changes a file in place); otherwise Get. NotFound when absent.
+  virtual Result<ObjectBytes> GetBytes(std::string_view key);
   // Bytes [offset, min(offset + length, size)). REQUIRES: length > 0.
   // InvalidArgument when offset >= size; NotFound when absent.
   virtual Result<std::string> GetRange(std::string_view key, uint64_t offset, uint64_t length) = 0;

@@ -69,6 +69,27 @@ TEST_F(LocalStoreTest, GetMissingIsNotFound) {
   EXPECT_TRUE(store_->Head("nope").status().IsNotFound());
 }
 
+TEST_F(LocalStoreTest, GetBytesMapsTheObjectAndOutlivesAReplacement) {
+  std::string big(3 * 1024 * 1024 + 17, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
+  ASSERT_TRUE(store_->Put("seg", big).ok());
+  auto bytes = store_->GetBytes("seg");
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  EXPECT_TRUE(bytes->data == big);
+  EXPECT_EQ(*store_->Get("seg"), big);  // Get of a file exactly as large as fstat said
+  // A Put replaces the file by a rename: the mapped bytes stay the old object's.
+  ASSERT_TRUE(store_->Put("seg", "new").ok());
+  EXPECT_TRUE(bytes->data == big);
+  EXPECT_EQ(store_->GetBytes("seg")->data, "new");
+  ASSERT_TRUE(store_->Put("empty", "").ok());
+  auto empty = store_->GetBytes("empty");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->data.empty());
+  EXPECT_TRUE(store_->GetBytes("nope/x").status().IsNotFound());
+  ASSERT_TRUE(std::filesystem::create_directories(dir_ + "/root/adir"));
+  EXPECT_TRUE(store_->GetBytes("adir").status().IsNotFound());
+}
+
 TEST_F(LocalStoreTest, PutIfAbsentCreatesOnceThenAlreadyExists) {
   ASSERT_TRUE(store_->PutIfAbsent("_commits/00001", "first").ok());
   Status s = store_->PutIfAbsent("_commits/00001", "second");
