@@ -141,6 +141,21 @@ namespace {
 
 // Each Read* function consumes one struct (after its field header) and skips unknown fields.
 
+// Reads a list<struct> field into *out, one element per call of read(d, &element). A list whose
+// elements are not structs fails the decoder with "<what> is not a list of structs".
+template <typename T, typename ReadFn>
+void ReadStructList(CompactDecoder& d, const char* what, std::vector<T>* out, ReadFn read) {
+  TType et;
+  uint32_t n;
+  if (!d.ReadListHeader(&et, &n)) return;
+  if (et != TType::kStruct && n > 0) {
+    d.Fail(std::string(what) + " is not a list of structs");
+    return;
+  }
+  out->resize(n);
+  for (uint32_t i = 0; i < n && d.ok(); ++i) read(d, &(*out)[i]);
+}
+
 void ReadStatistics(CompactDecoder& d, Statistics* s) {
   d.BeginStruct();
   int16_t id;
@@ -283,25 +298,17 @@ void ReadRowGroup(CompactDecoder& d, RowGroup* rg) {
   TType t;
   while (d.NextField(&id, &t)) {
     if (id == 1 && t == TType::kList) {
-      TType et;
-      uint32_t n;
-      if (!d.ReadListHeader(&et, &n)) break;
-      if (et != TType::kStruct && n > 0) {
-        d.Fail("RowGroup.columns is not a list of structs");
-        break;
-      }
-      rg->columns.resize(n);
-      for (uint32_t i = 0; i < n && d.ok(); ++i) {
+      ReadStructList(d, "RowGroup.columns", &rg->columns, [](CompactDecoder& d, ColumnChunk* c) {
         d.BeginStruct();
         int16_t cid;
         TType ct;
         while (d.NextField(&cid, &ct)) {
-          if (cid == 2 && ct == TType::kI64) rg->columns[i].file_offset = d.ReadI64();
-          else if (cid == 3 && ct == TType::kStruct) ReadColumnMetaData(d, &rg->columns[i].meta);
+          if (cid == 2 && ct == TType::kI64) c->file_offset = d.ReadI64();
+          else if (cid == 3 && ct == TType::kStruct) ReadColumnMetaData(d, &c->meta);
           else d.Skip(ct);
         }
         d.EndStruct();
-      }
+      });
     } else if (id == 2 && t == TType::kI64) {
       rg->total_byte_size = d.ReadI64();
     } else if (id == 3 && t == TType::kI64) {
@@ -329,51 +336,26 @@ Result<FileMetaData> ParseFileMetaData(std::string_view bytes) {
     if (id == 1 && t == TType::kI32) {
       md.version = d.ReadI32();
     } else if (id == 2 && t == TType::kList) {
-      TType et;
-      uint32_t n;
-      if (!d.ReadListHeader(&et, &n)) break;
-      if (et != TType::kStruct && n > 0) {
-        d.Fail("FileMetaData.schema is not a list of structs");
-        break;
-      }
-      md.schema.resize(n);
-      for (uint32_t i = 0; i < n && d.ok(); ++i) ReadSchemaElement(d, &md.schema[i]);
+      ReadStructList(d, "FileMetaData.schema", &md.schema, ReadSchemaElement);
       have_schema = true;
     } else if (id == 3 && t == TType::kI64) {
       md.num_rows = d.ReadI64();
       have_rows = true;
     } else if (id == 4 && t == TType::kList) {
-      TType et;
-      uint32_t n;
-      if (!d.ReadListHeader(&et, &n)) break;
-      if (et != TType::kStruct && n > 0) {
-        d.Fail("FileMetaData.row_groups is not a list of structs");
-        break;
-      }
-      md.row_groups.resize(n);
-      for (uint32_t i = 0; i < n && d.ok(); ++i) ReadRowGroup(d, &md.row_groups[i]);
+      ReadStructList(d, "FileMetaData.row_groups", &md.row_groups, ReadRowGroup);
       have_groups = true;
     } else if (id == 5 && t == TType::kList) {
-      TType et;
-      uint32_t n;
-      if (!d.ReadListHeader(&et, &n)) break;
-      for (uint32_t i = 0; i < n && d.ok(); ++i) {
-        if (et != TType::kStruct) {
-          d.Skip(et);
-          continue;
-        }
-        KeyValue kv;
+      ReadStructList(d, "FileMetaData.key_value_metadata", &md.key_value_metadata, [](CompactDecoder& d, KeyValue* kv) {
         d.BeginStruct();
         int16_t kid;
         TType kt;
         while (d.NextField(&kid, &kt)) {
-          if (kid == 1 && kt == TType::kBinary) kv.key = std::string(d.ReadBinary());
-          else if (kid == 2 && kt == TType::kBinary) kv.value = std::string(d.ReadBinary());
+          if (kid == 1 && kt == TType::kBinary) kv->key = std::string(d.ReadBinary());
+          else if (kid == 2 && kt == TType::kBinary) kv->value = std::string(d.ReadBinary());
           else d.Skip(kt);
         }
         d.EndStruct();
-        md.key_value_metadata.push_back(std::move(kv));
-      }
+      });
     } else if (id == 6 && t == TType::kBinary) {
       md.created_by = std::string(d.ReadBinary());
     } else {
