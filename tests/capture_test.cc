@@ -300,6 +300,63 @@ TEST_F(CaptureTest, TypesNullsAndToast) {
   EXPECT_EQ(ev[3].value["after"]["big"], "__debezium_unavailable_value");
 }
 
+// Types that are not built in: the catalog resolves them (pg_type, pg_enum) for the snapshot and for the
+// stream alike, so both carry Debezium's schema: io.debezium.data.Enum with the labels, a domain as its
+// base type with the domain's typmod, arrays of both.
+TEST_F(CaptureTest, EnumsDomainsAndArraysOfThem) {
+  Sql("CREATE TYPE mood AS ENUM ('happy', 'sad');"
+      "ALTER TYPE mood ADD VALUE 'meh' BEFORE 'sad';"  // sort order differs from creation order
+      "CREATE DOMAIN price AS numeric(10,2) CHECK (VALUE >= 0);"
+      "CREATE DOMAIN positive_int AS int CHECK (VALUE > 0);"
+      "CREATE DOMAIN cena AS price;"                      // a domain over a domain
+      "CREATE TYPE punkt AS (x int, y int);"              // composite: stays a string
+      "CREATE TABLE nietypowe (id int primary key, m mood NOT NULL, ms mood[], p price, c cena, "
+      "pi positive_int[], pt punkt);");
+  Sql("INSERT INTO nietypowe VALUES (1, 'meh', '{happy,NULL,sad}', 12.3, 0.5, '{1,2}', '(1,2)');");
+  MemorySink sink;
+  jobs::CaptureOptions o = Options();
+  o.slot = "t_usertypes";
+  o.tables = {"nietypowe"};
+  o.encoder.schemas = true;
+  CaptureAll(&sink, o);  // snapshot: row 1
+  Sql("INSERT INTO nietypowe VALUES (2, 'sad', '{}', NULL, 7, NULL, '(3,4)')");
+  auto ev = CaptureAll(&sink, o);
+  ASSERT_EQ(ev.size(), 2u);
+  std::string labels = Sql("SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum "
+                           "WHERE enumtypid = 'mood'::regtype");
+  EXPECT_EQ(labels, "happy,meh,sad");
+  for (const Event& e : ev) {
+    SCOPED_TRACE(e.value["payload"]["op"].dump());
+    std::map<std::string, json> schema;
+    for (const auto& f : e.value["schema"]["fields"][1]["fields"]) schema[f["field"]] = f;
+    EXPECT_EQ(schema["m"], json::parse(R"({"type":"string","optional":false,"name":"io.debezium.data.Enum",)"
+                                       R"("version":1,"parameters":{"allowed":")" + labels + R"("},"field":"m"})"));
+    EXPECT_EQ(schema["ms"]["type"], "array");
+    EXPECT_EQ(schema["ms"]["items"]["name"], "io.debezium.data.Enum");
+    EXPECT_EQ(schema["ms"]["items"]["parameters"]["allowed"], labels);
+    EXPECT_EQ(schema["p"]["name"], "org.apache.kafka.connect.data.Decimal");
+    EXPECT_EQ(schema["p"]["parameters"], json::parse(R"({"scale":"2","connect.decimal.precision":"10"})"));
+    EXPECT_EQ(schema["c"]["parameters"], schema["p"]["parameters"]);
+    EXPECT_EQ(schema["pi"]["items"], json::parse(R"({"type":"int32","optional":true})"));
+    EXPECT_EQ(schema["pt"], json::parse(R"({"type":"string","optional":true,"field":"pt"})"));
+  }
+  const json& r = ev[0].value["payload"];
+  EXPECT_EQ(r["op"], "r");
+  EXPECT_EQ(r["after"]["m"], "meh");
+  EXPECT_EQ(r["after"]["ms"], json::parse(R"(["happy",null,"sad"])"));
+  EXPECT_EQ(r["after"]["p"], "BM4=");  // 12.30: 1230 at scale 2
+  EXPECT_EQ(r["after"]["c"], "Mg==");  // 0.50: 50 at scale 2
+  EXPECT_EQ(r["after"]["pi"], json::parse("[1,2]"));
+  EXPECT_EQ(r["after"]["pt"], "(1,2)");
+  const json& c = ev[1].value["payload"];
+  EXPECT_EQ(c["op"], "c");
+  EXPECT_EQ(c["after"]["m"], "sad");
+  EXPECT_EQ(c["after"]["ms"], json::parse("[]"));
+  EXPECT_TRUE(c["after"]["p"].is_null());
+  EXPECT_EQ(c["after"]["c"], "Arw=");  // 7.00: 700 at scale 2
+  EXPECT_EQ(c["after"]["pt"], "(3,4)");
+}
+
 TEST_F(CaptureTest, SnapshotWithConcurrentWritesHasNoGapAndNoDuplicate) {
   Sql("INSERT INTO klienci SELECT g, 'k' || g, NULL, 'PL', '0' FROM generate_series(1, 50000) g");
   MemorySink sink;

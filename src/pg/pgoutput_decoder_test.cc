@@ -40,28 +40,41 @@ std::string ReadAll(const std::string& path) {
   return ss.str();
 }
 
-std::vector<std::string> Golden() { return ReadHexLines(TestData("pgoutput_v1.hex")); }
+// The golden files: pgoutput_v1 (the three tables' workload) and pgoutput_v1_types (Type messages of an
+// enum, an enum array, a domain and a domain array, and an Origin message).
+const char* const kGoldenFiles[] = {"pgoutput_v1", "pgoutput_v1_types"};
 
-TEST(PgOutputDecoderTest, GoldenFileDecodesToExpectedMessages) {
-  auto msgs = Golden();
-  ASSERT_EQ(msgs.size(), 41u);
-  PgOutputDecoder dec;
-  PgOutputMessage m;
-  std::string got;
-  for (const auto& bytes : msgs) {
-    Status st = dec.Decode(bytes, &m);
-    ASSERT_TRUE(st.ok()) << st.ToString();
-    got += DescribePgOutputMessage(m) + "\n";
+std::vector<std::string> Golden() {
+  std::vector<std::string> all;
+  for (const char* name : kGoldenFiles) {
+    auto msgs = ReadHexLines(TestData(std::string(name) + ".hex"));
+    all.insert(all.end(), msgs.begin(), msgs.end());
   }
-  std::string expected_path = TestData("pgoutput_v1.expected");
-  if (std::getenv("CDCPIPE_UPDATE_GOLDEN")) {
-    std::ofstream(expected_path) << got;
+  return all;
+}
+
+TEST(PgOutputDecoderTest, GoldenFilesDecodeToExpectedMessages) {
+  for (const auto& [name, count] : {std::pair<std::string, size_t>{"pgoutput_v1", 41}, {"pgoutput_v1_types", 15}}) {
+    auto msgs = ReadHexLines(TestData(name + ".hex"));
+    ASSERT_EQ(msgs.size(), count) << name;
+    PgOutputDecoder dec;
+    PgOutputMessage m;
+    std::string got;
+    for (const auto& bytes : msgs) {
+      Status st = dec.Decode(bytes, &m);
+      ASSERT_TRUE(st.ok()) << st.ToString();
+      got += DescribePgOutputMessage(m) + "\n";
+    }
+    std::string expected_path = TestData(name + ".expected");
+    if (std::getenv("CDCPIPE_UPDATE_GOLDEN")) {
+      std::ofstream(expected_path) << got;
+    }
+    EXPECT_EQ(got, ReadAll(expected_path)) << name;
   }
-  EXPECT_EQ(got, ReadAll(expected_path));
 }
 
 TEST(PgOutputDecoderTest, HandCheckedFields) {
-  auto msgs = Golden();
+  auto msgs = ReadHexLines(TestData("pgoutput_v1.hex"));
   PgOutputDecoder dec;
   PgOutputMessage m;
   // 0: Begin of the first INSERT transaction.
@@ -112,7 +125,29 @@ TEST(PgOutputDecoderTest, EveryMessageTypeIsCovered) {
     ASSERT_TRUE(dec.Decode(bytes, &m).ok());
     if (seen.find(static_cast<char>(m.type)) == std::string::npos) seen += static_cast<char>(m.type);
   }
-  for (char t : std::string("BCRIUDTM")) EXPECT_NE(seen.find(t), std::string::npos) << t;
+  for (char t : std::string("BCORYIUDTM")) EXPECT_NE(seen.find(t), std::string::npos) << t;
+}
+
+// Real Type and Origin messages (pgoutput_v1_types, see testdata/README.md).
+TEST(PgOutputDecoderTest, HandCheckedTypeAndOriginMessages) {
+  auto msgs = ReadHexLines(TestData("pgoutput_v1_types.hex"));
+  PgOutputDecoder dec;
+  PgOutputMessage m;
+  // 1: the enum column's type; 3: a domain over numeric is named by its base type, in pg_catalog ("").
+  ASSERT_TRUE(dec.Decode(msgs[1], &m).ok());
+  ASSERT_EQ(m.type, PgOutputType::kType);
+  EXPECT_EQ(m.type_info.schema, "public");
+  EXPECT_EQ(m.type_info.name, "mood");
+  EXPECT_GE(m.type_info.type_oid, 16384u);
+  ASSERT_TRUE(dec.Decode(msgs[3], &m).ok());
+  ASSERT_EQ(m.type, PgOutputType::kType);
+  EXPECT_EQ(m.type_info.schema, "");
+  EXPECT_EQ(m.type_info.name, "numeric");
+  // 12: the Origin of a transaction replayed with pg_replication_origin_xact_setup('0/ABCDEF0', ...).
+  ASSERT_TRUE(dec.Decode(msgs[12], &m).ok());
+  ASSERT_EQ(m.type, PgOutputType::kOrigin);
+  EXPECT_EQ(m.origin.origin_commit_lsn, Lsn(0xABCDEF0));
+  EXPECT_EQ(m.origin.name, "node_a");
 }
 
 TEST(PgOutputDecoderTest, HandMadeOriginAndTypeMessages) {

@@ -7,12 +7,21 @@
 // (pg_index.indisprimary, pg_attribute.attnotnull) over a normal connection when one is given;
 // without one (unit tests, the fuzzer) the pgoutput flags are used as they are.
 //
+// Types that are not built in (pg_type.oid >= 10000: enums, domains, arrays of them, extension types):
+// pgoutput sends a Type message for each such column type before the Relation message that uses it,
+// with the oid and a name only (for a domain, the name of its base type: "numeric" in pg_catalog). ApplyType
+// records them, and Apply puts the name on the columns (event::Column::type_name); a domain over a
+// built-in type is resolved from that name alone. With a catalog the catalog is asked instead
+// (pg_type, pg_enum): enums get their labels (io.debezium.data.Enum), domains their base type and typmod,
+// arrays of enums and domains their element. What nothing resolves is encoded as a string.
+//
 // A schema change makes a new TableSchema; events already built keep the old one (shared_ptr).
 // Thread-safety: one thread.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -32,6 +41,9 @@ struct CatalogColumn {
   int32_t type_modifier = -1;
   bool not_null = false;
   bool primary_key = false;
+  // Types that are not built in (type_oid >= 10000) only: "schema.name" and what the type resolves to.
+  std::string type_name = {};
+  std::optional<event::UserType> user_type = std::nullopt;
 };
 
 struct CatalogTable {
@@ -48,7 +60,8 @@ class CatalogSource {
   virtual Result<CatalogTable> LookupById(uint32_t relation_id) = 0;
 };
 
-// Reads pg_class/pg_attribute/pg_index over a normal (non-replication) connection.
+// Reads pg_class/pg_attribute/pg_index (and pg_type/pg_enum for types that are not built in) over a
+// normal (non-replication) connection.
 class PgCatalogSource : public CatalogSource {
  public:
   explicit PgCatalogSource(PgConnection* conn) : conn_(conn) {}
@@ -69,8 +82,21 @@ class RelationCache {
   // `catalog` may be null (then the pgoutput key flags are used). Not owned.
   explicit RelationCache(CatalogSource* catalog = nullptr) : catalog_(catalog) {}
 
-  // Records (or replaces) the schema announced by a Relation message.
+  // Records (or replaces) the schema announced by a Relation message. Columns of types that are not built
+  // in get the name (and, for domains over built-in types, the base type) of the Type message that
+  // announced them, or what the catalog says when there is one.
   Status Apply(const RelationMessage& msg);
+
+  // Records the name of a type that is not built in, announced by a Type message (they precede the
+  // Relation messages that use them). Only affects Relation messages applied afterwards.
+  void ApplyType(const TypeMessage& msg);
+
+  // The "namespace.name" a Type message gave `type_oid` ("pg_catalog.numeric" for a domain over numeric),
+  // or "" when none did.
+  std::string TypeName(uint32_t type_oid) const {
+    auto it = types_.find(type_oid);
+    return it == types_.end() ? std::string() : it->second;
+  }
 
   // The schema of `relation_id`, or nullptr if no Relation message announced it.
   std::shared_ptr<const event::TableSchema> Find(uint32_t relation_id) const {
@@ -78,11 +104,16 @@ class RelationCache {
     return it == schemas_.end() ? nullptr : it->second;
   }
 
-  void Clear() { schemas_.clear(); }
+  // Forgets every schema and type (a new replication session announces them again).
+  void Clear() {
+    schemas_.clear();
+    types_.clear();
+  }
 
  private:
   CatalogSource* catalog_;
   std::unordered_map<uint32_t, std::shared_ptr<const event::TableSchema>> schemas_;
+  std::unordered_map<uint32_t, std::string> types_;  // Type messages: oid -> "namespace.name"
 };
 
 }  // namespace cdc::pg
