@@ -37,40 +37,20 @@ while (($#)); do
     *) echo "run_bench.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
-pgbin=/usr/lib/postgresql/15/bin
+source "$(dirname "$0")/lib.sh"
 
 if [[ ! -x "$build/cdcpipe" ]]; then "$repo/scripts/setup.sh"; fi
-if [[ ! -x /usr/bin/time ]]; then
-  echo "==> installing GNU time (peak RSS)"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q time >/dev/null
-fi
-as_pg() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+bench_need_gnu_time
 
 work=$(mktemp -d /tmp/cdcpipe-run-bench.XXXXXX)
 chmod 0777 "$work"
 cleanup() {
-  as_pg "$pgbin/pg_ctl" -D "$work/pg" -m immediate -w stop >/dev/null 2>&1 || true
+  bench_stop_pg "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-port=54700
-while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
-echo "==> private PostgreSQL 15 on 127.0.0.1:$port"
-as_pg "$pgbin/initdb" -D "$work/pg" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
-mkdir -p "$work/sock" && chmod 0777 "$work/sock"
-cat >>"$work/pg/postgresql.conf" <<EOF2
-wal_level = logical
-max_replication_slots = 20
-max_wal_senders = 20
-listen_addresses = '127.0.0.1'
-unix_socket_directories = '$work/sock'
-max_wal_size = 4GB
-EOF2
-as_pg "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -o "-p $port" -w start >/dev/null
-export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=postgres
-url="postgresql://postgres@127.0.0.1:$port/postgres"
-q() { psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
+bench_private_pg "$work" 54700
 run_flags=(--db "$url" --tables klienci --snapshot never --heartbeat 0 --http off)
 
 # Set-up once (schema, publication, REPLICA IDENTITY FULL), then the base slot.
@@ -78,29 +58,7 @@ run_flags=(--db "$url" --tables klienci --snapshot never --heartbeat 0 --http of
 "$build/cdcpipe" run "${run_flags[@]}" --slot warmup --output "$work/warmup" \
   --end-lsn "$(q 'SELECT pg_current_wal_insert_lsn()')" >"$work/warmup.log" 2>&1 || { cat "$work/warmup.log"; exit 1; }
 q "SELECT pg_drop_replication_slot('warmup')" >/dev/null
-q "SELECT 1 FROM pg_create_logical_replication_slot('base', 'pgoutput')" >/dev/null
-
-per=$((rows / 100))
-echo "==> inserting $rows rows in 100 transactions"
-q "DO \$\$ BEGIN FOR t IN 0..99 LOOP
-     INSERT INTO klienci SELECT g, 'klient ' || g, 'klient' || g || '@example.com', 'PL', '+48 600 100 ' || g
-       FROM generate_series(t * $per + 1, (t + 1) * $per) g;
-     COMMIT;
-   END LOOP; END \$\$"
-q "CHECKPOINT" >/dev/null
-end=$(q "SELECT pg_current_wal_lsn()")
-echo "    WAL to decode: $(q "SELECT pg_size_pretty(pg_wal_lsn_diff('$end', restart_lsn)) FROM pg_replication_slots WHERE slot_name = 'base'"), end LSN $end"
-
-now() { date +%s.%N; }
-slot_n=0
-fresh_slot() {
-  slot_n=$((slot_n + 1))
-  q "SELECT 1 FROM pg_copy_logical_replication_slot('base', 'copy$slot_n')" >/dev/null
-  echo "copy$slot_n"
-}
-drop_slot() { q "SELECT pg_drop_replication_slot('$1')" >/dev/null; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { print b - a }'; }
-min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b ? a : b) }'; }
+bench_backlog "$rows"
 
 best_recv=999999 best_run=999999 peak_run=0
 for ((i = 1; i <= runs; i++)); do
