@@ -101,7 +101,9 @@ class Reader {
   std::string error_;
 };
 
-int64_t PgTimeToUnixMicros(uint64_t v) { return static_cast<int64_t>(v) + kPgEpochOffsetMicros; }
+// Wraps instead of overflowing for timestamps no server sends (within 292,000 years of 2000 it is exact):
+// hostile bytes must decode without undefined behaviour (found by pgoutput_decoder_fuzz_replay_test).
+int64_t PgTimeToUnixMicros(uint64_t v) { return static_cast<int64_t>(v + static_cast<uint64_t>(kPgEpochOffsetMicros)); }
 
 void ReadTuple(Reader& r, std::vector<TupleValue>* out) {
   uint16_t ncols = r.U16("column count");

@@ -3,11 +3,13 @@
 // truncation and byte flip of every golden message must give a clean Corruption error or a valid
 // decode, never a crash or an out-of-bounds read (ASan runs this too).
 #include "pg/pgoutput_decoder.h"
+#include "pg/pgoutput_testdata.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -17,21 +19,7 @@ namespace {
 
 std::string TestData(const std::string& name) { return std::string(CDC_PG_TESTDATA) + "/" + name; }
 
-std::vector<std::string> ReadHexLines(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << path;
-  std::vector<std::string> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    std::string bytes;
-    for (size_t i = 0; i + 1 < line.size(); i += 2) {
-      bytes.push_back(static_cast<char>(std::stoi(line.substr(i, 2), nullptr, 16)));
-    }
-    out.push_back(bytes);
-  }
-  return out;
-}
+std::vector<std::string> ReadHexLines(const std::string& path) { return ReadPgOutputHex(path); }
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path);
@@ -164,6 +152,18 @@ TEST(PgOutputDecoderTest, HandMadeOriginAndTypeMessages) {
   EXPECT_EQ(m.type_info.type_oid, 0x4001u);
   EXPECT_EQ(m.type_info.schema, "public");
   EXPECT_EQ(m.type_info.name, "mood");
+}
+
+// Regression: a commit time near INT64_MAX overflowed the epoch shift (undefined behaviour, UBSan abort).
+TEST(PgOutputDecoderTest, ExtremeTimestampsDoNotOverflow) {
+  PgOutputDecoder dec;
+  PgOutputMessage m;
+  std::string begin("B\0\0\0\0\0\0\0\x01\x7f\xff\xff\xff\xff\xff\xff\xff\0\0\0\x07", 21);
+  ASSERT_TRUE(dec.Decode(begin, &m).ok());
+  EXPECT_EQ(m.begin.xid, 7u);
+  std::string commit("C\0\0\0\0\0\0\0\0\x01\0\0\0\0\0\0\0\x02\x80\0\0\0\0\0\0\0", 26);
+  ASSERT_TRUE(dec.Decode(commit, &m).ok());
+  EXPECT_EQ(m.commit.commit_time_us, std::numeric_limits<int64_t>::min() + kPgEpochOffsetMicros);
 }
 
 TEST(PgOutputDecoderTest, ExactErrorMessages) {

@@ -2,10 +2,10 @@
 // format parser of the snapshot reader. No database: the catalog is a fake.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "event/debezium_encoder.h"
+#include "pg/pgoutput_testdata.h"
 #include "pg/relation_cache.h"
 #include "pg/snapshot_reader.h"
 
@@ -76,16 +76,7 @@ TEST(RelationCacheTest, CatalogErrorsPropagateAndWithoutCatalogFlagsAreUsed) {
 
 // The real messages of testdata/pgoutput_v1_types.hex (Type messages, then the Relation, then an Insert).
 std::vector<std::string> TypesGolden() {
-  std::ifstream in(std::string(CDC_PG_TESTDATA) + "/pgoutput_v1_types.hex");
-  EXPECT_TRUE(in.good());
-  std::vector<std::string> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::string bytes;
-    for (size_t i = 0; i + 1 < line.size(); i += 2) bytes.push_back(static_cast<char>(std::stoi(line.substr(i, 2), nullptr, 16)));
-    out.push_back(bytes);
-  }
-  return out;
+  return ReadPgOutputHex(std::string(CDC_PG_TESTDATA) + "/pgoutput_v1_types.hex");
 }
 
 // Feeds Type and Relation messages to `cache` the way capture does; returns the first Insert's row.
