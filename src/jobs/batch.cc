@@ -358,6 +358,9 @@ Status AnalyticsBuilder::ApplyCommittedBatch(const CommittedBatch& batch) {
     return Status::FailedPrecondition(
         fmt::format("committed batch {} follows batch {}: a gap", batch.batch_id, position_.last_batch_id));
   }
+  if (batch.withdrawal) {
+    return Status::FailedPrecondition(fmt::format("committed batch {} withdrew earlier files", batch.batch_id));
+  }
   if (batch.events != nullptr) {
     for (const RawEvent& e : *batch.events) {
       std::optional<std::string_view> value;

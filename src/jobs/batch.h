@@ -88,8 +88,8 @@ class AnalyticsBuilder {
   Result<CatchUpStats> CatchUp(ProgressLine* progress);
 
   // Applies the events of a batch committed after position() (the live path of `cdcpipe run`).
-  // Skips batches at or before position(); FailedPrecondition when batch_id leaves a gap (the caller
-  // then catches up from the files).
+  // Skips batches at or before position(); FailedPrecondition when batch_id leaves a gap or the batch
+  // withdrew earlier files (the caller then rebuilds from the files).
   Status ApplyCommittedBatch(const CommittedBatch& batch);
 
   // One raw event (value nullopt = tombstone, ignored). `where` names it in errors.

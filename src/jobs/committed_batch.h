@@ -34,6 +34,9 @@ struct CommittedBatch {
   // The highest source end-of-transaction LSN fully contained in this and earlier batches
   // (embedded `run` only; invalid when it is not known, e.g. when reading from Kafka).
   Lsn source_lsn;
+  // The batch withdrew earlier files (RawSink::RetractAll) instead of adding events: an observer that
+  // keeps state must rebuild it from the committed files.
+  bool withdrawal = false;
 };
 
 using CommittedBatchObserver = std::function<void(const CommittedBatch&)>;

@@ -163,7 +163,7 @@ Status RawSink::Recover() {
   recovery_.last_committed = last;
   next_batch_id_ = last + 1;
 
-  std::set<std::string> committed;  // absolute URIs of committed files
+  std::set<std::string> committed;  // absolute URIs of the files the log names
   if (last >= 0) {
     std::string key = "offsets/" + std::to_string(last);
     auto data = options_.checkpoint->Get(key);
@@ -180,12 +180,12 @@ Status RawSink::Recover() {
     recovery_.next = plan.end;
     recovery_.source_lsn = plan.source_lsn;
     recovery_.source_skip = plan.source_skip;
-    std::vector<SinkFileStatus> all;
+    // Every path the log still names, withdrawn ones included (like Spark's sink, a "delete" entry does
+    // not remove the file; once a compaction forgets the path, the file is an orphan and goes).
     for (int64_t id : log_.ValidBatches(last)) {
       CDC_ASSIGN_OR_RETURN(auto entries, ReadEntries(id));
-      all.insert(all.end(), entries.begin(), entries.end());
+      for (auto& e : entries) committed.insert(e.path);
     }
-    for (auto& e : SparkMetadataLog::Compact(std::move(all))) committed.insert(e.path);
   }
   auto pending = options_.checkpoint->Get("offsets/" + std::to_string(last + 1));
   if (pending.ok()) {
@@ -208,6 +208,57 @@ Status RawSink::Recover() {
   log::Info(kComponent, "recovered {}: last committed batch {}, {} pending plan, {} orphan file(s) deleted",
             options_.output->Describe(), last, recovery_.pending ? "a" : "no", recovery_.orphans_deleted);
   return Status::OK();
+}
+
+Result<std::vector<SinkFileStatus>> RawSink::LiveEntries(int64_t last) {
+  std::vector<SinkFileStatus> all;
+  for (int64_t id : log_.ValidBatches(last)) {
+    CDC_ASSIGN_OR_RETURN(auto entries, ReadEntries(id));
+    all.insert(all.end(), entries.begin(), entries.end());
+  }
+  return SparkMetadataLog::Compact(std::move(all));
+}
+
+Result<size_t> RawSink::RetractAll(BatchPlan plan) {
+  if (plan.batch_id != next_batch_id_) {
+    return Status::Internal("RawSink::RetractAll: batch " + std::to_string(plan.batch_id) + " out of order (expected " +
+                            std::to_string(next_batch_id_) + ")");
+  }
+  if (plan.timestamp_ms == 0) plan.timestamp_ms = WallMillis();
+  plan.files.clear();
+  std::string what = "batch " + std::to_string(plan.batch_id) + " (withdrawal)";
+  std::vector<SinkFileStatus> entries;
+  if (next_batch_id_ > 0) {
+    CDC_RETURN_IF_ERROR(Retry(what, [&]() -> Status {
+      CDC_ASSIGN_OR_RETURN(entries, LiveEntries(next_batch_id_ - 1));
+      return Status::OK();
+    }));
+  }
+  if (entries.empty()) return size_t{0};  // nothing committed: nothing to withdraw
+  int64_t now = WallMillis();
+  for (SinkFileStatus& e : entries) {
+    e.action = "delete";
+    e.modification_time = now;
+  }
+  CDC_RETURN_IF_ERROR(Retry(what, [&]() -> Status {
+    CDC_RETURN_IF_ERROR(
+        options_.checkpoint->Put("offsets/" + std::to_string(plan.batch_id), SerializeBatchPlan(plan)));
+    return WriteMetadata(plan.batch_id, entries);  // the commit point
+  }));
+  size_t withdrawn = entries.size();
+  if (options_.observer) {
+    static const std::vector<RawEvent> kNoEvents;
+    CommittedBatch cb;
+    cb.batch_id = plan.batch_id;
+    cb.events = &kNoEvents;
+    cb.withdrawal = true;
+    options_.observer(cb);
+  }
+  Status rec = options_.checkpoint->Put("commits/" + std::to_string(plan.batch_id), "v1\n{\"nextBatchWatermarkMs\":0}");
+  if (!rec.ok()) log::Warn(kComponent, "batch {}: commit record not written ({}); the commit stands", plan.batch_id, rec.ToString());
+  ++next_batch_id_;
+  ++stats_.batches;
+  return withdrawn;
 }
 
 Status RawSink::WriteMetadata(int64_t batch_id, const std::vector<SinkFileStatus>& entries) {

@@ -126,9 +126,19 @@ class RawSink {
   // (nothing committed then); another error for a non-retryable failure.
   Status Commit(BatchPlan plan, const std::vector<RawEvent>& events);
 
+  // Commits batch plan.batch_id as Spark "delete" entries for every file committed so far, so that
+  // readers following `_spark_metadata` (Spark, `cdcpipe batch`, the live aggregates) no longer see
+  // their rows; like Spark's sink it leaves the files (Open deletes them once a compaction batch no
+  // longer names them). `cdcpipe run`
+  // uses it to withdraw the rows of an initial snapshot that was interrupted and is taken again.
+  // The plan carries no files; its `end` offsets continue the sequence. Returns the number of files
+  // withdrawn. REQUIRES: plan.batch_id == next_batch_id().
+  Result<size_t> RetractAll(BatchPlan plan);
+
   RawSinkStats stats() const { return stats_; }
 
  private:
+  Result<std::vector<SinkFileStatus>> LiveEntries(int64_t last);
   explicit RawSink(RawSinkOptions options);
   Status Recover();
   Status CommitOnce(const BatchPlan& plan, const std::vector<RawEvent>& events, bool* plan_written);

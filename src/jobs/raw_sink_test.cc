@@ -115,6 +115,42 @@ TEST_F(RawSinkTest, CommitsAndCompactsAtBatchNine) {
   EXPECT_EQ(again->recovery().orphans_deleted, 0u);
 }
 
+TEST_F(RawSinkTest, RetractAllWithdrawsEveryCommittedFileUntilACompactionForgetsThem) {
+  auto sink = Open();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(CommitNext(sink.get(), 5, i * 5).ok());
+  BatchPlan w;
+  w.batch_id = sink->next_batch_id();
+  w.end["dbserver1.public.klienci"][0] = 15;
+  auto n = sink->RetractAll(w);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 3u);
+  auto meta = out_->Get("raw-kafka-data/_spark_metadata/3");
+  ASSERT_TRUE(meta.ok());
+  auto entries = SparkMetadataLog::Parse(*meta, "3");
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 3u);
+  for (const auto& e : *entries) EXPECT_EQ(e.action, "delete");
+  // Nothing left to withdraw: no batch at all.
+  w.batch_id = sink->next_batch_id();
+  EXPECT_EQ(*sink->RetractAll(w), 0u);
+  EXPECT_EQ(sink->next_batch_id(), 4);
+  // Reopened: offsets continue after the withdrawn ones; the files stay while the log names them.
+  auto again = Open();
+  EXPECT_EQ(again->recovery().last_committed, 3);
+  EXPECT_EQ(again->recovery().next.at("dbserver1.public.klienci").at(0), 15);
+  EXPECT_EQ(again->recovery().orphans_deleted, 0u);
+  EXPECT_EQ(DataFiles(), 3u);
+  // Batch 9 compacts: the withdrawn paths drop out of the log, and the next Open deletes their files.
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(CommitNext(again.get(), 5, 15 + i * 5).ok());
+  auto compact = out_->Get("raw-kafka-data/_spark_metadata/9.compact");
+  ASSERT_TRUE(compact.ok());
+  auto live = SparkMetadataLog::Compact(*SparkMetadataLog::Parse(*compact, "9.compact"));
+  EXPECT_EQ(live.size(), 6u);
+  auto third = Open();
+  EXPECT_EQ(third->recovery().orphans_deleted, 3u);
+  EXPECT_EQ(DataFiles(), 6u);
+}
+
 TEST_F(RawSinkTest, FailureAfterFilesLeavesAnOrphanThatRecoveryDeletes) {
   auto sink = Open();
   ASSERT_TRUE(CommitNext(sink.get(), 3, 0).ok());

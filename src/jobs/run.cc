@@ -82,15 +82,7 @@ Status PositionSlot(const CaptureOptions& c, Lsn committed, uint64_t committed_s
       }
       return Status::OK();
     }
-    if (!committed.valid()) {
-      if (committed_skip > 0) {
-        log::Warn(kComponent,
-                  "the last run stopped during the initial snapshot after {} committed rows; the snapshot is taken "
-                  "again and those rows are written again (docs/STREAM.md)",
-                  committed_skip);
-      }
-      return Status::OK();
-    }
+    if (!committed.valid()) return Status::OK();  // nothing streamed yet (the snapshot starts over)
     Lsn confirmed = r.IsNull(0, 0) ? Lsn() : Lsn::Parse(r.Get(0, 0)).value_or(Lsn());
     if (confirmed > committed) return Status::OK();  // everything up to `confirmed` is committed, nothing partial
     *skip = committed_skip;
@@ -207,8 +199,25 @@ Status Pipeline::RunEmbedded() {
   std::unique_ptr<RawSink> sink = std::move(*opened);
   const RecoveryInfo& rec = sink->recovery();
 
+  // A previous run stopped during the initial snapshot after committing some of its rows: capture takes
+  // the snapshot again (a new exported snapshot, other rows), so withdraw what was committed of the old
+  // one first (Spark "delete" entries), else those rows would be there twice.
+  uint64_t committed_skip = rec.source_skip;
+  if (!rec.source_lsn.valid() && rec.source_skip > 0) {
+    BatchPlan withdraw;
+    withdraw.batch_id = sink->next_batch_id();
+    withdraw.end = rec.next;
+    auto withdrawn = sink->RetractAll(withdraw);
+    if (!withdrawn.ok() && withdrawn.status().IsCancelled()) return Status::OK();
+    CDC_RETURN_IF_ERROR(withdrawn.status());
+    log::Warn(kComponent,
+              "the last run stopped during the initial snapshot after committing {} of its rows: batch {} withdrew "
+              "those {} file(s) and the snapshot is taken again",
+              rec.source_skip, withdraw.batch_id, *withdrawn);
+    committed_skip = 0;
+  }
   uint64_t skip = 0;
-  Status positioned = PositionSlot(options_.capture, rec.source_lsn, rec.source_skip, rec.last_committed >= 0, &skip);
+  Status positioned = PositionSlot(options_.capture, rec.source_lsn, committed_skip, rec.last_committed >= 0, &skip);
   if (positioned.IsCancelled()) return Status::OK();
   CDC_RETURN_IF_ERROR(positioned);
   if (skip > 0) log::Info(kComponent, "skipping the first {} records of the next transaction (already committed)", skip);
@@ -225,7 +234,7 @@ Status Pipeline::RunEmbedded() {
   Lsn durable = rec.source_lsn;
   // Until the first end marker of a fresh pipeline, capture is taking the initial snapshot: a stop or a
   // crash makes it take the snapshot again, so its rows are committed only with its end marker (or, for
-  // a snapshot larger than max_batch_rows, in full batches; docs/STREAM.md "Known limit").
+  // a snapshot larger than max_batch_rows, in full batches, which a restart withdraws; see above).
   bool in_snapshot = !rec.source_lsn.valid();
   {
     std::lock_guard<std::mutex> l(stats_mu_);
