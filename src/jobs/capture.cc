@@ -420,8 +420,10 @@ Status CaptureJob::Impl::HandleMessage(std::string_view payload, Lsn wal_start) 
         CDC_RETURN_IF_ERROR(EmitRow(event::Op::kTruncate, table, wal_start));
       }
       return Status::OK();
-    case pg::PgOutputType::kOrigin:
     case pg::PgOutputType::kType:
+      relations.ApplyType(msg.type_info);  // names of non-built-in column types (docs/PGOUTPUT.md)
+      return Status::OK();
+    case pg::PgOutputType::kOrigin:   // decoded and ignored, like Debezium
     case pg::PgOutputType::kMessage:
       return Status::OK();
   }
