@@ -23,8 +23,10 @@ struct MetadataCheck {
 };
 
 // Reads <root>/raw-kafka-data/_spark_metadata like Spark's reader: the latest compaction at or before
-// the latest batch, then every later batch. Checks the format of every file it reads.
-inline MetadataCheck ReadSparkMetadata(const std::string& root) {
+// the latest batch, then every later batch. Checks the format of every file it reads, and that every
+// entry's path starts with `uri_prefix` ("s3a://bucket/prefix/raw-kafka-data/" for S3 output copied to
+// `root` with tests/node/s3_mirror.mjs).
+inline MetadataCheck ReadSparkMetadata(const std::string& root, const std::string& uri_prefix = "file:///") {
   namespace fs = std::filesystem;
   MetadataCheck out;
   std::string dir = root + "/raw-kafka-data/_spark_metadata";
@@ -68,7 +70,7 @@ inline MetadataCheck ReadSparkMetadata(const std::string& root) {
         EXPECT_TRUE(j.contains(k)) << batches[id] << " lacks " << k << ": " << line;
       }
       std::string path = j["path"].get<std::string>();
-      EXPECT_EQ(path.rfind("file:///", 0), 0u) << path;
+      EXPECT_EQ(path.rfind(uri_prefix, 0), 0u) << path;
       EXPECT_FALSE(j["isDir"].get<bool>());
       EXPECT_GT(j["size"].get<int64_t>(), 0);
       std::string base = path.substr(path.rfind('/') + 1);
@@ -83,8 +85,9 @@ inline MetadataCheck ReadSparkMetadata(const std::string& root) {
 
 // Runs `select` (which reads the relation `raw`) over the committed files only: DuckDB globs every
 // part file and keeps the rows of files listed in `_spark_metadata`.
-inline std::string QueryCommitted(const std::string& root, const std::string& select, const std::string& list_file) {
-  MetadataCheck m = ReadSparkMetadata(root);
+inline std::string QueryCommitted(const std::string& root, const std::string& select, const std::string& list_file,
+                                  const std::string& uri_prefix = "file:///") {
+  MetadataCheck m = ReadSparkMetadata(root, uri_prefix);
   std::string list = "name\n";
   for (const auto& f : m.files) list += f + "\n";
   WriteFile(list_file, list);
@@ -108,14 +111,15 @@ struct RawRow {
 };
 
 // Every committed event (in topic, offset order).
-inline std::vector<RawRow> ReadCommitted(const std::string& root, const std::string& list_file) {
+inline std::vector<RawRow> ReadCommitted(const std::string& root, const std::string& list_file,
+                                         const std::string& uri_prefix = "file:///") {
   std::string out = QueryCommitted(
       root,
       "SELECT topic, \"partition\", \"offset\", CASE WHEN NOT json_valid(value) THEN 'raw' ELSE coalesce(coalesce(json_extract_string(value, '$.payload.op'), "
       "json_extract_string(value, '$.op')), 'tombstone') END, coalesce(json_extract(key, '$.payload.id'), "
       "json_extract(key, '$.id'))::BIGINT, CASE WHEN json_valid(value) THEN coalesce(json_extract_string(value, '$.payload.source.lsn'), "
       "json_extract_string(value, '$.source.lsn'), '') ELSE '' END, timestampType FROM raw ORDER BY topic, \"offset\"",
-      list_file);
+      list_file, uri_prefix);
   std::vector<RawRow> rows;
   std::istringstream in(out);
   std::string line;

@@ -17,6 +17,12 @@
 
 namespace cdc::testing {
 
+// The Debezium topics the tests pre-create in a mock cluster, with their partition counts (several for
+// klienci, so that the mock's ~5 MiB per-partition retention holds the workload).
+inline std::vector<std::pair<std::string, int>> DebeziumTopics() {
+  return {{"dbserver1.public.klienci", 8}, {"dbserver1.public.pracownicy", 2}, {"dbserver1.public.projekty", 1}};
+}
+
 class PipelineHarness : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -35,22 +41,44 @@ class PipelineHarness : public ::testing::Test {
   std::string Sql(const std::string& sql) { return pg().Psql(db_, sql); }
   std::string Out() const { return dir_ / "out"; }
 
-  std::unique_ptr<BackgroundProcess> StartRun(const std::vector<std::string>& extra = {},
-                                              const std::map<std::string, std::string>& env = {}) {
-    std::vector<std::string> argv = {CdcpipeBin(), "run", "--db", pg().Uri(db_), "--output", Out(),
-                                     "--trigger", "200ms", "--heartbeat", "0", "--http", "off"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return std::make_unique<BackgroundProcess>(argv, dir_ / "run.log", env);
+  // Where `run` and `stream` write (flags and environment). Default: the local directory Out(); a fixture
+  // writing to S3 overrides these and Committed().
+  virtual std::vector<std::string> OutputArgs() { return {"--output", Out()}; }
+  virtual std::map<std::string, std::string> OutputEnv() { return {}; }
+  // The committed output as local files: `root` holds raw-kafka-data/, and every `_spark_metadata` path
+  // starts with `uri_prefix`. An empty root means it cannot be read right now (a poll tries again).
+  struct CommittedOutput {
+    std::string root;
+    std::string uri_prefix = "file:///";
+  };
+  virtual CommittedOutput Committed() { return {Out()}; }
+  std::map<std::string, std::string> WithOutputEnv(const std::map<std::string, std::string>& env) {
+    auto all = OutputEnv();
+    for (const auto& [k, v] : env) all[k] = v;
+    return all;
+  }
+  std::vector<RawRow> ReadCommittedRows() {
+    CommittedOutput c = Committed();
+    EXPECT_FALSE(c.root.empty()) << "the committed output cannot be read";
+    return ReadCommitted(c.root, dir_ / "files.csv", c.uri_prefix);
   }
 
-  // The mock cluster with the Debezium topics pre-created (several partitions for klienci, so that
-  // the mock's ~5 MiB per-partition retention holds the workload).
+  std::unique_ptr<BackgroundProcess> StartRun(const std::vector<std::string>& extra = {},
+                                              const std::map<std::string, std::string>& env = {}) {
+    std::vector<std::string> argv = {CdcpipeBin(), "run", "--db", pg().Uri(db_), "--trigger", "200ms",
+                                     "--heartbeat", "0", "--http", "off"};
+    for (const auto& a : OutputArgs()) argv.push_back(a);
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return std::make_unique<BackgroundProcess>(argv, dir_ / "run.log", WithOutputEnv(env));
+  }
+
+  // The mock cluster with the Debezium topics pre-created.
   std::string StartKafka() {
-    processes_.push_back(std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{BinaryDir() + "/kafka-mock", "--topic", "dbserver1.public.klienci:8", "--topic",
-                                 "dbserver1.public.pracownicy:2", "--topic", "dbserver1.public.projekty:1",
-                                 "--bootstrap-file", dir_ / "bootstrap"},
-        dir_ / "kafka.log"));
+    std::vector<std::string> argv = {BinaryDir() + "/kafka-mock", "--bootstrap-file", dir_ / "bootstrap"};
+    for (const auto& [topic, partitions] : DebeziumTopics()) {
+      argv.insert(argv.end(), {"--topic", topic + ":" + std::to_string(partitions)});
+    }
+    processes_.push_back(std::make_unique<BackgroundProcess>(argv, dir_ / "kafka.log"));
     EXPECT_TRUE(WaitFor([&] { return std::filesystem::exists(dir_ / "bootstrap"); }, 20000)) << processes_.back()->Log();
     std::string b = ReadFile(dir_ / "bootstrap");
     while (!b.empty() && (b.back() == '\n' || b.back() == '\r')) b.pop_back();
@@ -62,10 +90,12 @@ class PipelineHarness : public ::testing::Test {
         dir_ / "capture.log");
   }
   std::unique_ptr<BackgroundProcess> StartStream(const std::string& brokers,
-                                                 const std::map<std::string, std::string>& env = {}) {
-    return std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{CdcpipeBin(), "stream", "--brokers", brokers, "--output", Out(), "--trigger", "200ms"},
-        dir_ / "stream.log", env);
+                                                 const std::map<std::string, std::string>& env = {},
+                                                 const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {CdcpipeBin(), "stream", "--brokers", brokers, "--trigger", "200ms"};
+    for (const auto& a : OutputArgs()) argv.push_back(a);
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return std::make_unique<BackgroundProcess>(argv, dir_ / "stream.log", WithOutputEnv(env));
   }
 
   // Waits until the slot confirmed everything written so far (run confirms only committed batches).
@@ -83,15 +113,19 @@ class PipelineHarness : public ::testing::Test {
   bool WaitCommittedRows(int64_t events, int timeout_ms = 120000) {
     return WaitFor(
         [&] {
-          std::string n = QueryCommitted(Out(), "SELECT count(*) FROM raw", dir_ / "poll.csv");
+          CommittedOutput c = Committed();
+          if (c.root.empty()) return false;
+          std::string n = QueryCommitted(c.root, "SELECT count(*) FROM raw", dir_ / "poll.csv", c.uri_prefix);
           return !n.empty() && std::stoll(n.substr(1)) >= events;
         },
         timeout_ms);
   }
 
   // A background psql workload of `inserts` new klienci (ids from 1000000), then `updates` of them,
-  // then `deletes` of them, in transactions of 100 rows: inserts + updates + deletes changes.
-  std::unique_ptr<BackgroundProcess> StartWorkload(int inserts, int updates, int deletes) {
+  // then `deletes` of them, in transactions of 100 rows: inserts + updates + deletes changes. With
+  // `pause_ms`, psql sleeps that long after each transaction (a workload spread over time, so that a
+  // fault injected while it runs lands in its middle).
+  std::unique_ptr<BackgroundProcess> StartWorkload(int inserts, int updates, int deletes, int pause_ms = 0) {
     std::string sql;
     for (int i = 0; i < inserts; i += 100) {
       sql += "INSERT INTO klienci SELECT 1000000 + g, 'W' || g, 'w' || g || '@x.pl', 'Polska', NULL FROM "
@@ -105,6 +139,12 @@ class PipelineHarness : public ::testing::Test {
       sql += "DELETE FROM klienci WHERE id BETWEEN " + std::to_string(1000001 + i) + " AND " +
              std::to_string(1000000 + std::min(i + 100, deletes)) + ";\n";
     }
+    if (pause_ms > 0) {
+      std::string pause = "SELECT pg_sleep(" + std::to_string(pause_ms / 1000.0) + ");\n";
+      for (size_t at = 0; (at = sql.find(";\n", at)) != std::string::npos; at += 2 + pause.size()) {
+        sql.insert(at + 2, pause);
+      }
+    }
     WriteFile(dir_ / "workload.sql", sql);
     std::vector<std::string> argv = {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", dir_ / "workload.sql"};
     return std::make_unique<BackgroundProcess>(argv, dir_ / "workload.log", pg().Env(db_));
@@ -112,7 +152,7 @@ class PipelineHarness : public ::testing::Test {
 
   // Checks the committed output against the workload: every change exactly once.
   void CheckWorkload(int inserts, int updates, int deletes, bool snapshot) {
-    std::vector<RawRow> rows = ReadCommitted(Out(), dir_ / "files.csv");
+    std::vector<RawRow> rows = ReadCommittedRows();
     auto counts = CheckExactlyOnce(rows, /*contiguous=*/true);
     EXPECT_EQ(counts["klienci c"], inserts);
     EXPECT_EQ(counts["klienci u"], updates);
