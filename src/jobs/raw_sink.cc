@@ -319,7 +319,9 @@ Status RawSink::CommitOnce(const BatchPlan& plan, const std::vector<RawEvent>& e
   SinkFileStatus entry;
   entry.path = options_.output->AbsoluteUri(DataKey(file));
   entry.size = static_cast<int64_t>(bytes.size());
-  entry.modification_time = WallMillis();
+  // The plan's time, not the clock: a retry after a lost answer to the PutIfAbsent below must write the
+  // same bytes, or WriteMetadata would take our own commit for another writer's.
+  entry.modification_time = plan.timestamp_ms;
   CDC_RETURN_IF_ERROR(WriteMetadata(plan.batch_id, {entry}));  // the commit point
   stats_.bytes += bytes.size();
   return Status::OK();

@@ -189,6 +189,55 @@ TEST_F(RawSinkTest, FailureAfterTheCommitPointKeepsTheBatch) {
   EXPECT_EQ(DataFiles(), 1u);
 }
 
+
+// A store that carries out the first `_spark_metadata` PutIfAbsent and then reports it failed, as
+// when the connection drops before S3's answer arrives.
+class LostAnswerStore : public store::ObjectStore {
+ public:
+  explicit LostAnswerStore(store::ObjectStore* inner) : inner_(inner) {}
+  Status Put(std::string_view k, std::string_view d) override { return inner_->Put(k, d); }
+  Status PutFile(std::string_view k, const std::string& p) override { return inner_->PutFile(k, p); }
+  Status PutIfAbsent(std::string_view k, std::string_view d) override {
+    Status st = inner_->PutIfAbsent(k, d);
+    if (st.ok() && !lost_ && k.find("_spark_metadata/") != std::string_view::npos) {
+      lost_ = true;
+      return Status::Unavailable("connection closed before the answer");
+    }
+    return st;
+  }
+  Result<std::string> Get(std::string_view k) override { return inner_->Get(k); }
+  Result<std::string> GetRange(std::string_view k, uint64_t o, uint64_t n) override { return inner_->GetRange(k, o, n); }
+  Result<store::ObjectInfo> Head(std::string_view k) override { return inner_->Head(k); }
+  Result<std::vector<store::ObjectInfo>> List(std::string_view p) override { return inner_->List(p); }
+  Status Delete(std::string_view k) override { return inner_->Delete(k); }
+  std::string AbsoluteUri(std::string_view k) const override { return inner_->AbsoluteUri(k); }
+  std::string Describe() const override { return inner_->Describe(); }
+
+ private:
+  store::ObjectStore* inner_;
+  bool lost_ = false;
+};
+
+// The retry after a lost answer writes the same metadata bytes, so the sink recognises its own commit
+// (it used to stamp a new modificationTime and stop, taking it for another writer's).
+TEST_F(RawSinkTest, RetryAfterALostCommitAnswerFindsItsOwnCommit) {
+  LostAnswerStore lossy(out_.get());
+  RawSinkOptions o;
+  o.output = &lossy;
+  o.checkpoint = cp_.get();
+  o.retry_initial_ms = 1;
+  auto sink = RawSink::Open(o);
+  ASSERT_TRUE(sink.ok()) << sink.status().ToString();
+  Status st = CommitNext(sink->get(), 3, 0);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ((*sink)->stats().store_retries, 1u);
+  EXPECT_EQ((*sink)->next_batch_id(), 1);
+  ASSERT_TRUE(CommitNext(sink->get(), 3, 3).ok());
+  auto again = Open();
+  EXPECT_EQ(again->recovery().last_committed, 1);
+  EXPECT_EQ(again->recovery().orphans_deleted, 0u);
+  EXPECT_EQ(DataFiles(), 2u);
+}
 TEST_F(RawSinkTest, NonJsonValuesAreStoredAndCounted) {
   auto sink = Open();
   std::vector<RawEvent> ev = Events(2, 0);

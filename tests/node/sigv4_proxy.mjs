@@ -16,8 +16,10 @@
 // Fault injection (admin paths are not signed and never forwarded):
 //   POST /__proxy/fail?count=N&status=500   the next N S3 requests get that status (InternalError/SlowDown)
 //   POST /__proxy/drop?count=N              the next N S3 requests get their connection closed
-//   POST /__proxy/lose?count=N[&method=M]  the next N S3 requests (of method M) are forwarded and done by s3rver,
-//                                           but the answer is lost (connection closed instead)
+//   POST /__proxy/lose?count=N[&method=M][&match=S]
+//                                           the next N S3 requests (of method M, whose path contains S) are
+//                                           forwarded and done by s3rver, but the answer is lost (connection
+//                                           closed instead)
 //   POST /__proxy/conditional?on=1          emulate `If-None-Match: *` on PUT (s3rver ignores it):
 //                                           conditional PUTs of a key run one at a time, 412 when the
 //                                           key exists, as AWS S3 and MinIO do atomically
@@ -42,7 +44,7 @@ if (!port || !accessKey || !secret) {
   process.exit(2);
 }
 
-let failNext = 0, failStatus = 500, dropNext = 0, loseNext = 0, loseMethod = '';
+let failNext = 0, failStatus = 500, dropNext = 0, loseNext = 0, loseMethod = '', loseMatch = '';
 let emulateIfNoneMatch = false;
 const keyLocks = new Map();  // path -> promise of the last conditional PUT of that key
 let stats;
@@ -121,6 +123,7 @@ const server = http.createServer((req, res) => {
       } else if (what === 'lose') {
         loseNext = Number(url.searchParams.get('count') || 1);
         loseMethod = url.searchParams.get('method') || '';
+        loseMatch = url.searchParams.get('match') || '';
       } else if (what === 'conditional') {
         emulateIfNoneMatch = url.searchParams.get('on') === '1';
       } else if (what === 'reset') {
@@ -187,7 +190,7 @@ function forward(req, res, body) {
     headers['content-length'] = String(body.length);
     delete headers['transfer-encoding'];
     const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (ures) => {
-      if (loseNext > 0 && (!loseMethod || loseMethod === req.method)) {
+      if (loseNext > 0 && (!loseMethod || loseMethod === req.method) && req.url.includes(loseMatch)) {
         // The server did the work; the client never hears about it.
         loseNext--;
         stats.lost++;
