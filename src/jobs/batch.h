@@ -22,10 +22,12 @@
 // manifest names) when there is none yet, after a truncate, or when the deltas have grown past the
 // compaction policy, so an incremental run costs what it changed, not the size of the state.
 //
-// BatchJob::Run order: catch up -> write the result (WriteAnalytics, failpoints batch.after_files_written,
-// batch.after_success) -> write the checkpoint (failpoint batch.after_result, before it). A crash at
-// any point leaves the previous result readable; the rerun recomputes from the last checkpoint, and
-// the result is always rewritten, so the rerun's answer is right whatever step the crash hit.
+// RunBatch order: catch up -> write the result (WriteAnalytics, failpoints batch.after_files_written,
+// batch.after_success, then batch.after_result) and, at the same time on a second thread, the
+// checkpoint (failpoint batch.after_segment between its segment and its manifest). A crash at any
+// point leaves the previous result readable; the rerun recomputes from the last checkpoint that
+// committed, and the result is always rewritten, so the rerun's answer is right whatever step the
+// crash hit (also when the checkpoint committed and the result did not).
 //
 // Thread-safety: none; one thread per builder.
 #pragma once

@@ -178,6 +178,11 @@ void ChangelogState::Clear() {
   base_.reset();
 }
 
+void ChangelogState::ReserveChanges(AnalyticsTable table, size_t n) {
+  if (table == AnalyticsTable::kKlienci) klienci_.ReserveOverlay(n);
+  if (table == AnalyticsTable::kPracownicy) pracownicy_.ReserveOverlay(n);
+}
+
 Status ChangelogState::Apply(AnalyticsTable table, const ExtractedChange& c) {
   if (table == AnalyticsTable::kOther) return Status::OK();
   switch (c.op) {

@@ -95,6 +95,9 @@ class ChangelogState {
   // Applies one extracted event of `table` (kOther is ignored). InvalidArgument when the event lacks
   // the id it needs (c/r/u without after.id, d without before.id) or has an unknown op.
   Status Apply(AnalyticsTable table, const ExtractedChange& change);
+  // Room for `n` more changed keys of `table`, so that applying a file of known size does not grow
+  // (and rehash) the overlay step by step.
+  void ReserveChanges(AnalyticsTable table, size_t n);
 
   // Number of current rows.
   size_t klienci_rows() const { return klienci_.size(); }
@@ -306,6 +309,7 @@ class ChangelogState {
     size_t size() const { return size_; }
     size_t base_size() const { return base_.n; }
     size_t overlay_size() const { return overlay_.size(); }
+    void ReserveOverlay(size_t more) { overlay_.reserve(overlay_.size() + more); }
     size_t dirty_size() const { return dirty_; }
     bool base_dropped() const { return base_dropped_; }
 

@@ -60,6 +60,24 @@ class BufferSource : public RandomAccessSource {
   std::string name_;
 };
 
+// Bytes owned elsewhere (e.g. a mapped file), kept alive by `owner`.
+class ViewSource : public RandomAccessSource {
+ public:
+  ViewSource(std::string_view data, std::shared_ptr<const void> owner, std::string name)
+      : data_(data), owner_(std::move(owner)), name_(std::move(name)) {}
+  uint64_t size() const override { return data_.size(); }
+  const std::string& name() const override { return name_; }
+  Status Read(uint64_t offset, size_t n, ByteBuffer*, std::string_view* out) override {
+    *out = data_.substr(offset, n);
+    return Status::OK();
+  }
+
+ private:
+  std::string_view data_;
+  std::shared_ptr<const void> owner_;
+  std::string name_;
+};
+
 uint32_t LoadU32(const uint8_t* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);
@@ -635,6 +653,11 @@ Result<std::unique_ptr<ParquetReader>> ParquetReader::OpenFile(const std::string
 Result<std::unique_ptr<ParquetReader>> ParquetReader::OpenBuffer(std::string data, std::string name,
                                                                  const ReaderOptions& options) {
   return Open(std::make_unique<BufferSource>(std::move(data), std::move(name)), options);
+}
+
+Result<std::unique_ptr<ParquetReader>> ParquetReader::OpenView(std::string_view data, std::shared_ptr<const void> owner,
+                                                               std::string name, const ReaderOptions& options) {
+  return Open(std::make_unique<ViewSource>(data, std::move(owner), std::move(name)), options);
 }
 
 Result<std::unique_ptr<ParquetReader>> ParquetReader::Open(std::unique_ptr<RandomAccessSource> source,

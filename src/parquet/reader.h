@@ -55,6 +55,10 @@ class ParquetReader {
   // Reads a file held in memory (e.g. an object downloaded from S3). `name` appears in errors.
   static Result<std::unique_ptr<ParquetReader>> OpenBuffer(std::string data, std::string name = "<memory>",
                                                            const ReaderOptions& options = {});
+  // Reads bytes owned elsewhere (a mapped file: ObjectStore::GetBytes) without copying them; `owner`
+  // keeps them alive as long as the reader.
+  static Result<std::unique_ptr<ParquetReader>> OpenView(std::string_view data, std::shared_ptr<const void> owner,
+                                                         std::string name, const ReaderOptions& options = {});
   static Result<std::unique_ptr<ParquetReader>> Open(std::unique_ptr<RandomAccessSource> source,
                                                      const ReaderOptions& options = {});
   ~ParquetReader();
