@@ -45,21 +45,6 @@ class FileSource : public RandomAccessSource {
   uint64_t size_;
 };
 
-class BufferSource : public RandomAccessSource {
- public:
-  BufferSource(std::string data, std::string name) : data_(std::move(data)), name_(std::move(name)) {}
-  uint64_t size() const override { return data_.size(); }
-  const std::string& name() const override { return name_; }
-  Status Read(uint64_t offset, size_t n, ByteBuffer*, std::string_view* out) override {
-    *out = std::string_view(data_).substr(offset, n);
-    return Status::OK();
-  }
-
- private:
-  std::string data_;
-  std::string name_;
-};
-
 // Bytes owned elsewhere (e.g. a mapped file), kept alive by `owner`.
 class ViewSource : public RandomAccessSource {
  public:
@@ -652,7 +637,9 @@ Result<std::unique_ptr<ParquetReader>> ParquetReader::OpenFile(const std::string
 
 Result<std::unique_ptr<ParquetReader>> ParquetReader::OpenBuffer(std::string data, std::string name,
                                                                  const ReaderOptions& options) {
-  return Open(std::make_unique<BufferSource>(std::move(data), std::move(name)), options);
+  auto owner = std::make_shared<const std::string>(std::move(data));
+  std::string_view view(*owner);
+  return OpenView(view, std::move(owner), std::move(name), options);
 }
 
 Result<std::unique_ptr<ParquetReader>> ParquetReader::OpenView(std::string_view data, std::shared_ptr<const void> owner,
