@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <condition_variable>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "base/clock.h"
@@ -94,9 +97,17 @@ void AnalyticsBuilder::Reset() {
   files_unknown_ = false;
   source_lsn_ = Lsn();
   segments_.clear();  // the next save writes a new base
+  manifest_segments_.clear();
+  prefetcher_.reset();
+  pending_files_.clear();
 }
 
 Status AnalyticsBuilder::LoadCheckpoint() {
+  CDC_RETURN_IF_ERROR(LoadCheckpointManifest());
+  return LoadCheckpointSegments();
+}
+
+Status AnalyticsBuilder::LoadCheckpointManifest() {
   CDC_ASSIGN_OR_RETURN(std::string data, output_->Get(kBatchCheckpointKey));
   std::string where = output_->Describe() + "/" + std::string(kBatchCheckpointKey);
   auto corrupt = [&](std::string_view what) {
@@ -135,16 +146,35 @@ Status AnalyticsBuilder::LoadCheckpoint() {
     if (s.key.rfind(kSegmentPrefix, 0) != 0) return corrupt("segment key outside " + std::string(kSegmentPrefix));
   }
   if (!in.empty()) return corrupt("trailing bytes");
+  state_.Clear();
+  position_ = std::move(pos);
+  manifest_segments_ = std::move(segments);
+  manifest_max_lsn_ = Lsn(max_lsn);
+  next_segment_ = next_segment;
+  segments_.clear();
+  return Status::OK();
+}
+
+Status AnalyticsBuilder::LoadCheckpointSegments() {
+  if (manifest_segments_.empty()) return Status::OK();  // nothing pending (or Reset since)
+  std::vector<SegmentRef> segments = std::move(manifest_segments_);
+  manifest_segments_.clear();
+  std::string where = output_->Describe() + "/" + std::string(kBatchCheckpointKey);
+  auto fail = [&](Status st) {
+    Reset();
+    return st;
+  };
+  auto corrupt = [&](std::string_view what) {
+    return fail(Status::Corruption(fmt::format("{}: {} (delete it or run `cdcpipe batch --full`)", where, what)));
+  };
   for (size_t i = 0; i < segments.size(); ++i) {
     const SegmentRef& s = segments[i];
     auto seg = output_->GetBytes(s.key);
     if (!seg.ok()) {
-      state_.Clear();
       if (seg.status().IsNotFound()) return corrupt("its segment " + s.key + " is missing");
-      return seg.status();
+      return fail(seg.status());
     }
     if (seg->data.size() != s.size || Checksum64(seg->data) != s.checksum) {
-      state_.Clear();
       return corrupt("segment " + s.key + " is damaged");
     }
     Status st;
@@ -155,16 +185,11 @@ Status AnalyticsBuilder::LoadCheckpoint() {
       st = state_.ApplyDelta(&sin);
       if (st.ok() && !sin.empty()) st = Status::Corruption("trailing bytes");
     }
-    if (!st.ok()) {
-      state_.Clear();
-      return corrupt("segment " + s.key + ": " + st.message());
-    }
+    if (!st.ok()) return corrupt("segment " + s.key + ": " + st.message());
   }
   state_.MarkSaved();
-  state_.set_max_lsn(Lsn(max_lsn));
-  position_ = std::move(pos);
+  state_.set_max_lsn(manifest_max_lsn_);
   segments_ = std::move(segments);
-  next_segment_ = next_segment;
   return Status::OK();
 }
 
@@ -279,69 +304,162 @@ Status AnalyticsBuilder::ApplyRaw(std::string_view topic, std::optional<std::str
   return Status::OK();
 }
 
-Status AnalyticsBuilder::ApplyFile(const std::string& uri, CatchUpStats* stats, ProgressLine* progress) {
+// Opens and decodes raw files on its own thread, at most kAhead row groups ahead of the consumer, in
+// order. Row groups are recycled (their buffers reused) once the consumer asks for the next one.
+class AnalyticsBuilder::Prefetcher {
+ public:
+  struct RowGroup {
+    size_t file = 0;  // index into the file list
+    int group = 0;
+    parquet::RecordBatch batch;
+  };
+
+  Prefetcher(AnalyticsBuilder* builder, const std::vector<std::string>& uris)
+      : builder_(builder), uris_(uris), thread_([this] { Run(); }) {}
+  ~Prefetcher() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  // The next row group, valid until the next call; nullptr after the last; the first error ends it.
+  Result<RowGroup*> Next() {
+    std::unique_lock lock(mu_);
+    if (current_) free_.push_back(std::move(current_));
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return !ready_.empty() || done_; });
+    if (!ready_.empty()) {
+      current_ = std::move(ready_.front());
+      ready_.pop_front();
+      cv_.notify_all();
+      return current_.get();
+    }
+    if (!error_.ok()) return error_;
+    return static_cast<RowGroup*>(nullptr);
+  }
+
+ private:
+  static constexpr size_t kAhead = 2;
+
+  void Run() {
+    Status st = DecodeAll();
+    std::lock_guard lock(mu_);
+    error_ = st;
+    done_ = true;
+    cv_.notify_all();
+  }
+  Status DecodeAll() {
+    for (size_t f = 0; f < uris_.size(); ++f) {
+      int64_t t0 = MonoMicros();
+      CDC_ASSIGN_OR_RETURN(auto reader, builder_->OpenRawFile(uris_[f]));
+      CDC_ASSIGN_OR_RETURN(std::vector<int> cols, reader->ResolveColumns({"topic", "value", "partition", "offset"}));
+      for (int g = 0; g < reader->num_row_groups(); ++g) {
+        std::unique_ptr<RowGroup> rg;
+        {
+          std::unique_lock lock(mu_);
+          cv_.wait(lock, [&] { return stop_ || ready_.size() < kAhead; });
+          if (stop_) return Status::Cancelled("stopped");
+          if (!free_.empty()) {
+            rg = std::move(free_.back());
+            free_.pop_back();
+          }
+        }
+        if (!rg) rg = std::make_unique<RowGroup>();
+        rg->file = f;
+        rg->group = g;
+        CDC_RETURN_IF_ERROR(reader->ReadRowGroup(g, cols, &rg->batch));
+        {
+          std::lock_guard lock(mu_);
+          ready_.push_back(std::move(rg));
+        }
+        cv_.notify_all();
+      }
+      log::Debug("batch", "{}: {} rows decoded in {:.1f} ms", uris_[f], reader->num_rows(),
+                 static_cast<double>(MonoMicros() - t0) / 1000.0);
+    }
+    return Status::OK();
+  }
+
+  AnalyticsBuilder* builder_;
+  const std::vector<std::string>& uris_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<RowGroup>> ready_;
+  std::vector<std::unique_ptr<RowGroup>> free_;
+  std::unique_ptr<RowGroup> current_;
+  Status error_;
+  bool done_ = false;
+  bool stop_ = false;
+  std::thread thread_;  // last: started once the rest is initialised
+};
+
+AnalyticsBuilder::AnalyticsBuilder(store::ObjectStore* output) : output_(output) {}
+AnalyticsBuilder::~AnalyticsBuilder() = default;
+
+Result<std::unique_ptr<parquet::ParquetReader>> AnalyticsBuilder::OpenRawFile(const std::string& uri) {
   // The data file as a key of the output store (the usual case), else as a local file.
   std::string prefix = output_->AbsoluteUri(std::string(kRawDataDir) + "/x");
   prefix.pop_back();
-  std::unique_ptr<parquet::ParquetReader> reader;
   if (uri.starts_with(prefix)) {
     std::string key = std::string(kRawDataDir) + "/" + PercentDecode(std::string_view(uri).substr(prefix.size()));
     CDC_ASSIGN_OR_RETURN(store::ObjectBytes bytes, output_->GetBytes(key));  // a local store maps the file
-    CDC_ASSIGN_OR_RETURN(reader, parquet::ParquetReader::OpenView(bytes.data, std::move(bytes.owner), uri));
-  } else if (uri.starts_with("file://")) {
+    return parquet::ParquetReader::OpenView(bytes.data, std::move(bytes.owner), uri);
+  }
+  if (uri.starts_with("file://")) {
     std::string_view path = std::string_view(uri).substr(7);
-    CDC_ASSIGN_OR_RETURN(reader, parquet::ParquetReader::OpenFile(PercentDecode(path)));
-  } else {
-    return Status::FailedPrecondition(fmt::format(
-        "raw file {} listed in {}/{}/_spark_metadata is outside the output root; run `cdcpipe batch` with "
-        "the --output the stream wrote to",
-        uri, output_->Describe(), kRawDataDir));
+    return parquet::ParquetReader::OpenFile(PercentDecode(path));
   }
-  CDC_ASSIGN_OR_RETURN(std::vector<int> cols, reader->ResolveColumns({"topic", "value", "partition", "offset"}));
-  parquet::RecordBatch batch;
-  int64_t decode_us = 0, start_us = MonoMicros();
-  for (int g = 0; g < reader->num_row_groups(); ++g) {
-    int64_t t = MonoMicros();
-    CDC_RETURN_IF_ERROR(reader->ReadRowGroup(g, cols, &batch));
-    decode_us += MonoMicros() - t;
-    const parquet::ColumnVector& topic = batch.column(0);
-    const parquet::ColumnVector& value = batch.column(1);
-    size_t per_table[3] = {0, 0, 0};
-    for (size_t i = 0; i < batch.num_rows(); ++i) {
-      if (!topic.IsNull(i)) ++per_table[static_cast<int>(TableOfTopic(topic.String(i)))];
-    }
-    state_.ReserveChanges(AnalyticsTable::kKlienci, per_table[static_cast<int>(AnalyticsTable::kKlienci)]);
-    state_.ReserveChanges(AnalyticsTable::kPracownicy, per_table[static_cast<int>(AnalyticsTable::kPracownicy)]);
-    for (size_t i = 0; i < batch.num_rows(); ++i) {
-      if (topic.IsNull(i)) continue;
-      std::string_view t = topic.String(i);
-      AnalyticsTable table = TableOfTopic(t);
-      if (table == AnalyticsTable::kOther || value.IsNull(i)) continue;
-      Status st = extractor_.Extract(value.String(i), table, &change_);
-      if (st.ok()) st = state_.Apply(table, change_);
-      if (!st.ok()) {
-        const parquet::ColumnVector& part = batch.column(2);
-        const parquet::ColumnVector& off = batch.column(3);
-        return Status(st.code(), fmt::format("{} row group {} row {} (topic {} partition {} offset {}): {}", uri, g,
-                                             i, t, part.IsNull(i) ? -1 : part.Int32(i),
-                                             off.IsNull(i) ? -1 : off.Int64(i), st.message()));
-      }
-      ++stats->events;
-    }
-    stats->rows += batch.num_rows();
-    rows_done_ += batch.num_rows();
-    if (progress) progress->Update(stats->files);
+  return Status::FailedPrecondition(fmt::format(
+      "raw file {} listed in {}/{}/_spark_metadata is outside the output root; run `cdcpipe batch` with "
+      "the --output the stream wrote to",
+      uri, output_->Describe(), kRawDataDir));
+}
+
+Status AnalyticsBuilder::ApplyRowGroup(const std::string& uri, int group, const parquet::RecordBatch& batch,
+                                       CatchUpStats* stats) {
+  const parquet::ColumnVector& topic = batch.column(0);
+  const parquet::ColumnVector& value = batch.column(1);
+  size_t per_table[3] = {0, 0, 0};
+  for (size_t i = 0; i < batch.num_rows(); ++i) {
+    if (!topic.IsNull(i)) ++per_table[static_cast<int>(TableOfTopic(topic.String(i)))];
   }
-  log::Debug("batch", "{}: {} rows, {:.1f} ms to decode, {:.1f} ms in all", uri, reader->num_rows(), decode_us / 1e3,
-             (MonoMicros() - start_us) / 1e3);
+  state_.ReserveChanges(AnalyticsTable::kKlienci, per_table[static_cast<int>(AnalyticsTable::kKlienci)]);
+  state_.ReserveChanges(AnalyticsTable::kPracownicy, per_table[static_cast<int>(AnalyticsTable::kPracownicy)]);
+  for (size_t i = 0; i < batch.num_rows(); ++i) {
+    if (topic.IsNull(i)) continue;
+    std::string_view t = topic.String(i);
+    AnalyticsTable table = TableOfTopic(t);
+    if (table == AnalyticsTable::kOther || value.IsNull(i)) continue;
+    Status st = extractor_.Extract(value.String(i), table, &change_);
+    if (st.ok()) st = state_.Apply(table, change_);
+    if (!st.ok()) {
+      const parquet::ColumnVector& part = batch.column(2);
+      const parquet::ColumnVector& off = batch.column(3);
+      return Status(st.code(), fmt::format("{} row group {} row {} (topic {} partition {} offset {}): {}", uri, group,
+                                           i, t, part.IsNull(i) ? -1 : part.Int32(i),
+                                           off.IsNull(i) ? -1 : off.Int64(i), st.message()));
+    }
+    ++stats->events;
+  }
+  stats->rows += batch.num_rows();
+  rows_done_ += batch.num_rows();
   return Status::OK();
 }
 
 Result<CatchUpStats> AnalyticsBuilder::CatchUp(ProgressLine* progress) {
-  CatchUpStats stats;
+  CDC_RETURN_IF_ERROR(StartCatchUp());
+  return FinishCatchUp(progress);
+}
+
+Status AnalyticsBuilder::StartCatchUp() {
+  prefetcher_.reset();
+  pending_stats_ = CatchUpStats{};
   int64_t latest = -1;
   CDC_ASSIGN_OR_RETURN(std::vector<std::string> files, CommittedFiles(&latest));
-  stats.latest_batch = latest;
+  pending_stats_.latest_batch = latest;
   bool consistent = position_.files_consumed <= files.size() &&
                     (position_.files_consumed == 0 || files[position_.files_consumed - 1] == position_.last_file) &&
                     position_.last_batch_id <= latest && !files_unknown_;
@@ -353,14 +471,43 @@ Result<CatchUpStats> AnalyticsBuilder::CatchUp(ProgressLine* progress) {
               files.size());
     Reset();
   }
-  for (size_t i = position_.files_consumed; i < files.size(); ++i) {
-    CDC_RETURN_IF_ERROR(ApplyFile(files[i], &stats, progress));
-    ++stats.files;
-    position_.files_consumed = i + 1;
-    position_.last_file = files[i];
+  pending_files_.assign(std::make_move_iterator(files.begin() + static_cast<std::ptrdiff_t>(position_.files_consumed)),
+                        std::make_move_iterator(files.end()));
+  prefetcher_ = std::make_unique<Prefetcher>(this, pending_files_);
+  return Status::OK();
+}
+
+Result<CatchUpStats> AnalyticsBuilder::FinishCatchUp(ProgressLine* progress) {
+  if (!prefetcher_) return Status::Internal("AnalyticsBuilder::FinishCatchUp without StartCatchUp");
+  CatchUpStats stats = pending_stats_;
+  // Files before the one being read are consumed (also files without row groups).
+  auto consumed_up_to = [&](size_t end) {
+    for (; stats.files < end; ++stats.files) {
+      ++position_.files_consumed;
+      position_.last_file = pending_files_[stats.files];
+    }
+    if (progress) progress->Update(stats.files);
+  };
+  for (;;) {
+    Result<Prefetcher::RowGroup*> next = prefetcher_->Next();
+    if (!next.ok()) {
+      prefetcher_.reset();
+      return next.status();
+    }
+    Prefetcher::RowGroup* rg = *next;
+    if (rg == nullptr) break;
+    consumed_up_to(rg->file);
+    Status st = ApplyRowGroup(pending_files_[rg->file], rg->group, rg->batch, &stats);
+    if (!st.ok()) {
+      prefetcher_.reset();
+      return st;
+    }
     if (progress) progress->Update(stats.files);
   }
-  position_.last_batch_id = latest;
+  prefetcher_.reset();
+  consumed_up_to(pending_files_.size());
+  position_.last_batch_id = stats.latest_batch;
+  pending_files_.clear();
   return stats;
 }
 
@@ -412,13 +559,12 @@ Result<BatchReport> RunBatch(const BatchOptions& options) {
     *t = now;
     return ms;
   };
+  bool segments_pending = false;
   if (!options.full) {
-    Status st = builder.LoadCheckpoint();
+    Status st = builder.LoadCheckpointManifest();
     if (st.ok()) {
       report.incremental = true;
-      log::Debug("batch", "checkpoint loaded in {:.1f} ms: {} segment(s), {} base rows, {} changed keys",
-                 ms_since(&t0), builder.checkpoint_segments(), builder.state().base_rows(),
-                 builder.state().changed_rows());
+      segments_pending = true;
     } else if (st.IsNotFound()) {
       log::Info("batch", "no checkpoint in {}: reading all raw data", store->Describe());
     } else if (st.IsFailedPrecondition()) {
@@ -428,9 +574,18 @@ Result<BatchReport> RunBatch(const BatchOptions& options) {
       return st;
     }
   }
+  // Decoding the new raw files starts now, on a second thread, while this one loads the checkpoint's
+  // segments (the manifest alone says which files are new).
+  CDC_RETURN_IF_ERROR(builder.StartCatchUp());
+  if (segments_pending) {
+    CDC_RETURN_IF_ERROR(builder.LoadCheckpointSegments());
+    log::Debug("batch", "checkpoint loaded in {:.1f} ms: {} segment(s), {} base rows, {} changed keys",
+               ms_since(&t0), builder.checkpoint_segments(), builder.state().base_rows(),
+               builder.state().changed_rows());
+  }
   std::unique_ptr<ProgressLine> progress;
   if (options.progress) progress = std::make_unique<ProgressLine>("batch: raw files", 0, "files");
-  CDC_ASSIGN_OR_RETURN(report.stats, builder.CatchUp(progress.get()));
+  CDC_ASSIGN_OR_RETURN(report.stats, builder.FinishCatchUp(progress.get()));
   progress.reset();
   log::Debug("batch", "{} raw files read in {:.1f} ms", report.stats.files, ms_since(&t0));
   report.result = builder.Snapshot();

@@ -42,6 +42,7 @@
 #include "jobs/analytics_output.h"
 #include "jobs/changelog_state.h"
 #include "jobs/committed_batch.h"
+#include "parquet/reader.h"
 #include "store/object_store.h"
 
 namespace cdc::jobs {
@@ -64,7 +65,8 @@ struct CatchUpStats {
 
 class AnalyticsBuilder {
  public:
-  explicit AnalyticsBuilder(store::ObjectStore* output) : output_(output) {}
+  explicit AnalyticsBuilder(store::ObjectStore* output);
+  ~AnalyticsBuilder();
 
   const ChangelogState& state() const { return state_; }
   const RawPosition& position() const { return position_; }
@@ -72,6 +74,12 @@ class AnalyticsBuilder {
   // Loads <output>/_checkpoints/batch/state and its segments. NotFound when there is none; Corruption
   // when it is damaged; FailedPrecondition when an older cdcpipe wrote it (recompute then).
   Status LoadCheckpoint();
+  // LoadCheckpoint in two steps, so that the second can overlap StartCatchUp's decoding: the manifest
+  // (small: the position and the segment list; same errors), then its segments (Corruption when one
+  // is missing or damaged; then the builder is Reset). The segments step does nothing after a Reset
+  // (StartCatchUp resets when the position does not match the raw data).
+  Status LoadCheckpointManifest();
+  Status LoadCheckpointSegments();
   Status SaveCheckpoint();
   // Compaction policy: a new base once there are more than `max_deltas` deltas or the changed keys
   // exceed `max_changed_share` of the base's rows. Default 16 and 0.25.
@@ -88,6 +96,12 @@ class AnalyticsBuilder {
   // match the committed file list (raw data rewritten), starts over from the beginning, with a warning.
   // `progress` may be null.
   Result<CatchUpStats> CatchUp(ProgressLine* progress);
+  // CatchUp in two steps: StartCatchUp lists the committed files, checks the position and starts
+  // decoding the new files on a background thread (a row group or two ahead of the consumer);
+  // FinishCatchUp applies them in order. Decoding overlaps applying, and whatever runs in between
+  // (LoadCheckpointSegments in `cdcpipe batch`).
+  Status StartCatchUp();
+  Result<CatchUpStats> FinishCatchUp(ProgressLine* progress);
 
   // Applies the events of a batch committed after position() (the live path of `cdcpipe run`).
   // Skips batches at or before position(); FailedPrecondition when batch_id leaves a gap or the batch
@@ -109,7 +123,9 @@ class AnalyticsBuilder {
     uint64_t size = 0;
     uint64_t checksum = 0;
   };
-  Status ApplyFile(const std::string& uri, CatchUpStats* stats, ProgressLine* progress);
+  class Prefetcher;
+  Result<std::unique_ptr<parquet::ParquetReader>> OpenRawFile(const std::string& uri);
+  Status ApplyRowGroup(const std::string& uri, int group, const parquet::RecordBatch& batch, CatchUpStats* stats);
   void DeleteStaleSegments();
   Result<std::vector<std::string>> CommittedFiles(int64_t* latest);
 
@@ -123,6 +139,13 @@ class AnalyticsBuilder {
   bool files_unknown_ = false;  // ApplyCommittedBatch ran: the file-level position is unknown
   std::vector<SegmentRef> segments_;  // of the checkpoint the state was loaded from or saved to
   uint64_t next_segment_ = 0;
+  // Between LoadCheckpointManifest and LoadCheckpointSegments: what the manifest names.
+  std::vector<SegmentRef> manifest_segments_;
+  Lsn manifest_max_lsn_;
+  // Between StartCatchUp and FinishCatchUp.
+  std::vector<std::string> pending_files_;
+  CatchUpStats pending_stats_;
+  std::unique_ptr<Prefetcher> prefetcher_;
   size_t max_deltas_ = 16;
   double max_changed_share_ = 0.25;
 };
