@@ -12,6 +12,7 @@
 #include "base/failpoint.h"
 #include "jobs/analytics_test_util.h"
 #include "jobs/batch.h"
+#include "jobs/spark_metadata_log.h"
 
 namespace cdc::jobs {
 namespace {
@@ -236,6 +237,32 @@ TEST(AnalyticsBuilderTest, IncrementalEqualsFullAcrossCompactions) {
   AnalyticsBuilder last(store.get());
   ASSERT_TRUE(last.LoadCheckpoint().ok());
   EXPECT_EQ(Keys(store.get(), "_checkpoints/batch/segment-").size(), last.checkpoint_segments());
+}
+
+// A raw file that cannot be read stops the catch-up with its name, in order: the files before it are
+// applied and counted in the position (they are decoded on another thread, ahead of the applying).
+TEST(AnalyticsBuilderTest, UnreadableRawFileStopsTheCatchUpAtThatFile) {
+  TempRoot root;
+  auto store = Open(root.path());
+  testutil::RawFixtureWriter writer(store.get());
+  Workload w;
+  w.truncates = false;
+  ASSERT_TRUE(writer.CommitBatch(w.Next(30), 2).ok());  // files 1 and 2
+  auto after_first = w.Expected();
+  ASSERT_TRUE(writer.CommitBatch(w.Next(30), 1).ok());  // file 3: damaged below
+  ASSERT_TRUE(writer.CommitBatch(w.Next(30), 1).ok());
+  auto meta = store->Get("raw-kafka-data/_spark_metadata/1");
+  ASSERT_TRUE(meta.ok());
+  auto entries = SparkMetadataLog::Parse(*meta, "1");
+  ASSERT_TRUE(entries.ok() && entries->size() == 1u);
+  std::string name = (*entries)[0].path.substr((*entries)[0].path.rfind('/') + 1);
+  ASSERT_TRUE(store->Put("raw-kafka-data/" + name, "PAR1 this is not a Parquet file PAR1").ok());
+  AnalyticsBuilder b(store.get());
+  auto st = b.CatchUp(nullptr);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.status().ToString().find(name), std::string::npos) << st.status().ToString();
+  EXPECT_EQ(b.position().files_consumed, 2u);
+  EXPECT_EQ(AsMap(b.state().KlienciByCountry()), after_first);
 }
 
 TEST(AnalyticsBuilderTest, FailureBetweenSegmentAndManifestKeepsThePreviousCheckpoint) {

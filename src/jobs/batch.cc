@@ -326,6 +326,7 @@ class AnalyticsBuilder::Prefetcher {
   }
 
   // The next row group, valid until the next call; nullptr after the last; the first error ends it.
+  // After an error, failed_file() is the index of the file that could not be read.
   Result<RowGroup*> Next() {
     std::unique_lock lock(mu_);
     if (current_) free_.push_back(std::move(current_));
@@ -340,6 +341,10 @@ class AnalyticsBuilder::Prefetcher {
     if (!error_.ok()) return error_;
     return static_cast<RowGroup*>(nullptr);
   }
+  size_t failed_file() {
+    std::lock_guard lock(mu_);
+    return file_;
+  }
 
  private:
   static constexpr size_t kAhead = 2;
@@ -353,6 +358,10 @@ class AnalyticsBuilder::Prefetcher {
   }
   Status DecodeAll() {
     for (size_t f = 0; f < uris_.size(); ++f) {
+      {
+        std::lock_guard lock(mu_);
+        file_ = f;
+      }
       int64_t t0 = MonoMicros();
       CDC_ASSIGN_OR_RETURN(auto reader, builder_->OpenRawFile(uris_[f]));
       CDC_ASSIGN_OR_RETURN(std::vector<int> cols, reader->ResolveColumns({"topic", "value", "partition", "offset"}));
@@ -391,6 +400,7 @@ class AnalyticsBuilder::Prefetcher {
   std::vector<std::unique_ptr<RowGroup>> free_;
   std::unique_ptr<RowGroup> current_;
   Status error_;
+  size_t file_ = 0;  // being decoded
   bool done_ = false;
   bool stop_ = false;
   std::thread thread_;  // last: started once the rest is initialised
@@ -491,6 +501,7 @@ Result<CatchUpStats> AnalyticsBuilder::FinishCatchUp(ProgressLine* progress) {
   for (;;) {
     Result<Prefetcher::RowGroup*> next = prefetcher_->Next();
     if (!next.ok()) {
+      consumed_up_to(prefetcher_->failed_file());  // the files before it were applied whole
       prefetcher_.reset();
       return next.status();
     }
