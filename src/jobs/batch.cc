@@ -12,6 +12,7 @@
 
 #include "base/clock.h"
 #include "base/failpoint.h"
+#include "base/fixed_bytes.h"
 #include "base/log.h"
 #include "jobs/spark_metadata_log.h"
 #include "parquet/reader.h"
@@ -50,21 +51,6 @@ uint64_t Checksum64(std::string_view data) {
   uint64_t h = mix(data.size(), lane[0]);
   for (int l = 1; l < 4; ++l) h = mix(h, lane[l]);
   return h;
-}
-
-template <typename T>
-void PutFixed(std::string* out, T v) {
-  char buf[sizeof(T)];
-  std::memcpy(buf, &v, sizeof(T));
-  out->append(buf, sizeof(T));
-}
-
-template <typename T>
-bool GetFixed(std::string_view* in, T* v) {
-  if (in->size() < sizeof(T)) return false;
-  std::memcpy(v, in->data(), sizeof(T));
-  in->remove_prefix(sizeof(T));
-  return true;
 }
 
 int HexValue(char c) {

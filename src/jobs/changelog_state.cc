@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/fixed_bytes.h"
+
 namespace cdc::jobs {
 
 namespace od = simdjson::ondemand;
@@ -328,21 +330,6 @@ std::vector<PositionAge> ChangelogState::AvgAgeByPosition() const {
 //   u64 p; p x (i64 id, u8 present, u32 position, u8 has_age, i64 age)
 
 namespace {
-
-template <typename T>
-void PutFixed(std::string* out, T v) {
-  char buf[sizeof(T)];
-  std::memcpy(buf, &v, sizeof(T));  // little-endian hosts only (x86-64, arm64)
-  out->append(buf, sizeof(T));
-}
-
-template <typename T>
-bool GetFixed(std::string_view* in, T* v) {
-  if (in->size() < sizeof(T)) return false;
-  std::memcpy(v, in->data(), sizeof(T));
-  in->remove_prefix(sizeof(T));
-  return true;
-}
 
 template <typename T>
 void PutArray(std::string* out, const std::vector<T>& v) {
