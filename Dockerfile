@@ -24,6 +24,8 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
  && strip build/cdcpipe
 
 # ---- runtime ------------------------------------------------------------------------------------------
+# libpq5, librdkafka1, libcurl4 and libssl3 are opened by cdcpipe on first use (src/base/dynlib.h), not
+# at start-up: an image for `cdcpipe batch` on local files alone could leave them out.
 FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \

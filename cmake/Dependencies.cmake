@@ -14,6 +14,22 @@ find_package(CLI11 CONFIG REQUIRED)
 find_package(benchmark CONFIG REQUIRED)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+find_package(OpenSSL REQUIRED)
+
+# cdcpipe opens libpq, librdkafka, libcurl and libcrypto at run time, on first use (src/base/dynlib.h):
+# our libraries use their headers only, so the binary does not load them (and the ~30 libraries they
+# pull in) at start-up. These targets carry just the include directories. The imported targets above
+# stay for programs that call a library directly (tools/kafka-mock, tests on librdkafka's mock
+# cluster); the tables then point into that same copy.
+function(cdc_headers_only name imported)
+  add_library(${name} INTERFACE)
+  target_include_directories(${name} INTERFACE $<TARGET_PROPERTY:${imported},INTERFACE_INCLUDE_DIRECTORIES>)
+  target_compile_definitions(${name} INTERFACE $<TARGET_PROPERTY:${imported},INTERFACE_COMPILE_DEFINITIONS>)
+endfunction()
+cdc_headers_only(cdc_libpq_headers PostgreSQL::PostgreSQL)
+cdc_headers_only(cdc_rdkafka_headers PkgConfig::RDKAFKA)
+cdc_headers_only(cdc_libcurl_headers CURL::libcurl)
+cdc_headers_only(cdc_libcrypto_headers OpenSSL::Crypto)
 
 if(TARGET zstd::libzstd_shared)
   set(CDC_ZSTD_TARGET zstd::libzstd_shared)

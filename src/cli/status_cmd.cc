@@ -2,7 +2,6 @@
 // when it fails, what to do. Works straight against the components (PostgreSQL, Kafka, the output
 // store) and, with --http, against a running `cdcpipe run` through its /api/status.
 // Exit 0 only when every selected check passes; kExitCheckFailed (7) otherwise. docs/OPERATIONS.md.
-#include <librdkafka/rdkafka.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -18,6 +17,7 @@
 #include "cli/commands.h"
 #include "http/http_client.h"
 #include "jobs/spark_metadata_log.h"
+#include "log/rdkafka_api.h"
 #include "pg/connection.h"
 #include "pg/schema.h"
 #include "store/object_store.h"
@@ -200,6 +200,10 @@ void CheckKafka(const StatusFlags& f, Report& r) {
   bool want_kafka = r.Wants("kafka"), want_stream = r.Wants("stream");
   if (f.brokers.empty()) {
     if (want_kafka) r.Skip("kafka", "brokers", "not configured (no --brokers: the embedded pipeline has no Kafka)");
+    return;
+  }
+  if (Status loaded = log::LoadRdkafka(); !loaded.ok()) {
+    r.Fail(want_kafka ? "kafka" : "stream", "brokers", loaded.message(), "install librdkafka1, or drop --brokers");
     return;
   }
   char err[512];

@@ -1,11 +1,10 @@
 #include "log/kafka_consumer.h"
 
-#include <librdkafka/rdkafka.h>
-
 #include <algorithm>
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "log/rdkafka_api.h"
 
 namespace cdc::log {
 
@@ -43,6 +42,7 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(KafkaConsumerOption
   if (options.topics.empty()) return Status::InvalidArgument("Kafka consumer: no topics to subscribe to");
   if (options.group_id.empty() && !options.properties.count("group.id"))
     return Status::InvalidArgument("Kafka consumer: a consumer group id is required");
+  CDC_RETURN_IF_ERROR(LoadRdkafka());  // before any other librdkafka call (log/rdkafka_api.h)
   std::unique_ptr<KafkaConsumer> c(new KafkaConsumer(std::move(options)));
   CDC_RETURN_IF_ERROR(c->Init());
   return c;

@@ -57,6 +57,8 @@ struct TopicPartitionOffset {
 
 class KafkaConsumer {
  public:
+  // Creates the consumer and subscribes. InvalidArgument for bad options; FailedPrecondition when
+  // librdkafka.so.1 cannot be loaded (log/rdkafka_api.h).
   static Result<std::unique_ptr<KafkaConsumer>> Create(KafkaConsumerOptions options);
   // Closes the consumer (leaves the group). While the coordinator is unreachable this takes up to
   // session.timeout.ms (librdkafka gives up on the group then).

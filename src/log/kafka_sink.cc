@@ -1,11 +1,10 @@
 #include "log/kafka_sink.h"
 
-#include <librdkafka/rdkafka.h>
-
 #include <algorithm>
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "log/rdkafka_api.h"
 
 namespace cdc::log {
 
@@ -49,6 +48,7 @@ Status ParseKafkaProperty(std::string_view text, std::map<std::string, std::stri
 KafkaSink::KafkaSink(KafkaSinkOptions options) : options_(std::move(options)) {}
 
 Result<std::unique_ptr<KafkaSink>> KafkaSink::Create(KafkaSinkOptions options) {
+  CDC_RETURN_IF_ERROR(LoadRdkafka());  // before any other librdkafka call (log/rdkafka_api.h)
   std::unique_ptr<KafkaSink> sink(new KafkaSink(std::move(options)));
   CDC_RETURN_IF_ERROR(sink->Init());
   return sink;

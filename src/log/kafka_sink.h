@@ -63,7 +63,8 @@ struct KafkaSinkStats {
 
 class KafkaSink final : public RecordSink {
  public:
-  // Creates the producer. InvalidArgument for a bad property (librdkafka's message included).
+  // Creates the producer. InvalidArgument for a bad property (librdkafka's message included);
+  // FailedPrecondition when librdkafka.so.1 cannot be loaded (log/rdkafka_api.h).
   static Result<std::unique_ptr<KafkaSink>> Create(KafkaSinkOptions options);
   ~KafkaSink() override;  // waits for nothing: call Flush first to deliver what is queued
 

@@ -7,11 +7,19 @@
 #include "log/channel_sink.h"
 #include "log/kafka_sink.h"
 #include "log/null_sink.h"
+#include "log/rdkafka_api.h"
 
 namespace cdc::log {
 namespace {
 
 Record Rec(const std::string& key, std::optional<std::string> value) { return Record{"t", key, std::move(value), 1}; }
+
+// The installed librdkafka has every function the table names (log/rdkafka_api.h).
+TEST(RdkafkaApiTest, LoadsTheInstalledLibrary) {
+  Status s = LoadRdkafka();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_STREQ(rd_kafka_err2name(RD_KAFKA_RESP_ERR__TIMED_OUT), "_TIMED_OUT");
+}
 
 TEST(NullSinkTest, CountsAndIsDurableAtOnce) {
   NullSink s;

@@ -45,6 +45,8 @@ uint64_t PgResult::AffectedRows() const {
 }
 
 Result<PgConnection> PgConnection::Connect(const std::string& conninfo, bool replication) {
+  // The entry point to libpq: no other libpq call happens before a connection exists.
+  CDC_RETURN_IF_ERROR(LoadLibpq());
   std::string redacted = RedactConninfo(conninfo);
   // Expand the conninfo (URI or key=value) and add our own keys on top.
   char* err = nullptr;

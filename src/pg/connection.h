@@ -9,8 +9,6 @@
 // Thread-safety: a PgConnection is used by one thread at a time. Movable, not copyable.
 #pragma once
 
-#include <libpq-fe.h>
-
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +16,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "pg/libpq_api.h"
 
 namespace cdc::pg {
 
@@ -27,7 +26,7 @@ std::string ResolveConninfo(const std::string& db_flag);
 // The result of a query. Owns the PGresult.
 class PgResult {
  public:
-  explicit PgResult(PGresult* res) : res_(res, &PQclear) {}
+  explicit PgResult(PGresult* res) : res_(res) {}
   int rows() const { return PQntuples(res_.get()); }
   int columns() const { return PQnfields(res_.get()); }
   bool IsNull(int row, int col) const { return PQgetisnull(res_.get(), row, col); }
@@ -45,12 +44,16 @@ class PgResult {
   PGresult* raw() const { return res_.get(); }
 
  private:
-  std::unique_ptr<PGresult, decltype(&PQclear)> res_;
+  struct Clear {
+    void operator()(PGresult* res) const { PQclear(res); }
+  };
+  std::unique_ptr<PGresult, Clear> res_;
 };
 
 class PgConnection {
  public:
   // Connects (blocking). `replication` adds replication=database for the walsender protocol.
+  // Loads libpq first (pg/libpq_api.h): FailedPrecondition naming libpq.so.5 when it cannot.
   static Result<PgConnection> Connect(const std::string& conninfo, bool replication = false);
 
   PgConnection(PgConnection&&) noexcept = default;
@@ -93,8 +96,11 @@ class PgConnection {
   Status ResultError(std::string_view what, const PGresult* res) const;
 
  private:
-  PgConnection(PGconn* conn, std::string redacted) : conn_(conn, &PQfinish), redacted_(std::move(redacted)) {}
-  std::unique_ptr<PGconn, decltype(&PQfinish)> conn_;
+  PgConnection(PGconn* conn, std::string redacted) : conn_(conn), redacted_(std::move(redacted)) {}
+  struct Finish {
+    void operator()(PGconn* conn) const { PQfinish(conn); }
+  };
+  std::unique_ptr<PGconn, Finish> conn_;
   std::string redacted_;
   struct FreeMem {
     void operator()(char* p) const { PQfreemem(p); }

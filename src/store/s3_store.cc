@@ -1,7 +1,5 @@
 #include "store/s3_store.h"
 
-#include <curl/curl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -17,6 +15,8 @@
 
 #include "base/log.h"
 #include "base/redact.h"
+#include "store/crypto_api.h"
+#include "store/curl_api.h"
 #include "store/s3_xml.h"
 
 #if LIBCURL_VERSION_NUM < 0x074b00
@@ -158,6 +158,9 @@ S3Store::~S3Store() {
 
 Result<std::unique_ptr<S3Store>> S3Store::Open(const std::string& bucket, const std::string& prefix,
                                                const StoreOptions& options) {
+  // The entry point to libcurl and libcrypto: no other call into them happens before a store exists.
+  CDC_RETURN_IF_ERROR(LoadLibcurl());
+  CDC_RETURN_IF_ERROR(LoadLibcrypto());
   const std::string& ep = options.s3_endpoint;
   if (!ep.empty()) {
     if (ep.rfind("http://", 0) != 0 && ep.rfind("https://", 0) != 0) {

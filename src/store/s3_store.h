@@ -30,7 +30,8 @@ class S3Store final : public ObjectStore {
   // REQUIRES: options already merged with the environment (StoreOptions::FromEnvironment).
   // Probes the bucket with a one-key listing: FailedPrecondition when it does not exist (unless
   // options.create_bucket), Unauthenticated / PermissionDenied when the credentials are refused,
-  // Unavailable when the endpoint cannot be reached.
+  // Unavailable when the endpoint cannot be reached. Loads libcurl and libcrypto first
+  // (store/curl_api.h): FailedPrecondition naming the library when one cannot be loaded.
   static Result<std::unique_ptr<S3Store>> Open(const std::string& bucket, const std::string& prefix,
                                                const StoreOptions& options);
   ~S3Store() override;
@@ -96,7 +97,7 @@ class S3Store final : public ObjectStore {
   std::vector<void*> idle_handles_;  // guarded by mu_: CURL* ready for reuse (keeps connections)
 };
 
-// Lower-case hex SHA-256 of `data`.
+// Lower-case hex SHA-256 of `data` (OpenSSL's; loads libcrypto if S3Store::Open has not).
 std::string Sha256Hex(std::string_view data);
 // RFC 3986 percent-encoding as SigV4 wants it: unreserved characters stay, everything else is
 // %XX (upper case); '/' stays when keep_slash.

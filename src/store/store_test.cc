@@ -16,6 +16,8 @@
 #include "store/object_store.h"
 #include "store/s3_store.h"
 #include "store/s3_xml.h"
+#include "store/crypto_api.h"
+#include "store/curl_api.h"
 
 namespace cdc::store {
 namespace {
@@ -340,6 +342,16 @@ TEST(S3XmlTest, ErrorBody) {
   EXPECT_EQ(e.message, "The specified bucket does not exist");
   // <CodeX> is not <Code>.
   EXPECT_EQ(s3xml::ParseError("<Error><CodeX>1</CodeX></Error>").code, "");
+}
+
+// The installed libcurl and libcrypto have every function the tables name (store/curl_api.h).
+TEST(S3LibrariesTest, LoadTheInstalledLibraries) {
+  Status curl = LoadLibcurl();
+  ASSERT_TRUE(curl.ok()) << curl.ToString();
+  EXPECT_STREQ(curl_easy_strerror(CURLE_OK), "No error");
+  Status crypto = LoadLibcrypto();
+  ASSERT_TRUE(crypto.ok()) << crypto.ToString();
+  EXPECT_NE(EVP_sha256(), nullptr);
 }
 
 TEST(SigV4HelpersTest, UriEncodeAndSha256) {
