@@ -5,8 +5,8 @@
 #    klienci + pracownicy, 50 committed batches) in the raw sink's layout;
 # 2. `cdcpipe batch --full` (best of 3) vs DuckDB (best of 3): ratio = DuckDB time / cdcpipe time;
 #    the DuckDB script also checks that both answers are equal;
-# 3. 10,000 new events in one more batch, then an incremental `cdcpipe batch`: its time as a share
-#    of the full run's.
+# 3. 10,000 new events in one more batch, then an incremental `cdcpipe batch` (best of 3, each from
+#    the full run's checkpoint): its time as a share of the full run's.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="${1:-$ROOT/build}"
@@ -15,7 +15,7 @@ GEN="$BUILD/analytics-rawgen"
 export NODE_PATH="$ROOT/tests/node/node_modules"
 export CDCPIPE_NO_PROGRESS=1
 DIR="$(mktemp -d /tmp/batch-bench.XXXXXX)"
-trap 'rm -rf "$DIR"' EXIT
+trap 'rm -rf "$DIR" "$DIR.before-incremental"' EXIT
 now() { date +%s.%N; }
 
 "$GEN" --output "$DIR" --events 1000000 --keys 200000 --batches 50 --seed 1
@@ -39,12 +39,24 @@ printf 'DuckDB SQL (threads=2): %.3f s (%.0f events/s)\n' "$best_duck" "$(echo "
 printf 'ratio (DuckDB time / cdcpipe time): %.2f  (target >= 1.0)\n' "$(echo "$best_duck / $best_full" | bc -l)"
 
 # Incremental: 10,000 new events in batch 50 (the full runs above left the checkpoint at batch 49).
+# Best of 3 like the full run: before each run the checkpoint and the results are put back as the
+# full run left them.
 "$GEN" --output "$DIR" --events 10000 --keys 200000 --batches 1 --first-batch 50 --seed 2
-t0=$(now); "$BIN" batch --output "$DIR" 2>"$DIR/inc.log" >/dev/null; t1=$(now)
-grep -q "incremental run: 1 raw files" "$DIR/inc.log" || { echo "not incremental:"; cat "$DIR/inc.log"; exit 1; }
-inc=$(echo "$t1 - $t0" | bc -l)
-printf 'incremental batch over 10,000 new events: %.3f s = %.1f%% of the full run (target < 5%%)\n' \
-  "$inc" "$(echo "100 * $inc / $best_full" | bc -l)"
+SAVED="$DIR.before-incremental"
+mkdir -p "$SAVED"
+for d in _checkpoints klienci-by-country avg-age-by-position; do cp -a "$DIR/$d" "$SAVED/"; done
+best_inc=999999
+for i in 1 2 3; do
+  for d in _checkpoints klienci-by-country avg-age-by-position; do rm -rf "${DIR:?}/$d"; cp -a "$SAVED/$d" "$DIR/"; done
+  sync
+  t0=$(now); "$BIN" batch --output "$DIR" 2>"$DIR/inc.log" >/dev/null; t1=$(now)
+  grep -q "incremental run: 1 raw files" "$DIR/inc.log" || { echo "not incremental:"; cat "$DIR/inc.log"; exit 1; }
+  t=$(echo "$t1 - $t0" | bc -l)
+  best_inc=$(echo "if ($t < $best_inc) $t else $best_inc" | bc -l)
+done
+rm -rf "$SAVED"
+printf 'incremental batch over 10,000 new events: %.3f s (best of 3) = %.1f%% of the full run (target < 5%%)\n' \
+  "$best_inc" "$(echo "100 * $best_inc / $best_full" | bc -l)"
 out=$(node "$ROOT/bench/batch_bench_duckdb.mjs" "$DIR")
 echo "$out" | grep -q '"agree":true' || { echo "after the incremental run DuckDB and cdcpipe disagree: $out"; exit 1; }
 echo "incremental result equals DuckDB's over all 1,010,000 events"
