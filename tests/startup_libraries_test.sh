@@ -8,11 +8,12 @@
 set -euo pipefail
 bin=${1:?usage: startup_libraries_test.sh PATH/TO/cdcpipe}
 lazy='libpq\.so|librdkafka\.so|libcurl\.so|libcrypto\.so'
-# libcrypto still arrives at start-up through libcpp-httplib (the dashboard's HTTP library, whose
-# Debian build links OpenSSL): only the binary's own NEEDED entries are checked for it.
-lazy_loaded='libpq\.so|librdkafka\.so|libcurl\.so'
+lazy_loaded=$lazy
 # What only those bring in (Kerberos, LDAP, GnuTLS, SASL, ssh, rtmp).
 pulled='libgssapi_krb5|libldap|libgnutls|libsasl2|libssh2|librtmp|libnghttp2'
+# Gone for good: cpp-httplib (replaced by src/http's own HTTP/1.1) and what it linked (OpenSSL,
+# zlib, brotli) cost every process ~9 ms of start-up.
+gone='libcpp-httplib|libssl\.so|libbrotli|libz\.so'
 fail=0
 
 needed=$(readelf -d "$bin" | grep NEEDED || true)
@@ -22,7 +23,7 @@ if grep -E "$lazy" <<<"$needed"; then
   fail=1
 fi
 loaded=$(ldd "$bin")
-if grep -E "$lazy_loaded|$pulled" <<<"$loaded"; then
+if grep -E "$lazy_loaded|$pulled|$gone" <<<"$loaded"; then
   echo "FAIL: the dynamic loader maps the libraries above at start-up of $bin" >&2
   fail=1
 fi
@@ -35,7 +36,7 @@ mkdir -p "$tmp/out/raw-kafka-data"
 for args in "--version" "--help" "batch --output $tmp/out"; do
   # batch on an empty output may succeed or fail; either way it must not have loaded a library above.
   LD_DEBUG=files "$bin" $args >"$tmp/stdout" 2>"$tmp/ld.log" || true
-  if grep -E "file=($lazy_loaded)" "$tmp/ld.log"; then
+  if grep -E "file=($lazy_loaded|$gone)" "$tmp/ld.log"; then
     echo "FAIL: \`cdcpipe $args\` loaded the libraries above" >&2
     fail=1
   fi
@@ -84,4 +85,4 @@ else
 fi
 
 if ((fail)); then exit 1; fi
-echo "cdcpipe opens libpq, librdkafka, libcurl and libcrypto only when a command needs them"
+echo "cdcpipe opens libpq, librdkafka, libcurl and libcrypto only when a command needs them, and never loads cpp-httplib, libssl, zlib or brotli at start-up"

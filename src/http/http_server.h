@@ -8,6 +8,10 @@
 // token is set it is checked on EVERY request (Authorization: Bearer <token>, or ?token=<token> so a
 // browser can open the dashboard); a missing or wrong token gets 401.
 //
+// Protocol: HTTP/1.1 and 1.0 (RFC 9110/9112) of our own, src/http/http_request.h: keep-alive up to 100
+// requests a connection, 5 s to send a request, heads up to 16 KiB (431 beyond), no request bodies
+// (413), GET and HEAD only (405), at most 64 accepted connections waiting for a thread (503 beyond).
+//
 // Thread-safety: the server answers on its own threads and only calls hub->Snapshot(). Start and
 // Stop from one thread. The hub must outlive the server.
 #pragma once
@@ -18,10 +22,6 @@
 
 #include "base/status.h"
 #include "jobs/pipeline_state.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace cdc::http {
 
@@ -57,7 +57,8 @@ class HttpServer {
   int port() const { return port_; }
   // "http://host:port" (IPv6 hosts in brackets).
   std::string Url() const;
-  // Stops accepting and waits for the listener thread. Idempotent.
+  // Stops accepting, ends open connections (an answer being written is cut off) and joins every
+  // thread; returns promptly even while clients hold idle keep-alive connections. Idempotent.
   void Stop();
 
  private:
