@@ -133,6 +133,14 @@ std::string Serialize(const Response& r, bool head_only, bool keep_alive, bool h
   return out;
 }
 
+// Whether `buf` may hold an empty line (LF, optional CR, LF) that starts at or after `from` - 2.
+bool MayHoldEndOfHead(std::string_view buf, size_t from) {
+  for (size_t i = buf.find('\n', from >= 2 ? from - 2 : 0); i != std::string_view::npos; i = buf.find('\n', i + 1)) {
+    if (buf.substr(i + 1, 1) == "\n" || buf.substr(i + 1, 2) == "\r\n") return true;
+  }
+  return false;
+}
+
 int MillisUntil(SteadyClock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
   return left < 0 ? 0 : static_cast<int>(left);
@@ -309,7 +317,13 @@ struct HttpServer::Impl {
       auto deadline = SteadyClock::now() + kReadTimeout;
       HttpRequest req;
       ParseResult parsed;
-      while ((parsed = ParseRequestHead(buf, kMaxHead, &req)).state == ParseState::kIncomplete) {
+      size_t scanned = 0;  // bytes of buf known to hold no end of the head: parse only when one may be there
+      while (true) {
+        if (buf.size() > kMaxHead || MayHoldEndOfHead(buf, scanned)) {
+          parsed = ParseRequestHead(buf, kMaxHead, &req);
+          if (parsed.state != ParseState::kIncomplete) break;
+        }
+        scanned = buf.size();
         // An idle connection (kept alive, or opened ahead by a browser) gives its thread up as soon
         // as another connection waits for one; the client opens a new one when it needs it.
         bool idle = buf.empty();

@@ -170,7 +170,8 @@ TEST_F(ServerTest, OversizedHeadersAre431) {
 TEST_F(ServerTest, RequestSplitAcrossManySmallWrites) {
   Start();
   Conn c(server_->port());
-  std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\nUser-Agent: drip\r\n\r\n";
+  // Every boundary falls somewhere, including inside the final CRLF CRLF; a leading CRLF is skipped.
+  std::string request = "\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nUser-Agent: drip\r\n\r\n";
   for (char ch : request) {
     c.Send(std::string(1, ch));
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -178,6 +179,11 @@ TEST_F(ServerTest, RequestSplitAcrossManySmallWrites) {
   Conn::Reply r = c.Read();
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "ok\n");
+  // The next request in two writes that split its empty line; bare LF line ends.
+  c.Send("GET /nope HTTP/1.1\nHost: x\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  c.Send("\n");
+  EXPECT_EQ(c.Read().status, 404);
 }
 
 TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
