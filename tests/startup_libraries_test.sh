@@ -63,7 +63,7 @@ AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test-secret \
 # on local files still works, and a command that needs one says which library is missing.
 hide=""
 for lib in libpq.so.5 librdkafka.so.1 libcurl.so.4; do
-  path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ {print $NF; exit}')
+  path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ && !found {print $NF; found = 1}')
   [[ -n "$path" ]] && hide+="mount --bind /dev/null $(readlink -f "$path") && "
 done
 if [[ -n "$hide" ]] && unshare -m true 2>/dev/null; then
