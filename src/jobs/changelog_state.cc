@@ -476,12 +476,13 @@ Status ChangelogState::ReadBase(std::string_view bytes, std::shared_ptr<const vo
 }
 
 void ChangelogState::AppendDelta(std::string* out) const {
+  // Which groups the delta names (any order), then the rows in id order.
   std::vector<bool> used(countries_.size(), false);
-  klienci_.ForEachUnsaved([&](int64_t, const uint32_t* g) {
+  klienci_.ForEachUnsavedUnordered([&](int64_t, const uint32_t* g) {
     if (g) used[*g] = true;
   });
   std::vector<bool> pused(positions_.size(), false);
-  pracownicy_.ForEachUnsaved([&](int64_t, const Employee* e) {
+  pracownicy_.ForEachUnsavedUnordered([&](int64_t, const Employee* e) {
     if (e) pused[e->group] = true;
   });
   std::vector<uint32_t> cmap = WritePool(out, countries_, used);

@@ -399,6 +399,13 @@ class ChangelogState {
     void ForEachUnsaved(F&& f) const {
       for (const auto& [id, c] : SortedOverlay(true)) f(id, c->present ? &c->value : nullptr);
     }
+    // The same in no particular order (no sort).
+    template <typename F>
+    void ForEachUnsavedUnordered(F&& f) const {
+      overlay_.ForEach([&](int64_t id, const Change& c) {
+        if (c.dirty) f(id, c.present ? &c.value : nullptr);
+      });
+    }
 
    private:
     struct Change {

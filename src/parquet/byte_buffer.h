@@ -20,6 +20,10 @@ namespace cdc::parquet {
 class ByteBuffer {
  public:
   ByteBuffer() = default;
+  // Buffers of `huge_from` bytes and more are huge-page backed (the default is 4 MiB). A scratch buffer
+  // that is filled whole on every use, like the reader's decompressed page (~1 MiB), takes 1 MiB:
+  // one fault instead of 256.
+  explicit ByteBuffer(size_t huge_from) : huge_from_(huge_from) {}
   ByteBuffer(const ByteBuffer& o) { Assign(o.view()); }
   ByteBuffer& operator=(const ByteBuffer& o) {
     if (this != &o) Assign(o.view());
@@ -41,7 +45,7 @@ class ByteBuffer {
     size_t cap = cap_ ? cap_ : 64;
     while (cap < n) cap *= 2;
     char* p;
-    if (cap >= kHugeThreshold) {
+    if (cap >= huge_from_) {
       cap = (cap + kHuge - 1) / kHuge * kHuge;
       p = static_cast<char*>(std::aligned_alloc(kHuge, cap));
       if (p) madvise(p, cap, MADV_HUGEPAGE);  // a hint; failure only costs speed
@@ -78,6 +82,7 @@ class ByteBuffer {
   std::unique_ptr<char, Free> data_;
   size_t size_ = 0;
   size_t cap_ = 0;
+  size_t huge_from_ = kHugeThreshold;
 };
 
 }  // namespace cdc::parquet

@@ -100,7 +100,7 @@ class ColumnDecoder {
 
   const ParquetReader::Leaf* leaf_ = nullptr;
   Decompressor decompressor_;
-  ByteBuffer page_;         // decompressed page
+  ByteBuffer page_{1u << 20};  // decompressed page (huge pages from 1 MiB: filled whole on every use)
   ByteBuffer v2_values_;   // decompressed values section of a v2 page
   std::vector<uint8_t> defs_;
   std::vector<uint32_t> indices_;
