@@ -133,9 +133,9 @@ class AnalyticsBuilder {
   ChangelogState state_;
   ChangeExtractor extractor_;
   ExtractedChange change_;
+  std::vector<AnalyticsTable> row_tables_;  // ApplyRowGroup's scratch: the table of each row
   RawPosition position_;
   Lsn source_lsn_;
-  uint64_t rows_done_ = 0;
   bool files_unknown_ = false;  // ApplyCommittedBatch ran: the file-level position is unknown
   std::vector<SegmentRef> segments_;  // of the checkpoint the state was loaded from or saved to
   uint64_t next_segment_ = 0;

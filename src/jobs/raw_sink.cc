@@ -235,10 +235,9 @@ Result<size_t> RawSink::RetractAll(BatchPlan plan) {
     }));
   }
   if (entries.empty()) return size_t{0};  // nothing committed: nothing to withdraw
-  int64_t now = WallMillis();
   for (SinkFileStatus& e : entries) {
     e.action = "delete";
-    e.modification_time = now;
+    e.modification_time = plan.timestamp_ms;  // like CommitOnce: a retry writes the same bytes
   }
   CDC_RETURN_IF_ERROR(Retry(what, [&]() -> Status {
     CDC_RETURN_IF_ERROR(

@@ -21,8 +21,8 @@ class ByteBuffer {
  public:
   ByteBuffer() = default;
   // Buffers of `huge_from` bytes and more are huge-page backed (the default is 4 MiB). A scratch buffer
-  // that is filled whole on every use, like the reader's decompressed page (~1 MiB), takes 1 MiB:
-  // one fault instead of 256.
+  // filled whole on every use, like the reader's ~1 MiB decompressed page, passes 1 MiB: one page
+  // fault per use instead of 256.
   explicit ByteBuffer(size_t huge_from) : huge_from_(huge_from) {}
   ByteBuffer(const ByteBuffer& o) { Assign(o.view()); }
   ByteBuffer& operator=(const ByteBuffer& o) {
