@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 
 #include "base/clock.h"
 #include "base/failpoint.h"
@@ -290,15 +292,139 @@ Status AnalyticsBuilder::ApplyRaw(std::string_view topic, std::optional<std::str
   return Status::OK();
 }
 
+// One event of a row group, extracted ahead of being applied: ExtractedChange without views (its
+// group name is in its chunk's arena), 48 bytes.
+struct PackedChange {
+  enum : uint8_t { kHasBefore = 1, kHasAfter = 2, kHasGroup = 4, kHasWiek = 8 };
+  int64_t before_id;
+  int64_t after_id;
+  int64_t wiek;
+  uint64_t lsn;  // Lsn::value() (0: none)
+  uint32_t group_off;
+  uint32_t group_len;
+  char op;
+  uint8_t has;
+  AnalyticsTable table;  // kOther: nothing to apply (another table, or a tombstone)
+};
+static_assert(std::is_trivially_copyable_v<PackedChange>);
+
+// A decoded row group and its events, extracted in chunks of kChunkRows rows by whichever thread
+// claims a chunk first (the decoding thread after publishing the row group, or the applying thread
+// when it reaches a chunk nobody has claimed, or while it waits for one), then applied in row order.
+struct AnalyticsBuilder::PrefetchedRowGroup {
+  static constexpr size_t kChunkRows = 1024;
+  struct Chunk {
+    std::string arena;     // group names of its events
+    Status error;          // extraction failed at error_row: the rows before it are extracted
+    size_t error_row = 0;
+  };
+
+  size_t file = 0;  // index into the file list
+  int group = 0;
+  parquet::RecordBatch batch;
+  size_t per_table[3] = {0, 0, 0};  // rows per AnalyticsTable
+  parquet::ByteBuffer changes_bytes{size_t{256} << 10};  // PackedChange[rows]; huge-page backed from 256 KiB
+  std::vector<Chunk> chunks;
+  std::unique_ptr<std::atomic<bool>[]> ready;  // per chunk: extracted (release/acquire)
+  size_t ready_capacity = 0;
+  std::atomic<size_t> next_claim{0};  // chunks below it are claimed
+
+  size_t rows() const { return batch.num_rows(); }
+  size_t num_chunks() const { return chunks.size(); }
+  PackedChange* changes() { return reinterpret_cast<PackedChange*>(changes_bytes.data()); }
+
+  // Prepares the chunks for the decoded batch (column 0 = topic): the table of every row, counted.
+  void Prepare() {
+    size_t n = rows();
+    changes_bytes.Resize(n * sizeof(PackedChange));
+    PackedChange* c = changes();
+    const parquet::ColumnVector& topic = batch.column(0);
+    per_table[0] = per_table[1] = per_table[2] = 0;
+    for (size_t i = 0; i < n; ++i) {
+      c[i].table = topic.IsNull(i) ? AnalyticsTable::kOther : TableOfTopic(topic.String(i));
+      ++per_table[static_cast<int>(c[i].table)];
+    }
+    size_t k = (n + kChunkRows - 1) / kChunkRows;
+    chunks.resize(k);
+    if (k > ready_capacity) {
+      ready = std::make_unique<std::atomic<bool>[]>(k);
+      ready_capacity = k;
+    }
+    for (size_t j = 0; j < k; ++j) ready[j].store(false, std::memory_order_relaxed);
+    next_claim.store(0, std::memory_order_release);
+  }
+
+  // Claims the next unclaimed chunk: its index, or num_chunks() when all are claimed.
+  size_t Claim() {
+    size_t j = next_claim.load(std::memory_order_relaxed);
+    while (j < num_chunks() && !next_claim.compare_exchange_weak(j, j + 1, std::memory_order_acq_rel)) {
+    }
+    return std::min(j, num_chunks());
+  }
+
+  // Extracts chunk j (claimed by the caller) with the caller's extractor, then marks it ready.
+  void Extract(size_t j, ChangeExtractor* extractor) {
+    Chunk& chunk = chunks[j];
+    chunk.arena.clear();
+    chunk.error = Status::OK();
+    size_t end = std::min(rows(), (j + 1) * kChunkRows);
+    chunk.error_row = end;
+    const parquet::ColumnVector& value = batch.column(1);
+    PackedChange* c = changes();
+    ExtractedChange e;
+    for (size_t i = j * kChunkRows; i < end; ++i) {
+      PackedChange& p = c[i];
+      if (p.table == AnalyticsTable::kOther) continue;
+      if (value.IsNull(i)) {
+        p.table = AnalyticsTable::kOther;
+        continue;
+      }
+      Status st = extractor->Extract(value.String(i), p.table, &e);
+      if (!st.ok()) {
+        chunk.error = std::move(st);
+        chunk.error_row = i;
+        break;
+      }
+      p.op = e.op;
+      p.has = 0;
+      p.before_id = e.before_id.value_or(0);
+      p.after_id = e.after_id.value_or(0);
+      p.wiek = e.wiek.value_or(0);
+      if (e.before_id) p.has |= PackedChange::kHasBefore;
+      if (e.after_id) p.has |= PackedChange::kHasAfter;
+      if (e.wiek) p.has |= PackedChange::kHasWiek;
+      if (e.group) {
+        p.has |= PackedChange::kHasGroup;
+        p.group_off = static_cast<uint32_t>(chunk.arena.size());
+        p.group_len = static_cast<uint32_t>(e.group->size());
+        chunk.arena.append(*e.group);
+      }
+      p.lsn = e.lsn.value();
+    }
+    ready[j].store(true, std::memory_order_release);
+    ready[j].notify_all();
+  }
+
+  // Returns once chunk j is extracted, extracting it, or later unclaimed chunks while another thread
+  // extracts it.
+  void AwaitChunk(size_t j, ChangeExtractor* extractor) {
+    while (!ready[j].load(std::memory_order_acquire)) {
+      size_t k = Claim();
+      if (k < num_chunks()) {
+        Extract(k, extractor);
+      } else {
+        ready[j].wait(false, std::memory_order_acquire);
+      }
+    }
+  }
+};
+
 // Opens and decodes raw files on its own thread, at most kAhead row groups ahead of the consumer, in
-// order. Row groups are recycled (their buffers reused) once the consumer asks for the next one.
+// order, and extracts the events of each row group it publishes while the consumer has not claimed
+// them. Row groups are recycled (their buffers reused) once the consumer asks for the next one.
 class AnalyticsBuilder::Prefetcher {
  public:
-  struct RowGroup {
-    size_t file = 0;  // index into the file list
-    int group = 0;
-    parquet::RecordBatch batch;
-  };
+  using RowGroup = PrefetchedRowGroup;
 
   Prefetcher(AnalyticsBuilder* builder, const std::vector<std::string>& uris)
       : builder_(builder), uris_(uris), thread_([this] { Run(); }) {}
@@ -351,29 +477,37 @@ class AnalyticsBuilder::Prefetcher {
       int64_t t0 = MonoMicros();
       CDC_ASSIGN_OR_RETURN(auto reader, builder_->OpenRawFile(uris_[f]));
       CDC_ASSIGN_OR_RETURN(std::vector<int> cols, reader->ResolveColumns({"topic", "value", "partition", "offset"}));
-      int64_t busy_us = MonoMicros() - t0;  // opening and decoding, not waiting for the consumer
+      int64_t busy_us = MonoMicros() - t0;  // opening, decoding and extracting, not waiting for the consumer
       for (int g = 0; g < reader->num_row_groups(); ++g) {
-        std::unique_ptr<RowGroup> rg;
+        RowGroup* rg;
         {
           std::unique_lock lock(mu_);
           cv_.wait(lock, [&] { return stop_ || ready_.size() < kAhead; });
           if (stop_) return Status::Cancelled("stopped");
+          std::unique_ptr<RowGroup> fresh;
           if (!free_.empty()) {
-            rg = std::move(free_.back());
+            fresh = std::move(free_.back());
             free_.pop_back();
+          } else {
+            fresh = std::make_unique<RowGroup>();
           }
+          rg = fresh.get();
+          decoding_ = std::move(fresh);
         }
-        if (!rg) rg = std::make_unique<RowGroup>();
         rg->file = f;
         rg->group = g;
         int64_t t = MonoMicros();
         CDC_RETURN_IF_ERROR(reader->ReadRowGroup(g, cols, &rg->batch));
-        busy_us += MonoMicros() - t;
+        rg->Prepare();
         {
           std::lock_guard lock(mu_);
-          ready_.push_back(std::move(rg));
+          ready_.push_back(std::move(decoding_));
         }
         cv_.notify_all();
+        // The consumer may be applying an earlier row group: extract this one's events meanwhile (it
+        // owns the row group from now on, and claims chunks itself when it gets there first).
+        for (size_t j = rg->Claim(); j < rg->num_chunks(); j = rg->Claim()) rg->Extract(j, &extractor_);
+        busy_us += MonoMicros() - t;
       }
       log::Debug("batch", "{}: {} rows decoded in {:.1f} ms", uris_[f], reader->num_rows(),
                  static_cast<double>(busy_us) / 1000.0);
@@ -383,11 +517,13 @@ class AnalyticsBuilder::Prefetcher {
 
   AnalyticsBuilder* builder_;
   const std::vector<std::string>& uris_;
+  ChangeExtractor extractor_;  // this thread's
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<RowGroup>> ready_;
   std::vector<std::unique_ptr<RowGroup>> free_;
-  std::unique_ptr<RowGroup> current_;
+  std::unique_ptr<RowGroup> current_;   // the consumer's
+  std::unique_ptr<RowGroup> decoding_;  // this thread's, until published
   Status error_;
   size_t file_ = 0;  // being decoded
   bool done_ = false;
@@ -417,34 +553,51 @@ Result<std::unique_ptr<parquet::ParquetReader>> AnalyticsBuilder::OpenRawFile(co
       uri, output_->Describe(), kRawDataDir));
 }
 
-Status AnalyticsBuilder::ApplyRowGroup(const std::string& uri, int group, const parquet::RecordBatch& batch,
-                                       CatchUpStats* stats) {
-  const parquet::ColumnVector& topic = batch.column(0);
-  const parquet::ColumnVector& value = batch.column(1);
-  // The table of each row (null topic: kOther), counted per table to reserve the overlays.
-  row_tables_.resize(batch.num_rows());
-  size_t per_table[3] = {0, 0, 0};
-  for (size_t i = 0; i < batch.num_rows(); ++i) {
-    row_tables_[i] = topic.IsNull(i) ? AnalyticsTable::kOther : TableOfTopic(topic.String(i));
-    ++per_table[static_cast<int>(row_tables_[i])];
-  }
-  state_.ReserveChanges(AnalyticsTable::kKlienci, per_table[static_cast<int>(AnalyticsTable::kKlienci)]);
-  state_.ReserveChanges(AnalyticsTable::kPracownicy, per_table[static_cast<int>(AnalyticsTable::kPracownicy)]);
-  for (size_t i = 0; i < batch.num_rows(); ++i) {
-    AnalyticsTable table = row_tables_[i];
-    if (table == AnalyticsTable::kOther || value.IsNull(i)) continue;
-    Status st = extractor_.Extract(value.String(i), table, &change_);
-    if (st.ok()) st = state_.Apply(table, change_);
-    if (!st.ok()) {
-      const parquet::ColumnVector& part = batch.column(2);
-      const parquet::ColumnVector& off = batch.column(3);
-      return Status(st.code(), fmt::format("{} row group {} row {} (topic {} partition {} offset {}): {}", uri, group,
-                                           i, topic.String(i), part.IsNull(i) ? -1 : part.Int32(i),
-                                           off.IsNull(i) ? -1 : off.Int64(i), st.message()));
+Status AnalyticsBuilder::ApplyRowGroup(const std::string& uri, PrefetchedRowGroup& rg, CatchUpStats* stats) {
+  state_.ReserveChanges(AnalyticsTable::kKlienci, rg.per_table[static_cast<int>(AnalyticsTable::kKlienci)]);
+  state_.ReserveChanges(AnalyticsTable::kPracownicy, rg.per_table[static_cast<int>(AnalyticsTable::kPracownicy)]);
+  auto failed = [&](size_t i, const Status& st) {
+    const parquet::ColumnVector& topic = rg.batch.column(0);
+    const parquet::ColumnVector& part = rg.batch.column(2);
+    const parquet::ColumnVector& off = rg.batch.column(3);
+    return Status(st.code(), fmt::format("{} row group {} row {} (topic {} partition {} offset {}): {}", uri, rg.group,
+                                         i, topic.IsNull(i) ? "null" : topic.String(i),
+                                         part.IsNull(i) ? -1 : part.Int32(i), off.IsNull(i) ? -1 : off.Int64(i),
+                                         st.message()));
+  };
+  // Events are applied in order, each after the lookups of the previous one; prefetching the memory
+  // of the event kPrefetchAhead rows on overlaps their cache misses.
+  constexpr size_t kPrefetchAhead = 8;
+  const PackedChange* changes = rg.changes();
+  ExtractedChange e;
+  for (size_t j = 0; j < rg.num_chunks(); ++j) {
+    rg.AwaitChunk(j, &extractor_);
+    const PrefetchedRowGroup::Chunk& chunk = rg.chunks[j];
+    std::string_view arena = chunk.arena;
+    size_t end = std::min(rg.rows(), (j + 1) * PrefetchedRowGroup::kChunkRows);
+    for (size_t i = j * PrefetchedRowGroup::kChunkRows; i < end; ++i) {
+      if (i + kPrefetchAhead < std::min(end, chunk.error_row)) {
+        const PackedChange& q = changes[i + kPrefetchAhead];
+        if (q.table != AnalyticsTable::kOther) {
+          state_.Prefetch(q.table, q.op == 'd' ? q.before_id : q.after_id);
+        }
+      }
+      if (i == chunk.error_row) return failed(i, chunk.error);  // (error_row is `end` when none failed)
+      const PackedChange& p = changes[i];
+      if (p.table == AnalyticsTable::kOther) continue;
+      e.op = p.op;
+      e.before_id = (p.has & PackedChange::kHasBefore) ? std::optional<int64_t>(p.before_id) : std::nullopt;
+      e.after_id = (p.has & PackedChange::kHasAfter) ? std::optional<int64_t>(p.after_id) : std::nullopt;
+      e.wiek = (p.has & PackedChange::kHasWiek) ? std::optional<int64_t>(p.wiek) : std::nullopt;
+      e.group = (p.has & PackedChange::kHasGroup) ? std::optional<std::string_view>(arena.substr(p.group_off, p.group_len))
+                                                  : std::nullopt;
+      e.lsn = Lsn(p.lsn);
+      Status st = state_.Apply(p.table, e);
+      if (!st.ok()) return failed(i, st);
+      ++stats->events;
     }
-    ++stats->events;
   }
-  stats->rows += batch.num_rows();
+  stats->rows += rg.rows();
   return Status::OK();
 }
 
@@ -497,7 +650,7 @@ Result<CatchUpStats> AnalyticsBuilder::FinishCatchUp(ProgressLine* progress) {
     Prefetcher::RowGroup* rg = *next;
     if (rg == nullptr) break;
     consumed_up_to(rg->file);
-    Status st = ApplyRowGroup(pending_files_[rg->file], rg->group, rg->batch, &stats);
+    Status st = ApplyRowGroup(pending_files_[rg->file], *rg, &stats);
     if (!st.ok()) {
       prefetcher_.reset();
       return st;

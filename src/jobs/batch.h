@@ -123,17 +123,17 @@ class AnalyticsBuilder {
     uint64_t size = 0;
     uint64_t checksum = 0;
   };
+  struct PrefetchedRowGroup;
   class Prefetcher;
   Result<std::unique_ptr<parquet::ParquetReader>> OpenRawFile(const std::string& uri);
-  Status ApplyRowGroup(const std::string& uri, int group, const parquet::RecordBatch& batch, CatchUpStats* stats);
+  Status ApplyRowGroup(const std::string& uri, PrefetchedRowGroup& rg, CatchUpStats* stats);
   void DeleteStaleSegments();
   Result<std::vector<std::string>> CommittedFiles(int64_t* latest);
 
   store::ObjectStore* output_;
   ChangelogState state_;
-  ChangeExtractor extractor_;
+  ChangeExtractor extractor_;  // this thread's (the prefetcher has its own)
   ExtractedChange change_;
-  std::vector<AnalyticsTable> row_tables_;  // ApplyRowGroup's scratch: the table of each row
   RawPosition position_;
   Lsn source_lsn_;
   bool files_unknown_ = false;  // ApplyCommittedBatch ran: the file-level position is unknown

@@ -31,6 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/huge_pages.h"
 #include "base/lsn.h"
 #include "base/status.h"
 
@@ -95,6 +96,15 @@ class ChangelogState {
   // Applies one extracted event of `table` (kOther is ignored). InvalidArgument when the event lacks
   // the id it needs (c/r/u without after.id, d without before.id) or has an unknown op.
   Status Apply(AnalyticsTable table, const ExtractedChange& change);
+  // A hint that an event of `table` about key `id` is applied soon: starts loading the memory its
+  // lookups read first, so that the cache misses of several events overlap.
+  void Prefetch(AnalyticsTable table, int64_t id) const {
+    if (table == AnalyticsTable::kKlienci) {
+      klienci_.Prefetch(id);
+    } else if (table == AnalyticsTable::kPracownicy) {
+      pracownicy_.Prefetch(id);
+    }
+  }
   // Room for `n` more changed keys of `table`, so that applying a file of known size does not grow
   // (and rehash) the overlay step by step.
   void ReserveChanges(AnalyticsTable table, size_t n);
@@ -171,7 +181,11 @@ class ChangelogState {
     void reserve(size_t n) {
       size_t cap = 16;
       while (cap < n * 2) cap <<= 1;
-      if (cap > slots_.size()) Rehash(cap);
+      if (cap > cap_) Rehash(cap);
+    }
+    void Prefetch(int64_t key) const {
+      __builtin_prefetch(&used_[Home(key)]);
+      __builtin_prefetch(slots_ + Home(key));
     }
     V* Find(int64_t key) { return const_cast<V*>(static_cast<const FlatIdMap*>(this)->Find(key)); }
     const V* Find(int64_t key) const {
@@ -182,7 +196,7 @@ class ChangelogState {
     }
     // Inserts (key, value) unless the key exists; returns the stored value and whether it was inserted.
     std::pair<V*, bool> TryEmplace(int64_t key, const V& value) {
-      if ((size_ + 1) * 2 > slots_.size()) Rehash(slots_.size() * 2);
+      if ((size_ + 1) * 2 > cap_) Rehash(cap_ * 2);
       size_t i = Home(key);
       for (; used_[i]; i = (i + 1) & mask_) {
         if (slots_[i].key == key) return {&slots_[i].value, false};
@@ -218,13 +232,13 @@ class ChangelogState {
     }
     template <typename F>
     void ForEach(F&& f) const {
-      for (size_t i = 0; i < slots_.size(); ++i) {
+      for (size_t i = 0; i < cap_; ++i) {
         if (used_[i]) f(slots_[i].key, slots_[i].value);
       }
     }
     template <typename F>
     void ForEachMutable(F&& f) {
-      for (size_t i = 0; i < slots_.size(); ++i) {
+      for (size_t i = 0; i < cap_; ++i) {
         if (used_[i]) f(slots_[i].key, slots_[i].value);
       }
     }
@@ -238,18 +252,28 @@ class ChangelogState {
       uint64_t x = static_cast<uint64_t>(key) * 0x9E3779B97F4A7C15ull;
       return static_cast<size_t>(x ^ (x >> 29)) & mask_;
     }
+    // Slot storage from 256 KiB on is huge-page backed: inserting a few thousand random keys would
+    // otherwise first-touch nearly every 4 KiB page of it. Slots are uninitialised until used.
+    static constexpr size_t kHugeFrom = size_t{256} << 10;
     void Rehash(size_t cap) {
-      std::vector<Slot> old_slots = std::move(slots_);
+      std::unique_ptr<Slot, FreeBytes> old_mem = std::move(slot_mem_);
+      Slot* old_slots = slots_;
+      size_t old_cap = cap_;
       std::vector<uint8_t> old_used = std::move(used_);
-      slots_.assign(cap, Slot{});
+      size_t bytes = cap * sizeof(Slot);
+      slot_mem_.reset(static_cast<Slot*>(AllocatePages(&bytes, kHugeFrom)));
+      slots_ = slot_mem_.get();
+      cap_ = cap;
       used_.assign(cap, 0);
       mask_ = cap - 1;
       size_ = 0;
-      for (size_t i = 0; i < old_slots.size(); ++i) {
+      for (size_t i = 0; i < old_cap; ++i) {
         if (old_used[i]) TryEmplace(old_slots[i].key, old_slots[i].value);
       }
     }
-    std::vector<Slot> slots_;
+    std::unique_ptr<Slot, FreeBytes> slot_mem_;  // (Slot is an aggregate: malloc'd memory holds them)
+    Slot* slots_ = nullptr;
+    size_t cap_ = 0;
     std::vector<uint8_t> used_;  // 1 = slot holds an entry
     size_t mask_ = 0;
     size_t size_ = 0;
@@ -368,6 +392,19 @@ class ChangelogState {
     void SetBase(const Base& base) {
       base_ = base;
       size_ = base.n;
+      if (base.n > 0) {
+        first_id_ = LoadAt<int64_t>(base.ids, 0);
+        last_id_ = LoadAt<int64_t>(base.ids, base.n - 1);
+        uint64_t span = static_cast<uint64_t>(last_id_) - static_cast<uint64_t>(first_id_);
+        rows_per_id_ = span == 0 ? 0.0 : static_cast<double>(base.n - 1) / static_cast<double>(span);
+      }
+    }
+    // A hint that `id` is looked up soon: starts loading the memory its lookup reads first.
+    void Prefetch(int64_t id) const {
+      overlay_.Prefetch(id);
+      if (base_.n > 16 && id >= first_id_ && id <= last_id_) {
+        __builtin_prefetch(base_.ids + BaseEstimate(id) * sizeof(int64_t));
+      }
     }
     void MarkSaved() {
       std::vector<int64_t> forget;
@@ -418,18 +455,61 @@ class ChangelogState {
       if (!c->dirty) ++dirty_;
       c->dirty = true;
     }
-    // Binary search of the base: its index of `id`, or n when absent.
+    // Where `id` would be in the base if its ids were spread evenly: its index estimate.
+    size_t BaseEstimate(int64_t id) const {
+      double ahead = static_cast<double>(static_cast<uint64_t>(id) - static_cast<uint64_t>(first_id_)) * rows_per_id_;
+      return static_cast<size_t>(std::min(ahead, static_cast<double>(base_.n - 1)));
+    }
+    // The base's index of `id`, or n when absent (ids are strictly increasing: ReadBase checks). Ids
+    // are usually spread evenly (serial keys, some deleted), so two interpolation probes land at or
+    // within a few rows of the key and a gallop from there stays in a cache line or two; a binary
+    // search would touch ~log2(n) lines, most of them cache misses. Keys spread any other way cost the
+    // gallop (2 log2(distance) probes) plus a binary search: still O(log n).
     size_t BaseIndex(int64_t id) const {
-      size_t lo = 0, hi = base_.n;
-      while (lo < hi) {
+      const size_t n = base_.n;
+      if (n == 0 || id < first_id_ || id > last_id_) return n;
+      auto at = [&](size_t i) { return LoadAt<int64_t>(base_.ids, i); };
+      size_t lo = 0, hi = n;  // the key, if present, is in [lo, hi)
+      if (n > 16) {
+        // The first probe is where id would be at the base's average density; the second corrects by
+        // the same density from where the first landed (the first's error is local unevenness).
+        size_t m = BaseEstimate(id);
+        int64_t v = at(m);
+        if (v == id) return m;
+        uint64_t off = v < id ? static_cast<uint64_t>(id) - static_cast<uint64_t>(v)
+                              : static_cast<uint64_t>(v) - static_cast<uint64_t>(id);
+        size_t jump = static_cast<size_t>(
+            std::min(std::max(static_cast<double>(off) * rows_per_id_, 1.0), static_cast<double>(n - 1)));
+        m = v < id ? std::min(n - 1, m + jump) : (m >= jump ? m - jump : 0);
+        v = at(m);
+        if (v == id) return m;
+        if (v < id) {  // gallop right: at(lo - 1) < id
+          size_t step = 1;
+          lo = m + 1;
+          while (lo + step - 1 < n && at(lo + step - 1) < id) {
+            lo += step;
+            step *= 2;
+          }
+          hi = std::min(n, lo + step);
+        } else {  // gallop left: at(hi) > id
+          size_t step = 1;
+          hi = m;
+          while (hi >= step && at(hi - step) > id) {
+            hi -= step;
+            step *= 2;
+          }
+          lo = hi >= step ? hi - step : 0;
+        }
+      }
+      while (lo < hi) {  // the first index in [lo, hi] whose id is >= id
         size_t mid = lo + (hi - lo) / 2;
-        if (LoadAt<int64_t>(base_.ids, mid) < id) {
+        if (at(mid) < id) {
           lo = mid + 1;
         } else {
           hi = mid;
         }
       }
-      return lo < base_.n && LoadAt<int64_t>(base_.ids, lo) == id ? lo : base_.n;
+      return lo < n && at(lo) == id ? lo : n;
     }
     bool InBase(int64_t id) const { return BaseIndex(id) != base_.n; }
     bool BaseFind(int64_t id, V* out) const {
@@ -449,6 +529,8 @@ class ChangelogState {
     }
 
     Base base_;
+    int64_t first_id_ = 0, last_id_ = 0;  // of the base (when it has rows)
+    double rows_per_id_ = 0;              // (n - 1) / (last_id_ - first_id_)
     FlatIdMap<Change> overlay_;
     size_t size_ = 0;
     size_t dirty_ = 0;

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
+#include <set>
 #include <random>
 #include <string>
 
@@ -235,6 +237,64 @@ TEST_F(StateTest, SnapshotRoundTrip) {
     ChangelogState bad;
     EXPECT_TRUE(bad.ReadBase(snap.substr(0, n)).IsCorruption()) << n;
   }
+}
+
+// Lookups in a base read back from bytes find every key and no other, however the ids are spread
+// (the lookup interpolates, then gallops, then binary-searches): a dense run, wide gaps, negative ids,
+// both int64 extremes.
+TEST(StateBaseTest, BaseLookupsFindExactlyTheSavedKeys) {
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min(), kMax = std::numeric_limits<int64_t>::max();
+  auto check = [](const std::string& name, const std::set<int64_t>& present) {
+    SCOPED_TRACE(name);
+    ChangeExtractor x;
+    ChangelogState saved;
+    for (int64_t id : present) {
+      ExtractedChange c;
+      ASSERT_TRUE(x.Extract(Envelope('c', "null", Klient(id, "PL")), AnalyticsTable::kKlienci, &c).ok());
+      ASSERT_TRUE(saved.Apply(AnalyticsTable::kKlienci, c).ok());
+    }
+    std::string snap;
+    saved.AppendBase(&snap);
+    std::vector<int64_t> probes(present.begin(), present.end());
+    for (int64_t id : present) {
+      for (int64_t d : {-2, -1, 1, 2, 17}) {
+        if ((d < 0 && id < kMin - d) || (d > 0 && id > kMax - d)) continue;
+        if (!present.count(id + d)) probes.push_back(id + d);
+      }
+    }
+    std::mt19937_64 rng(7);
+    std::shuffle(probes.begin(), probes.end(), rng);
+    // Deleting a key retracts a row exactly when the base has the key.
+    ChangelogState base;
+    ASSERT_TRUE(base.ReadBase(snap).ok());
+    ASSERT_EQ(base.base_rows(), present.size());
+    size_t left = present.size();
+    for (int64_t id : probes) {
+      ExtractedChange c;
+      ASSERT_TRUE(x.Extract(Envelope('d', Klient(id, "PL"), "null"), AnalyticsTable::kKlienci, &c).ok());
+      ASSERT_TRUE(base.Apply(AnalyticsTable::kKlienci, c).ok());
+      if (present.count(id)) --left;
+      ASSERT_EQ(base.klienci_rows(), left) << "after deleting " << id;
+    }
+  };
+  std::set<int64_t> dense, holes, gaps, mixed, random;
+  for (int64_t i = 1; i <= 500; ++i) dense.insert(i);
+  for (int64_t i = 1; i <= 700; ++i) {
+    if (i % 7 != 0 && i % 11 != 0) holes.insert(i);
+  }
+  for (int64_t i = 1; i <= 200; ++i) gaps.insert(1000 + i * i * 37);
+  mixed = dense;
+  mixed.insert(gaps.begin(), gaps.end());
+  for (int64_t i = 1; i <= 20; ++i) mixed.insert(int64_t{1} << (20 + i));
+  for (int64_t i = 1; i <= 20; ++i) mixed.insert(-i * 1000003);
+  mixed.insert({kMin, kMax, 0});
+  std::mt19937_64 rng(1);
+  while (random.size() < 300) random.insert(static_cast<int64_t>(rng()));
+  check("dense", dense);
+  check("holes", holes);
+  check("gaps", gaps);
+  check("mixed", mixed);
+  check("random", random);
 }
 
 // A reference model of both tables: id -> group (and age).

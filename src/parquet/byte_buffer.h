@@ -1,12 +1,10 @@
 // ByteBuffer: a growable byte array whose Resize() does not zero-fill, for page buffers, column
 // chunk buffers and the string bytes of a ColumnVector. std::string::resize would memset every byte
 // first, which costs as much as the copy itself on 100 MB column chunks. Buffers of 4 MiB and more
-// are 2 MiB-aligned and advised as transparent huge pages: on virtual machines the page faults of
+// are huge-page backed (base/huge_pages.h): on virtual machines the page faults of
 // first-touching a fresh 100 MB buffer in 4 KiB pages cost more than the copy into it.
 // Capacity is kept between uses (Clear() keeps it). Thread-safety: none.
 #pragma once
-
-#include <sys/mman.h>
 
 #include <cstddef>
 #include <cstdlib>
@@ -14,6 +12,8 @@
 #include <memory>
 #include <new>
 #include <string_view>
+
+#include "base/huge_pages.h"
 
 namespace cdc::parquet {
 
@@ -44,15 +44,7 @@ class ByteBuffer {
     if (n <= cap_) return;
     size_t cap = cap_ ? cap_ : 64;
     while (cap < n) cap *= 2;
-    char* p;
-    if (cap >= huge_from_) {
-      cap = (cap + kHuge - 1) / kHuge * kHuge;
-      p = static_cast<char*>(std::aligned_alloc(kHuge, cap));
-      if (p) madvise(p, cap, MADV_HUGEPAGE);  // a hint; failure only costs speed
-    } else {
-      p = static_cast<char*>(std::malloc(cap));
-    }
-    if (!p) throw std::bad_alloc();
+    char* p = static_cast<char*>(AllocatePages(&cap, huge_from_));
     if (size_) std::memcpy(p, data_.get(), size_);
     data_.reset(p);
     cap_ = cap;
@@ -74,12 +66,8 @@ class ByteBuffer {
   void Clear() { size_ = 0; }
 
  private:
-  static constexpr size_t kHuge = 2u << 20;
   static constexpr size_t kHugeThreshold = 4u << 20;
-  struct Free {
-    void operator()(char* p) const { std::free(p); }
-  };
-  std::unique_ptr<char, Free> data_;
+  std::unique_ptr<char, FreeBytes> data_;
   size_t size_ = 0;
   size_t cap_ = 0;
   size_t huge_from_ = kHugeThreshold;
