@@ -314,7 +314,8 @@ static_assert(std::is_trivially_copyable_v<PackedChange>);
 struct AnalyticsBuilder::PrefetchedRowGroup {
   static constexpr size_t kChunkRows = 1024;
   struct Chunk {
-    std::string arena;     // group names of its events
+    std::vector<PackedChange> changes;  // one per row of the chunk
+    std::string arena;                  // group names of its events
     Status error;          // extraction failed at error_row: the rows before it are extracted
     size_t error_row = 0;
   };
@@ -322,8 +323,8 @@ struct AnalyticsBuilder::PrefetchedRowGroup {
   size_t file = 0;  // index into the file list
   int group = 0;
   parquet::RecordBatch batch;
-  size_t per_table[3] = {0, 0, 0};  // rows per AnalyticsTable
-  parquet::ByteBuffer changes_bytes{size_t{256} << 10};  // PackedChange[rows]; huge-page backed from 256 KiB
+  std::vector<AnalyticsTable> tables;  // of each row (from its topic)
+  size_t per_table[3] = {0, 0, 0};     // rows per AnalyticsTable
   std::vector<Chunk> chunks;
   std::unique_ptr<std::atomic<bool>[]> ready;  // per chunk: extracted (release/acquire)
   size_t ready_capacity = 0;
@@ -331,18 +332,16 @@ struct AnalyticsBuilder::PrefetchedRowGroup {
 
   size_t rows() const { return batch.num_rows(); }
   size_t num_chunks() const { return chunks.size(); }
-  PackedChange* changes() { return reinterpret_cast<PackedChange*>(changes_bytes.data()); }
 
   // Prepares the chunks for the decoded batch (column 0 = topic): the table of every row, counted.
   void Prepare() {
     size_t n = rows();
-    changes_bytes.Resize(n * sizeof(PackedChange));
-    PackedChange* c = changes();
     const parquet::ColumnVector& topic = batch.column(0);
+    tables.resize(n);
     per_table[0] = per_table[1] = per_table[2] = 0;
     for (size_t i = 0; i < n; ++i) {
-      c[i].table = topic.IsNull(i) ? AnalyticsTable::kOther : TableOfTopic(topic.String(i));
-      ++per_table[static_cast<int>(c[i].table)];
+      tables[i] = topic.IsNull(i) ? AnalyticsTable::kOther : TableOfTopic(topic.String(i));
+      ++per_table[static_cast<int>(tables[i])];
     }
     size_t k = (n + kChunkRows - 1) / kChunkRows;
     chunks.resize(k);
@@ -370,15 +369,13 @@ struct AnalyticsBuilder::PrefetchedRowGroup {
     size_t end = std::min(rows(), (j + 1) * kChunkRows);
     chunk.error_row = end;
     const parquet::ColumnVector& value = batch.column(1);
-    PackedChange* c = changes();
+    size_t begin = j * kChunkRows;
+    chunk.changes.resize(end - begin);
     ExtractedChange e;
-    for (size_t i = j * kChunkRows; i < end; ++i) {
-      PackedChange& p = c[i];
+    for (size_t i = begin; i < end; ++i) {
+      PackedChange& p = chunk.changes[i - begin];
+      p.table = value.IsNull(i) ? AnalyticsTable::kOther : tables[i];
       if (p.table == AnalyticsTable::kOther) continue;
-      if (value.IsNull(i)) {
-        p.table = AnalyticsTable::kOther;
-        continue;
-      }
       Status st = extractor->Extract(value.String(i), p.table, &e);
       if (!st.ok()) {
         chunk.error = std::move(st);
@@ -568,22 +565,23 @@ Status AnalyticsBuilder::ApplyRowGroup(const std::string& uri, PrefetchedRowGrou
   // Events are applied in order, each after the lookups of the previous one; prefetching the memory
   // of the event kPrefetchAhead rows on overlaps their cache misses.
   constexpr size_t kPrefetchAhead = 8;
-  const PackedChange* changes = rg.changes();
   ExtractedChange e;
   for (size_t j = 0; j < rg.num_chunks(); ++j) {
     rg.AwaitChunk(j, &extractor_);
     const PrefetchedRowGroup::Chunk& chunk = rg.chunks[j];
     std::string_view arena = chunk.arena;
-    size_t end = std::min(rg.rows(), (j + 1) * PrefetchedRowGroup::kChunkRows);
-    for (size_t i = j * PrefetchedRowGroup::kChunkRows; i < end; ++i) {
+    const size_t begin = j * PrefetchedRowGroup::kChunkRows;
+    const size_t end = std::min(rg.rows(), begin + PrefetchedRowGroup::kChunkRows);
+    const PackedChange* changes = chunk.changes.data();  // row i is changes[i - begin]
+    for (size_t i = begin; i < end; ++i) {
       if (i + kPrefetchAhead < std::min(end, chunk.error_row)) {
-        const PackedChange& q = changes[i + kPrefetchAhead];
+        const PackedChange& q = changes[i + kPrefetchAhead - begin];
         if (q.table != AnalyticsTable::kOther) {
           state_.Prefetch(q.table, q.op == 'd' ? q.before_id : q.after_id);
         }
       }
       if (i == chunk.error_row) return failed(i, chunk.error);  // (error_row is `end` when none failed)
-      const PackedChange& p = changes[i];
+      const PackedChange& p = changes[i - begin];
       if (p.table == AnalyticsTable::kOther) continue;
       e.op = p.op;
       e.before_id = (p.has & PackedChange::kHasBefore) ? std::optional<int64_t>(p.before_id) : std::nullopt;
