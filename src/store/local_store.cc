@@ -132,8 +132,46 @@ Status LocalStore::WriteAndPublish(std::string_view key, Publish how, Fill&& fil
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::IoError(fmt::format("cannot create directory {}: {}", dir, ec.message()));
 
+  // Preferred: an unnamed file (O_TMPFILE), named once it is complete and durable. Nobody can see it
+  // before, a crash leaves nothing behind, and its fsync has no new directory entry to write.
+  // Filesystems without O_TMPFILE (and machines without /proc to link it from) use a named temp file.
+  static const bool proc_fd = ::access("/proc/self/fd", X_OK) == 0;
+  const bool unnamed = proc_fd && options_.local_tmpfile;
+  int fd = unnamed ? ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644) : -1;
+  if (fd >= 0) {
+    Fd file(fd);
+    CDC_RETURN_IF_ERROR(fill(fd, path));
+    if (options_.local_fsync && ::fsync(fd) != 0) {
+      return Status::IoError(fmt::format("cannot fsync {}: {}", path, ErrnoText(errno)));
+    }
+    const std::string self = fmt::format("/proc/self/fd/{}", fd);
+    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+      int err = errno;
+      if (err == EEXIST && how == Publish::kLinkIfAbsent) {
+        return Status::AlreadyExists(fmt::format("object {} already exists", path));
+      }
+      if (err != EEXIST) return Status::IoError(fmt::format("cannot create {}: {}", path, ErrnoText(err)));
+      // Replacing: name it, then rename that name over the object (atomic for readers).
+      const std::string tmp = fmt::format("{}/{}{}.{}", dir, kLocalTempPrefix, BaseOf(path), TempSuffix());
+      if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, tmp.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+        return Status::IoError(fmt::format("cannot create {}: {}", tmp, ErrnoText(errno)));
+      }
+      if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        err = errno;
+        ::unlink(tmp.c_str());
+        return Status::IoError(fmt::format("cannot rename {} to {}: {}", tmp, path, ErrnoText(err)));
+      }
+    }
+    if (file.Close() != 0) return Status::IoError(fmt::format("cannot close {}: {}", path, ErrnoText(errno)));
+    if (options_.local_fsync) CDC_RETURN_IF_ERROR(FsyncDir(dir));
+    return Status::OK();
+  }
+  if (unnamed && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+    return Status::IoError(fmt::format("cannot create a file in {}: {}", dir, ErrnoText(errno)));
+  }
+
   const std::string tmp = fmt::format("{}/{}{}.{}", dir, kLocalTempPrefix, BaseOf(path), TempSuffix());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IoError(fmt::format("cannot create {}: {}", tmp, ErrnoText(errno)));
   Fd file(fd);
   auto fail = [&](Status s) {

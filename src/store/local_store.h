@@ -1,12 +1,13 @@
 // LocalStore: an ObjectStore over a directory of the local filesystem.
 //
 // Key "a/b/c" is the file <root>/a/b/c; parent directories are created on Put.
-// Put writes "<dir>/.cdcpipe-tmp.<name>.<random>", fsyncs it, renames it over the final name and
-// fsyncs the directory, so a reader (or a crash) sees the old file or the whole new one. A crash can
-// leave a temp file behind: List never reports names starting with ".cdcpipe-tmp." and
-// RemoveStaleTempFiles deletes them. PutIfAbsent writes the temp file the same way and link()s it to
-// the final name: link fails with EEXIST when the name exists, which makes it atomic against other
-// processes on the same filesystem.
+// Put writes an unnamed file in the key's directory (O_TMPFILE), fsyncs it, links it to the final name
+// (or, when the object exists, to "<dir>/.cdcpipe-tmp.<name>.<random>" renamed over it) and fsyncs the
+// directory, so a reader (or a crash) sees the old file or the whole new one. On filesystems without
+// O_TMPFILE the file is written under the temp name first. A crash can leave a temp file behind: List
+// never reports names starting with ".cdcpipe-tmp." and RemoveStaleTempFiles deletes them.
+// PutIfAbsent links the file to the final name: link fails with EEXIST when the name exists, which
+// makes it atomic against other processes on the same filesystem.
 //
 // Thread-safety: safe from several threads (no shared mutable state besides the filesystem).
 #pragma once
@@ -45,7 +46,7 @@ class LocalStore final : public ObjectStore {
 
   // How the temp file becomes the object.
   enum class Publish { kRename, kLinkIfAbsent };
-  // Writes a temp file in the key's directory by calling `fill(fd)`, then publishes it.
+  // Writes the object's bytes by calling `fill(fd, name for errors)`, then publishes them.
   template <typename Fill>
   Status WriteAndPublish(std::string_view key, Publish how, Fill&& fill);
 

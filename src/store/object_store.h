@@ -82,6 +82,9 @@ struct StoreOptions {
   // Local store: fsync files and directories on Put. Default true (turning it off loses the
   // crash guarantee but not atomicity).
   bool local_fsync = true;
+  // Local store: write objects as unnamed files (O_TMPFILE) when the filesystem can. Default true;
+  // false (or a filesystem without O_TMPFILE) writes them under a temp name first.
+  bool local_tmpfile = true;
 
   // Options with the S3 fields filled in from the environment where they are empty.
   static StoreOptions FromEnvironment(StoreOptions base);

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -22,13 +23,17 @@
 namespace cdc::store {
 namespace {
 
-class LocalStoreTest : public ::testing::Test {
+// Every LocalStore test runs with unnamed temp files (O_TMPFILE, the default) and with named ones (the
+// way on filesystems without O_TMPFILE).
+class LocalStoreTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/cdcpipe-store-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    auto s = OpenStore(dir_ + "/root");
+    StoreOptions options;
+    options.local_tmpfile = GetParam();
+    auto s = OpenStore(dir_ + "/root", options);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
   }
@@ -48,7 +53,7 @@ class LocalStoreTest : public ::testing::Test {
   std::unique_ptr<ObjectStore> store_;
 };
 
-TEST_F(LocalStoreTest, PutGetRoundTripAndOverwrite) {
+TEST_P(LocalStoreTest, PutGetRoundTripAndOverwrite) {
   ASSERT_TRUE(store_->Put("a/b/c.bin", std::string("x\0y", 3)).ok());
   auto got = store_->Get("a/b/c.bin");
   ASSERT_TRUE(got.ok());
@@ -63,7 +68,7 @@ TEST_F(LocalStoreTest, PutGetRoundTripAndOverwrite) {
   EXPECT_EQ(*store_->Get("empty"), "");
 }
 
-TEST_F(LocalStoreTest, GetMissingIsNotFound) {
+TEST_P(LocalStoreTest, GetMissingIsNotFound) {
   auto r = store_->Get("nope/x");
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().IsNotFound()) << r.status().ToString();
@@ -71,7 +76,7 @@ TEST_F(LocalStoreTest, GetMissingIsNotFound) {
   EXPECT_TRUE(store_->Head("nope").status().IsNotFound());
 }
 
-TEST_F(LocalStoreTest, GetBytesMapsTheObjectAndOutlivesAReplacement) {
+TEST_P(LocalStoreTest, GetBytesMapsTheObjectAndOutlivesAReplacement) {
   std::string big(3 * 1024 * 1024 + 17, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
   ASSERT_TRUE(store_->Put("seg", big).ok());
@@ -92,7 +97,7 @@ TEST_F(LocalStoreTest, GetBytesMapsTheObjectAndOutlivesAReplacement) {
   EXPECT_TRUE(store_->GetBytes("adir").status().IsNotFound());
 }
 
-TEST_F(LocalStoreTest, PutIfAbsentCreatesOnceThenAlreadyExists) {
+TEST_P(LocalStoreTest, PutIfAbsentCreatesOnceThenAlreadyExists) {
   ASSERT_TRUE(store_->PutIfAbsent("_commits/00001", "first").ok());
   Status s = store_->PutIfAbsent("_commits/00001", "second");
   EXPECT_TRUE(s.IsAlreadyExists()) << s.ToString();
@@ -100,7 +105,7 @@ TEST_F(LocalStoreTest, PutIfAbsentCreatesOnceThenAlreadyExists) {
   EXPECT_EQ(Keys("_commits/"), std::vector<std::string>{"_commits/00001"});  // no temp left over
 }
 
-TEST_F(LocalStoreTest, PutIfAbsentExactlyOneWinnerUnderConcurrency) {
+TEST_P(LocalStoreTest, PutIfAbsentExactlyOneWinnerUnderConcurrency) {
   constexpr int kThreads = 8;
   std::atomic<int> winners{0}, losers{0};
   std::vector<std::thread> threads;
@@ -117,7 +122,7 @@ TEST_F(LocalStoreTest, PutIfAbsentExactlyOneWinnerUnderConcurrency) {
   EXPECT_EQ(store_->Get("marker")->rfind("writer-", 0), 0u);
 }
 
-TEST_F(LocalStoreTest, RangeGet) {
+TEST_P(LocalStoreTest, RangeGet) {
   ASSERT_TRUE(store_->Put("r", "0123456789").ok());
   EXPECT_EQ(*store_->GetRange("r", 0, 3), "012");
   EXPECT_EQ(*store_->GetRange("r", 7, 3), "789");
@@ -127,7 +132,7 @@ TEST_F(LocalStoreTest, RangeGet) {
   EXPECT_TRUE(store_->GetRange("missing", 0, 1).status().IsNotFound());
 }
 
-TEST_F(LocalStoreTest, ListByPrefixSortedWithSizes) {
+TEST_P(LocalStoreTest, ListByPrefixSortedWithSizes) {
   ASSERT_TRUE(store_->Put("t/b", "22").ok());
   ASSERT_TRUE(store_->Put("t/a", "1").ok());
   ASSERT_TRUE(store_->Put("t/sub/c", "333").ok());
@@ -145,7 +150,7 @@ TEST_F(LocalStoreTest, ListByPrefixSortedWithSizes) {
   EXPECT_GT((*r)[0].mtime_micros, 1700000000LL * 1000000);
 }
 
-TEST_F(LocalStoreTest, ListManyObjects) {
+TEST_P(LocalStoreTest, ListManyObjects) {
   // More than any page size a caller might pick: List returns all of them, in order.
   std::vector<std::string> want;
   for (int i = 0; i < 2500; ++i) {
@@ -161,7 +166,7 @@ TEST_F(LocalStoreTest, ListManyObjects) {
   EXPECT_EQ(Keys("many/"), want);
 }
 
-TEST_F(LocalStoreTest, TempFilesOfCrashedPutsAreNeverListed) {
+TEST_P(LocalStoreTest, TempFilesOfCrashedPutsAreNeverListed) {
   ASSERT_TRUE(store_->Put("d/real", "ok").ok());
   // What a Put killed between write and rename leaves behind.
   std::ofstream(dir_ + "/root/d/" + std::string(kLocalTempPrefix) + "real.123.0.abc") << "partial";
@@ -176,7 +181,7 @@ TEST_F(LocalStoreTest, TempFilesOfCrashedPutsAreNeverListed) {
   EXPECT_EQ(*store_->Get("d/real"), "ok");
 }
 
-TEST_F(LocalStoreTest, ReaderNeverSeesPartialObject) {
+TEST_P(LocalStoreTest, ReaderNeverSeesPartialObject) {
   // A reader racing with writers of two different full contents only ever sees one of them whole.
   const std::string a(1 << 20, 'a'), b(3 << 19, 'b');  // different sizes
   ASSERT_TRUE(store_->Put("big", a).ok());
@@ -196,7 +201,7 @@ TEST_F(LocalStoreTest, ReaderNeverSeesPartialObject) {
   EXPECT_GT(reads, 0);
 }
 
-TEST_F(LocalStoreTest, DeleteIsIdempotent) {
+TEST_P(LocalStoreTest, DeleteIsIdempotent) {
   ASSERT_TRUE(store_->Put("x/y", "1").ok());
   EXPECT_TRUE(store_->Delete("x/y").ok());
   EXPECT_TRUE(store_->Get("x/y").status().IsNotFound());
@@ -204,7 +209,7 @@ TEST_F(LocalStoreTest, DeleteIsIdempotent) {
   EXPECT_EQ(Keys(""), std::vector<std::string>{});
 }
 
-TEST_F(LocalStoreTest, PutFileCopiesBytes) {
+TEST_P(LocalStoreTest, PutFileCopiesBytes) {
   std::string src = dir_ + "/src.bin";
   std::string data;
   for (int i = 0; i < 3 * 1024 * 1024 + 7; ++i) data.push_back(static_cast<char>(i * 31));
@@ -215,7 +220,7 @@ TEST_F(LocalStoreTest, PutFileCopiesBytes) {
   EXPECT_TRUE(store_->Head("f/x").status().IsNotFound());
 }
 
-TEST_F(LocalStoreTest, InvalidKeysAreRejected) {
+TEST_P(LocalStoreTest, InvalidKeysAreRejected) {
   for (const char* k : {"", "/abs", "a//b", "a/../b", "..", "a/.", "trailing/"}) {
     Status s = store_->Put(k, "x");
     EXPECT_TRUE(s.IsInvalidArgument()) << "key '" << k << "': " << s.ToString();
@@ -223,7 +228,7 @@ TEST_F(LocalStoreTest, InvalidKeysAreRejected) {
   EXPECT_TRUE(store_->Put(std::string("a\0b", 3), "x").IsInvalidArgument());
 }
 
-TEST_F(LocalStoreTest, AbsoluteUriAndDescribe) {
+TEST_P(LocalStoreTest, AbsoluteUriAndDescribe) {
   EXPECT_EQ(store_->AbsoluteUri("date=2026-11-25/part 0.parquet"),
             "file://" + dir_ + "/root/date=2026-11-25/part%200.parquet");
   EXPECT_EQ(store_->Describe(), "file://" + dir_ + "/root");
@@ -233,6 +238,25 @@ TEST_F(LocalStoreTest, AbsoluteUriAndDescribe) {
   ASSERT_TRUE(store_->Put("k", "v").ok());
   EXPECT_EQ(*(*again)->Get("k"), "v");
 }
+
+// Puts of new and existing objects and refused PutIfAbsents leave nothing but the objects on disk.
+TEST_P(LocalStoreTest, NoTempFilesAreLeftOnDisk) {
+  ASSERT_TRUE(store_->Put("d/a", "1").ok());
+  ASSERT_TRUE(store_->Put("d/a", "22").ok());
+  ASSERT_TRUE(store_->PutIfAbsent("d/b", "3").ok());
+  EXPECT_TRUE(store_->PutIfAbsent("d/b", "4").IsAlreadyExists());
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir_ + "/root/d")) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(*store_->Get("d/a"), "22");
+  EXPECT_EQ(*store_->Get("d/b"), "3");
+}
+
+INSTANTIATE_TEST_SUITE_P(UnnamedAndNamedTempFiles, LocalStoreTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "Unnamed" : "Named"; });
 
 TEST(ParseStoreUriTest, Forms) {
   auto s3 = ParseStoreUri("s3://bucket/some/prefix/");
