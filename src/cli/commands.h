@@ -3,6 +3,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <string_view>
+#include <utility>
+
 namespace cdc::cli {
 
 void RegisterSchema(CLI::App& app);  // schema_cmd.cc
@@ -21,6 +24,33 @@ inline void RegisterAll(CLI::App& app) {
   RegisterStream(app);
   RegisterRun(app);
   RegisterStatus(app);
+}
+
+// Registers only the subcommand that `argv` names (after the global options, which take a value each:
+// `--log-level X`, `--log-format X`, or their `--opt=X` forms), so that a run does not build the
+// options of seven subcommands to use one (about a millisecond of every command's start); anything
+// else (no subcommand, an unknown one, --help, --version) registers them all, for help and errors.
+inline void RegisterFor(CLI::App& app, int argc, char** argv) {
+  static constexpr std::pair<std::string_view, void (*)(CLI::App&)> kCommands[] = {
+      {"schema", RegisterSchema}, {"import", RegisterImport}, {"capture", RegisterCapture},
+      {"batch", RegisterBatch},   {"stream", RegisterStream}, {"run", RegisterRun},
+      {"status", RegisterStatus}};
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--log-level" || a == "--log-format") {
+      ++i;
+      continue;
+    }
+    if (a.starts_with("--log-level=") || a.starts_with("--log-format=")) continue;
+    for (const auto& [name, reg] : kCommands) {
+      if (a == name) {
+        reg(app);
+        return;
+      }
+    }
+    break;
+  }
+  RegisterAll(app);
 }
 
 }  // namespace cdc::cli

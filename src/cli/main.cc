@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-format", log_format, "text or json (one JSON object per line)")
       ->check(CLI::IsMember({"text", "json"}))
       ->default_val("text");
-  cli::RegisterAll(app);
+  cli::RegisterFor(app, argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

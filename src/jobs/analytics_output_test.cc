@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <random>
 
 #include "base/failpoint.h"
@@ -279,6 +281,55 @@ TEST(AnalyticsBuilderTest, BigRowGroupsAreAppliedInRowOrderUpToABadEvent) {
     ASSERT_TRUE(expected.Apply(TableOfTopic(events[i].topic), c).ok());
   }
   EXPECT_EQ(b.state().KlienciByCountry(), expected.KlienciByCountry());
+}
+
+// The checkpoint is derived data and is not fsynced: when an OS crash damaged its manifest or a
+// segment, `cdcpipe batch` warns and recomputes from all raw data (the same answer), then writes a
+// good checkpoint again.
+TEST(AnalyticsBuilderTest, RunBatchRecomputesWhenTheCheckpointIsDamaged) {
+  TempRoot root;
+  auto store = Open(root.path());
+  testutil::RawFixtureWriter writer(store.get());
+  Workload w;
+  w.truncates = false;
+  ASSERT_TRUE(writer.CommitBatch(w.Next(600), 2).ok());
+  BatchOptions options;
+  options.output = root.path();
+  options.progress = false;
+  ASSERT_TRUE(RunBatch(options).ok());
+  ASSERT_TRUE(writer.CommitBatch(w.Next(10), 1).ok());
+  auto good = RunBatch(options);  // incremental: a base and a delta
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  ASSERT_TRUE(good->incremental);
+  ASSERT_EQ(AsMap(good->result.klienci_by_country), w.Expected());
+  const std::vector<std::string> segments = Keys(store.get(), "_checkpoints/batch/segment-");
+  ASSERT_EQ(segments.size(), 2u);
+  std::map<std::string, std::string> saved;
+  for (const std::string& k : Keys(store.get(), "_checkpoints/")) saved[k] = *store->Get(k);
+  const std::string manifest = saved[std::string(kBatchCheckpointKey)];
+  struct Damage {
+    std::string what, key;
+    std::optional<std::string> bytes;  // nullopt: deleted
+  };
+  for (const Damage& d : {Damage{"torn manifest", std::string(kBatchCheckpointKey), manifest.substr(0, manifest.size() / 2)},
+                          Damage{"zeroed base", segments[0], std::string(saved[segments[0]].size(), '\0')},
+                          Damage{"missing delta", segments[1], std::nullopt}}) {
+    SCOPED_TRACE(d.what);
+    for (const std::string& k : Keys(store.get(), "_checkpoints/")) ASSERT_TRUE(store->Delete(k).ok());
+    for (const auto& [k, bytes] : saved) ASSERT_TRUE(store->Put(k, bytes).ok());
+    ASSERT_TRUE(d.bytes ? store->Put(d.key, *d.bytes).ok() : store->Delete(d.key).ok());
+    auto again = RunBatch(options);
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_FALSE(again->incremental);
+    EXPECT_EQ(again->stats.files, 3u);  // all of them
+    EXPECT_EQ(AsMap(again->result.klienci_by_country), w.Expected());
+    EXPECT_EQ(again->result.avg_age_by_position, good->result.avg_age_by_position);
+    auto next = RunBatch(options);  // the rewritten checkpoint is good
+    ASSERT_TRUE(next.ok()) << next.status().ToString();
+    EXPECT_TRUE(next->incremental);
+    EXPECT_EQ(next->stats.files, 0u);
+    EXPECT_EQ(AsMap(next->result.klienci_by_country), w.Expected());
+  }
 }
 
 // A raw file that cannot be read stops the catch-up with its name, in order: the files before it are

@@ -99,7 +99,7 @@ Status AnalyticsBuilder::LoadCheckpointManifest() {
   CDC_ASSIGN_OR_RETURN(std::string data, output_->Get(kBatchCheckpointKey));
   std::string where = output_->Describe() + "/" + std::string(kBatchCheckpointKey);
   auto corrupt = [&](std::string_view what) {
-    return Status::Corruption(fmt::format("{}: {} (delete it or run `cdcpipe batch --full`)", where, what));
+    return Status::Corruption(fmt::format("{}: {}", where, what));
   };
   if (std::string_view(data).substr(0, kOldCheckpointMagic.size()) == kOldCheckpointMagic) {
     return Status::FailedPrecondition(where + " was written by an older cdcpipe (format 1)");
@@ -153,7 +153,7 @@ Status AnalyticsBuilder::LoadCheckpointSegments() {
     return st;
   };
   auto corrupt = [&](std::string_view what) {
-    return fail(Status::Corruption(fmt::format("{}: {} (delete it or run `cdcpipe batch --full`)", where, what)));
+    return fail(Status::Corruption(fmt::format("{}: {}", where, what)));
   };
   for (size_t i = 0; i < segments.size(); ++i) {
     const SegmentRef& s = segments[i];
@@ -194,7 +194,7 @@ Status AnalyticsBuilder::SaveCheckpoint() {
     }
     SegmentRef ref{fmt::format("{}{:08d}-{}", kSegmentPrefix, next_segment_++, parquet::RandomUuid().substr(0, 8)),
                    data.size(), Checksum64(data)};
-    CDC_RETURN_IF_ERROR(output_->Put(ref.key, data));
+    CDC_RETURN_IF_ERROR(output_->PutDerived(ref.key, data));
     segments.push_back(std::move(ref));
   }
   CDC_FAILPOINT("batch.after_segment");
@@ -213,7 +213,7 @@ Status AnalyticsBuilder::SaveCheckpoint() {
     PutFixed<uint64_t>(&data, s.checksum);
   }
   PutFixed<uint64_t>(&data, Checksum64(data));
-  CDC_RETURN_IF_ERROR(output_->Put(kBatchCheckpointKey, data));
+  CDC_RETURN_IF_ERROR(output_->PutDerived(kBatchCheckpointKey, data));
   state_.MarkSaved();
   segments_ = std::move(segments);
   if (new_base) DeleteStaleSegments();
@@ -718,7 +718,8 @@ Result<BatchReport> RunBatch(const BatchOptions& options) {
       segments_pending = true;
     } else if (st.IsNotFound()) {
       log::Info("batch", "no checkpoint in {}: reading all raw data", store->Describe());
-    } else if (st.IsFailedPrecondition()) {
+    } else if (st.IsFailedPrecondition() || st.IsCorruption()) {
+      // An older format, or damaged (the checkpoint is not fsynced: an OS crash can damage it).
       log::Warn("batch", "{}: reading all raw data", st.message());
       builder.Reset();
     } else {
@@ -729,7 +730,14 @@ Result<BatchReport> RunBatch(const BatchOptions& options) {
   // segments (the manifest alone says which files are new).
   CDC_RETURN_IF_ERROR(builder.StartCatchUp());
   if (segments_pending) {
-    CDC_RETURN_IF_ERROR(builder.LoadCheckpointSegments());
+    Status st = builder.LoadCheckpointSegments();
+    if (st.IsCorruption()) {  // a segment is missing or damaged: start over from the first raw file
+      log::Warn("batch", "{}: reading all raw data", st.message());
+      report.incremental = false;
+      CDC_RETURN_IF_ERROR(builder.StartCatchUp());  // (LoadCheckpointSegments has Reset the builder)
+    } else if (!st.ok()) {
+      return st;
+    }
     log::Debug("batch", "checkpoint loaded in {:.1f} ms: {} segment(s), {} base rows, {} changed keys",
                ms_since(&t0), builder.checkpoint_segments(), builder.state().base_rows(),
                builder.state().changed_rows());

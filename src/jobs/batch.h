@@ -10,7 +10,8 @@
 //   - the position is (last batch id, number of committed files consumed, name of the last one): the
 //     committed file list only grows at its end, so the consumed files are a prefix of it.
 // Checkpoint (incremental runs), under <output>/_checkpoints/batch/, every object written with an
-// atomic Put:
+// atomic PutDerived (not fsynced on a local store: RunBatch recomputes from all raw data, with a
+// warning, when an OS crash left it missing or damaged; docs/ANALYTICS.md, "Durability"):
 //   segment-<seq>-<random>  immutable: the first listed one is a ChangelogState base, the others
 //                           deltas on top of it, in order (changelog_state.cc has their layouts);
 //   state                   the manifest, the single commit point: "CDCBAT02", i64 last_batch_id,

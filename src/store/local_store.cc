@@ -77,6 +77,12 @@ Status WriteAll(int fd, const char* p, size_t n, const std::string& path) {
   return Status::OK();
 }
 
+// A WriteAndPublish fill that writes `data`.
+struct WriteBytes {
+  std::string_view data;
+  Status operator()(int fd, const std::string& name) const { return WriteAll(fd, data.data(), data.size(), name); }
+};
+
 Status FsyncDir(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Status::IoError(fmt::format("cannot open directory {}: {}", dir, ErrnoText(errno)));
@@ -124,7 +130,8 @@ Result<std::unique_ptr<LocalStore>> LocalStore::Open(const std::string& root, co
 std::string LocalStore::Where(std::string_view key) const { return fmt::format("{}/{}", root_, key); }
 
 template <typename Fill>
-Status LocalStore::WriteAndPublish(std::string_view key, Publish how, Fill&& fill) {
+Status LocalStore::WriteAndPublish(std::string_view key, Publish how, bool sync, Fill&& fill) {
+  sync = sync && options_.local_fsync;
   CDC_RETURN_IF_ERROR(ValidateKey(key));
   const std::string path = PathOf(key);
   const std::string dir = DirOf(path);
@@ -141,7 +148,7 @@ Status LocalStore::WriteAndPublish(std::string_view key, Publish how, Fill&& fil
   if (fd >= 0) {
     Fd file(fd);
     CDC_RETURN_IF_ERROR(fill(fd, path));
-    if (options_.local_fsync && ::fsync(fd) != 0) {
+    if (sync && ::fsync(fd) != 0) {
       return Status::IoError(fmt::format("cannot fsync {}: {}", path, ErrnoText(errno)));
     }
     const std::string self = fmt::format("/proc/self/fd/{}", fd);
@@ -163,7 +170,7 @@ Status LocalStore::WriteAndPublish(std::string_view key, Publish how, Fill&& fil
       }
     }
     if (file.Close() != 0) return Status::IoError(fmt::format("cannot close {}: {}", path, ErrnoText(errno)));
-    if (options_.local_fsync) CDC_RETURN_IF_ERROR(FsyncDir(dir));
+    if (sync) CDC_RETURN_IF_ERROR(FsyncDir(dir));
     return Status::OK();
   }
   if (unnamed && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
@@ -180,7 +187,7 @@ Status LocalStore::WriteAndPublish(std::string_view key, Publish how, Fill&& fil
   };
   Status s = fill(fd, tmp);
   if (!s.ok()) return fail(s);
-  if (options_.local_fsync && ::fsync(fd) != 0) {
+  if (sync && ::fsync(fd) != 0) {
     return fail(Status::IoError(fmt::format("cannot fsync {}: {}", tmp, ErrnoText(errno))));
   }
   if (file.Close() != 0) return fail(Status::IoError(fmt::format("cannot close {}: {}", tmp, ErrnoText(errno))));
@@ -198,25 +205,27 @@ Status LocalStore::WriteAndPublish(std::string_view key, Publish how, Fill&& fil
     }
     ::unlink(tmp.c_str());
   }
-  if (options_.local_fsync) CDC_RETURN_IF_ERROR(FsyncDir(dir));
+  if (sync) CDC_RETURN_IF_ERROR(FsyncDir(dir));
   return Status::OK();
 }
 
 Status LocalStore::Put(std::string_view key, std::string_view data) {
-  return WriteAndPublish(key, Publish::kRename,
-                         [&](int fd, const std::string& tmp) { return WriteAll(fd, data.data(), data.size(), tmp); });
+  return WriteAndPublish(key, Publish::kRename, /*sync=*/true, WriteBytes{data});
+}
+
+Status LocalStore::PutDerived(std::string_view key, std::string_view data) {
+  return WriteAndPublish(key, Publish::kRename, /*sync=*/false, WriteBytes{data});
 }
 
 Status LocalStore::PutIfAbsent(std::string_view key, std::string_view data) {
-  return WriteAndPublish(key, Publish::kLinkIfAbsent,
-                         [&](int fd, const std::string& tmp) { return WriteAll(fd, data.data(), data.size(), tmp); });
+  return WriteAndPublish(key, Publish::kLinkIfAbsent, /*sync=*/true, WriteBytes{data});
 }
 
 Status LocalStore::PutFile(std::string_view key, const std::string& src) {
   int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) return Status::IoError(fmt::format("cannot open {}: {}", src, ErrnoText(errno)));
   Fd input(in);
-  return WriteAndPublish(key, Publish::kRename, [&](int fd, const std::string& tmp) {
+  return WriteAndPublish(key, Publish::kRename, /*sync=*/true, [&](int fd, const std::string& tmp) {
     std::string buf(1 << 20, '\0');
     for (;;) {
       ssize_t r = ::read(in, buf.data(), buf.size());

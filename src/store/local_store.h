@@ -27,6 +27,7 @@ class LocalStore final : public ObjectStore {
   Status Put(std::string_view key, std::string_view data) override;
   Status PutFile(std::string_view key, const std::string& path) override;
   Status PutIfAbsent(std::string_view key, std::string_view data) override;
+  Status PutDerived(std::string_view key, std::string_view data) override;
   Result<std::string> Get(std::string_view key) override;
   Result<ObjectBytes> GetBytes(std::string_view key) override;
   Result<std::string> GetRange(std::string_view key, uint64_t offset, uint64_t length) override;
@@ -46,9 +47,10 @@ class LocalStore final : public ObjectStore {
 
   // How the temp file becomes the object.
   enum class Publish { kRename, kLinkIfAbsent };
-  // Writes the object's bytes by calling `fill(fd, name for errors)`, then publishes them.
+  // Writes the object's bytes by calling `fill(fd, name for errors)`, then publishes them; `sync`:
+  // fsync the file and the directory (when options.local_fsync).
   template <typename Fill>
-  Status WriteAndPublish(std::string_view key, Publish how, Fill&& fill);
+  Status WriteAndPublish(std::string_view key, Publish how, bool sync, Fill&& fill);
 
   std::string PathOf(std::string_view key) const { return root_ + "/" + std::string(key); }
   std::string Where(std::string_view key) const;

@@ -105,6 +105,10 @@ class ObjectStore {
   // Uploads the local file `path` under `key`, streaming it (memory stays bounded by one multipart
   // part on S3). Atomic like Put.
   virtual Status PutFile(std::string_view key, const std::string& path) = 0;
+  // Put for derived data that its reader validates and can rebuild (the batch checkpoint): atomic like
+  // Put, but a local store does not fsync it, so an operating-system crash may lose it or leave it
+  // damaged (a process crash cannot). Elsewhere the same as Put.
+  virtual Status PutDerived(std::string_view key, std::string_view data) { return Put(key, data); }
   // Creates `key` with `data` only when absent; AlreadyExists when an object has the key.
   virtual Status PutIfAbsent(std::string_view key, std::string_view data) = 0;
   // The whole object; NotFound when absent.

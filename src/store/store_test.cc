@@ -239,20 +239,24 @@ TEST_P(LocalStoreTest, AbsoluteUriAndDescribe) {
   EXPECT_EQ(*(*again)->Get("k"), "v");
 }
 
-// Puts of new and existing objects and refused PutIfAbsents leave nothing but the objects on disk.
+// Puts and PutDeriveds of new and existing objects and refused PutIfAbsents leave nothing but the
+// objects on disk.
 TEST_P(LocalStoreTest, NoTempFilesAreLeftOnDisk) {
   ASSERT_TRUE(store_->Put("d/a", "1").ok());
   ASSERT_TRUE(store_->Put("d/a", "22").ok());
   ASSERT_TRUE(store_->PutIfAbsent("d/b", "3").ok());
   EXPECT_TRUE(store_->PutIfAbsent("d/b", "4").IsAlreadyExists());
+  ASSERT_TRUE(store_->PutDerived("d/c", "5").ok());
+  ASSERT_TRUE(store_->PutDerived("d/c", "66").ok());
   std::vector<std::string> names;
   for (const auto& e : std::filesystem::directory_iterator(dir_ + "/root/d")) {
     names.push_back(e.path().filename().string());
   }
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(*store_->Get("d/a"), "22");
   EXPECT_EQ(*store_->Get("d/b"), "3");
+  EXPECT_EQ(*store_->Get("d/c"), "66");
 }
 
 INSTANTIATE_TEST_SUITE_P(UnnamedAndNamedTempFiles, LocalStoreTest, ::testing::Bool(),
