@@ -7,6 +7,7 @@
 #include <cstring>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -235,7 +236,7 @@ void AnalyticsBuilder::DeleteStaleSegments() {
   }
 }
 
-Result<std::vector<std::string>> AnalyticsBuilder::CommittedFiles(int64_t* latest) {
+Result<AnalyticsBuilder::CommittedList> AnalyticsBuilder::ListCommitted() const {
   std::string meta_prefix = std::string(kRawDataDir) + "/_spark_metadata/";
   CDC_ASSIGN_OR_RETURN(auto objects, output_->List(meta_prefix));
   // batch id -> is compaction
@@ -248,10 +249,9 @@ Result<std::vector<std::string>> AnalyticsBuilder::CommittedFiles(int64_t* lates
     auto [it, inserted] = batches.emplace(*id, compact);
     if (!inserted) it->second = it->second || compact;
   }
-  *latest = -1;
-  std::vector<std::string> files;
-  if (batches.empty()) return files;
-  *latest = batches.rbegin()->first;
+  CommittedList list;
+  if (batches.empty()) return list;
+  list.latest_batch = batches.rbegin()->first;
   // Start at the latest compaction (it holds everything up to itself), else at the first batch.
   auto start = batches.begin();
   for (auto it = batches.begin(); it != batches.end(); ++it) {
@@ -275,11 +275,11 @@ Result<std::vector<std::string>> AnalyticsBuilder::CommittedFiles(int64_t* lates
     entries.insert(entries.end(), parsed.begin(), parsed.end());
   }
   entries = SparkMetadataLog::Compact(std::move(entries));
-  files.reserve(entries.size());
+  list.files.reserve(entries.size());
   for (auto& e : entries) {
-    if (e.action == "add" && !e.is_dir) files.push_back(std::move(e.path));
+    if (e.action == "add" && !e.is_dir) list.files.push_back(std::move(e.path));
   }
-  return files;
+  return list;
 }
 
 Status AnalyticsBuilder::ApplyRaw(std::string_view topic, std::optional<std::string_view> value,
@@ -604,11 +604,14 @@ Result<CatchUpStats> AnalyticsBuilder::CatchUp(ProgressLine* progress) {
   return FinishCatchUp(progress);
 }
 
-Status AnalyticsBuilder::StartCatchUp() {
+Status AnalyticsBuilder::StartCatchUp() { return StartCatchUp(ListCommitted()); }
+
+Status AnalyticsBuilder::StartCatchUp(Result<CommittedList> listed) {
   prefetcher_.reset();
   pending_stats_ = CatchUpStats{};
-  int64_t latest = -1;
-  CDC_ASSIGN_OR_RETURN(std::vector<std::string> files, CommittedFiles(&latest));
+  CDC_RETURN_IF_ERROR(listed.status());
+  std::vector<std::string>& files = listed->files;
+  const int64_t latest = listed->latest_batch;
   pending_stats_.latest_batch = latest;
   bool consistent = position_.files_consumed <= files.size() &&
                     (position_.files_consumed == 0 || files[position_.files_consumed - 1] == position_.last_file) &&
@@ -710,6 +713,10 @@ Result<BatchReport> RunBatch(const BatchOptions& options) {
     *t = now;
     return ms;
   };
+  // The committed file list is read while this thread reads the checkpoint manifest (neither needs the
+  // other; an early return waits for it in the future's destructor).
+  std::future<Result<AnalyticsBuilder::CommittedList>> listing =
+      std::async(std::launch::async, [&builder] { return builder.ListCommitted(); });
   bool segments_pending = false;
   if (!options.full) {
     Status st = builder.LoadCheckpointManifest();
@@ -728,7 +735,7 @@ Result<BatchReport> RunBatch(const BatchOptions& options) {
   }
   // Decoding the new raw files starts now, on a second thread, while this one loads the checkpoint's
   // segments (the manifest alone says which files are new).
-  CDC_RETURN_IF_ERROR(builder.StartCatchUp());
+  CDC_RETURN_IF_ERROR(builder.StartCatchUp(listing.get()));
   if (segments_pending) {
     Status st = builder.LoadCheckpointSegments();
     if (st.IsCorruption()) {  // a segment is missing or damaged: start over from the first raw file

@@ -103,6 +103,15 @@ class AnalyticsBuilder {
   // (LoadCheckpointSegments in `cdcpipe batch`).
   Status StartCatchUp();
   Result<CatchUpStats> FinishCatchUp(ProgressLine* progress);
+  // The committed raw files in order, and the last committed batch (-1: none). Reads only the store:
+  // safe to call on another thread while this one loads the checkpoint manifest.
+  struct CommittedList {
+    std::vector<std::string> files;
+    int64_t latest_batch = -1;
+  };
+  Result<CommittedList> ListCommitted() const;
+  // StartCatchUp with a listing made earlier (by ListCommitted).
+  Status StartCatchUp(Result<CommittedList> listed);
 
   // Applies the events of a batch committed after position() (the live path of `cdcpipe run`).
   // Skips batches at or before position(); FailedPrecondition when batch_id leaves a gap or the batch
@@ -129,7 +138,6 @@ class AnalyticsBuilder {
   Result<std::unique_ptr<parquet::ParquetReader>> OpenRawFile(const std::string& uri);
   Status ApplyRowGroup(const std::string& uri, PrefetchedRowGroup& rg, CatchUpStats* stats);
   void DeleteStaleSegments();
-  Result<std::vector<std::string>> CommittedFiles(int64_t* latest);
 
   store::ObjectStore* output_;
   ChangelogState state_;
