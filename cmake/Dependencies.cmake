@@ -30,8 +30,16 @@ cdc_headers_only(cdc_rdkafka_headers PkgConfig::RDKAFKA)
 cdc_headers_only(cdc_libcurl_headers CURL::libcurl)
 cdc_headers_only(cdc_libcrypto_headers OpenSSL::Crypto)
 
-if(TARGET zstd::libzstd_shared)
-  set(CDC_ZSTD_TARGET zstd::libzstd_shared)
-else()
+# Snappy and zstd are linked statically (the -dev packages ship the .a files): two fewer shared
+# libraries to map and relocate at every start, about half a millisecond on this project's VM
+# (docs/BENCHMARKS.md, start-up). The shared ones are the fallback.
+if(TARGET zstd::libzstd_static)
   set(CDC_ZSTD_TARGET zstd::libzstd_static)
+else()
+  set(CDC_ZSTD_TARGET zstd::libzstd_shared)
+endif()
+if(TARGET Snappy::snappy-static)
+  set(CDC_SNAPPY_TARGET Snappy::snappy-static)
+else()
+  set(CDC_SNAPPY_TARGET Snappy::snappy)
 endif()
