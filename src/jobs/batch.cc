@@ -454,6 +454,13 @@ class AnalyticsBuilder::Prefetcher {
     std::lock_guard lock(mu_);
     return file_;
   }
+  // The number of rows of the first file (as its footer says, capped at 2^18: a hint for reserving
+  // memory), as soon as the footer is read; 0 when there are no files or it cannot be read.
+  size_t FirstFileRows() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return first_rows_known_ || done_; });
+    return first_rows_;
+  }
 
  private:
   static constexpr size_t kAhead = 2;
@@ -474,6 +481,12 @@ class AnalyticsBuilder::Prefetcher {
       int64_t t0 = MonoMicros();
       CDC_ASSIGN_OR_RETURN(auto reader, builder_->OpenRawFile(uris_[f]));
       CDC_ASSIGN_OR_RETURN(std::vector<int> cols, reader->ResolveColumns({"topic", "value", "partition", "offset"}));
+      if (f == 0) {
+        std::lock_guard lock(mu_);
+        first_rows_ = static_cast<size_t>(std::clamp<int64_t>(reader->num_rows(), 0, int64_t{1} << 18));
+        first_rows_known_ = true;
+        cv_.notify_all();
+      }
       int64_t busy_us = MonoMicros() - t0;  // opening, decoding and extracting, not waiting for the consumer
       for (int g = 0; g < reader->num_row_groups(); ++g) {
         RowGroup* rg;
@@ -523,6 +536,8 @@ class AnalyticsBuilder::Prefetcher {
   std::unique_ptr<RowGroup> decoding_;  // this thread's, until published
   Status error_;
   size_t file_ = 0;  // being decoded
+  size_t first_rows_ = 0;
+  bool first_rows_known_ = false;
   bool done_ = false;
   bool stop_ = false;
   std::thread thread_;  // last: started once the rest is initialised
@@ -633,6 +648,12 @@ Status AnalyticsBuilder::StartCatchUp(Result<CommittedList> listed) {
 Result<CatchUpStats> AnalyticsBuilder::FinishCatchUp(ProgressLine* progress) {
   if (!prefetcher_) return Status::Internal("AnalyticsBuilder::FinishCatchUp without StartCatchUp");
   CatchUpStats stats = pending_stats_;
+  // The changed-key overlays get room for the first file's rows (in either table) while its first row
+  // group decodes, so that their memory is faulted in now rather than by the first inserts.
+  if (size_t rows = prefetcher_->FirstFileRows(); rows > 0) {
+    state_.ReserveChanges(AnalyticsTable::kKlienci, rows);
+    state_.ReserveChanges(AnalyticsTable::kPracownicy, rows);
+  }
   // Files before the one being read are consumed (also files without row groups).
   auto consumed_up_to = [&](size_t end) {
     for (; stats.files < end; ++stats.files) {

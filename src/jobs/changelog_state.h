@@ -262,6 +262,12 @@ class ChangelogState {
       std::vector<uint8_t> old_used = std::move(used_);
       size_t bytes = cap * sizeof(Slot);
       slot_mem_.reset(static_cast<Slot*>(AllocatePages(&bytes, kHugeFrom)));
+      if (bytes >= kHugeFrom) {
+        // Fault it in now, in one go per huge page, rather than at the first insert: Reserve is
+        // called ahead of the inserts, off the critical path when it can be (FinishCatchUp).
+        char* p = reinterpret_cast<char*>(slot_mem_.get());
+        for (size_t off = 0; off < bytes; off += 4096) p[off] = 0;
+      }
       slots_ = slot_mem_.get();
       cap_ = cap;
       used_.assign(cap, 0);
