@@ -271,6 +271,11 @@ TEST(AnalyticsBuilderTest, BigRowGroupsAreAppliedInRowOrderUpToABadEvent) {
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.status().ToString().find("row group 0 row " + std::to_string(bad) + " "), std::string::npos)
       << st.status().ToString();
+  // ... and its place in Kafka (read again from the file for the message).
+  int64_t offset = 0;
+  for (size_t i = 0; i < bad; ++i) offset += events[i].topic == events[bad].topic ? 1 : 0;
+  EXPECT_NE(st.status().ToString().find("partition 0 offset " + std::to_string(offset) + "):"), std::string::npos)
+      << st.status().ToString();
   EXPECT_EQ(b.position().files_consumed, 0u);
   ChangelogState expected;
   ChangeExtractor x;

@@ -480,7 +480,8 @@ class AnalyticsBuilder::Prefetcher {
       }
       int64_t t0 = MonoMicros();
       CDC_ASSIGN_OR_RETURN(auto reader, builder_->OpenRawFile(uris_[f]));
-      CDC_ASSIGN_OR_RETURN(std::vector<int> cols, reader->ResolveColumns({"topic", "value", "partition", "offset"}));
+      // Partition and offset are only needed to name a bad event: read then (WhereInKafka).
+      CDC_ASSIGN_OR_RETURN(std::vector<int> cols, reader->ResolveColumns({"topic", "value"}));
       if (f == 0) {
         std::lock_guard lock(mu_);
         first_rows_ = static_cast<size_t>(std::clamp<int64_t>(reader->num_rows(), 0, int64_t{1} << 18));
@@ -565,16 +566,27 @@ Result<std::unique_ptr<parquet::ParquetReader>> AnalyticsBuilder::OpenRawFile(co
       uri, output_->Describe(), kRawDataDir));
 }
 
+std::string AnalyticsBuilder::WhereInKafka(const std::string& uri, int group, size_t row) {
+  auto reader = OpenRawFile(uri);
+  if (!reader.ok()) return "partition ? offset ?";
+  auto cols = (*reader)->ResolveColumns({"partition", "offset"});
+  parquet::RecordBatch batch;
+  if (!cols.ok() || !(*reader)->ReadRowGroup(group, *cols, &batch).ok() || row >= batch.num_rows()) {
+    return "partition ? offset ?";
+  }
+  const parquet::ColumnVector& part = batch.column(0);
+  const parquet::ColumnVector& off = batch.column(1);
+  return fmt::format("partition {} offset {}", part.IsNull(row) ? -1 : part.Int32(row),
+                     off.IsNull(row) ? -1 : off.Int64(row));
+}
+
 Status AnalyticsBuilder::ApplyRowGroup(const std::string& uri, PrefetchedRowGroup& rg, CatchUpStats* stats) {
   state_.ReserveChanges(AnalyticsTable::kKlienci, rg.per_table[static_cast<int>(AnalyticsTable::kKlienci)]);
   state_.ReserveChanges(AnalyticsTable::kPracownicy, rg.per_table[static_cast<int>(AnalyticsTable::kPracownicy)]);
   auto failed = [&](size_t i, const Status& st) {
     const parquet::ColumnVector& topic = rg.batch.column(0);
-    const parquet::ColumnVector& part = rg.batch.column(2);
-    const parquet::ColumnVector& off = rg.batch.column(3);
-    return Status(st.code(), fmt::format("{} row group {} row {} (topic {} partition {} offset {}): {}", uri, rg.group,
-                                         i, topic.IsNull(i) ? "null" : topic.String(i),
-                                         part.IsNull(i) ? -1 : part.Int32(i), off.IsNull(i) ? -1 : off.Int64(i),
+    return Status(st.code(), fmt::format("{} row group {} row {} (topic {} {}): {}", uri, rg.group, i,
+                                         topic.IsNull(i) ? "null" : topic.String(i), WhereInKafka(uri, rg.group, i),
                                          st.message()));
   };
   // Events are applied in order, each after the lookups of the previous one; prefetching the memory

@@ -137,6 +137,8 @@ class AnalyticsBuilder {
   class Prefetcher;
   Result<std::unique_ptr<parquet::ParquetReader>> OpenRawFile(const std::string& uri);
   Status ApplyRowGroup(const std::string& uri, PrefetchedRowGroup& rg, CatchUpStats* stats);
+  // "partition P offset O" of a row of a raw file (read again: only errors need them).
+  std::string WhereInKafka(const std::string& uri, int group, size_t row);
   void DeleteStaleSegments();
 
   store::ObjectStore* output_;
