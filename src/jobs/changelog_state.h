@@ -29,6 +29,7 @@
 #include <string_view>
 #include <algorithm>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "base/huge_pages.h"
@@ -173,6 +174,24 @@ class ChangelogState {
   class FlatIdMap {
    public:
     FlatIdMap() { Rehash(16); }
+    // Moves leave the source empty and usable (slots_ points into slot_mem_, so the defaults would
+    // leave it dangling); copies are not needed.
+    FlatIdMap(FlatIdMap&& o) : FlatIdMap() { Swap(o); }
+    FlatIdMap& operator=(FlatIdMap&& o) {
+      FlatIdMap taken(std::move(o));
+      Swap(taken);
+      return *this;
+    }
+    FlatIdMap(const FlatIdMap&) = delete;
+    FlatIdMap& operator=(const FlatIdMap&) = delete;
+    void Swap(FlatIdMap& o) noexcept {
+      std::swap(slot_mem_, o.slot_mem_);
+      std::swap(slots_, o.slots_);
+      std::swap(cap_, o.cap_);
+      used_.swap(o.used_);
+      std::swap(mask_, o.mask_);
+      std::swap(size_, o.size_);
+    }
     size_t size() const { return size_; }
     void clear() {
       std::fill(used_.begin(), used_.end(), 0);

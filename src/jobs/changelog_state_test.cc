@@ -242,6 +242,19 @@ TEST_F(StateTest, SnapshotRoundTrip) {
 // Lookups in a base read back from bytes find every key and no other, however the ids are spread
 // (the lookup interpolates, then gallops, then binary-searches): a dense run, wide gaps, negative ids,
 // both int64 extremes.
+// A state moved from is empty and still usable (its hash maps own their slot memory).
+TEST_F(StateTest, MovedFromStateIsEmptyAndUsable) {
+  for (int i = 1; i <= 100; ++i) K('c', "null", Klient(i, i % 2 ? "PL" : "DE"));
+  ChangelogState moved = std::move(state_);
+  EXPECT_EQ(moved.klienci_rows(), 100u);
+  EXPECT_EQ(moved.KlienciByCountry(), (std::vector<CountryCount>{{"DE", 50}, {"PL", 50}}));
+  state_.Clear();
+  EXPECT_EQ(state_.klienci_rows(), 0u);
+  for (int i = 1; i <= 40; ++i) K('c', "null", Klient(i, "CZ"));
+  EXPECT_EQ(Countries(), (std::vector<CountryCount>{{"CZ", 40}}));
+  EXPECT_EQ(moved.klienci_rows(), 100u);
+}
+
 TEST(StateBaseTest, BaseLookupsFindExactlyTheSavedKeys) {
   constexpr int64_t kMin = std::numeric_limits<int64_t>::min(), kMax = std::numeric_limits<int64_t>::max();
   auto check = [](const std::string& name, const std::set<int64_t>& present) {
