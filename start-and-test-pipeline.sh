@@ -5,7 +5,7 @@
 #   2. a private PostgreSQL 15 with logical replication under .pipeline/ (reused when running)
 #   3. the schema and `cdcpipe import` of csv_files/
 #   4. `cdcpipe run` in the background (log .pipeline/run.log, pid .pipeline/run.pid), ready when its
-#      /healthz answers; output in data/processed-data (or s3://processed-data with --s3)
+#      /healthz answers and its capture streams; output in data/processed-data (or s3://processed-data with --s3)
 #   5. unless --skip-test: inserts, updates and deletes with psql; waits until they are in
 #      raw-kafka-data and in both analytics, checks the analytics equal SQL on the source, prints a summary
 #
@@ -255,12 +255,19 @@ echo "$http_port" >"$state/http.port"
 dashboard="http://127.0.0.1:$http_port/"
 args=(run --db "$url" --output "$output" --http "127.0.0.1:$http_port" --trigger 1s)
 ((kafka)) && args+=(--brokers "$brokers")
+log_start=$(stat -c %s "$state/run.log" 2>/dev/null || echo 0)
 step "cdcpipe run ($mode) -> $output (log $state/run.log)"
 show nohup "$cdcpipe" "${args[@]}"
 nohup "$cdcpipe" "${args[@]}" >>"$state/run.log" 2>&1 &
 echo $! >"$state/run.pid"
 wait_until 60 "$state/run.pid" "cdcpipe run" "$state/run.log" curl -fsS "${dashboard}healthz" ||
   fail "cdcpipe run" "$state/run.log" "its /healthz did not answer within 60 s"
+# /healthz answers before the capture streams. Changes made before its replication slot exists reach
+# the output through the initial snapshot, as reads (op "r"), not as the inserts, updates and deletes
+# the end-to-end check counts: wait until this run's capture streams.
+capture_streaming() { tail -c "+$((log_start + 1))" "$state/run.log" | grep -q 'capture: streaming from slot'; }
+wait_until 120 "$state/run.pid" "cdcpipe run" "$state/run.log" capture_streaming ||
+  fail capture "$state/run.log" "the capture did not start streaming within 120 s"
 echo "    ready: dashboard $dashboard"
 
 api_status() { curl -fsS "${dashboard}api/status"; }
