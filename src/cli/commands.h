@@ -16,14 +16,14 @@ void RegisterStream(CLI::App& app);   // stream_cmd.cc
 void RegisterRun(CLI::App& app);      // run_cmd.cc
 void RegisterStatus(CLI::App& app);   // status_cmd.cc
 
+// Every subcommand, in `--help` order, with the name it is invoked by.
+inline constexpr std::pair<std::string_view, void (*)(CLI::App&)> kCommands[] = {
+    {"schema", RegisterSchema}, {"import", RegisterImport}, {"capture", RegisterCapture},
+    {"batch", RegisterBatch},   {"stream", RegisterStream}, {"run", RegisterRun},
+    {"status", RegisterStatus}};
+
 inline void RegisterAll(CLI::App& app) {
-  RegisterSchema(app);
-  RegisterImport(app);
-  RegisterCapture(app);
-  RegisterBatch(app);
-  RegisterStream(app);
-  RegisterRun(app);
-  RegisterStatus(app);
+  for (const auto& [name, reg] : kCommands) reg(app);
 }
 
 // Registers only the subcommand that `argv` names (after the global options, which take a value each:
@@ -31,10 +31,6 @@ inline void RegisterAll(CLI::App& app) {
 // options of seven subcommands to use one (about a millisecond of every command's start); anything
 // else (no subcommand, an unknown one, --help, --version) registers them all, for help and errors.
 inline void RegisterFor(CLI::App& app, int argc, char** argv) {
-  static constexpr std::pair<std::string_view, void (*)(CLI::App&)> kCommands[] = {
-      {"schema", RegisterSchema}, {"import", RegisterImport}, {"capture", RegisterCapture},
-      {"batch", RegisterBatch},   {"stream", RegisterStream}, {"run", RegisterRun},
-      {"status", RegisterStatus}};
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--log-level" || a == "--log-format") {

@@ -520,7 +520,7 @@ class AnalyticsBuilder::Prefetcher {
         for (size_t j = rg->Claim(); j < rg->num_chunks(); j = rg->Claim()) rg->Extract(j, &extractor_);
         busy_us += MonoMicros() - t;
       }
-      log::Debug("batch", "{}: {} rows decoded in {:.1f} ms", uris_[f], reader->num_rows(),
+      log::Debug("batch", "{}: {} rows decoded (and events extracted) in {:.1f} ms", uris_[f], reader->num_rows(),
                  static_cast<double>(busy_us) / 1000.0);
     }
     return Status::OK();
