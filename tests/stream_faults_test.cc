@@ -178,8 +178,9 @@ TEST(KafkaConsumerFaultTest, CommitAndCloseReturnWhileTheCoordinatorIsUnreachabl
 }
 
 // The workload of the fault tests: StartWorkload(3000, 2000, 1000) spread over ~6 s, plus 100 inserts
-// made by ChangeWhileDown while the fault lasts (so that the job surely has work it cannot finish).
-constexpr int kInserts = 3000, kUpdates = 2000, kDeletes = 1000, kInsertsWhileDown = 100;
+// made by ChangeWhileDown while the fault lasts (so that the job surely has work it cannot finish), plus
+// the 50 of ChangeWhileAnswersLost where a test uses it.
+constexpr int kInserts = 3000, kUpdates = 2000, kDeletes = 1000, kInsertsWhileDown = 100, kInsertsWhileLost = 50;
 
 class StreamFaultsTest : public PipelineHarness {
  protected:
@@ -190,9 +191,18 @@ class StreamFaultsTest : public PipelineHarness {
     Sql("INSERT INTO klienci SELECT 2000000 + g, 'Awaria', NULL, 'Polska', NULL FROM generate_series(1, " +
         std::to_string(kInsertsWhileDown) + ") g");
   }
-  int64_t TotalEvents() const { return snapshot_rows_ + kInserts + kInsertsWhileDown + kUpdates + 2 * kDeletes; }
+  // Changes made after a fault is armed, so that a commit surely meets it (the paced workload may be
+  // over by then on a loaded machine).
+  void ChangeWhileAnswersLost() {
+    Sql("INSERT INTO klienci SELECT 3000000 + g, 'Zguba', NULL, 'Polska', NULL FROM generate_series(1, " +
+        std::to_string(kInsertsWhileLost) + ") g");
+    extra_inserts_ += kInsertsWhileLost;
+  }
+  int64_t TotalEvents() const {
+    return snapshot_rows_ + kInserts + kInsertsWhileDown + extra_inserts_ + kUpdates + 2 * kDeletes;
+  }
   void CheckAllCommittedOnce() {
-    CheckWorkload(kInserts + kInsertsWhileDown, kUpdates, kDeletes, /*snapshot=*/true);
+    CheckWorkload(kInserts + kInsertsWhileDown + extra_inserts_, kUpdates, kDeletes, /*snapshot=*/true);
     ExpectSameRowsAsSource();
   }
 
@@ -251,6 +261,8 @@ class StreamFaultsTest : public PipelineHarness {
     ASSERT_EQ(job->Stop(SIGINT), 0) << job->Log();
     CheckAllCommittedOnce();
   }
+
+  int extra_inserts_ = 0;  // by ChangeWhileAnswersLost
 };
 
 // `cdcpipe stream` while the only broker is down: librdkafka reconnects, the stream waits, commits nothing
@@ -329,6 +341,7 @@ TEST_F(StreamS3FaultsTest, StreamRetriesWhileStoreFailsOrIsUnreachable) {
   // no answer comes back. The raw sink retries the batch, finds the object and recognises its own commit
   // by its bytes (it used to stamp a new modificationTime, take it for another writer's and stop).
   s3_.Admin("lose?count=5&method=PUT&match=_spark_metadata");
+  ChangeWhileAnswersLost();
   ASSERT_TRUE(WaitFor([&] { return s3_.Admin("stats")["lost"] == 5; }, 60000)) << stream->Log();
   ASSERT_TRUE(WaitCommittedRows(snapshot_rows_ + 600)) << stream->Log() << s3_.last_mirror_error();
   EXPECT_TRUE(stream->Running()) << stream->Log();
