@@ -90,13 +90,16 @@ as_pg() {
   if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# port_free sees only listening sockets. PostgreSQL's port range sits below the kernel's ephemeral
+# range (32768-60999 by default), so an outgoing connection cannot hold it unseen; a port taken anyway
+# (another range configured) makes the start below retry on the next port.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick_port() {
-  local p
-  for ((p = 54320; p < 54420; p++)); do
+pick_port() {  # pick_port [FIRST]
+  local first=${1:-25432} p
+  for ((p = first; p < first + 100; p++)); do
     if port_free "$p"; then echo "$p"; return 0; fi
   done
-  echo "start-and-test-pipeline.sh: no free port in 54320-54419" >&2
+  echo "start-and-test-pipeline.sh: no free port in $first-$((first + 99))" >&2
   return 1
 }
 
@@ -137,11 +140,19 @@ if ((!running)); then
   port=""
   if [[ -f "$state/port" ]] && port_free "$(cat "$state/port")"; then port=$(cat "$state/port"); fi
   [[ -n "$port" ]] || port=$(pick_port)
-  echo "$port" >"$state/port"
-  step "starting PostgreSQL 15 on 127.0.0.1:$port (log: $pglog)"
   as_pg touch "$pglog"
-  as_pg "$pgbin/pg_ctl" -D "$pgdata" -l "$pglog" -o "-p $port" -w -t 60 start >/dev/null ||
+  for ((attempt = 1; ; attempt++)); do
+    echo "$port" >"$state/port"
+    step "starting PostgreSQL 15 on 127.0.0.1:$port (log: $pglog)"
+    log_start=$(wc -l <"$pglog")
+    as_pg "$pgbin/pg_ctl" -D "$pgdata" -l "$pglog" -o "-p $port" -w -t 60 start >/dev/null && break
+    # Only a port taken between the check and the bind is retried, on the next free port.
+    if ((attempt < 5)) && tail -n "+$((log_start + 1))" "$pglog" | grep -q "could not bind.*Address already in use"; then
+      port=$(pick_port "$((port + 1))")
+      continue
+    fi
     fail postgres "$pglog" "PostgreSQL did not start"
+  done
 fi
 
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
