@@ -20,7 +20,7 @@ inline constexpr size_t kHugePageBytes = size_t{2} << 20;
 // std::bad_alloc when out of memory. Free with std::free (FreeBytes).
 inline void* AllocatePages(size_t* bytes, size_t huge_from) {
   void* p;
-  if (*bytes >= huge_from && !(huge_from < (size_t{1} << 20) && getenv("CDC_NOHUGE"))) {
+  if (*bytes >= huge_from) {
     *bytes = (*bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
     p = std::aligned_alloc(kHugePageBytes, *bytes);
     if (p) madvise(p, *bytes, MADV_HUGEPAGE);  // a hint; failure only costs speed
