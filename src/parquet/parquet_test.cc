@@ -2,9 +2,12 @@
 // strings, many row groups, millions of rows, dictionary fallback, statistics, and corruption
 // (flipped and truncated bytes must give a Corruption status, never a crash).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
+#include <thread>
+#include <fstream>
 #include <random>
 #include <regex>
 
@@ -374,6 +377,108 @@ Status ReadAll(const std::string& bytes, const std::string& name) {
   RecordBatch b;
   for (int g = 0; g < (*r)->num_row_groups(); ++g) CDC_RETURN_IF_ERROR((*r)->ReadRowGroup(g, &b));
   return Status::OK();
+}
+
+// Pages decoded one at a time (ColumnPages + PageDecoder), by two decoders on two threads taking every
+// other page, give exactly what ReadRowGroup gives: every type, nulls, dictionary pages followed by PLAIN
+// ones (the fallback), several row groups; from a buffer and from a file (whose chunk is copied).
+TEST(ParquetPages, PagesDecodedSeparatelyEqualTheRowGroup) {
+  Schema schema = AllTypesSchema();
+  schema.columns.push_back({"dict_then_plain", ColumnType::kString, true});
+  RecordBatch batch(schema);
+  const size_t rows = 12000;
+  FillAllTypes(&batch, rows, 0);
+  for (size_t r = 0; r < rows; ++r) {
+    if (r % 11 == 4) batch.column(7).AppendNull();
+    else if (r < 6000) batch.column(7).AppendString("repeat-" + std::to_string(r % 5));
+    else batch.column(7).AppendString("unique-" + std::to_string(r) + std::string(40, 'q'));
+  }
+  WriterOptions opts;
+  opts.page_rows = 700;
+  opts.row_group_rows = 5000;
+  opts.dictionary_bytes = 16 << 10;
+  std::string file = WriteToString(schema, batch, opts);
+  auto path = std::filesystem::temp_directory_path() / ("cdc-pages-" + std::to_string(getpid()) + ".parquet");
+  {
+    std::ofstream(path, std::ios::binary) << file;
+  }
+  for (bool from_file : {false, true}) {
+    auto r = from_file ? ParquetReader::OpenFile(path) : ParquetReader::OpenBuffer(file);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ((*r)->num_row_groups(), 3);
+    size_t row_base = 0;
+    for (int g = 0; g < (*r)->num_row_groups(); ++g) {
+      RecordBatch whole;
+      ASSERT_TRUE((*r)->ReadRowGroup(g, &whole).ok());
+      for (size_t c = 0; c < schema.columns.size(); ++c) {
+        auto pages = (*r)->ReadColumnPages(g, static_cast<int>(c));
+        ASSERT_TRUE(pages.ok()) << pages.status().ToString();
+        ASSERT_GT((*pages)->num_pages(), 1u) << "column " << c;
+        std::vector<ColumnVector> decoded((*pages)->num_pages());
+        std::vector<Status> status((*pages)->num_pages());
+        auto work = [&](size_t parity) {
+          PageDecoder decoder;
+          ColumnVector scratch;  // reused for every page of this thread
+          for (size_t p = parity; p < (*pages)->num_pages(); p += 2) {
+            status[p] = decoder.Decode(**pages, p, &scratch);
+            decoded[p] = scratch;
+          }
+        };
+        std::thread other(work, 1);
+        work(0);
+        other.join();
+        int64_t next_row = 0;
+        for (size_t p = 0; p < (*pages)->num_pages(); ++p) {
+          ASSERT_TRUE(status[p].ok()) << status[p].ToString();
+          ASSERT_EQ((*pages)->first_row(p), next_row);
+          ASSERT_EQ(static_cast<int64_t>(decoded[p].size()), (*pages)->num_rows(p));
+          ExpectColumnsEqual(whole.column(c), static_cast<size_t>(next_row), decoded[p], decoded[p].size());
+          next_row += (*pages)->num_rows(p);
+        }
+        ASSERT_EQ(static_cast<size_t>(next_row), whole.num_rows());
+      }
+      row_base += whole.num_rows();
+    }
+    EXPECT_EQ(row_base, rows);
+  }
+  std::filesystem::remove(path);
+}
+
+// A damaged page fails alone, with the file, row group, column and page in the message; the others
+// still decode.
+TEST(ParquetPages, ADamagedPageFailsWithWhereItIs) {
+  Schema schema{{{"v", ColumnType::kString, false}}};
+  RecordBatch batch(schema);
+  for (int i = 0; i < 3000; ++i) batch.column(0).AppendString("value " + std::to_string(i) + std::string(30, 'x'));
+  WriterOptions opts;
+  opts.page_rows = 1000;
+  opts.dictionary = false;
+  opts.compression = Compression::kUncompressed;
+  std::string file = WriteToString(schema, batch, opts);
+  auto clean = ParquetReader::OpenBuffer(file, "pages.parquet");
+  ASSERT_TRUE(clean.ok());
+  auto pages = (*clean)->ReadColumnPages(0, 0);
+  ASSERT_TRUE(pages.ok());
+  ASSERT_EQ((*pages)->num_pages(), 3u);
+  // Damage the length prefix of row 1500's value (in the second page; the file is uncompressed).
+  size_t at = file.find("value 1500" + std::string(30, 'x'));
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_GE(at, 4u);
+  std::string bad = file;
+  for (size_t k = at - 4; k < at; ++k) bad[k] = static_cast<char>(0xff);
+  auto r = ParquetReader::OpenBuffer(bad, "pages.parquet");
+  ASSERT_TRUE(r.ok());
+  auto bad_pages = (*r)->ReadColumnPages(0, 0);
+  ASSERT_TRUE(bad_pages.ok()) << bad_pages.status().ToString();  // headers are intact
+  PageDecoder decoder;
+  ColumnVector out;
+  EXPECT_TRUE(decoder.Decode(**bad_pages, 0, &out).ok());
+  Status s = decoder.Decode(**bad_pages, 1, &out);
+  ASSERT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_NE(s.message().find("Parquet file pages.parquet: row group 0, column 'v': page 1"), std::string::npos)
+      << s.ToString();
+  ASSERT_TRUE(decoder.Decode(**bad_pages, 2, &out).ok());
+  EXPECT_EQ(out.String(0), "value 2000" + std::string(30, 'x'));
 }
 
 TEST(ParquetCorruption, TruncatedFilesAreRejectedWithAClearError) {

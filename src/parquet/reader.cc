@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "parquet/compression.h"
 #include "parquet/encoding.h"
@@ -56,6 +58,7 @@ class ViewSource : public RandomAccessSource {
     *out = data_.substr(offset, n);
     return Status::OK();
   }
+  std::shared_ptr<const void> view_owner() const override { return owner_; }
 
  private:
   std::string_view data_;
@@ -83,13 +86,39 @@ struct ParquetReader::Leaf {
 
 // Decodes one column chunk (a run of pages) into a ColumnVector. Holds reusable scratch buffers.
 // Every method returns a message without the file name; the reader adds it.
+// A page of a column chunk whose header has been parsed: where its payload lies in the chunk.
+struct PageRef {
+  fmt_::PageHeader header;
+  size_t payload_offset = 0;
+  size_t payload_size = 0;
+  int page_no = 0;        // among all pages of the chunk (for messages)
+  int64_t first_row = 0;  // data pages: the row of its first value
+};
+
 class ColumnDecoder {
  public:
   using Leaf = ParquetReader::Leaf;
   Status Decode(std::string_view chunk, const fmt_::ColumnMetaData& meta, const ParquetReader::Leaf& leaf,
                 int64_t num_rows, const ReaderOptions& options, ColumnVector* out);
 
+  // Parses the page headers of a chunk up to its num_rows values: its dictionary page, if any, and
+  // its data pages in order (index pages are skipped).
+  static Status ScanPages(std::string_view chunk, int64_t num_rows, const ReaderOptions& options,
+                          std::optional<PageRef>* dict, std::vector<PageRef>* pages);
+  // Decodes the chunk's dictionary page: the data pages decoded next use it.
+  Status LoadDictionary(std::string_view chunk, const fmt_::ColumnMetaData& meta, const Leaf& leaf,
+                        const PageRef& dict);
+  // Forgets the dictionary (a chunk without one comes next).
+  void ResetDictionary() {
+    have_dict_ = false;
+    dict_size_ = 0;
+  }
+  // Appends the values of data page `page` (from ScanPages) to *out.
+  Status AppendPage(std::string_view chunk, const fmt_::ColumnMetaData& meta, const Leaf& leaf, const PageRef& page,
+                    ColumnVector* out);
+
  private:
+
   Status DecodeDictionary(std::string_view page, int32_t num_values);
   Status DecodeValues(fmt_::Encoding enc, const uint8_t* data, size_t size, size_t count, ColumnVector* out);
   Status DecodePlain(const uint8_t* data, size_t size, size_t count, ColumnVector* out);
@@ -99,6 +128,7 @@ class ColumnDecoder {
   void AppendFixed(std::vector<T>& vec, const T* src, size_t count);
 
   const ParquetReader::Leaf* leaf_ = nullptr;
+  std::vector<PageRef> scanned_;  // Decode's page list (kept for its capacity)
   Decompressor decompressor_;
   ByteBuffer page_{1u << 20};  // decompressed page (huge pages from 1 MiB: filled whole on every use)
   ByteBuffer v2_values_;   // decompressed values section of a v2 page
@@ -466,26 +496,10 @@ void ColumnDecoder::ExpandNulls(ColumnVector* out, size_t start, size_t count, c
   }
 }
 
-Status ColumnDecoder::Decode(std::string_view chunk, const fmt_::ColumnMetaData& meta, const ParquetReader::Leaf& leaf,
-                             int64_t num_rows, const ReaderOptions& options, ColumnVector* out) {
-  leaf_ = &leaf;
-  have_dict_ = false;
-  dict_size_ = 0;
-  if (out->type() == leaf.type && out->nullable() == leaf.nullable) {
-    out->Clear();  // keeps the buffers of the previous row group
-  } else {
-    *out = ColumnVector(leaf.type, leaf.nullable);
-  }
-  // One allocation up front instead of doubling: the chunk's uncompressed size bounds the PLAIN
-  // string bytes (dictionary-encoded chunks may still grow). Capped by the file-derived row count.
-  // Both hints are capped by what the chunk's bytes can plausibly expand to, so a hostile header
-  // cannot make this allocate much more than the file size.
-  size_t rows_hint = std::min<size_t>(static_cast<size_t>(num_rows), chunk.size() * 8 + 1024);
-  size_t bytes_hint = 0;
-  if (meta.total_uncompressed_size > 0 && meta.total_uncompressed_size <= options.max_page_bytes) {
-    bytes_hint = std::min<size_t>(static_cast<size_t>(meta.total_uncompressed_size), chunk.size() * 16);
-  }
-  out->Reserve(rows_hint, bytes_hint);
+Status ColumnDecoder::ScanPages(std::string_view chunk, int64_t num_rows, const ReaderOptions& options,
+                                std::optional<PageRef>* dict, std::vector<PageRef>* pages) {
+  dict->reset();
+  pages->clear();
   size_t pos = 0;
   int64_t rows = 0;
   int page_no = 0;
@@ -497,7 +511,9 @@ Status ColumnDecoder::Decode(std::string_view chunk, const fmt_::ColumnMetaData&
     size_t hdr_len = 0;
     auto ph_or = fmt_::ParsePageHeader(chunk.substr(pos), &hdr_len);
     if (!ph_or.ok()) return ph_or.status().WithContext("page " + std::to_string(page_no));
-    const fmt_::PageHeader& ph = *ph_or;
+    PageRef ref;
+    ref.header = std::move(ph_or).value();
+    const fmt_::PageHeader& ph = ref.header;
     pos += hdr_len;
     if (static_cast<uint64_t>(ph.compressed_page_size) > chunk.size() - pos) {
       return Status::Corruption("page " + std::to_string(page_no) + " claims " + std::to_string(ph.compressed_page_size) +
@@ -507,75 +523,26 @@ Status ColumnDecoder::Decode(std::string_view chunk, const fmt_::ColumnMetaData&
       return Status::Corruption("page " + std::to_string(page_no) + " claims an uncompressed size of " +
                                 std::to_string(ph.uncompressed_page_size) + " bytes, above the limit");
     }
-    std::string_view payload = chunk.substr(pos, static_cast<size_t>(ph.compressed_page_size));
-    pos += static_cast<size_t>(ph.compressed_page_size);
+    ref.payload_offset = pos;
+    ref.payload_size = static_cast<size_t>(ph.compressed_page_size);
+    pos += ref.payload_size;
+    ref.page_no = page_no;
     std::string where = "page " + std::to_string(page_no++);
 
     if (ph.type == fmt_::PageType::kDictionaryPage) {
       if (!ph.dictionary_page) return Status::Corruption(where + ": dictionary page without its header");
-      if (have_dict_) return Status::Corruption(where + ": a second dictionary page in one column chunk");
-      Status s = decompressor_.Decompress(meta.codec, payload, static_cast<size_t>(ph.uncompressed_page_size), &page_);
-      if (!s.ok()) return s.WithContext(where);
-      s = DecodeDictionary(page_, ph.dictionary_page->num_values);
-      if (!s.ok()) return s.WithContext(where);
+      if (*dict) return Status::Corruption(where + ": a second dictionary page in one column chunk");
+      *dict = std::move(ref);
       continue;
     }
     if (ph.type == fmt_::PageType::kIndexPage) continue;
-
     int64_t page_values;
-    fmt_::Encoding enc;
-    const uint8_t* values = nullptr;
-    size_t values_size = 0;
-    const uint8_t* def_data = nullptr;
-    size_t def_size = 0;
-    bool v1 = ph.type == fmt_::PageType::kDataPage;
-    if (v1) {
+    if (ph.type == fmt_::PageType::kDataPage) {
       if (!ph.data_page) return Status::Corruption(where + ": data page without its header");
       page_values = ph.data_page->num_values;
-      enc = ph.data_page->encoding;
-      Status s = decompressor_.Decompress(meta.codec, payload, static_cast<size_t>(ph.uncompressed_page_size), &page_);
-      if (!s.ok()) return s.WithContext(where);
-      const uint8_t* p = reinterpret_cast<const uint8_t*>(page_.data());
-      size_t left = page_.size();
-      if (leaf.nullable) {
-        if (left < 4) return Status::Corruption(where + ": definition levels truncated");
-        uint32_t len = LoadU32(p);
-        if (len > left - 4) return Status::Corruption(where + ": definition levels length exceeds the page");
-        def_data = p + 4;
-        def_size = len;
-        p += 4 + len;
-        left -= 4 + len;
-      }
-      values = p;
-      values_size = left;
     } else if (ph.type == fmt_::PageType::kDataPageV2) {
       if (!ph.data_page_v2) return Status::Corruption(where + ": data page v2 without its header");
-      const fmt_::DataPageHeaderV2& h = *ph.data_page_v2;
-      page_values = h.num_values;
-      enc = h.encoding;
-      if (h.repetition_levels_byte_length != 0) {
-        return Status::Corruption(where + ": repetition levels in a flat column");
-      }
-      if (h.definition_levels_byte_length < 0 ||
-          static_cast<uint64_t>(h.definition_levels_byte_length) > payload.size() ||
-          h.definition_levels_byte_length > ph.uncompressed_page_size) {
-        return Status::Corruption(where + ": definition levels length exceeds the page");
-      }
-      size_t dl = static_cast<size_t>(h.definition_levels_byte_length);
-      def_data = reinterpret_cast<const uint8_t*>(payload.data());
-      def_size = dl;
-      std::string_view rest = payload.substr(dl);
-      size_t expected = static_cast<size_t>(ph.uncompressed_page_size) - dl;
-      if (h.is_compressed && meta.codec != fmt_::Codec::kUncompressed) {
-        Status s = decompressor_.Decompress(meta.codec, rest, expected, &v2_values_);
-        if (!s.ok()) return s.WithContext(where);
-        values = reinterpret_cast<const uint8_t*>(v2_values_.data());
-        values_size = v2_values_.size();
-      } else {
-        values = reinterpret_cast<const uint8_t*>(rest.data());
-        values_size = rest.size();
-      }
-      if (!leaf.nullable) def_data = nullptr;
+      page_values = ph.data_page_v2->num_values;
     } else {
       return Status::Corruption(where + ": unknown page type " + std::to_string(static_cast<int>(ph.type)));
     }
@@ -583,29 +550,132 @@ Status ColumnDecoder::Decode(std::string_view chunk, const fmt_::ColumnMetaData&
       return Status::Corruption(where + " holds " + std::to_string(page_values) + " values, more than the " +
                                 std::to_string(num_rows - rows) + " rows left in the row group");
     }
-    size_t n = static_cast<size_t>(page_values);
-    size_t non_null = n;
-    size_t start = out->size_;
-    if (leaf.nullable) {
-      defs_.resize(n);
-      RleHybridDecoder dec(def_data, def_size, 1);
-      if (n > 0 && !dec.Get(defs_.data(), n)) return Status::Corruption(where + ": definition levels are truncated");
-      non_null = 0;
-      for (size_t i = 0; i < n; ++i) {
-        if (defs_[i] > 1) return Status::Corruption(where + ": definition level above 1 in a flat column");
-        non_null += defs_[i];
-      }
-    }
-    Status s = DecodeValues(enc, values, values_size, non_null, out);
-    if (!s.ok()) return s.WithContext(where);
-    if (leaf.nullable) {
-      if (non_null != n) ExpandNulls(out, start, n, defs_.data());
-      out->valid_.insert(out->valid_.end(), defs_.begin(), defs_.begin() + static_cast<std::ptrdiff_t>(n));
-      out->null_count_ += n - non_null;
-    }
-    out->size_ += n;
+    ref.first_row = rows;
     rows += page_values;
+    pages->push_back(std::move(ref));
   }
+  return Status::OK();
+}
+
+Status ColumnDecoder::LoadDictionary(std::string_view chunk, const fmt_::ColumnMetaData& meta, const Leaf& leaf,
+                                     const PageRef& dict) {
+  leaf_ = &leaf;
+  ResetDictionary();
+  std::string where = "page " + std::to_string(dict.page_no);
+  std::string_view payload = chunk.substr(dict.payload_offset, dict.payload_size);
+  Status s = decompressor_.Decompress(meta.codec, payload, static_cast<size_t>(dict.header.uncompressed_page_size),
+                                      &page_);
+  if (!s.ok()) return s.WithContext(where);
+  s = DecodeDictionary(page_, dict.header.dictionary_page->num_values);
+  if (!s.ok()) return s.WithContext(where);
+  return Status::OK();
+}
+
+Status ColumnDecoder::AppendPage(std::string_view chunk, const fmt_::ColumnMetaData& meta, const Leaf& leaf,
+                                 const PageRef& page, ColumnVector* out) {
+  leaf_ = &leaf;
+  const fmt_::PageHeader& ph = page.header;
+  std::string_view payload = chunk.substr(page.payload_offset, page.payload_size);
+  std::string where = "page " + std::to_string(page.page_no);
+  int64_t page_values;
+  fmt_::Encoding enc;
+  const uint8_t* values = nullptr;
+  size_t values_size = 0;
+  const uint8_t* def_data = nullptr;
+  size_t def_size = 0;
+  if (ph.type == fmt_::PageType::kDataPage) {
+    page_values = ph.data_page->num_values;
+    enc = ph.data_page->encoding;
+    Status s = decompressor_.Decompress(meta.codec, payload, static_cast<size_t>(ph.uncompressed_page_size), &page_);
+    if (!s.ok()) return s.WithContext(where);
+    const uint8_t* p = reinterpret_cast<const uint8_t*>(page_.data());
+    size_t left = page_.size();
+    if (leaf.nullable) {
+      if (left < 4) return Status::Corruption(where + ": definition levels truncated");
+      uint32_t len = LoadU32(p);
+      if (len > left - 4) return Status::Corruption(where + ": definition levels length exceeds the page");
+      def_data = p + 4;
+      def_size = len;
+      p += 4 + len;
+      left -= 4 + len;
+    }
+    values = p;
+    values_size = left;
+  } else {  // kDataPageV2 (ScanPages lists data pages only)
+    const fmt_::DataPageHeaderV2& h = *ph.data_page_v2;
+    page_values = h.num_values;
+    enc = h.encoding;
+    if (h.repetition_levels_byte_length != 0) {
+      return Status::Corruption(where + ": repetition levels in a flat column");
+    }
+    if (h.definition_levels_byte_length < 0 ||
+        static_cast<uint64_t>(h.definition_levels_byte_length) > payload.size() ||
+        h.definition_levels_byte_length > ph.uncompressed_page_size) {
+      return Status::Corruption(where + ": definition levels length exceeds the page");
+    }
+    size_t dl = static_cast<size_t>(h.definition_levels_byte_length);
+    def_data = reinterpret_cast<const uint8_t*>(payload.data());
+    def_size = dl;
+    std::string_view rest = payload.substr(dl);
+    size_t expected = static_cast<size_t>(ph.uncompressed_page_size) - dl;
+    if (h.is_compressed && meta.codec != fmt_::Codec::kUncompressed) {
+      Status s = decompressor_.Decompress(meta.codec, rest, expected, &v2_values_);
+      if (!s.ok()) return s.WithContext(where);
+      values = reinterpret_cast<const uint8_t*>(v2_values_.data());
+      values_size = v2_values_.size();
+    } else {
+      values = reinterpret_cast<const uint8_t*>(rest.data());
+      values_size = rest.size();
+    }
+    if (!leaf.nullable) def_data = nullptr;
+  }
+  size_t n = static_cast<size_t>(page_values);
+  size_t non_null = n;
+  size_t start = out->size_;
+  if (leaf.nullable) {
+    defs_.resize(n);
+    RleHybridDecoder dec(def_data, def_size, 1);
+    if (n > 0 && !dec.Get(defs_.data(), n)) return Status::Corruption(where + ": definition levels are truncated");
+    non_null = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (defs_[i] > 1) return Status::Corruption(where + ": definition level above 1 in a flat column");
+      non_null += defs_[i];
+    }
+  }
+  Status s = DecodeValues(enc, values, values_size, non_null, out);
+  if (!s.ok()) return s.WithContext(where);
+  if (leaf.nullable) {
+    if (non_null != n) ExpandNulls(out, start, n, defs_.data());
+    out->valid_.insert(out->valid_.end(), defs_.begin(), defs_.begin() + static_cast<std::ptrdiff_t>(n));
+    out->null_count_ += n - non_null;
+  }
+  out->size_ += n;
+  return Status::OK();
+}
+
+Status ColumnDecoder::Decode(std::string_view chunk, const fmt_::ColumnMetaData& meta, const ParquetReader::Leaf& leaf,
+                             int64_t num_rows, const ReaderOptions& options, ColumnVector* out) {
+  leaf_ = &leaf;
+  ResetDictionary();
+  if (out->type() == leaf.type && out->nullable() == leaf.nullable) {
+    out->Clear();  // keeps the buffers of the previous row group
+  } else {
+    *out = ColumnVector(leaf.type, leaf.nullable);
+  }
+  std::optional<PageRef> dict;
+  CDC_RETURN_IF_ERROR(ScanPages(chunk, num_rows, options, &dict, &scanned_));
+  // One allocation up front instead of doubling: the chunk's uncompressed size bounds the PLAIN
+  // string bytes (dictionary-encoded chunks may still grow). Capped by the file-derived row count.
+  // Both hints are capped by what the chunk's bytes can plausibly expand to, so a hostile header
+  // cannot make this allocate much more than the file size.
+  size_t rows_hint = std::min<size_t>(static_cast<size_t>(num_rows), chunk.size() * 8 + 1024);
+  size_t bytes_hint = 0;
+  if (meta.total_uncompressed_size > 0 && meta.total_uncompressed_size <= options.max_page_bytes) {
+    bytes_hint = std::min<size_t>(static_cast<size_t>(meta.total_uncompressed_size), chunk.size() * 16);
+  }
+  out->Reserve(rows_hint, bytes_hint);
+  if (dict) CDC_RETURN_IF_ERROR(LoadDictionary(chunk, meta, leaf, *dict));
+  for (const PageRef& page : scanned_) CDC_RETURN_IF_ERROR(AppendPage(chunk, meta, leaf, page, out));
   return Status::OK();
 }
 
@@ -807,6 +877,86 @@ Status ParquetReader::ReadRowGroup(int index, std::span<const int> columns, Reco
                      "': " + s.message());
     }
   }
+  return Status::OK();
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// Pages decoded separately
+
+namespace {
+std::atomic<uint64_t> next_column_pages_id{1};
+}  // namespace
+
+ColumnPages::ColumnPages() : id_(next_column_pages_id.fetch_add(1, std::memory_order_relaxed)) {}
+ColumnPages::~ColumnPages() = default;
+size_t ColumnPages::num_pages() const { return pages_.size(); }
+int64_t ColumnPages::first_row(size_t page) const { return pages_[page].first_row; }
+int64_t ColumnPages::num_rows(size_t page) const {
+  const PageRef& p = pages_[page];
+  return p.header.type == fmt_::PageType::kDataPage ? p.header.data_page->num_values : p.header.data_page_v2->num_values;
+}
+
+Result<std::shared_ptr<const ColumnPages>> ParquetReader::ReadColumnPages(int index, int column) {
+  if (index < 0 || index >= num_row_groups()) {
+    return Status::InvalidArgument("Parquet file " + source_->name() + ": no row group " + std::to_string(index));
+  }
+  if (column < 0 || static_cast<size_t>(column) >= leaves_.size()) {
+    return Status::InvalidArgument("Parquet file " + source_->name() + ": no column " + std::to_string(column));
+  }
+  const fmt_::RowGroup& rg = metadata_.row_groups[static_cast<size_t>(index)];
+  const fmt_::ColumnMetaData& m = rg.columns[static_cast<size_t>(column)].meta;
+  std::shared_ptr<ColumnPages> pages(new ColumnPages());
+  pages->name_ = "Parquet file " + source_->name() + ": row group " + std::to_string(index) + ", column '" +
+                 leaves_[static_cast<size_t>(column)].name + "'";
+  int64_t start = m.data_page_offset;
+  if (m.dictionary_page_offset && *m.dictionary_page_offset > 0 && *m.dictionary_page_offset < start) {
+    start = *m.dictionary_page_offset;
+  }
+  std::string_view chunk;
+  CDC_RETURN_IF_ERROR(source_->Read(static_cast<uint64_t>(start), static_cast<size_t>(m.total_compressed_size),
+                                    &chunk_scratch_, &chunk));
+  pages->keep_ = source_->view_owner();
+  if (pages->keep_) {
+    pages->chunk_ = chunk;
+  } else {
+    auto copy = std::make_shared<const std::string>(chunk);
+    pages->chunk_ = *copy;
+    pages->keep_ = std::move(copy);
+  }
+  pages->meta_ = m;
+  pages->leaf_ = std::make_unique<Leaf>(leaves_[static_cast<size_t>(column)]);
+  std::optional<PageRef> dict;
+  Status s = ColumnDecoder::ScanPages(pages->chunk_, rg.num_rows, options_, &dict, &pages->pages_);
+  if (!s.ok()) return Status::Corruption(pages->name_ + ": " + s.message());
+  if (dict) pages->dict_ = std::make_unique<PageRef>(std::move(*dict));
+  return std::shared_ptr<const ColumnPages>(std::move(pages));
+}
+
+PageDecoder::PageDecoder() : decoder_(std::make_unique<ColumnDecoder>()) {}
+PageDecoder::~PageDecoder() = default;
+
+Status PageDecoder::Decode(const ColumnPages& pages, size_t page, ColumnVector* out) {
+  const ParquetReader::Leaf& leaf = *pages.leaf_;
+  if (out->type() == leaf.type && out->nullable() == leaf.nullable) {
+    out->Clear();
+  } else {
+    *out = ColumnVector(leaf.type, leaf.nullable);
+  }
+  const PageRef& ref = pages.pages_[page];
+  out->Reserve(static_cast<size_t>(pages.num_rows(page)),
+               static_cast<size_t>(std::max<int32_t>(ref.header.uncompressed_page_size, 0)));
+  if (dict_of_ != pages.id_) {
+    dict_of_ = 0;
+    decoder_->ResetDictionary();
+    if (pages.dict_) {
+      Status s = decoder_->LoadDictionary(pages.chunk_, pages.meta_, leaf, *pages.dict_);
+      if (!s.ok()) return Status::Corruption(pages.name_ + ": " + s.message());
+    }
+    dict_of_ = pages.id_;
+  }
+  Status s = decoder_->AppendPage(pages.chunk_, pages.meta_, leaf, ref, out);
+  if (!s.ok()) return Status::Corruption(pages.name_ + ": " + s.message());
   return Status::OK();
 }
 

@@ -47,7 +47,12 @@ class RandomAccessSource {
   // REQUIRES: offset + n <= size().
   virtual Status Read(uint64_t offset, size_t n, ByteBuffer* scratch, std::string_view* out) = 0;
   virtual const std::string& name() const = 0;
+  // When every Read returns a view of memory that `view_owner()` keeps alive: that owner (else null).
+  virtual std::shared_ptr<const void> view_owner() const { return nullptr; }
 };
+
+class ColumnPages;
+struct PageRef;
 
 class ParquetReader {
  public:
@@ -79,9 +84,13 @@ class ParquetReader {
   Status ReadRowGroup(int index, std::span<const int> columns, RecordBatch* out);
   // All columns.
   Status ReadRowGroup(int index, RecordBatch* out);
+  // Locates the data pages of column `column` in row group `index`, for decoding them separately.
+  Result<std::shared_ptr<const ColumnPages>> ReadColumnPages(int index, int column);
 
  private:
   friend class ColumnDecoder;
+  friend class ColumnPages;
+  friend class PageDecoder;
   struct Leaf;
   ParquetReader(std::unique_ptr<RandomAccessSource> source, const ReaderOptions& options);
   Status Init();
@@ -95,6 +104,47 @@ class ParquetReader {
   std::unique_ptr<ColumnDecoder> decoder_;
   ByteBuffer chunk_scratch_;
   std::vector<int> all_columns_;
+};
+
+// The data pages of one column chunk, located (their headers parsed and checked) but not decoded, so
+// that they can be decoded one at a time, by several threads at once (PageDecoder). Holds the chunk's
+// bytes: a view of a mapped or in-memory file (kept alive), else a copy. Immutable, so thread-safe.
+class ColumnPages {
+ public:
+  ~ColumnPages();
+  size_t num_pages() const;
+  int64_t first_row(size_t page) const;  // row (in the row group) of the page's first value
+  int64_t num_rows(size_t page) const;
+  const std::string& name() const { return name_; }  // "Parquet file F: row group G, column 'C'"
+
+ private:
+  friend class ParquetReader;
+  friend class PageDecoder;
+  ColumnPages();
+  uint64_t id_ = 0;  // unique per object: which dictionary a PageDecoder holds
+  std::string name_;
+  std::shared_ptr<const void> keep_;  // owns the bytes `chunk_` views
+  std::string_view chunk_;
+  format::ColumnMetaData meta_;
+  std::unique_ptr<ParquetReader::Leaf> leaf_;
+  std::unique_ptr<PageRef> dict_;  // null: no dictionary page
+  std::vector<PageRef> pages_;
+};
+
+// Decodes pages of ColumnPages. One per thread (it holds scratch buffers and the chunk's dictionary).
+class PageDecoder {
+ public:
+  PageDecoder();
+  ~PageDecoder();
+  PageDecoder(const PageDecoder&) = delete;
+  PageDecoder& operator=(const PageDecoder&) = delete;
+  // Decodes data page `page` (< pages.num_pages()) into *out, replacing its content but keeping its
+  // buffers. Corruption naming the file, row group, column and page.
+  Status Decode(const ColumnPages& pages, size_t page, ColumnVector* out);
+
+ private:
+  std::unique_ptr<ColumnDecoder> decoder_;
+  uint64_t dict_of_ = 0;  // id_ of the ColumnPages whose dictionary decoder_ holds (0: none)
 };
 
 }  // namespace cdc::parquet
