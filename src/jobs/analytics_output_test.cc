@@ -249,6 +249,7 @@ TEST(AnalyticsBuilderTest, BigRowGroupsAreAppliedInRowOrderUpToABadEvent) {
     TempRoot root;
     auto store = Open(root.path());
     testutil::RawFixtureWriter writer(store.get());
+    writer.options().page_rows = 300;  // ~9 page tasks per file, shared by both threads
     Workload w;
     for (int b = 0; b < 3; ++b) ASSERT_TRUE(writer.CommitBatch(w.Next(5000), 1 + b).ok());
     AnalyticsBuilder full(store.get());
@@ -260,10 +261,11 @@ TEST(AnalyticsBuilderTest, BigRowGroupsAreAppliedInRowOrderUpToABadEvent) {
   TempRoot root;
   auto store = Open(root.path());
   testutil::RawFixtureWriter writer(store.get());
+  writer.options().page_rows = 300;
   Workload w;
   w.truncates = false;
   std::vector<testutil::FixtureEvent> events = w.Next(4000);
-  const size_t bad = 2600;  // in the third chunk of 1024 rows
+  const size_t bad = 2600;  // in the ninth page of 300 rows
   events[bad] = {"dbserver1.public.klienci", "{}", "{\"op\":\"c\",\"after\":{\"id\":"};
   ASSERT_TRUE(writer.CommitBatch(events, 1).ok());
   AnalyticsBuilder b(store.get());
@@ -280,6 +282,51 @@ TEST(AnalyticsBuilderTest, BigRowGroupsAreAppliedInRowOrderUpToABadEvent) {
   ChangelogState expected;
   ChangeExtractor x;
   for (size_t i = 0; i < bad; ++i) {
+    if (!events[i].value || TableOfTopic(events[i].topic) == AnalyticsTable::kOther) continue;
+    ExtractedChange c;
+    ASSERT_TRUE(x.Extract(*events[i].value, TableOfTopic(events[i].topic), &c).ok());
+    ASSERT_TRUE(expected.Apply(TableOfTopic(events[i].topic), c).ok());
+  }
+  EXPECT_EQ(b.state().KlienciByCountry(), expected.KlienciByCountry());
+}
+
+// A raw value page that cannot be decoded stops the run at that page, with the file, row group,
+// column and page in the message: the events of the pages before it are applied, none after.
+TEST(AnalyticsBuilderTest, ADamagedRawPageStopsTheRunAtThatPage) {
+  TempRoot root;
+  auto store = Open(root.path());
+  testutil::RawFixtureWriter writer(store.get());
+  writer.options().page_rows = 500;
+  writer.options().compression = parquet::Compression::kUncompressed;
+  writer.options().dictionary = false;
+  Workload w;
+  w.truncates = false;
+  std::vector<testutil::FixtureEvent> events = w.Next(3000);
+  const size_t bad = 1700;  // in page 3 (rows 1500-1999)
+  events[bad].value = "{\"op\":\"c\",\"marker\":\"damage-me\"}";
+  ASSERT_TRUE(writer.CommitBatch(events, 1).ok());
+  auto files = store->List("raw-kafka-data/part-");
+  ASSERT_TRUE(files.ok());
+  ASSERT_EQ(files->size(), 1u);
+  auto bytes = store->Get((*files)[0].key);
+  ASSERT_TRUE(bytes.ok());
+  std::string file = *bytes;
+  size_t at = file.find(*events[bad].value);
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_EQ(file.find(*events[bad].value, at + 1), std::string::npos);
+  for (size_t k = at - 4; k < at; ++k) file[k] = static_cast<char>(0xff);  // its length prefix
+  ASSERT_TRUE(store->Put((*files)[0].key, file).ok());
+
+  AnalyticsBuilder b(store.get());
+  auto st = b.CatchUp(nullptr);
+  ASSERT_FALSE(st.ok());
+  EXPECT_TRUE(st.status().IsCorruption()) << st.status().ToString();
+  EXPECT_NE(st.status().message().find("row group 0, column 'value': page 3"), std::string::npos)
+      << st.status().ToString();
+  EXPECT_EQ(b.position().files_consumed, 0u);
+  ChangelogState expected;
+  ChangeExtractor x;
+  for (size_t i = 0; i < 1500; ++i) {
     if (!events[i].value || TableOfTopic(events[i].topic) == AnalyticsTable::kOther) continue;
     ExtractedChange c;
     ASSERT_TRUE(x.Extract(*events[i].value, TableOfTopic(events[i].topic), &c).ok());

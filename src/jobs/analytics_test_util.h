@@ -44,6 +44,9 @@ class RawFixtureWriter {
                             int64_t first_offset = 0)
       : store_(store), log_(compact_interval), next_batch_(first_batch_id), first_offset_(first_offset) {}
 
+  // Options of the data files written from now on (e.g. small pages: many page tasks per row group).
+  parquet::WriterOptions& options() { return options_; }
+
   // Writes one batch of `files` data files (events split evenly) and commits it. Returns the batch id.
   Result<int64_t> CommitBatch(const std::vector<FixtureEvent>& events, int files = 1) {
     int64_t batch_id = next_batch_++;
@@ -70,7 +73,7 @@ class RawFixtureWriter {
       }
       auto sink = std::make_unique<parquet::StringSink>();
       parquet::StringSink* raw = sink.get();
-      CDC_ASSIGN_OR_RETURN(auto w, parquet::ParquetWriter::Open(std::move(sink), schema, {}));
+      CDC_ASSIGN_OR_RETURN(auto w, parquet::ParquetWriter::Open(std::move(sink), schema, options_));
       CDC_RETURN_IF_ERROR(w->Write(batch));
       CDC_RETURN_IF_ERROR(w->Close());
       std::string key = "raw-kafka-data/" + parquet::SparkFileName(f, parquet::Compression::kSnappy);
@@ -97,6 +100,7 @@ class RawFixtureWriter {
   int64_t first_offset_ = 0;
   std::vector<SinkFileStatus> all_;
   std::map<std::string, int64_t> offsets_;
+  parquet::WriterOptions options_;
 };
 
 }  // namespace cdc::jobs::testutil

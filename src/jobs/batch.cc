@@ -309,20 +309,31 @@ struct PackedChange {
 };
 static_assert(std::is_trivially_copyable_v<PackedChange>);
 
-// A decoded row group and its events, extracted in chunks of kChunkRows rows by whichever thread
-// claims a chunk first (the decoding thread after publishing the row group, or the applying thread
-// when it reaches a chunk nobody has claimed, or while it waits for one), then applied in row order.
+// The tools a thread needs to decode and extract pages of raw events (each thread has its own).
+struct AnalyticsBuilder::PageWorker {
+  ChangeExtractor extractor;
+  parquet::PageDecoder decoder;
+  parquet::ColumnVector values;  // the page being extracted (its buffers reused page after page)
+};
+
+// A row group whose topics are decoded and whose value pages are located: each value page is a task
+// (decode it, extract its events) done by whichever thread claims it first (the decoding thread after
+// publishing the row group, or the applying thread when it reaches a page nobody has claimed, or while
+// it waits for one); the events are then applied in row order. Pages are decoded straight into a
+// thread's page-sized scratch and extracted from there: the row group's values are never held whole.
 struct AnalyticsBuilder::PrefetchedRowGroup {
-  static constexpr size_t kChunkRows = 1024;
-  struct Chunk {
+  struct Chunk {             // one value page
+    size_t begin = 0, end = 0;  // its rows
     std::string arena;     // group names of its events
-    Status error;          // extraction failed at error_row: the rows before it are extracted
+    Status error;          // failed at error_row: the rows before it are extracted
     size_t error_row = 0;
+    bool page_error = false;  // the page itself could not be decoded (error names it)
   };
 
   size_t file = 0;  // index into the file list
   int group = 0;
-  parquet::RecordBatch batch;
+  parquet::RecordBatch batch;  // column 0: topic
+  std::shared_ptr<const parquet::ColumnPages> values;
   std::vector<AnalyticsTable> tables;  // of each row (from its topic)
   size_t per_table[3] = {0, 0, 0};     // rows per AnalyticsTable
   std::vector<Chunk> chunks;
@@ -337,7 +348,8 @@ struct AnalyticsBuilder::PrefetchedRowGroup {
   size_t rows() const { return batch.num_rows(); }
   size_t num_chunks() const { return chunks.size(); }
 
-  // Prepares the chunks for the decoded batch (column 0 = topic): the table of every row, counted.
+  // Prepares the tasks once the topics are decoded and the value pages located: the table of every
+  // row, counted, and one chunk per value page.
   void Prepare() {
     size_t n = rows();
     const parquet::ColumnVector& topic = batch.column(0);
@@ -352,8 +364,12 @@ struct AnalyticsBuilder::PrefetchedRowGroup {
       changes.reset(static_cast<PackedChange*>(AllocatePages(&bytes, size_t{256} << 10)));
       changes_capacity = bytes / sizeof(PackedChange);
     }
-    size_t k = (n + kChunkRows - 1) / kChunkRows;
+    size_t k = values->num_pages();
     chunks.resize(k);
+    for (size_t j = 0; j < k; ++j) {
+      chunks[j].begin = static_cast<size_t>(values->first_row(j));
+      chunks[j].end = chunks[j].begin + static_cast<size_t>(values->num_rows(j));
+    }
     if (k > ready_capacity) {
       ready = std::make_unique<std::atomic<bool>[]>(k);
       ready_capacity = k;
@@ -370,25 +386,38 @@ struct AnalyticsBuilder::PrefetchedRowGroup {
     return std::min(j, num_chunks());
   }
 
-  // Extracts chunk j (claimed by the caller) with the caller's extractor, then marks it ready.
-  void Extract(size_t j, ChangeExtractor* extractor) {
+  // Decodes and extracts chunk j (claimed by the caller) with the caller's tools, then marks it ready.
+  void Extract(size_t j, PageWorker* w) {
     Chunk& chunk = chunks[j];
     chunk.arena.clear();
     chunk.error = Status::OK();
-    size_t end = std::min(rows(), (j + 1) * kChunkRows);
-    chunk.error_row = end;
-    const parquet::ColumnVector& value = batch.column(1);
-    size_t begin = j * kChunkRows;
+    chunk.page_error = false;
+    chunk.error_row = chunk.end;
+    Status decoded = w->decoder.Decode(*values, j, &w->values);
+    if (!decoded.ok()) {
+      chunk.error = std::move(decoded);
+      chunk.error_row = chunk.begin;
+      chunk.page_error = true;
+    } else {
+      ExtractRows(chunk, w);
+    }
+    ready[j].store(true, std::memory_order_release);
+    ready[j].notify_all();
+  }
+
+  void ExtractRows(Chunk& chunk, PageWorker* w) {
+    const parquet::ColumnVector& value = w->values;  // row i of the row group at i - chunk.begin
     ExtractedChange e;
-    for (size_t i = begin; i < end; ++i) {
+    for (size_t i = chunk.begin; i < chunk.end; ++i) {
       PackedChange& p = changes[i];
-      p.table = value.IsNull(i) ? AnalyticsTable::kOther : tables[i];
+      size_t v = i - chunk.begin;
+      p.table = value.IsNull(v) ? AnalyticsTable::kOther : tables[i];
       if (p.table == AnalyticsTable::kOther) continue;
-      Status st = extractor->Extract(value.String(i), p.table, &e);
+      Status st = w->extractor.Extract(value.String(v), p.table, &e);
       if (!st.ok()) {
         chunk.error = std::move(st);
         chunk.error_row = i;
-        break;
+        return;
       }
       p.op = e.op;
       p.has = 0;
@@ -406,17 +435,15 @@ struct AnalyticsBuilder::PrefetchedRowGroup {
       }
       p.lsn = e.lsn.value();
     }
-    ready[j].store(true, std::memory_order_release);
-    ready[j].notify_all();
   }
 
   // Returns once chunk j is extracted, extracting it, or later unclaimed chunks while another thread
   // extracts it.
-  void AwaitChunk(size_t j, ChangeExtractor* extractor) {
+  void AwaitChunk(size_t j, PageWorker* w) {
     while (!ready[j].load(std::memory_order_acquire)) {
       size_t k = Claim();
       if (k < num_chunks()) {
-        Extract(k, extractor);
+        Extract(k, w);
       } else {
         ready[j].wait(false, std::memory_order_acquire);
       }
@@ -490,6 +517,7 @@ class AnalyticsBuilder::Prefetcher {
       CDC_ASSIGN_OR_RETURN(auto reader, builder_->OpenRawFile(uris_[f]));
       // Partition and offset are only needed to name a bad event: read then (WhereInKafka).
       CDC_ASSIGN_OR_RETURN(std::vector<int> cols, reader->ResolveColumns({"topic", "value"}));
+      const int topic_col[1] = {cols[0]};
       if (f == 0) {
         std::lock_guard lock(mu_);
         first_rows_ = static_cast<size_t>(std::clamp<int64_t>(reader->num_rows(), 0, int64_t{1} << 18));
@@ -516,16 +544,17 @@ class AnalyticsBuilder::Prefetcher {
         rg->file = f;
         rg->group = g;
         int64_t t = MonoMicros();
-        CDC_RETURN_IF_ERROR(reader->ReadRowGroup(g, cols, &rg->batch));
+        CDC_RETURN_IF_ERROR(reader->ReadRowGroup(g, topic_col, &rg->batch));
+        CDC_ASSIGN_OR_RETURN(rg->values, reader->ReadColumnPages(g, cols[1]));
         rg->Prepare();
         {
           std::lock_guard lock(mu_);
           ready_.push_back(std::move(decoding_));
         }
         cv_.notify_all();
-        // The consumer may be applying an earlier row group: extract this one's events meanwhile (it
-        // owns the row group from now on, and claims chunks itself when it gets there first).
-        for (size_t j = rg->Claim(); j < rg->num_chunks(); j = rg->Claim()) rg->Extract(j, &extractor_);
+        // The consumer may be applying an earlier row group: decode and extract this one's pages
+        // meanwhile (it owns the row group from now on, and claims pages itself when it gets there first).
+        for (size_t j = rg->Claim(); j < rg->num_chunks(); j = rg->Claim()) rg->Extract(j, &worker_);
         busy_us += MonoMicros() - t;
       }
       log::Debug("batch", "{}: {} rows decoded (and events extracted) in {:.1f} ms", uris_[f], reader->num_rows(),
@@ -536,7 +565,7 @@ class AnalyticsBuilder::Prefetcher {
 
   AnalyticsBuilder* builder_;
   const std::vector<std::string>& uris_;
-  ChangeExtractor extractor_;  // this thread's
+  PageWorker worker_;  // this thread's
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<RowGroup>> ready_;
@@ -552,7 +581,8 @@ class AnalyticsBuilder::Prefetcher {
   std::thread thread_;  // last: started once the rest is initialised
 };
 
-AnalyticsBuilder::AnalyticsBuilder(store::ObjectStore* output) : output_(output) {}
+AnalyticsBuilder::AnalyticsBuilder(store::ObjectStore* output)
+    : output_(output), worker_(std::make_unique<PageWorker>()) {}
 AnalyticsBuilder::~AnalyticsBuilder() = default;
 
 Result<std::unique_ptr<parquet::ParquetReader>> AnalyticsBuilder::OpenRawFile(const std::string& uri) {
@@ -601,15 +631,14 @@ Status AnalyticsBuilder::ApplyRowGroup(const std::string& uri, PrefetchedRowGrou
   // of the event kPrefetchAhead rows on overlaps their cache misses.
   constexpr size_t kPrefetchAhead = 8;
   ExtractedChange e;
+  const PackedChange* changes = rg.changes.get();
   for (size_t j = 0; j < rg.num_chunks(); ++j) {
-    rg.AwaitChunk(j, &extractor_);
+    rg.AwaitChunk(j, worker_.get());
     const PrefetchedRowGroup::Chunk& chunk = rg.chunks[j];
+    if (chunk.page_error) return chunk.error;  // names the file, row group, column and page
     std::string_view arena = chunk.arena;
-    const size_t begin = j * PrefetchedRowGroup::kChunkRows;
-    const size_t end = std::min(rg.rows(), begin + PrefetchedRowGroup::kChunkRows);
-    const PackedChange* changes = rg.changes.get();
-    for (size_t i = begin; i < end; ++i) {
-      if (i + kPrefetchAhead < std::min(end, chunk.error_row)) {
+    for (size_t i = chunk.begin; i < chunk.end; ++i) {
+      if (i + kPrefetchAhead < chunk.error_row) {
         const PackedChange& q = changes[i + kPrefetchAhead];
         if (q.table != AnalyticsTable::kOther) {
           state_.Prefetch(q.table, q.op == 'd' ? q.before_id : q.after_id);

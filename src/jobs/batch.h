@@ -133,6 +133,7 @@ class AnalyticsBuilder {
     uint64_t size = 0;
     uint64_t checksum = 0;
   };
+  struct PageWorker;
   struct PrefetchedRowGroup;
   class Prefetcher;
   Result<std::unique_ptr<parquet::ParquetReader>> OpenRawFile(const std::string& uri);
@@ -143,7 +144,8 @@ class AnalyticsBuilder {
 
   store::ObjectStore* output_;
   ChangelogState state_;
-  ChangeExtractor extractor_;  // this thread's (the prefetcher has its own)
+  ChangeExtractor extractor_;  // for ApplyRaw
+  std::unique_ptr<PageWorker> worker_;  // this thread's page decoding and extraction (the prefetcher has its own)
   ExtractedChange change_;
   RawPosition position_;
   Lsn source_lsn_;

@@ -64,6 +64,8 @@ class ByteBuffer {
     Append(s.data(), s.size());
   }
   void Clear() { size_ = 0; }
+  // Changes the size from which the next allocations are huge-page backed.
+  void set_huge_from(size_t bytes) { huge_from_ = bytes; }
 
  private:
   static constexpr size_t kHugeThreshold = 4u << 20;

@@ -87,6 +87,8 @@ class ColumnVector {
   // Empties the vector but keeps its capacity (reuse a batch to avoid reallocation).
   void Clear();
   void Reserve(size_t rows, size_t string_bytes = 0);
+  // String bytes of `bytes` and more are huge-page backed from now on (ByteBuffer; default 4 MiB).
+  void set_huge_pages_from(size_t bytes) { bytes_.set_huge_from(bytes); }
 
  private:
   friend class ColumnDecoder;  // reader.cc fills the buffers directly
