@@ -241,6 +241,20 @@ TEST(AnalyticsBuilderTest, IncrementalEqualsFullAcrossCompactions) {
   EXPECT_EQ(Keys(store.get(), "_checkpoints/batch/segment-").size(), last.checkpoint_segments());
 }
 
+// The state after applying exactly the first n events (what a run stopped at event n holds).
+void ExpectStateOfFirst(const std::vector<testutil::FixtureEvent>& events, size_t n, const ChangelogState& got) {
+  ChangelogState expected;
+  ChangeExtractor x;
+  for (size_t i = 0; i < n; ++i) {
+    if (!events[i].value || TableOfTopic(events[i].topic) == AnalyticsTable::kOther) continue;
+    ExtractedChange c;
+    ASSERT_TRUE(x.Extract(*events[i].value, TableOfTopic(events[i].topic), &c).ok());
+    ASSERT_TRUE(expected.Apply(TableOfTopic(events[i].topic), c).ok());
+  }
+  EXPECT_EQ(got.KlienciByCountry(), expected.KlienciByCountry());
+  EXPECT_EQ(got.AvgAgeByPosition(), expected.AvgAgeByPosition());
+}
+
 // Row groups of thousands of events are extracted in chunks by both threads (the decoding one runs
 // ahead, the applying one helps when it catches up) and applied in row order; an event that cannot be
 // read stops the run at its row, after exactly the rows before it.
@@ -279,15 +293,7 @@ TEST(AnalyticsBuilderTest, BigRowGroupsAreAppliedInRowOrderUpToABadEvent) {
   EXPECT_NE(st.status().ToString().find("partition 0 offset " + std::to_string(offset) + "):"), std::string::npos)
       << st.status().ToString();
   EXPECT_EQ(b.position().files_consumed, 0u);
-  ChangelogState expected;
-  ChangeExtractor x;
-  for (size_t i = 0; i < bad; ++i) {
-    if (!events[i].value || TableOfTopic(events[i].topic) == AnalyticsTable::kOther) continue;
-    ExtractedChange c;
-    ASSERT_TRUE(x.Extract(*events[i].value, TableOfTopic(events[i].topic), &c).ok());
-    ASSERT_TRUE(expected.Apply(TableOfTopic(events[i].topic), c).ok());
-  }
-  EXPECT_EQ(b.state().KlienciByCountry(), expected.KlienciByCountry());
+  ExpectStateOfFirst(events, bad, b.state());
 }
 
 // A raw value page that cannot be decoded stops the run at that page, with the file, row group,
@@ -324,15 +330,7 @@ TEST(AnalyticsBuilderTest, ADamagedRawPageStopsTheRunAtThatPage) {
   EXPECT_NE(st.status().message().find("row group 0, column 'value': page 3"), std::string::npos)
       << st.status().ToString();
   EXPECT_EQ(b.position().files_consumed, 0u);
-  ChangelogState expected;
-  ChangeExtractor x;
-  for (size_t i = 0; i < 1500; ++i) {
-    if (!events[i].value || TableOfTopic(events[i].topic) == AnalyticsTable::kOther) continue;
-    ExtractedChange c;
-    ASSERT_TRUE(x.Extract(*events[i].value, TableOfTopic(events[i].topic), &c).ok());
-    ASSERT_TRUE(expected.Apply(TableOfTopic(events[i].topic), c).ok());
-  }
-  EXPECT_EQ(b.state().KlienciByCountry(), expected.KlienciByCountry());
+  ExpectStateOfFirst(events, 1500, b.state());  // pages 0-2
 }
 
 // The checkpoint is derived data and is not fsynced: when an OS crash damaged its manifest or a
