@@ -379,6 +379,23 @@ Status ReadAll(const std::string& bytes, const std::string& name) {
   return Status::OK();
 }
 
+// The same through ReadColumnPages and PageDecoder, page by page.
+Status ReadAllByPages(const std::string& bytes, const std::string& name) {
+  ReaderOptions ro;
+  ro.max_row_group_rows = 1 << 20;
+  auto r = ParquetReader::OpenBuffer(bytes, name, ro);
+  if (!r.ok()) return r.status();
+  PageDecoder decoder;
+  ColumnVector page;
+  for (int g = 0; g < (*r)->num_row_groups(); ++g) {
+    for (size_t c = 0; c < (*r)->schema().columns.size(); ++c) {
+      CDC_ASSIGN_OR_RETURN(auto pages, (*r)->ReadColumnPages(g, static_cast<int>(c)));
+      for (size_t p = 0; p < pages->num_pages(); ++p) CDC_RETURN_IF_ERROR(decoder.Decode(*pages, p, &page));
+    }
+  }
+  return Status::OK();
+}
+
 // Pages decoded one at a time (ColumnPages + PageDecoder), by two decoders on two threads taking every
 // other page, give exactly what ReadRowGroup gives: every type, nulls, dictionary pages followed by PLAIN
 // ones (the fallback), several row groups; from a buffer and from a file (whose chunk is copied).
@@ -508,6 +525,12 @@ TEST(ParquetCorruption, FlippedBytesNeverCrash) {
         if (!s.ok()) {
           ASSERT_TRUE(s.IsCorruption()) << pos << ": " << s.ToString();
           ++corrupt;
+        }
+        // Page by page: the same pages decode or fail.
+        Status by_pages = ReadAllByPages(bad, "flip.parquet");
+        ASSERT_EQ(by_pages.ok(), s.ok()) << pos << ": " << s.ToString() << " / " << by_pages.ToString();
+        if (!by_pages.ok()) {
+          ASSERT_TRUE(by_pages.IsCorruption()) << pos << ": " << by_pages.ToString();
         }
       }
     }

@@ -947,8 +947,10 @@ Status PageDecoder::Decode(const ColumnPages& pages, size_t page, ColumnVector* 
   // from 1 MiB, one page fault per use instead of 256, like the decoder's own page buffer.
   out->set_huge_pages_from(size_t{1} << 20);
   const PageRef& ref = pages.pages_[page];
-  out->Reserve(static_cast<size_t>(pages.num_rows(page)),
-               static_cast<size_t>(std::max<int32_t>(ref.header.uncompressed_page_size, 0)));
+  // Capped like ReadRowGroup's hints: a hostile header cannot make this allocate far beyond the page.
+  out->Reserve(std::min<size_t>(static_cast<size_t>(pages.num_rows(page)), ref.payload_size * 8 + 1024),
+               std::min<size_t>(static_cast<size_t>(std::max<int32_t>(ref.header.uncompressed_page_size, 0)),
+                                ref.payload_size * 16 + 1024));
   if (dict_of_ != pages.id_) {
     dict_of_ = 0;
     decoder_->ResetDictionary();
