@@ -368,28 +368,29 @@ std::string SmallFile(Compression c) {
   return WriteToString(schema, batch, opts);
 }
 
-// Opens and reads everything; returns the first error (or OK).
-Status ReadAll(const std::string& bytes, const std::string& name) {
+// Opens a damaged file: row groups may not claim more than 1M rows.
+Result<std::unique_ptr<ParquetReader>> OpenDamaged(const std::string& bytes, const std::string& name) {
   ReaderOptions ro;
   ro.max_row_group_rows = 1 << 20;
-  auto r = ParquetReader::OpenBuffer(bytes, name, ro);
-  if (!r.ok()) return r.status();
+  return ParquetReader::OpenBuffer(bytes, name, ro);
+}
+
+// Opens and reads everything; returns the first error (or OK).
+Status ReadAll(const std::string& bytes, const std::string& name) {
+  CDC_ASSIGN_OR_RETURN(auto r, OpenDamaged(bytes, name));
   RecordBatch b;
-  for (int g = 0; g < (*r)->num_row_groups(); ++g) CDC_RETURN_IF_ERROR((*r)->ReadRowGroup(g, &b));
+  for (int g = 0; g < r->num_row_groups(); ++g) CDC_RETURN_IF_ERROR(r->ReadRowGroup(g, &b));
   return Status::OK();
 }
 
 // The same through ReadColumnPages and PageDecoder, page by page.
 Status ReadAllByPages(const std::string& bytes, const std::string& name) {
-  ReaderOptions ro;
-  ro.max_row_group_rows = 1 << 20;
-  auto r = ParquetReader::OpenBuffer(bytes, name, ro);
-  if (!r.ok()) return r.status();
+  CDC_ASSIGN_OR_RETURN(auto r, OpenDamaged(bytes, name));
   PageDecoder decoder;
   ColumnVector page;
-  for (int g = 0; g < (*r)->num_row_groups(); ++g) {
-    for (size_t c = 0; c < (*r)->schema().columns.size(); ++c) {
-      CDC_ASSIGN_OR_RETURN(auto pages, (*r)->ReadColumnPages(g, static_cast<int>(c)));
+  for (int g = 0; g < r->num_row_groups(); ++g) {
+    for (size_t c = 0; c < r->schema().columns.size(); ++c) {
+      CDC_ASSIGN_OR_RETURN(auto pages, r->ReadColumnPages(g, static_cast<int>(c)));
       for (size_t p = 0; p < pages->num_pages(); ++p) CDC_RETURN_IF_ERROR(decoder.Decode(*pages, p, &page));
     }
   }
