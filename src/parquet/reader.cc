@@ -118,10 +118,15 @@ class ColumnDecoder {
                     ColumnVector* out);
 
  private:
-
+  Status AppendPageValues(std::string_view chunk, const fmt_::ColumnMetaData& meta, const Leaf& leaf,
+                          const PageRef& page, ColumnVector* out);
   Status DecodeDictionary(std::string_view page, int32_t num_values);
   Status DecodeValues(fmt_::Encoding enc, const uint8_t* data, size_t size, size_t count, ColumnVector* out);
   Status DecodePlain(const uint8_t* data, size_t size, size_t count, ColumnVector* out);
+  // PLAIN strings that lie in out->bytes_ itself (REQUIRES: out holds no value yet): checked like
+  // DecodePlain, then each moved down over the length prefixes before it, so that bytes_ holds exactly
+  // the values, as if they had been appended.
+  Status CompactPlainStrings(const uint8_t* data, size_t size, size_t count, ColumnVector* out);
   Status DecodeDictIndices(const uint8_t* data, size_t size, size_t count, ColumnVector* out);
   void ExpandNulls(ColumnVector* out, size_t start, size_t count, const uint8_t* defs);
   template <typename T>
@@ -216,30 +221,58 @@ void ColumnDecoder::AppendFixed(std::vector<T>& vec, const T* src, size_t count)
   std::memcpy(vec.data() + old, src, count * sizeof(T));
 }
 
+// Checks that `data` holds `count` PLAIN strings (each a 4-byte length, then its bytes) within `size`
+// bytes; *total is the sum of their lengths.
+static Status CheckPlainStrings(const uint8_t* data, size_t size, size_t count, size_t* total) {
+  const uint8_t* p = data;
+  const uint8_t* end = data + size;
+  if (count > size / 4) return Status::Corruption("PLAIN strings: page holds fewer values than it claims");
+  *total = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (end - p < 4) return Status::Corruption("PLAIN strings: page truncated at value " + std::to_string(i));
+    uint32_t len = LoadU32(p);
+    p += 4;
+    if (len > static_cast<uint64_t>(end - p)) {
+      return Status::Corruption("PLAIN strings: value " + std::to_string(i) + " of " + std::to_string(len) +
+                                " bytes runs past the page end");
+    }
+    p += len;
+    *total += len;
+  }
+  return Status::OK();
+}
+
+Status ColumnDecoder::CompactPlainStrings(const uint8_t* data, size_t size, size_t count, ColumnVector* out) {
+  size_t total;
+  CDC_RETURN_IF_ERROR(CheckPlainStrings(data, size, count, &total));
+  out->offsets_.reserve(out->offsets_.size() + count);
+  // Every value moves down by the length prefixes before it (and by whatever precedes `data` in the
+  // buffer: the definition levels), never up, so one forward pass of memmove is safe.
+  char* buf = out->bytes_.data();
+  const uint8_t* p = data;
+  size_t w = 0;
+  for (size_t i = 0; i < count; ++i) {
+    uint32_t len = LoadU32(p);
+    p += 4;
+    std::memmove(buf + w, p, len);
+    p += len;
+    w += len;
+    out->offsets_.push_back(w);
+  }
+  out->bytes_.Resize(total);  // shrinks: keeps the values
+  return Status::OK();
+}
+
 Status ColumnDecoder::DecodePlain(const uint8_t* data, size_t size, size_t count, ColumnVector* out) {
   const Leaf& lf = *leaf_;
   switch (lf.physical) {
     case fmt_::Type::kByteArray: {
-      const uint8_t* p = data;
-      const uint8_t* end = data + size;
-      if (count > size / 4) return Status::Corruption("PLAIN strings: page holds fewer values than it claims");
-      out->offsets_.reserve(out->offsets_.size() + count);
-      size_t base = out->bytes_.size();
       // Two passes: find the total length first so the byte buffer grows once.
-      size_t total = 0;
-      for (size_t i = 0; i < count; ++i) {
-        if (end - p < 4) return Status::Corruption("PLAIN strings: page truncated at value " + std::to_string(i));
-        uint32_t len = LoadU32(p);
-        p += 4;
-        if (len > static_cast<uint64_t>(end - p)) {
-          return Status::Corruption("PLAIN strings: value " + std::to_string(i) + " of " + std::to_string(len) +
-                                    " bytes runs past the page end");
-        }
-        p += len;
-        total += len;
-      }
-      out->bytes_.Reserve(base + total);
-      p = data;
+      size_t total;
+      CDC_RETURN_IF_ERROR(CheckPlainStrings(data, size, count, &total));
+      out->offsets_.reserve(out->offsets_.size() + count);
+      out->bytes_.Reserve(out->bytes_.size() + total);
+      const uint8_t* p = data;
       for (size_t i = 0; i < count; ++i) {
         uint32_t len = LoadU32(p);
         p += 4;
@@ -573,6 +606,15 @@ Status ColumnDecoder::LoadDictionary(std::string_view chunk, const fmt_::ColumnM
 
 Status ColumnDecoder::AppendPage(std::string_view chunk, const fmt_::ColumnMetaData& meta, const Leaf& leaf,
                                  const PageRef& page, ColumnVector* out) {
+  const bool was_empty = out->size_ == 0 && out->bytes_.empty();
+  Status s = AppendPageValues(chunk, meta, leaf, page, out);
+  // A failed page adds no value; one decompressed in place leaves its bytes behind: drop them.
+  if (!s.ok() && was_empty) out->Clear();
+  return s;
+}
+
+Status ColumnDecoder::AppendPageValues(std::string_view chunk, const fmt_::ColumnMetaData& meta, const Leaf& leaf,
+                                       const PageRef& page, ColumnVector* out) {
   leaf_ = &leaf;
   const fmt_::PageHeader& ph = page.header;
   std::string_view payload = chunk.substr(page.payload_offset, page.payload_size);
@@ -583,13 +625,20 @@ Status ColumnDecoder::AppendPage(std::string_view chunk, const fmt_::ColumnMetaD
   size_t values_size = 0;
   const uint8_t* def_data = nullptr;
   size_t def_size = 0;
+  bool in_place = false;  // the page was decompressed into out->bytes_ (below)
   if (ph.type == fmt_::PageType::kDataPage) {
     page_values = ph.data_page->num_values;
     enc = ph.data_page->encoding;
-    Status s = decompressor_.Decompress(meta.codec, payload, static_cast<size_t>(ph.uncompressed_page_size), &page_);
+    // A PLAIN string page appended to an empty vector is decompressed straight into the vector's byte
+    // buffer, and its values are compacted there (CompactPlainStrings): no second page-sized buffer
+    // to fault in, no copy.
+    in_place = enc == fmt_::Encoding::kPlain && leaf.physical == fmt_::Type::kByteArray && out->size_ == 0 &&
+               out->bytes_.empty();
+    ByteBuffer* dest = in_place ? &out->bytes_ : &page_;
+    Status s = decompressor_.Decompress(meta.codec, payload, static_cast<size_t>(ph.uncompressed_page_size), dest);
     if (!s.ok()) return s.WithContext(where);
-    const uint8_t* p = reinterpret_cast<const uint8_t*>(page_.data());
-    size_t left = page_.size();
+    const uint8_t* p = reinterpret_cast<const uint8_t*>(dest->data());
+    size_t left = dest->size();
     if (leaf.nullable) {
       if (left < 4) return Status::Corruption(where + ": definition levels truncated");
       uint32_t len = LoadU32(p);
@@ -642,7 +691,8 @@ Status ColumnDecoder::AppendPage(std::string_view chunk, const fmt_::ColumnMetaD
       non_null += defs_[i];
     }
   }
-  Status s = DecodeValues(enc, values, values_size, non_null, out);
+  Status s = in_place ? CompactPlainStrings(values, values_size, non_null, out)
+                      : DecodeValues(enc, values, values_size, non_null, out);
   if (!s.ok()) return s.WithContext(where);
   if (leaf.nullable) {
     if (non_null != n) ExpandNulls(out, start, n, defs_.data());
