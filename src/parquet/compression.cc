@@ -64,7 +64,7 @@ Status Compressor::Compress(std::string_view in, ByteBuffer* out) {
   return Status::Internal("unknown compression");
 }
 
-Decompressor::Decompressor() : zstd_ctx_(ZSTD_createDCtx()) {}
+Decompressor::Decompressor() = default;
 
 Decompressor::~Decompressor() {
   if (zstd_ctx_) ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(zstd_ctx_));
@@ -92,6 +92,9 @@ Status Decompressor::Decompress(format::Codec codec, std::string_view in, size_t
       return Status::OK();
     }
     case format::Codec::kZstd: {
+      // Created on the first zstd page: creating one runs CPUID (a trap to the hypervisor on a VM), a
+      // cost that readers of Snappy files need not pay.
+      if (!zstd_ctx_) zstd_ctx_ = ZSTD_createDCtx();
       if (!zstd_ctx_) return Status::Internal("zstd: cannot create a decompression context");
       out->Resize(expected);
       size_t n = ZSTD_decompressDCtx(static_cast<ZSTD_DCtx*>(zstd_ctx_), out->data(), expected, in.data(), in.size());

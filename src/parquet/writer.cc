@@ -9,6 +9,7 @@
 #include <functional>
 #include <random>
 
+#include "base/random_seed.h"
 #include "parquet/encoding.h"
 #include "parquet/format.h"
 
@@ -688,7 +689,7 @@ Status ParquetWriter::Close() {
 // ---------------------------------------------------------------------------------------------
 
 std::string RandomUuid() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static thread_local std::mt19937_64 rng{RandomSeed()};
   uint64_t hi = rng(), lo = rng();
   hi = (hi & 0xffffffffffff0fffull) | 0x0000000000004000ull;  // version 4
   lo = (lo & 0x3fffffffffffffffull) | 0x8000000000000000ull;  // variant 10

@@ -15,6 +15,8 @@
 
 #include <fmt/format.h>
 
+#include "base/random_seed.h"
+
 namespace cdc::store {
 namespace {
 
@@ -93,7 +95,7 @@ Status FsyncDir(const std::string& dir) {
 
 std::string TempSuffix() {
   static std::atomic<uint64_t> counter{0};
-  thread_local std::mt19937_64 rng{std::random_device{}()};
+  thread_local std::mt19937_64 rng{RandomSeed()};
   return fmt::format("{}.{}.{:x}", ::getpid(), counter.fetch_add(1), rng() & 0xffffffffu);
 }
 

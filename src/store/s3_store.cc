@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "base/random_seed.h"
 #include "base/redact.h"
 #include "store/crypto_api.h"
 #include "store/curl_api.h"
@@ -308,7 +309,7 @@ Result<S3Store::Response> S3Store::SendOnce(const Request& req, const std::strin
 Result<S3Store::Response> S3Store::Send(const Request& req) {
   const std::string url = UrlFor(req);
   const std::string what = fmt::format("{} {}", req.method, Location(req.object_key));
-  thread_local std::mt19937_64 rng{std::random_device{}()};
+  thread_local std::mt19937_64 rng{RandomSeed()};
   const int attempts = std::max(1, options_.max_attempts);
   std::string last_error;
   for (int attempt = 1; attempt <= attempts; ++attempt) {
