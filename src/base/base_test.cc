@@ -1,13 +1,21 @@
 #include <gtest/gtest.h>
 
+#include <pthread.h>
+#include <sched.h>
+
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 #include "base/clock.h"
 #include "base/failpoint.h"
 #include "base/json_escape.h"
 #include "base/lsn.h"
+#include "base/random_seed.h"
 #include "base/redact.h"
 #include "base/status.h"
+#include "base/thread_placement.h"
 
 namespace cdc {
 namespace {
@@ -110,6 +118,57 @@ TEST(FailpointDeathTest, CrashExitsWithKnownCode) {
         (void)FailpointHit("x");
       },
       testing::ExitedWithCode(kFailpointExitCode), "failpoint x");
+}
+
+}  // namespace
+}  // namespace cdc
+
+namespace cdc {
+namespace {
+
+TEST(RandomSeedTest, SeedsDiffer) {
+  // 64 random bits: two equal seeds in a row would mean the source is broken (or constant).
+  EXPECT_NE(RandomSeed(), RandomSeed());
+}
+
+cpu_set_t AffinityOf(pthread_t t) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  EXPECT_EQ(pthread_getaffinity_np(t, sizeof(set), &set), 0);
+  return set;
+}
+
+// Where the kernel packs threads (kernel.sched_vcpu_pack) and two CPUs are allowed, the placement pins
+// this thread to its CPU and the other thread to the rest, and gives this thread its CPUs back when it
+// ends; elsewhere it changes nothing.
+TEST(ThreadPairPlacementTest, PinsThePairApartOnlyWhereTheKernelPacksThreads) {
+  const cpu_set_t before = AffinityOf(pthread_self());
+  std::atomic<bool> done{false};
+  std::thread other([&] {
+    while (!done.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  });
+  {
+    ThreadPairPlacement placement(other);
+    const cpu_set_t mine = AffinityOf(pthread_self());
+    const cpu_set_t theirs = AffinityOf(other.native_handle());
+    if (ThreadPlacementWanted() && CPU_COUNT(&before) >= 2) {
+      EXPECT_TRUE(placement.active());
+      EXPECT_EQ(CPU_COUNT(&mine), 1);
+      EXPECT_EQ(CPU_COUNT(&theirs), CPU_COUNT(&before) - 1);
+      cpu_set_t both;
+      CPU_AND(&both, &mine, &theirs);
+      EXPECT_EQ(CPU_COUNT(&both), 0);
+      EXPECT_TRUE(CPU_ISSET(sched_getcpu(), &mine));
+    } else {
+      EXPECT_FALSE(placement.active());
+      EXPECT_TRUE(CPU_EQUAL(&mine, &before));
+      EXPECT_TRUE(CPU_EQUAL(&theirs, &before));
+    }
+  }
+  const cpu_set_t after = AffinityOf(pthread_self());
+  EXPECT_TRUE(CPU_EQUAL(&after, &before));
+  done = true;
+  other.join();
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <type_traits>
 
@@ -18,6 +19,7 @@
 #include "base/fixed_bytes.h"
 #include "base/huge_pages.h"
 #include "base/log.h"
+#include "base/thread_placement.h"
 #include "jobs/spark_metadata_log.h"
 #include "parquet/reader.h"
 #include "parquet/writer.h"
@@ -454,12 +456,16 @@ struct AnalyticsBuilder::PrefetchedRowGroup {
 // Opens and decodes raw files on its own thread, at most kAhead row groups ahead of the consumer, in
 // order, and extracts the events of each row group it publishes while the consumer has not claimed
 // them. Row groups are recycled (their buffers reused) once the consumer asks for the next one.
+// On kernels that pack threads onto one vCPU, this thread and the consumer (the thread that constructs
+// and destroys the Prefetcher) are pinned to different CPUs while it lives (base/thread_placement.h).
 class AnalyticsBuilder::Prefetcher {
  public:
   using RowGroup = PrefetchedRowGroup;
 
   Prefetcher(AnalyticsBuilder* builder, const std::vector<std::string>& uris)
-      : builder_(builder), uris_(uris), thread_([this] { Run(); }) {}
+      : builder_(builder), uris_(uris), thread_([this] { Run(); }) {
+    placement_.emplace(thread_);
+  }
   ~Prefetcher() {
     {
       std::lock_guard lock(mu_);
@@ -578,6 +584,8 @@ class AnalyticsBuilder::Prefetcher {
   bool first_rows_known_ = false;
   bool done_ = false;
   bool stop_ = false;
+  // This thread and the consumer on different CPUs, on kernels that would pack them onto one.
+  std::optional<ThreadPairPlacement> placement_;
   std::thread thread_;  // last: started once the rest is initialised
 };
 
