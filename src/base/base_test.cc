@@ -120,11 +120,6 @@ TEST(FailpointDeathTest, CrashExitsWithKnownCode) {
       testing::ExitedWithCode(kFailpointExitCode), "failpoint x");
 }
 
-}  // namespace
-}  // namespace cdc
-
-namespace cdc {
-namespace {
 
 TEST(RandomSeedTest, SeedsDiffer) {
   // 64 random bits: two equal seeds in a row would mean the source is broken (or constant).
