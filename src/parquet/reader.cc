@@ -118,8 +118,9 @@ class ColumnDecoder {
                     ColumnVector* out);
 
  private:
+  // AppendPage's work; `empty_vector`: *out holds no value and no string bytes yet.
   Status AppendPageValues(std::string_view chunk, const fmt_::ColumnMetaData& meta, const Leaf& leaf,
-                          const PageRef& page, ColumnVector* out);
+                          const PageRef& page, bool empty_vector, ColumnVector* out);
   Status DecodeDictionary(std::string_view page, int32_t num_values);
   Status DecodeValues(fmt_::Encoding enc, const uint8_t* data, size_t size, size_t count, ColumnVector* out);
   Status DecodePlain(const uint8_t* data, size_t size, size_t count, ColumnVector* out);
@@ -607,14 +608,14 @@ Status ColumnDecoder::LoadDictionary(std::string_view chunk, const fmt_::ColumnM
 Status ColumnDecoder::AppendPage(std::string_view chunk, const fmt_::ColumnMetaData& meta, const Leaf& leaf,
                                  const PageRef& page, ColumnVector* out) {
   const bool was_empty = out->size_ == 0 && out->bytes_.empty();
-  Status s = AppendPageValues(chunk, meta, leaf, page, out);
+  Status s = AppendPageValues(chunk, meta, leaf, page, was_empty, out);
   // A failed page adds no value; one decompressed in place leaves its bytes behind: drop them.
   if (!s.ok() && was_empty) out->Clear();
   return s;
 }
 
 Status ColumnDecoder::AppendPageValues(std::string_view chunk, const fmt_::ColumnMetaData& meta, const Leaf& leaf,
-                                       const PageRef& page, ColumnVector* out) {
+                                       const PageRef& page, bool empty_vector, ColumnVector* out) {
   leaf_ = &leaf;
   const fmt_::PageHeader& ph = page.header;
   std::string_view payload = chunk.substr(page.payload_offset, page.payload_size);
@@ -632,8 +633,7 @@ Status ColumnDecoder::AppendPageValues(std::string_view chunk, const fmt_::Colum
     // A PLAIN string page appended to an empty vector is decompressed straight into the vector's byte
     // buffer, and its values are compacted there (CompactPlainStrings): no second page-sized buffer
     // to fault in, no copy.
-    in_place = enc == fmt_::Encoding::kPlain && leaf.physical == fmt_::Type::kByteArray && out->size_ == 0 &&
-               out->bytes_.empty();
+    in_place = empty_vector && enc == fmt_::Encoding::kPlain && leaf.physical == fmt_::Type::kByteArray;
     ByteBuffer* dest = in_place ? &out->bytes_ : &page_;
     Status s = decompressor_.Decompress(meta.codec, payload, static_cast<size_t>(ph.uncompressed_page_size), dest);
     if (!s.ok()) return s.WithContext(where);
