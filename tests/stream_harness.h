@@ -99,8 +99,10 @@ class PipelineHarness : public ::testing::Test {
   }
 
   // Waits until the slot confirmed everything written so far (run confirms only committed batches).
+  // The insert position, not pg_current_wal_lsn(): with synchronous_commit = off the write position
+  // can be before a transaction that just committed.
   bool WaitSlotCaughtUp(BackgroundProcess* p, int timeout_ms = 120000) {
-    std::string target = Sql("SELECT pg_current_wal_lsn()");
+    std::string target = Sql("SELECT pg_current_wal_insert_lsn()");
     return WaitFor(
         [&] {
           if (p && !p->Running()) return false;
