@@ -120,7 +120,6 @@ TEST(FailpointDeathTest, CrashExitsWithKnownCode) {
       testing::ExitedWithCode(kFailpointExitCode), "failpoint x");
 }
 
-
 TEST(RandomSeedTest, SeedsDiffer) {
   // 64 random bits: two equal seeds in a row would mean the source is broken (or constant).
   EXPECT_NE(RandomSeed(), RandomSeed());
