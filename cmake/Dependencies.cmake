@@ -14,6 +14,7 @@ find_package(CLI11 CONFIG REQUIRED)
 find_package(benchmark CONFIG REQUIRED)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 find_package(OpenSSL REQUIRED)
+find_package(yaml-cpp CONFIG REQUIRED)
 
 # cdcpipe opens libpq, librdkafka, libcurl and libcrypto at run time, on first use (src/base/dynlib.h):
 # our libraries use their headers only, so the binary does not load them (and the ~30 libraries they

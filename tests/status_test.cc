@@ -32,10 +32,10 @@ struct StatusRun {
   }
 };
 
-StatusRun Status(std::vector<std::string> args) {
+StatusRun Status(std::vector<std::string> args, const std::map<std::string, std::string>& env = {}) {
   std::vector<std::string> argv = {CdcpipeBin(), "status", "--json"};
   argv.insert(argv.end(), args.begin(), args.end());
-  auto r = RunCommand(argv);
+  auto r = RunCommand(argv, env);
   StatusRun s{r.exit_code, nlohmann::json::parse(r.out, nullptr, false), r.Describe()};
   EXPECT_FALSE(s.doc.is_discarded()) << r.Describe();
   return s;
@@ -233,12 +233,12 @@ TEST(StatusHttp, AsksARunningPipeline) {
   ASSERT_TRUE(server.ok()) << server.status().ToString();
   std::string addr = "127.0.0.1:" + std::to_string((*server)->port());
 
-  auto ok = Status({"--http", addr, "--http-token", "tok-123", "--component", "capture"});
+  auto ok = Status({"--http", addr, "--component", "capture"}, {{"CDCPIPE_HTTP_TOKEN", "tok-123"}});
   EXPECT_EQ(ok.exit_code, 0) << ok.text;
   EXPECT_CHECK(ok, "pipeline", "http", true, "last committed LSN 0/ABCDEF");
   EXPECT_CHECK(ok, "capture", "stage", true, "running");
 
-  auto bad = Status({"--http", addr, "--http-token", "tok-123", "--component", "stream"});
+  auto bad = Status({"--http", addr, "--component", "stream"}, {{"CDCPIPE_HTTP_TOKEN", "tok-123"}});
   EXPECT_EQ(bad.exit_code, 7);
   EXPECT_CHECK(bad, "stream", "stage", false, "failed");
   EXPECT_NE(bad.Find("stream", "stage")["hint"].get<std::string>().find("connection refused"), std::string::npos);

@@ -8,6 +8,8 @@
 #include "base/log.h"
 #include "cli/command.h"
 #include "cli/commands.h"
+#include "cli/options.h"
+#include "config/config.h"
 #include "jobs/batch.h"
 
 namespace cdc::cli {
@@ -16,22 +18,20 @@ void RegisterBatch(CLI::App& app) {
   auto* sub = app.add_subcommand(
       "batch", "Recompute the analytics (klienci-by-country, avg-age-by-position) from the committed raw events");
   struct Opts {
-    std::string output = "./data/processed-data";
     bool full = false;
-    std::string s3_endpoint;
     size_t top = 20;
   };
   auto opts = std::make_shared<Opts>();
-  sub->add_option("--output", opts->output, "Output root holding raw-kafka-data/: a directory, file:///dir or s3://bucket[/prefix]")
-      ->default_val("./data/processed-data");
+  auto flags = std::make_shared<config::Flags>(sub, std::initializer_list<config::Group>{config::Group::kOutput});
   sub->add_flag("--full", opts->full, "Recompute from all raw data instead of continuing from the checkpoint");
-  sub->add_option("--s3-endpoint", opts->s3_endpoint, "S3 endpoint for s3:// outputs (default $CDCPIPE_S3_ENDPOINT or AWS)");
   sub->add_option("--top", opts->top, "Rows of each table to print")->default_val(20);
-  SetCommandMain(sub, [opts]() -> int {
+  SetCommandMain(sub, [opts, flags]() -> int {
+    auto cfg = flags->Resolve();
+    if (!cfg.ok()) return ConfigError("batch", cfg.status());
     jobs::BatchOptions o;
-    o.output = opts->output;
+    o.output = cfg->output.root;
     o.full = opts->full;
-    o.store_options.s3_endpoint = opts->s3_endpoint;
+    o.store_options = StoreOptionsFrom(*cfg);
     int64_t start = MonoMicros();
     auto report = jobs::RunBatch(o);
     if (!report.ok()) return Fail("batch", report.status());

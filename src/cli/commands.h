@@ -15,12 +15,13 @@ void RegisterBatch(CLI::App& app);   // batch_cmd.cc
 void RegisterStream(CLI::App& app);   // stream_cmd.cc
 void RegisterRun(CLI::App& app);      // run_cmd.cc
 void RegisterStatus(CLI::App& app);   // status_cmd.cc
+void RegisterConfig(CLI::App& app);   // config_cmd.cc
 
 // Every subcommand, in `--help` order, with the name it is invoked by.
 inline constexpr std::pair<std::string_view, void (*)(CLI::App&)> kCommands[] = {
     {"schema", RegisterSchema}, {"import", RegisterImport}, {"capture", RegisterCapture},
     {"batch", RegisterBatch},   {"stream", RegisterStream}, {"run", RegisterRun},
-    {"status", RegisterStatus}};
+    {"status", RegisterStatus}, {"config", RegisterConfig}};
 
 inline void RegisterAll(CLI::App& app) {
   for (const auto& [name, reg] : kCommands) reg(app);

@@ -36,7 +36,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every other parse error is a usage error, exit 2 as the README says
+    // (CLI11's own codes, e.g. 105 for a value a validator rejects, mean nothing to a user).
+    return app.exit(e) == 0 ? cli::kExitOk : cli::kExitUsage;
   }
   log::Level level;
   if (!log::ParseLevel(log_level, &level)) {

@@ -2,6 +2,8 @@
 #include "base/log.h"
 #include "cli/command.h"
 #include "cli/commands.h"
+#include "cli/options.h"
+#include "config/config.h"
 #include "pg/connection.h"
 #include "pg/schema.h"
 
@@ -11,17 +13,18 @@ void RegisterSchema(CLI::App& app) {
   auto* sub = app.add_subcommand("schema", "Print the DDL of the source tables (klienci, pracownicy, projekty)");
   struct Opts {
     bool apply = false;
-    std::string db;
   };
   auto opts = std::make_shared<Opts>();
+  auto flags = std::make_shared<config::Flags>(sub, std::initializer_list<config::Group>{config::Group::kDatabase});
   sub->add_flag("--apply", opts->apply, "Create the missing tables in the database instead of printing");
-  sub->add_option("--db", opts->db, "PostgreSQL connection (URI or key=value); default $CDCPIPE_DB or PG* variables");
-  SetCommandMain(sub, [opts]() -> int {
+  SetCommandMain(sub, [opts, flags]() -> int {
     if (!opts->apply) {
       std::fputs(pg::SchemaSql().c_str(), stdout);
       return kExitOk;
     }
-    auto conn = pg::PgConnection::Connect(pg::ResolveConninfo(opts->db));
+    auto cfg = flags->Resolve();
+    if (!cfg.ok()) return ConfigError("schema", cfg.status());
+    auto conn = pg::PgConnection::Connect(cfg->Conninfo());
     if (!conn.ok()) return Fail("schema", conn.status());
     Status st = pg::EnsureSchema(*conn);
     if (!st.ok()) return Fail("schema", st);

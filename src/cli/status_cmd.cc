@@ -1,7 +1,8 @@
-// `cdcpipe status`: checks every part of the pipeline and says, for each check, what it found and,
-// when it fails, what to do. Works straight against the components (PostgreSQL, Kafka, the output
-// store) and, with --http, against a running `cdcpipe run` through its /api/status.
-// Exit 0 only when every selected check passes; kExitCheckFailed (7) otherwise. docs/OPERATIONS.md.
+// `cdcpipe status`: checks every part of the pipeline the config names and says, for each check, what
+// it found and, when it fails, what to do. Works straight against the components (PostgreSQL, Kafka,
+// the output store) and, when the config names an http.listen, against the running `cdcpipe run`
+// through its /api/status. Exit 0 only when every selected check passes; kExitCheckFailed (7)
+// otherwise; 2 for a bad flag or config. docs/OPERATIONS.md.
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -15,11 +16,12 @@
 #include "base/redact.h"
 #include "cli/command.h"
 #include "cli/commands.h"
+#include "cli/options.h"
+#include "config/config.h"
 #include "http/http_client.h"
 #include "jobs/spark_metadata_log.h"
 #include "log/rdkafka_api.h"
 #include "pg/connection.h"
-#include "pg/schema.h"
 #include "store/object_store.h"
 
 namespace cdc::cli {
@@ -27,19 +29,56 @@ namespace {
 
 constexpr const char* kComponents[] = {"postgres", "capture", "kafka", "stream", "storage", "analytics"};
 
-struct StatusFlags {
+// The seed's debug tool names its components after the containers; each maps to ours.
+struct ComponentAlias {
+  const char* name;
   std::vector<std::string> components;
+};
+const ComponentAlias kAliases[] = {
+    {"debezium", {"capture"}}, {"spark", {"stream", "analytics"}}, {"minio", {"storage"}}};
+
+// Resolves --component values (ours and the seed's names). InvalidArgument on an unknown one.
+Result<std::set<std::string>> SelectComponents(const std::vector<std::string>& given) {
+  std::set<std::string> out;
+  for (const auto& g : given) {
+    bool known = false;
+    for (const char* c : kComponents) {
+      if (g == c) {
+        out.insert(g);
+        known = true;
+      }
+    }
+    for (const auto& a : kAliases) {
+      if (g == a.name) {
+        out.insert(a.components.begin(), a.components.end());
+        known = true;
+      }
+    }
+    if (!known) {
+      std::string all;
+      for (const char* c : kComponents) all += std::string(all.empty() ? "" : ", ") + c;
+      for (const auto& a : kAliases) all += std::string(", ") + a.name;
+      return Status::InvalidArgument("--component '" + g + "': expected one of " + all);
+    }
+  }
+  return out;
+}
+
+// What status checks, from the config (flags already applied).
+struct StatusFlags {
+  std::set<std::string> components;
   bool json = false;
   std::string db;
   std::string brokers;
-  std::string output = "./data/processed-data";
+  std::string output;
   std::string s3_endpoint;
-  std::string http;
+  std::string http;  // "" = do not ask a running pipeline
   std::string http_token;
-  std::string slot = "cdcpipe";
-  std::string publication = "cdcpipe";
-  std::string group = "cdcpipe-stream";
-  std::string topic_prefix = "dbserver1";
+  std::string slot;
+  std::string publication;
+  std::vector<std::string> tables;  // [] = the publication's
+  std::string group;
+  std::string topic_prefix;
   double max_analytics_age = 0;  // seconds; 0 = no limit
   bool db_given = false, output_given = false;
 };
@@ -107,13 +146,13 @@ std::string HumanBytes(double b) {
 
 void CheckPostgres(const StatusFlags& f, Report& r) {
   bool want_pg = r.Wants("postgres"), want_capture = r.Wants("capture");
-  std::string where = RedactConninfo(pg::ResolveConninfo(f.db));
+  std::string where = RedactConninfo(f.db);
   if (where.empty()) where = "PG* environment defaults";
-  auto conn = pg::PgConnection::Connect(pg::ResolveConninfo(f.db));
+  auto conn = pg::PgConnection::Connect(f.db);
   if (!conn.ok()) {
     std::string c = want_pg ? "postgres" : "capture";
     r.Fail(c, "reachable", "cannot connect (" + where + "): " + OneLine(conn.status().message()),
-           "start PostgreSQL or point --db (or $CDCPIPE_DB / PG* variables) at it");
+           "start PostgreSQL or point source.url (--db, $CDCPIPE_DB or the PG* variables) at it");
     return;
   }
   auto& db = *conn;
@@ -129,49 +168,74 @@ void CheckPostgres(const StatusFlags& f, Report& r) {
       r.Fail("postgres", "wal_level", level,
              "set wal_level = logical in postgresql.conf (or ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL");
     }
+    // The configured tables, else the publication's. Row counts are estimates (pg_class.reltuples,
+    // or an exact count for small tables): status must stay cheap on a database of any size.
+    std::vector<std::string> tables = f.tables;
+    if (tables.empty()) {
+      auto pt = db.ExecParams("SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = $1 "
+                              "ORDER BY 1",
+                              {f.publication});
+      if (pt.ok())
+        for (int i = 0; i < pt->rows(); ++i) tables.emplace_back(pt->Get(i, 0));
+    }
     std::string counts, missing;
-    for (const auto& t : pg::KnownTables()) {
-      auto e = db.Exec("SELECT to_regclass('public." + t.name + "') IS NOT NULL");
-      if (!e.ok() || e->Get(0, 0) != "t") {
-        missing += (missing.empty() ? "" : ", ") + t.name;
+    for (const auto& t : tables) {
+      std::string qualified = t.find('.') == std::string::npos ? "public." + t : t;
+      auto e = db.ExecParams(
+          "SELECT c.reltuples::bigint, pg_relation_size(c.oid) < 16 * 1024 * 1024 FROM pg_class c "
+          "WHERE c.oid = to_regclass($1)",
+          {qualified});
+      if (!e.ok() || e->rows() == 0) {
+        missing += (missing.empty() ? "" : ", ") + qualified;
         continue;
       }
-      auto n = db.Exec("SELECT count(*) FROM public." + t.name);
-      counts += (counts.empty() ? "" : ", ") + t.name + " " + (n.ok() ? std::string(n->Get(0, 0)) : "?") + " rows";
+      std::string rows = std::string(e->Get(0, 0));
+      if (e->Get(0, 1) == "t") {
+        auto n = db.Exec("SELECT count(*) FROM " + qualified);
+        if (n.ok()) rows = std::string(n->Get(0, 0));
+      } else {
+        rows = "~" + rows;
+      }
+      counts += (counts.empty() ? "" : ", ") + qualified + " " + rows + " rows";
     }
-    if (missing.empty()) {
+    if (tables.empty()) {
+      r.Fail("postgres", "tables", "no tables configured (source.tables) and publication '" + f.publication +
+                                       "' publishes none",
+             "list the tables in source.tables of cdcpipe.yaml (or --tables)");
+    } else if (missing.empty()) {
       r.Pass("postgres", "tables", counts);
     } else {
       r.Fail("postgres", "tables", "missing: " + missing + (counts.empty() ? "" : " (present: " + counts + ")"),
-             "create them with `cdcpipe schema --apply` and load data with `cdcpipe import`");
+             "create them, or fix source.tables in the config");
     }
   }
   if (!want_capture) return;
-  auto pub = db.Exec("SELECT string_agg(schemaname || '.' || tablename, ', ' ORDER BY tablename) FROM pg_publication_tables "
-                     "WHERE pubname = '" + f.publication + "'");
-  auto pub_exists = db.Exec("SELECT count(*) FROM pg_publication WHERE pubname = '" + f.publication + "'");
+  auto pub = db.ExecParams("SELECT string_agg(schemaname || '.' || tablename, ', ' ORDER BY tablename) FROM "
+                           "pg_publication_tables WHERE pubname = $1",
+                           {f.publication});
+  auto pub_exists = db.ExecParams("SELECT count(*) FROM pg_publication WHERE pubname = $1", {f.publication});
   if (!pub_exists.ok() || pub_exists->Get(0, 0) != "1") {
     r.Fail("capture", "publication", "publication '" + f.publication + "' does not exist",
-           "start `cdcpipe capture` or `cdcpipe run` once (it creates the publication), or pass --publication NAME");
+           "start `cdcpipe capture` or `cdcpipe run` once (it creates the publication), or set source.publication");
   } else {
     std::string tables = pub.ok() && !pub->IsNull(0, 0) ? std::string(pub->Get(0, 0)) : "";
     if (tables.empty()) {
       r.Fail("capture", "publication", "publication '" + f.publication + "' publishes no tables",
-             "ALTER PUBLICATION " + f.publication + " ADD TABLE klienci, pracownicy, projekty");
+             "ALTER PUBLICATION " + f.publication + " ADD TABLE <the tables to capture>");
     } else {
       r.Pass("capture", "publication", f.publication + ": " + tables);
     }
   }
-  auto slot = db.Exec(
+  auto slot = db.ExecParams(
       "SELECT active, confirmed_flush_lsn::text, plugin, "
       "pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint, "
       "pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint "
-      "FROM pg_replication_slots WHERE slot_name = '" + f.slot + "' AND database = current_database()");
+      "FROM pg_replication_slots WHERE slot_name = $1 AND database = current_database()", {f.slot});
   if (!slot.ok()) {
-    r.Fail("capture", "slot", OneLine(slot.status().message()), "check the privileges of the --db user");
+    r.Fail("capture", "slot", OneLine(slot.status().message()), "check the privileges of the source.url user");
   } else if (slot->rows() == 0) {
     r.Fail("capture", "slot", "replication slot '" + f.slot + "' does not exist in this database",
-           "start `cdcpipe capture` or `cdcpipe run` (it creates the slot), or pass --slot NAME");
+           "start `cdcpipe capture` or `cdcpipe run` (it creates the slot), or set source.slot");
   } else {
     bool active = slot->Get(0, 0) == "t";
     std::string lsn = slot->IsNull(0, 1) ? "none" : std::string(slot->Get(0, 1));
@@ -199,7 +263,7 @@ struct RdKafkaDeleter {
 void CheckKafka(const StatusFlags& f, Report& r) {
   bool want_kafka = r.Wants("kafka"), want_stream = r.Wants("stream");
   if (f.brokers.empty()) {
-    if (want_kafka) r.Skip("kafka", "brokers", "not configured (no --brokers: the embedded pipeline has no Kafka)");
+    if (want_kafka) r.Skip("kafka", "brokers", "not configured (kafka.brokers is empty: the embedded pipeline has no Kafka)");
     return;
   }
   if (Status loaded = log::LoadRdkafka(); !loaded.ok()) {
@@ -418,11 +482,13 @@ void CheckHttp(const StatusFlags& f, Report& r) {
   auto reply = http::HttpGet(f.http, "/api/status", f.http_token);
   if (!reply.ok()) {
     r.Fail("pipeline", "http", OneLine(reply.status().message()),
-           "start `cdcpipe run --http " + f.http + "` or point --http at its address");
+           "the pipeline is not running: start it (`./start-and-test-pipeline.sh`, or `cdcpipe run` with this "
+           "config), or point http.listen (--http) at its address");
     return;
   }
   if (reply->status == 401) {
-    r.Fail("pipeline", "http", f.http + ": 401 unauthorized", "pass the run's --http-token to `cdcpipe status --http-token`");
+    r.Fail("pipeline", "http", f.http + ": 401 unauthorized",
+           "set $CDCPIPE_HTTP_TOKEN (or http.token_file) to the token of the running pipeline");
     return;
   }
   auto doc = nlohmann::json::parse(reply->body, nullptr, false);
@@ -461,11 +527,10 @@ void CheckHttp(const StatusFlags& f, Report& r) {
 }
 
 int RunStatus(const StatusFlags& f) {
-  std::set<std::string> selected(f.components.begin(), f.components.end());
-  Report r(selected);
+  Report r(f.components);
   bool direct_pg = f.http.empty() || f.db_given;
   bool direct_store = f.http.empty() || f.output_given;
-  if (!f.http.empty()) CheckHttp(f, r);
+  if (!f.http.empty() && (r.Wants("capture") || r.Wants("stream"))) CheckHttp(f, r);
   if (direct_pg && (r.Wants("postgres") || r.Wants("capture"))) CheckPostgres(f, r);
   if (r.Wants("kafka") || (r.Wants("stream") && !f.brokers.empty())) CheckKafka(f, r);
   // The stream's own output (committed batches) counts as a stream check unless Kafka already
@@ -505,27 +570,47 @@ int RunStatus(const StatusFlags& f) {
 
 void RegisterStatus(CLI::App& app) {
   auto* sub = app.add_subcommand("status", "Check every part of the pipeline; an answer and a hint for each check");
-  auto f = std::make_shared<StatusFlags>();
-  sub->add_option("--component", f->components, "Only these checks (repeatable): postgres, capture, kafka, stream, storage, analytics")
-      ->check(CLI::IsMember(std::vector<std::string>(std::begin(kComponents), std::end(kComponents))));
-  sub->add_flag("--json", f->json, "Print the checks as one JSON document");
-  auto* db = sub->add_option("--db", f->db, "PostgreSQL connection (URI or key=value); default $CDCPIPE_DB or PG* variables");
-  sub->add_option("--brokers", f->brokers, "Kafka bootstrap servers (Kafka checks run only with this)");
-  auto* out = sub->add_option("--output", f->output, "Output root of the pipeline: a directory or s3://bucket[/prefix]")
-                  ->default_val("./data/processed-data");
-  sub->add_option("--s3-endpoint", f->s3_endpoint, "S3 endpoint for s3:// outputs (default $CDCPIPE_S3_ENDPOINT or AWS)");
-  sub->add_option("--http", f->http, "Ask a running `cdcpipe run` at this address (e.g. 127.0.0.1:8080) for its state");
-  sub->add_option("--http-token", f->http_token, "The token of that `cdcpipe run --http-token`");
-  sub->add_option("--slot", f->slot, "Replication slot of the capture")->default_val("cdcpipe");
-  sub->add_option("--publication", f->publication, "Publication of the capture")->default_val("cdcpipe");
-  sub->add_option("--group", f->group, "Consumer group of the stream")->default_val("cdcpipe-stream");
-  sub->add_option("--topic-prefix", f->topic_prefix, "Topic prefix of the capture")->default_val("dbserver1");
-  sub->add_option("--max-analytics-age", f->max_analytics_age, "Fail when the analytics are older than this many seconds (0 = no limit)")
+  struct Opts {
+    std::vector<std::string> components;
+    bool json = false;
+    double max_analytics_age = 0;
+  };
+  auto o = std::make_shared<Opts>();
+  auto flags = std::make_shared<config::Flags>(
+      sub, std::initializer_list<config::Group>{config::Group::kDatabase, config::Group::kCapture,
+                                                config::Group::kKafka, config::Group::kConsumer, config::Group::kOutput,
+                                                config::Group::kHttp});
+  sub->add_option("--component", o->components,
+                  "Only these checks (repeatable): postgres, capture, kafka, stream, storage, analytics; or the seed's "
+                  "names debezium (capture), spark (stream, analytics), minio (storage)");
+  sub->add_flag("--json", o->json, "Print the checks as one JSON document");
+  sub->add_option("--max-analytics-age", o->max_analytics_age, "Fail when the analytics are older than this many seconds (0 = no limit)")
       ->default_val(0);
-  SetCommandMain(sub, [f, db, out]() -> int {
-    f->db_given = db->count() > 0;
-    f->output_given = out->count() > 0;
-    return RunStatus(*f);
+  SetCommandMain(sub, [o, flags]() -> int {
+    auto cfg = flags->Resolve();
+    if (!cfg.ok()) return ConfigError("status", cfg.status());
+    auto selected = SelectComponents(o->components);
+    if (!selected.ok()) return ConfigError("status", selected.status());
+    StatusFlags f;
+    f.components = *selected;
+    f.json = o->json;
+    f.max_analytics_age = o->max_analytics_age;
+    f.db = cfg->Conninfo();
+    f.brokers = cfg->BrokerList();
+    f.output = cfg->output.root;
+    f.s3_endpoint = cfg->output.s3_endpoint;
+    // A running pipeline is asked only at an address the config (or a flag) names: with every default,
+    // status checks the components directly, as a Kafka deployment without `cdcpipe run` needs.
+    if (cfg->http.listen != "off" && cfg->Origin("http.listen") != "default") f.http = cfg->http.listen;
+    f.http_token = cfg->HttpToken();
+    f.slot = cfg->source.slot;
+    f.publication = cfg->source.publication;
+    f.tables = cfg->source.tables;
+    f.group = cfg->kafka.group;
+    f.topic_prefix = cfg->kafka.topic_prefix;
+    f.db_given = cfg->Origin("source.url") != "default";
+    f.output_given = cfg->Origin("output.root") != "default";
+    return RunStatus(f);
   });
 }
 
