@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "pg/schema.h"
 #include "support/test_env.h"
 
 namespace cdc::testing {
@@ -18,7 +19,11 @@ const char* kKlienciDdl =
 
 class ImportTest : public ::testing::Test {
  protected:
-  void SetUp() override { db_ = pg().CreateTestDatabase(); }
+  // Import creates no table: the demo tables come from their DDL (what `cdcpipe schema --apply` runs).
+  void SetUp() override {
+    db_ = pg().CreateTestDatabase();
+    pg().Psql(db_, pg::SchemaSql());
+  }
   static PgCluster& pg() { return PgCluster::Shared(); }
 
   CommandResult Import(std::vector<std::string> args) {
@@ -203,7 +208,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"WrongFieldCount", "klienci", "id,nazwa\n2,A,extra\n",
                 "2:5: value \"extra\": wrong field count: 3 fields, the header has 2"},
         BadCase{"DuplicateIdInFile", "klienci", "id,nazwa\n2,A\n3,B\n2,C\n",
-                "4:1: column \"id\": value \"2\": duplicate id within the file"},
+                "4:1: column \"id\": value \"2\": duplicate key within the file (first on line 2)"},
         BadCase{"EmptyNotNull", "klienci", "id,nazwa\n2,\n",
                 "2:3: column \"nazwa\": value \"\": empty value in a NOT NULL column"},
         BadCase{"UnknownColumn", "klienci", "id,nazwa,fax\n2,A,1\n", "1:10: header: unknown column \"fax\""},
@@ -270,9 +275,18 @@ TEST_F(ImportTest, FileProblemsAreOneLineErrors) {
   r = Import({"--dir", tmp_ / "no-such-dir"});
   EXPECT_EQ(r.exit_code, 3) << r.Describe();
   EXPECT_NE(r.err.find("no-such-dir: no such directory"), std::string::npos) << r.err;
-  r = Import({"--table", "faktury", "--file", tmp_ / "nope.csv"});
+  // A table that does not exist: exit 6 (the environment is not as required), naming it and listing
+  // the tables there are. Nothing is created.
+  WriteFile(tmp_ / "faktury.csv", "id\n1\n");
+  r = Import({"--table", "faktury", "--file", tmp_ / "faktury.csv"});
+  EXPECT_EQ(r.exit_code, 6) << r.Describe();
+  EXPECT_NE(r.err.find("no table faktury in the database (tables in schema public: klienci, pracownicy, projekty;"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(pg().Psql(db_, "SELECT to_regclass('faktury') IS NULL"), "t");
+  r = Import({"--table", "a.b.c", "--file", tmp_ / "faktury.csv"});
   EXPECT_EQ(r.exit_code, 2) << r.Describe();
-  EXPECT_NE(r.err.find("unknown table 'faktury'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bad table name 'a.b.c'"), std::string::npos) << r.err;
   // A BOM-only / blank file has no header either.
   WriteFile(tmp_ / "blank.csv", "\xEF\xBB\xBF\r\n");
   r = Import({"--table", "klienci", "--file", tmp_ / "blank.csv"});
@@ -311,6 +325,241 @@ TEST_F(ImportTest, HundredThousandRowsMatchPsqlCopy) {
   r = Import({"--table", "pracownicy", "--file", path});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   EXPECT_NE(r.out.find("100000 rows read, 0 inserted, 0 updated, 100000 unchanged"), std::string::npos) << r.out;
+}
+
+// ---- tables that are not the seed's ---------------------------------------------------------------------
+
+const char* kCustomersDdl =
+    "CREATE TABLE customers (id bigint PRIMARY KEY, name text NOT NULL, email text, "
+    "created timestamptz NOT NULL DEFAULT now(), balance numeric(12,2), tags text[], active boolean)";
+const char* kOrdersDdl =
+    "CREATE TABLE orders (customer_id bigint, order_no int, placed date, amount numeric(10,2), note text, "
+    "PRIMARY KEY (customer_id, order_no))";
+
+class ImportAnyTableTest : public ImportTest {
+ protected:
+  void SetUp() override {
+    db_ = pg().CreateTestDatabase();
+    pg().Psql(db_, std::string(kCustomersDdl) + "; " + kOrdersDdl);
+  }
+  std::string Customers() {
+    return pg().Psql(db_, "SELECT id, name, coalesce(email, '-'), balance, tags, active FROM customers ORDER BY id");
+  }
+};
+
+TEST_F(ImportAnyTableTest, ReorderedHeaderMissingNullableAndDefaultedColumns) {
+  CommandResult r = ImportText("customers",
+                               "Active, TAGS ,balance,name,id\n"
+                               "true,\"{vip,\"\"new, one\"\"}\",12.5,Ala,1\n"
+                               "f,,-3,\"Ola, z\",2\n"
+                               " yes ,{},,Ela,9000000000\n",
+                               {"--mode", "insert"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_NE(r.out.find("customers (" + (tmp_ / "f.csv") + ", insert): 3 rows read, 3 inserted"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(Customers(),
+            "1|Ala|-|12.50|{vip,\"new, one\"}|t\n"
+            "2|Ola, z|-|-3.00||f\n"
+            "9000000000|Ela|-||{}|t");
+  // created was not in the file: its default, not NULL.
+  EXPECT_EQ(pg().Psql(db_, "SELECT count(*) FROM customers WHERE created > now() - interval '1 hour'"), "3");
+  // Equal to what psql's \copy makes of the same file (an independent reader of the CSV and the types).
+  pg().Psql(db_, "CREATE TABLE twin (LIKE customers INCLUDING ALL)");
+  CommandResult p = RunCommand({"psql", "-X", "-v", "ON_ERROR_STOP=1", "-c",
+                                "\\copy twin (active, tags, balance, name, id) FROM '" + (tmp_ / "f.csv") +
+                                    "' WITH (FORMAT csv, HEADER true)"},
+                               pg().Env(db_));
+  ASSERT_EQ(p.exit_code, 0) << p.Describe();
+  EXPECT_EQ(pg().Psql(db_, "SELECT count(*) FROM (SELECT id, name, email, balance, tags, active FROM customers "
+                           "EXCEPT SELECT id, name, email, balance, tags, active FROM twin) d"),
+            "0");
+}
+
+TEST_F(ImportAnyTableTest, HeaderColumnTheTableLacksIsAnErrorNamingIt) {
+  std::string path = tmp_ / "f.csv";
+  CommandResult r = ImportText("customers", "id,name,fax\n1,A,123\n");
+  EXPECT_EQ(r.exit_code, 3) << r.Describe();
+  EXPECT_NE(r.err.find(path + ":1:9: header: unknown column \"fax\" for table customers (its columns: "
+                              "id,name,email,created,balance,tags,active)"),
+            std::string::npos)
+      << r.err;
+  // A NOT NULL column without a default must be there; one with a default need not.
+  r = ImportText("customers", "id,email\n1,a@b\n");
+  EXPECT_EQ(r.exit_code, 3) << r.Describe();
+  EXPECT_NE(r.err.find(path + ":1: header: missing required column \"name\" for table customers"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(Count("customers"), "0");
+}
+
+TEST_F(ImportAnyTableTest, BadValuesOfTypesPostgresChecksAreFileLineColumnErrorsAndChangeNothing) {
+  ASSERT_EQ(ImportText("customers", "id,name,balance\n1,stary,1\n", {}, "seed.csv").exit_code, 0);
+  std::string before = Customers();
+  std::string path = tmp_ / "bad.csv";
+  struct Case {
+    std::string csv, message;
+  };
+  std::vector<Case> cases = {
+      {"id,name,balance\n2,A,1\n3,B,12345678901.5\n",
+       ":3:5: column \"balance\": value \"12345678901.5\": numeric field overflow"},
+      {"id,name,balance\n2,A,abc\n", ":2:5: column \"balance\": value \"abc\": invalid input syntax for type numeric: \"abc\""},
+      {"name,id,tags\nA,2,{a}\n\"B\nline 2\",3,\"{unclosed\"\n",
+       ":4:11: column \"tags\": value \"{unclosed\": malformed array literal: \"{unclosed\""},
+      {"id,created,name\n2,2024-01-01 10:00+02,A\n3,not a time,B\n",
+       ":3:3: column \"created\": value \"not a time\": invalid input syntax for type timestamp with time zone"},
+  };
+  for (const Case& c : cases) {
+    for (const char* mode : {"upsert", "replace", "insert"}) {
+      CommandResult r = ImportText("customers", c.csv, {"--mode", mode}, "bad.csv");
+      EXPECT_EQ(r.exit_code, 3) << mode << "\n" << r.Describe();
+      EXPECT_NE(r.err.find(path + c.message), std::string::npos) << mode << "\n" << r.err;
+      EXPECT_NE(r.err.find("nothing imported"), std::string::npos) << r.err;
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+      EXPECT_EQ(Customers(), before) << mode;
+    }
+  }
+}
+
+TEST_F(ImportAnyTableTest, RejectsOfTypesPostgresChecksAreWrittenInFileOrder) {
+  std::string csv =
+      "id,name,balance,active,created\n"
+      "1,A,1.5,t,2024-05-01 12:00:00+00\n"
+      "2,B,x,t,2024-05-01\n"     // balance: PostgreSQL
+      "3,C,2,maybe,2024-05-01\n" // active: found while reading
+      "4,D,3,f,2024-13-01\n"     // created: PostgreSQL
+      "5,E,4,,2024-05-01\n";
+  std::string rejects = tmp_ / "rejects.csv";
+  // Three bad rows, two allowed: nothing changes, the rejects file holds the first two.
+  CommandResult r = ImportText("customers", csv, {"--max-errors", "2", "--rejects", rejects});
+  EXPECT_EQ(r.exit_code, 3) << r.Describe();
+  EXPECT_NE(r.err.find(":5:9: column \"created\": value \"2024-13-01\": date/time field value out of range"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("more than --max-errors 2 bad rows"), std::string::npos) << r.err;
+  EXPECT_EQ(Count("customers"), "0");
+  std::string path = tmp_ / "f.csv";
+  const std::string first_two =
+      "id,name,balance,active,created,reject_reason\n"
+      "2,B,x,t,2024-05-01,\"" + path + ":3:5: column \"\"balance\"\": value \"\"x\"\": invalid input syntax for type "
+      "numeric: \"\"x\"\"\"\n"
+      "3,C,2,maybe,2024-05-01,\"" + path + ":4:7: column \"\"active\"\": value \"\"maybe\"\": not a boolean (true/false, "
+      "yes/no, on/off, 1/0)\"\n";
+  EXPECT_EQ(ReadFile(rejects), first_two);
+  r = ImportText("customers", csv, {"--max-errors", "3", "--rejects", rejects});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_NE(r.out.find("5 rows read, 2 inserted, 0 updated, 0 unchanged, 3 rejected"), std::string::npos) << r.out;
+  EXPECT_EQ(pg().Psql(db_, "SELECT string_agg(id || ':' || coalesce(balance::text, '-'), ',' ORDER BY id) FROM customers"),
+            "1:1.50,5:4.00");
+  EXPECT_EQ(ReadFile(rejects),
+            first_two + "4,D,3,f,2024-13-01,\"" + path + ":5:9: column \"\"created\"\": value \"\"2024-13-01\"\": "
+            "date/time field value out of range: \"\"2024-13-01\"\"\"\n");
+}
+
+TEST_F(ImportAnyTableTest, UpsertAndReplaceOnACompositeKey) {
+  ASSERT_EQ(ImportText("orders",
+                       "customer_id,order_no,placed,amount,note\n"
+                       "1,1,2024-01-01,10,a\n1,2,2024-01-02,20,b\n2,1,2024-01-03,30,c\n")
+                .exit_code,
+            0);
+  std::string xmin_12 = pg().Psql(db_, "SELECT xmin FROM orders WHERE customer_id = 1 AND order_no = 2");
+  // Reordered, amount changed for (2,1), (1,2) unchanged, (3,1) new, note not in the file (kept).
+  CommandResult r = ImportText("orders", "order_no,customer_id,amount,placed\n2,1,20.00,2024-01-02\n1,2,31,"
+                                         "2024-01-03\n1,3,5,2024-02-01\n");
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_NE(r.out.find("3 rows read, 1 inserted, 1 updated, 1 unchanged, 0 rejected"), std::string::npos) << r.out;
+  EXPECT_EQ(pg().Psql(db_, "SELECT customer_id, order_no, amount, coalesce(note, '-') FROM orders ORDER BY 1, 2"),
+            "1|1|10.00|a\n1|2|20.00|b\n2|1|31.00|c\n3|1|5.00|-");
+  EXPECT_EQ(pg().Psql(db_, "SELECT xmin FROM orders WHERE customer_id = 1 AND order_no = 2"), xmin_12);
+  // A repeated key within the file names both lines.
+  r = ImportText("orders", "customer_id,order_no,amount\n1,1,1\n4,4,4\n01,1,2\n", {}, "dup.csv");
+  EXPECT_EQ(r.exit_code, 3) << r.Describe();
+  EXPECT_NE(r.err.find((tmp_ / "dup.csv") + ":4:1: column \"customer_id\": value \"01\": duplicate key within the "
+                                            "file (first on line 2)"),
+            std::string::npos)
+      << r.err;
+  // replace: the table is exactly the file's keys; note (nullable, no default, not in the file) is NULL.
+  r = ImportText("orders", "customer_id,order_no,amount,placed\n1,1,10,2024-01-01\n9,9,9,2024-09-09\n",
+                 {"--mode", "replace"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_NE(r.out.find("2 rows read, 1 inserted, 1 updated, 0 unchanged, 3 deleted"), std::string::npos) << r.out;
+  EXPECT_EQ(pg().Psql(db_, "SELECT customer_id, order_no, amount, coalesce(note, '-') FROM orders ORDER BY 1, 2"),
+            "1|1|10.00|-\n9|9|9.00|-");
+  // insert of a key the table has: named with its line.
+  r = ImportText("orders", "customer_id,order_no\n5,5\n9,9\n", {"--mode", "insert"}, "ins.csv");
+  EXPECT_EQ(r.exit_code, 3) << r.Describe();
+  EXPECT_NE(r.err.find((tmp_ / "ins.csv") + ":3:1: column \"customer_id\": value \"9\": key (\"customer_id\", "
+                                            "\"order_no\") = (9,9) already exists in table orders"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(Count("orders"), "2");
+}
+
+TEST_F(ImportAnyTableTest, UuidKeyComparedAsPostgresComparesIt) {
+  pg().Psql(db_, "CREATE TABLE items (id uuid PRIMARY KEY, label text, data jsonb, doc json)");
+  std::string path = tmp_ / "items.csv";
+  WriteFile(path,
+            "id,label,data,doc\n"
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11,one,\"{\"\"k\"\": 1}\",\"{\"\"x\"\": 1}\"\n"
+            "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11,two,,\n");
+  CommandResult r = Import({"--file", path});
+  EXPECT_EQ(r.exit_code, 3) << r.Describe();
+  EXPECT_NE(r.err.find(path + ":3:1: column \"id\": value \"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11\": duplicate key "
+                              "within the file (first on line 2)"),
+            std::string::npos)
+      << r.err;
+  WriteFile(path,
+            "id,label,data,doc\n"
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11,one,\"{\"\"k\"\": 1}\",\"{\"\"x\"\": 1}\"\n");
+  ASSERT_EQ(Import({"--file", path}).exit_code, 0);
+  // Re-import: json has no equality operator; compared as text, the row is unchanged.
+  r = Import({"--file", path});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_NE(r.out.find("items (" + path + ", upsert): 1 rows read, 0 inserted, 0 updated, 1 unchanged"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST_F(ImportAnyTableTest, TableWithoutPrimaryKeyInsertsButDoesNotUpsert) {
+  pg().Psql(db_, "CREATE TABLE events (at timestamptz, what text)");
+  std::string path = tmp_ / "events.csv";
+  WriteFile(path, "what,at\nstart,2024-01-01 00:00:00+00\nstart,2024-01-01 00:00:00+00\n");
+  CommandResult r = Import({"--file", path, "--mode", "insert"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_EQ(Count("events"), "2");
+  for (const char* mode : {"upsert", "replace"}) {
+    r = Import({"--file", path, "--mode", mode});
+    EXPECT_EQ(r.exit_code, 3) << r.Describe();
+    EXPECT_NE(r.err.find("table events has no primary key, and --mode " + std::string(mode) +
+                         " matches rows by it (use --mode insert, or add a primary key)"),
+              std::string::npos)
+        << r.err;
+  }
+  EXPECT_EQ(Count("events"), "2");
+}
+
+TEST_F(ImportAnyTableTest, DirImportsEveryFileNamedAfterATableAndSaysWhichItSkipped) {
+  pg().Psql(db_, "CREATE SCHEMA other; CREATE TABLE other.notes (id int PRIMARY KEY)");
+  std::string dir = tmp_ / "in";
+  ::mkdir(dir.c_str(), 0755);
+  WriteFile(dir + "/customers.csv", "id,name\n1,A\n2,B\n");
+  WriteFile(dir + "/Orders.csv", "customer_id,order_no\n1,1\n");
+  WriteFile(dir + "/notes.csv", "id\n1\n");
+  WriteFile(dir + "/readme.txt", "not a csv\n");
+  CommandResult r = Import({"--dir", dir});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_NE(r.out.find("customers (" + dir + "/customers.csv, upsert): 2 rows read, 2 inserted"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("orders (" + dir + "/Orders.csv, upsert): 1 rows read, 1 inserted"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("skipped " + dir + "/notes.csv: no table public.notes in the database"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("readme"), std::string::npos) << r.out;
+  EXPECT_EQ(Count("customers"), "2");
+  EXPECT_EQ(Count("orders"), "1");
+  EXPECT_EQ(Count("other.notes"), "0");
+  // A schema-qualified --table.
+  r = Import({"--table", "other.notes", "--file", dir + "/notes.csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_NE(r.out.find("other.notes (" + dir + "/notes.csv, upsert): 1 rows read, 1 inserted"), std::string::npos)
+      << r.out;
 }
 
 // A second cluster that asks for passwords (scram) from every role but postgres.

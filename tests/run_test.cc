@@ -14,7 +14,10 @@ class RunTest : public ::testing::Test {
  protected:
   void SetUp() override {
     db_ = pg().CreateTestDatabase();
-    auto r = RunCommand({CdcpipeBin(), "import", "--db", pg().Uri(db_), "--dir", SourceDir() + "/csv_files"});
+    // Import creates no table: the demo tables first.
+    auto r = RunCommand({CdcpipeBin(), "schema", "--apply", "--db", pg().Uri(db_)});
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+    r = RunCommand({CdcpipeBin(), "import", "--db", pg().Uri(db_), "--dir", SourceDir() + "/csv_files"});
     ASSERT_EQ(r.exit_code, 0) << r.Describe();
   }
   void TearDown() override { pg().DropSlots(db_); }

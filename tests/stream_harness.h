@@ -27,7 +27,10 @@ class PipelineHarness : public ::testing::Test {
  protected:
   void SetUp() override {
     db_ = pg().CreateTestDatabase();
-    auto r = RunCommand({CdcpipeBin(), "import", "--db", pg().Uri(db_), "--dir", SourceDir() + "/csv_files"});
+    // Import creates no table: the demo tables first.
+    auto r = RunCommand({CdcpipeBin(), "schema", "--apply", "--db", pg().Uri(db_)});
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+    r = RunCommand({CdcpipeBin(), "import", "--db", pg().Uri(db_), "--dir", SourceDir() + "/csv_files"});
     ASSERT_EQ(r.exit_code, 0) << r.Describe();
     klienci_ = std::stoll(Sql("SELECT count(*) FROM klienci"));
     snapshot_rows_ = klienci_ + std::stoll(Sql("SELECT count(*) FROM pracownicy")) +

@@ -1,59 +1,81 @@
-// CSV import: validates the rows of a CSV file against one of the known tables (pg/schema.h) and
-// loads them with COPY, all-or-nothing, in one transaction per file. The user-facing contract (modes,
-// error format, rejects file, exit codes) is in docs/IMPORT.md.
+// CSV import: loads a CSV file into any table, described by the catalog (pg/table_catalog.h), with
+// COPY, all-or-nothing, in one transaction per file. The user-facing contract (modes, error format,
+// rejects file, exit codes) is in docs/IMPORT.md.
 //
-//   insert   rows are added; an id that already exists in the table is an error naming it. The rows
-//            are COPYed straight into the table (as fast as psql \copy).
-//   upsert   new ids are inserted, existing ids get the file's values for the columns the file has;
+//   insert   rows are added; a key that already exists in the table is an error naming it.
+//   upsert   new keys are inserted, existing keys get the file's values for the columns the file has;
 //            rows whose values do not change are not touched (no no-op updates for capture to see).
-//   replace  the table ends up exactly as the file: rows whose id is not in the file are deleted,
-//            the others inserted or updated (columns missing from the file become NULL).
+//   replace  as upsert, and rows whose key is not in the file are deleted; existing rows' nullable
+//            columns without a default that the file lacks become NULL.
+// upsert and replace match rows on the table's primary key (any types, composite too).
 //
-// upsert and replace COPY into a temp staging table and apply the differences found by one join;
-// into an empty table every mode COPYs straight into it.
+// Who validates what. Every row is checked here for its shape (field count, quoting, UTF-8, NUL, NULL
+// in a NOT NULL column) and, for the types whose input rules are simple (int2/int4/int8, bool, text,
+// varchar(n)), for its values, exactly as PostgreSQL 15's input functions would: those errors are
+// found while reading. Every other type (dates not written YYYY-MM-DD, numeric, timestamps, uuid,
+// arrays, enums, domains, ...) is checked by PostgreSQL itself: the rows go into a temp staging table
+// of text columns, are cast into a typed temp table in one statement, and only if that fails does a
+// temp function (pg_temp, gone with the session) cast value by value to find each bad one with the
+// server's own message. Either way every bad row is reported as file:line:column, and with
+// --max-errors skipped and written to the rejects file, in file order.
 //
-// Validated rows are forwarded to COPY ... (FORMAT csv) as their original bytes (CsvRecord::raw()),
-// so nothing is re-encoded; the validation below is at least as strict as PostgreSQL's input
-// functions, so a row that passes never fails on the server.
+// Paths: when every column is checked here, an insert (or any mode into an empty table) COPYs the
+// file's bytes (CsvRecord::raw()) straight into the table, as fast as psql \copy; otherwise the rows
+// go through the staging table(s) and the differences are applied with one join.
 //
 // Thread-safety: functions are reentrant; a PgConnection is used by one thread.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "base/status.h"
 #include "pg/connection.h"
 #include "pg/csv_reader.h"
-#include "pg/schema.h"
+#include "pg/table_catalog.h"
 
 namespace cdc::pg {
 
 // ---- value validation (pure; unit-tested) ---------------------------------------------------------
+// Each returns nullptr when PostgreSQL 15's input function accepts the value, else the reason.
 
-// Parses a PostgreSQL integer (int4): optional sign, 1+ digits, no spaces, within
-// [-2147483648, 2147483647]. Returns nullptr when valid, else the reason ("not an integer", "out of
-// range for integer (-2147483648..2147483647)").
-const char* CheckInt4(std::string_view s, int32_t* out);
-// A date written YYYY-MM-DD that exists in the calendar (years 0001-9999). nullptr when valid.
-const char* CheckDate(std::string_view s);
+// int2 / int4 / int8 (bits = 16, 32, 64): optional white space, an optional sign, 1+ decimal digits,
+// optional white space, within the type's range. Reasons: "not an integer", "out of range for
+// integer (-2147483648..2147483647)" (smallint, bigint likewise).
+const char* CheckInt(std::string_view s, int bits, int64_t* out);
+inline const char* CheckInt4(std::string_view s, int32_t* out) {
+  int64_t v = 0;
+  const char* why = CheckInt(s, 32, &v);
+  if (!why && out) *out = static_cast<int32_t>(v);
+  return why;
+}
+// boolean: t/true/y/yes/on/1 and f/false/n/no/off/0, any case, prefixes (tr, fa, of, ...) and
+// surrounding white space allowed, as boolin does.
+const char* CheckBool(std::string_view s);
+// varchar(n): at most `max_chars` characters, or longer only by spaces (PostgreSQL cuts those off).
+// `s` must be valid UTF-8.
+const char* CheckVarchar(std::string_view s, int64_t max_chars);
+// A date written YYYY-MM-DD: decided here (*decided = true; nullptr when it exists in the calendar).
+// Any other spelling (ISO with white space, 'today', 'Jan 5 2024', BC, ...) is left to PostgreSQL,
+// whose reading depends on DateStyle: *decided = false and nullptr.
+const char* CheckDate(std::string_view s, bool* decided);
 
 // A value cut to 80 characters (at a UTF-8 boundary, "..." appended when cut), with control
 // characters shown as \n, \r, \t, \xNN and invalid UTF-8 bytes as \xNN: safe on one line.
 std::string ShowValue(std::string_view v);
 
-// A set of int32 ids, to find a repeated id in a file. Ids are grouped by their high 16 bits into
-// 65536 pages; a page is a sorted vector of the low 16 bits until it holds 4096 ids, then an 8 KiB
-// bitmap. So a page never costs more than 8 KiB and an id at most 2 bytes (plus vector slack):
-// dense ids (1..N) take N/8 bytes, 1M random ids about 4 MB, and the whole set never exceeds
-// 512 MiB + 1.5 MB whatever the file.
+// A set of int64 keys, to find a repeated integer key in a file. Keys are grouped by all but their
+// low 16 bits into pages of 65536; a page is a sorted vector of the low 16 bits until it holds 4096
+// keys, then an 8 KiB bitmap. So a page never costs more than 8 KiB (plus its hash-map entry) and a
+// key at most 2 bytes: dense keys (1..N) take N/8 bytes, 1M random int4 keys about 4 MB.
 class IdSet {
  public:
-  IdSet();
   // Adds `id`; false when it was already present.
-  bool Insert(int32_t id);
+  bool Insert(int64_t id);
   size_t size() const { return size_; }
 
  private:
@@ -61,7 +83,9 @@ class IdSet {
     std::vector<uint16_t> sorted;  // low bits, ascending, while the page is sparse
     std::vector<uint64_t> bits;    // 1024 words once dense (sorted is then empty)
   };
-  std::vector<Page> pages_;  // indexed by the id's high 16 bits
+  std::unordered_map<uint64_t, Page> pages_;  // by the key's high 48 bits
+  uint64_t last_high_ = 0;                     // the page of the previous key (ids often come in order)
+  Page* last_page_ = nullptr;                  // nodes of an unordered_map never move
   size_t size_ = 0;
 };
 
@@ -82,24 +106,38 @@ struct RowError {
 // Maps the CSV header to the table and checks each row.
 class RowValidator {
  public:
-  // Checks the header: names (trimmed, case-insensitive) in any order; every NOT NULL column present;
-  // no unknown or repeated column. InvalidArgument naming the column otherwise.
-  static Result<RowValidator> FromHeader(const TableDef& table, const CsvRecord& header, const std::string& file);
+  // Checks the header: names (trimmed; exact, else case-insensitive) in any order; no column the
+  // table lacks (named, with the table's columns), no repeated or generated column, every NOT NULL
+  // column without a default present. InvalidArgument "file:line:column: header: ..." otherwise.
+  static Result<RowValidator> FromHeader(const TableInfo& table, const CsvRecord& header, const std::string& file);
 
-  // Checks one record; false with *err filled when bad. Also rejects a repeated id.
-  bool Check(const CsvRecord& rec, RowError* err);
+  // Checks one record; false with *err filled when bad. Also rejects a repeated integer key (see
+  // checks_key()): then *duplicate_key holds the key (else it is left alone).
+  bool Check(const CsvRecord& rec, RowError* err, std::optional<int64_t>* duplicate_key = nullptr);
 
-  // The table's column for CSV field i.
-  const ColumnDef& column(size_t i) const { return *cols_[i]; }
+  const TableColumn& column(size_t i) const { return *cols_[i].col; }
   size_t width() const { return cols_.size(); }
-  // The CSV header's names, in file order (as table column names).
-  std::vector<std::string> ColumnNames() const;
-  size_t id_index() const { return id_index_; }
+  // Whether field i's values are decided here exactly; else PostgreSQL decides them.
+  bool decides(size_t i) const { return cols_[i].kind != Kind::kServer && cols_[i].kind != Kind::kDate; }
+  // Every field's values are decided here.
+  bool decides_all() const;
+  // The header fields holding the table's primary key, in key order; empty when the table has no key
+  // or the header lacks one of its columns.
+  const std::vector<size_t>& key_fields() const { return key_fields_; }
+  // A repeated key is found by Check() (the key is one integer column); else the import finds it.
+  bool checks_key() const { return key_fields_.size() == 1 && IsInteger(cols_[key_fields_[0]].kind); }
 
  private:
+  enum class Kind { kInt2, kInt4, kInt8, kBool, kText, kVarchar, kDate, kServer };
+  static bool IsInteger(Kind k) { return k == Kind::kInt2 || k == Kind::kInt4 || k == Kind::kInt8; }
+  struct Field {
+    const TableColumn* col;
+    Kind kind;
+    int64_t max_chars;  // kVarchar
+  };
   std::string file_;
-  std::vector<const ColumnDef*> cols_;
-  size_t id_index_ = 0;
+  std::vector<Field> cols_;
+  std::vector<size_t> key_fields_;
   IdSet ids_;
 };
 
@@ -128,11 +166,12 @@ struct ImportStats {
   double seconds = 0;
 };
 
-// Imports `path` into `table` (which must exist: call EnsureSchema first) in one transaction.
-// On any failure the transaction is rolled back and the table is unchanged. Errors: bad rows and bad
-// headers -> InvalidArgument with the RowError message; missing file -> NotFound; unreadable -> IoError;
-// empty file -> InvalidArgument; database errors as mapped by PgConnection.
-Result<ImportStats> ImportCsvFile(PgConnection& conn, const TableDef& table, const std::string& path,
+// Imports `path` into `table` (as read by LoadTable) in one transaction. On any failure the
+// transaction is rolled back and the table is unchanged. Errors: bad rows and bad headers ->
+// InvalidArgument with the RowError message; upsert/replace into a table without a primary key ->
+// InvalidArgument; missing file -> NotFound; unreadable -> IoError; empty file -> InvalidArgument;
+// database errors as mapped by PgConnection. Creates nothing but temp tables and temp functions.
+Result<ImportStats> ImportCsvFile(PgConnection& conn, const TableInfo& table, const std::string& path,
                                   const ImportOptions& opts);
 
 }  // namespace cdc::pg

@@ -34,13 +34,6 @@ const std::vector<TableDef>& KnownTables() {
   return tables;
 }
 
-const TableDef* FindTable(std::string_view name) {
-  for (const auto& t : KnownTables()) {
-    if (t.name == name) return &t;
-  }
-  return nullptr;
-}
-
 std::string CreateTableSql(const TableDef& table) {
   std::string sql = "CREATE TABLE IF NOT EXISTS public." + table.name + " (\n";
   for (size_t i = 0; i < table.columns.size(); ++i) {

@@ -1,4 +1,6 @@
-// The pipeline's source schema: the three tables our users' CSV files fill.
+// The demo schema of `cdcpipe schema`: the three tables of the seed's CSV files (csv_files/). Only
+// `cdcpipe schema` (and tests that want the demo tables) use it: `cdcpipe import` reads any table
+// from the catalog (pg/table_catalog.h) and never creates one.
 //
 //   klienci(id integer primary key, nazwa text not null, email text, kraj text, telefon text)
 //   pracownicy(id integer primary key, imie text, nazwisko text, email text, wiek integer, stanowisko text)
@@ -32,16 +34,14 @@ struct TableDef {
   const ColumnDef* Find(std::string_view name) const;
 };
 
-// The three known tables, in a fixed order (klienci, pracownicy, projekty).
+// The three demo tables, in a fixed order (klienci, pracownicy, projekty).
 const std::vector<TableDef>& KnownTables();
-// The known table named `name`, or nullptr.
-const TableDef* FindTable(std::string_view name);
 
 // "CREATE TABLE IF NOT EXISTS public.<name> (...);" for one table / all tables.
 std::string CreateTableSql(const TableDef& table);
 std::string SchemaSql();
 
-// Creates the missing tables of `tables` (all known ones when empty) in one transaction.
+// Creates the missing tables of `tables` (all demo ones when empty) in one transaction.
 Status EnsureSchema(PgConnection& conn, const std::vector<std::string>& tables = {});
 
 }  // namespace cdc::pg
