@@ -2,10 +2,11 @@
 # Runs the whole pipeline on this machine and checks it end to end.
 #
 #   1. set-up if needed (scripts/setup.sh: packages, npm test peers, build/cdcpipe)
-#   2. a private PostgreSQL 15 with logical replication under .pipeline/ (reused when running)
+#   2. a private PostgreSQL 15 with logical replication under .pipeline/ (reused when running), on the
+#      port that source.url of the config names
 #   3. the schema and `cdcpipe import` of csv_files/
 #   4. `cdcpipe run` in the background (log .pipeline/run.log, pid .pipeline/run.pid), ready when its
-#      /healthz answers and its capture streams; output in data/processed-data (or s3://processed-data with --s3)
+#      /healthz answers and its capture streams; output in output.root (or s3://processed-data with --s3)
 #   5. unless --skip-test: inserts, updates and deletes with psql; waits until they are in
 #      raw-kafka-data and in both analytics, checks the analytics equal SQL on the source, prints a summary
 #
@@ -17,9 +18,13 @@
 #     --s3         write to a local s3rver (S3 protocol) instead of local files
 #   ./stop-pipeline.sh stops it all.
 #
-# Environment: CDCPIPE_BUILD_DIR (default build/), CSV_DIR (default csv_files/), CDCPIPE_PIPELINE_DIR
-# (default .pipeline/), CDCPIPE_OUTPUT_DIR (default data/processed-data), HTTP_PORT (default:
-# the first free port from 8080), E2E_TIMEOUT seconds to wait for the check (default 180).
+# The pipeline's settings come from the config file: $CDCPIPE_CONFIG, else ./cdcpipe.yaml (the demo's,
+# docs/CONFIG.md): the PostgreSQL port and database (source.url, which must point at 127.0.0.1), the
+# dashboard address (http.listen) and the output (output.root). --kafka and --s3 add their brokers and
+# bucket on top; the resolved config the pipeline runs with is written to .pipeline/cdcpipe.yaml, so
+# `cdcpipe status` (embedded mode) or `cdcpipe status --config .pipeline/cdcpipe.yaml` checks it.
+# Environment: CDCPIPE_CONFIG, CDCPIPE_BUILD_DIR (default build/), CSV_DIR (default csv_files/),
+# CDCPIPE_PIPELINE_DIR (default .pipeline/), E2E_TIMEOUT seconds to wait for the check (default 180).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$repo"
@@ -40,9 +45,8 @@ done
 build=${CDCPIPE_BUILD_DIR:-$repo/build}
 csv_dir=${CSV_DIR:-$repo/csv_files}
 state=${CDCPIPE_PIPELINE_DIR:-$repo/.pipeline}
-local_output=${CDCPIPE_OUTPUT_DIR:-$repo/data/processed-data}
+config=${CDCPIPE_CONFIG:-$repo/cdcpipe.yaml}
 pgbin=/usr/lib/postgresql/15/bin
-db=cdcpipe
 e2e_timeout=${E2E_TIMEOUT:-180}
 current_step="start"
 
@@ -73,11 +77,6 @@ fail() {
   exit 1
 }
 
-if ((reset)); then
-  step "reset: stop everything, remove $state (cluster, slot) and $local_output"
-  CDCPIPE_PIPELINE_DIR="$state" "$repo/stop-pipeline.sh" || true
-  rm -rf "$state" "$local_output"
-fi
 
 # ---- set-up ----------------------------------------------------------------------------------------
 if [[ ! -x "$build/cdcpipe" || ! -x "$pgbin/initdb" || ! -d "$repo/tests/node/node_modules" ]]; then
@@ -85,23 +84,37 @@ if [[ ! -x "$build/cdcpipe" || ! -x "$pgbin/initdb" || ! -d "$repo/tests/node/no
   run "$repo/scripts/setup.sh"
 fi
 cdcpipe="$build/cdcpipe"
+
+# ---- the config ------------------------------------------------------------------------------------
+[[ -f "$config" ]] || fail config "" "no config file $config (set CDCPIPE_CONFIG or restore cdcpipe.yaml)"
+config=$(cd "$(dirname "$config")" && pwd)/$(basename "$config")
+resolved=$("$cdcpipe" config --config "$config") || fail config "" "$config is not a valid cdcpipe config (the error above says where)"
+cfg_get() { sed -n -E "s/^  $1: \"?([^\"]*)\"?  # .*/\1/p" <<<"$resolved" | head -n 1; }
+url=$(cfg_get url)
+if [[ ! "$url" =~ ^postgresql://([A-Za-z0-9_]+)@(127\.0\.0\.1|localhost):([0-9]+)/([A-Za-z0-9_]+)$ ]]; then
+  fail config "" "source.url in $config is '$url': this script runs a private PostgreSQL, so it must be postgresql://USER@127.0.0.1:PORT/DATABASE"
+fi
+pguser=${BASH_REMATCH[1]} port=${BASH_REMATCH[3]} db=${BASH_REMATCH[4]}
+listen=$(cfg_get listen)
+[[ "$listen" =~ ^127\.0\.0\.1:([0-9]+)$ ]] || fail config "" "http.listen in $config is '$listen': the end-to-end check needs a loopback 127.0.0.1:PORT"
+http_port=${BASH_REMATCH[1]}
+local_output=$(cfg_get root)
+local_output=${local_output#file://}
+[[ "$local_output" == /* ]] || local_output="$(dirname "$config")/${local_output#./}"
+
+if ((reset)); then
+  step "reset: stop everything, remove $state (cluster, slot) and $local_output"
+  CDCPIPE_PIPELINE_DIR="$state" "$repo/stop-pipeline.sh" || true
+  rm -rf "$state" "$local_output"
+fi
 # Run PostgreSQL's tools as the postgres user when we are root (initdb refuses root).
 as_pg() {
   if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# port_free sees only listening sockets. PostgreSQL's port range sits below the kernel's ephemeral
-# range (32768-60999 by default), so an outgoing connection cannot hold it unseen; a port taken anyway
-# (another range configured) makes the start below retry on the next port.
+# port_free sees only listening sockets. The demo's PostgreSQL port (25432) sits below the kernel's
+# ephemeral range (32768-60999 by default), so an outgoing connection cannot hold it unseen.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick_port() {  # pick_port [FIRST]
-  local first=${1:-25432} p
-  for ((p = first; p < first + 100; p++)); do
-    if port_free "$p"; then echo "$p"; return 0; fi
-  done
-  echo "start-and-test-pipeline.sh: no free port in $first-$((first + 99))" >&2
-  return 1
-}
 
 # ---- the private cluster ---------------------------------------------------------------------------
 pgdata="$state/pgdata"
@@ -116,7 +129,7 @@ fi
 
 if [[ ! -f "$pgdata/PG_VERSION" ]]; then
   step "initdb $pgdata"
-  as_pg "$pgbin/initdb" -D "$pgdata" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$state/initdb.log" 2>&1 || fail postgres "$state/initdb.log" "initdb failed"
+  as_pg "$pgbin/initdb" -D "$pgdata" -U "$pguser" --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$state/initdb.log" 2>&1 || fail postgres "$state/initdb.log" "initdb failed"
   as_pg mkdir -p "$sockdir"
   cat >>"$pgdata/postgresql.conf" <<EOF
 
@@ -133,40 +146,32 @@ fi
 running=0
 if [[ -f "$state/port" ]] && as_pg "$pgbin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
   running=1
-  port=$(cat "$state/port")
+  if [[ "$(cat "$state/port")" != "$port" ]]; then
+    fail postgres "" "the pipeline's PostgreSQL runs on port $(cat "$state/port"), but source.url in $config names $port: stop it with ./stop-pipeline.sh first"
+  fi
   step "PostgreSQL already running on 127.0.0.1:$port (reusing it)"
 fi
 if ((!running)); then
-  port=""
-  if [[ -f "$state/port" ]] && port_free "$(cat "$state/port")"; then port=$(cat "$state/port"); fi
-  [[ -n "$port" ]] || port=$(pick_port)
+  # The port is the config's: another one would leave `cdcpipe status` and every other subcommand
+  # looking in the wrong place. A taken port is an error that says which setting to change.
+  port_free "$port" || fail postgres "" "port $port (source.url in $config) is in use by another program: stop it or choose another port in source.url"
   as_pg touch "$pglog"
-  for ((attempt = 1; ; attempt++)); do
-    echo "$port" >"$state/port"
-    step "starting PostgreSQL 15 on 127.0.0.1:$port (log: $pglog)"
-    log_start=$(wc -l <"$pglog")
-    as_pg "$pgbin/pg_ctl" -D "$pgdata" -l "$pglog" -o "-p $port" -w -t 60 start >/dev/null && break
-    # Only a port taken between the check and the bind is retried, on the next free port.
-    if ((attempt < 5)) && tail -n "+$((log_start + 1))" "$pglog" | grep -q "could not bind.*Address already in use"; then
-      port=$(pick_port "$((port + 1))")
-      continue
-    fi
-    fail postgres "$pglog" "PostgreSQL did not start"
-  done
+  echo "$port" >"$state/port"
+  step "starting PostgreSQL 15 on 127.0.0.1:$port (log: $pglog)"
+  as_pg "$pgbin/pg_ctl" -D "$pgdata" -l "$pglog" -o "-p $port" -w -t 60 start >/dev/null || fail postgres "$pglog" "PostgreSQL did not start"
 fi
 
-export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
+export PGHOST=127.0.0.1 PGPORT=$port PGUSER=$pguser
 if [[ "$(psql -X -A -t -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]]; then
   psql -X -q -d postgres -c "CREATE DATABASE $db" >/dev/null
 fi
 export PGDATABASE=$db
-url="postgresql://postgres@127.0.0.1:$port/$db"
 
 # ---- schema and import -----------------------------------------------------------------------------
 step "schema: cdcpipe schema --apply"
-run "$cdcpipe" schema --apply --db "$url" || fail postgres "" "cdcpipe schema --apply failed"
+run "$cdcpipe" schema --apply --config "$config" || fail postgres "" "cdcpipe schema --apply failed"
 step "import: cdcpipe import --dir $csv_dir"
-run "$cdcpipe" import --db "$url" --dir "$csv_dir" || fail import "" "cdcpipe import failed (the tables are unchanged)"
+run "$cdcpipe" import --config "$config" --dir "$csv_dir" || fail import "" "cdcpipe import failed (the tables are unchanged)"
 
 
 # ---- helpers for the background components ---------------------------------------------------------
@@ -261,11 +266,16 @@ fi
 echo "$mode" >"$state/mode"
 
 # ---- cdcpipe run -----------------------------------------------------------------------------------
-http_port=${HTTP_PORT:-$(free_port_from 8080)}
+port_free "$http_port" || fail "cdcpipe run" "" "port $http_port (http.listen in $config) is in use by another program: stop it or choose another address in http.listen"
 echo "$http_port" >"$state/http.port"
 dashboard="http://127.0.0.1:$http_port/"
-args=(run --db "$url" --output "$output" --http "127.0.0.1:$http_port" --trigger 1s)
-((kafka)) && args+=(--brokers "$brokers")
+# The config the pipeline runs with: the file's, plus this mode's brokers and bucket.
+mode_flags=()
+((kafka)) && mode_flags+=(--brokers "$brokers")
+((s3)) && mode_flags+=(--output "$output")
+"$cdcpipe" config --config "$config" "${mode_flags[@]}" >"$state/cdcpipe.yaml" ||
+  fail config "" "cannot resolve the pipeline's config"
+args=(run --config "$state/cdcpipe.yaml")
 log_start=$(stat -c %s "$state/run.log" 2>/dev/null || echo 0)
 step "cdcpipe run ($mode) -> $output (log $state/run.log)"
 show nohup "$cdcpipe" "${args[@]}"
@@ -282,11 +292,16 @@ wait_until 120 "$state/run.pid" "cdcpipe run" "$state/run.log" capture_streaming
 echo "    ready: dashboard $dashboard"
 
 api_status() { curl -fsS "${dashboard}api/status"; }
+if [[ "$mode" == embedded && "$config" == "$repo/cdcpipe.yaml" ]]; then
+  status_cmd="$cdcpipe status"
+else
+  status_cmd="$cdcpipe status --config $state/cdcpipe.yaml"
+fi
 
 if ((skip_test)); then
   echo
   echo "Pipeline running ($mode). Dashboard: $dashboard  Output: $output"
-  echo "Connect with psql: psql \"$url\"   Stop with ./stop-pipeline.sh"
+  echo "Connect with psql: psql \"$url\"   Check it: $status_cmd   Stop with ./stop-pipeline.sh"
   exit 0
 fi
 
@@ -392,6 +407,8 @@ End-to-end check passed ($mode).
   Files:      $output/{raw-kafka-data,klienci-by-country,avg-age-by-position}
   Dashboard:  $dashboard   (metrics: ${dashboard}metrics)
   psql:       psql "$url"
+  Status:     $status_cmd
+  Config:     $config (resolved: $state/cdcpipe.yaml)
   Logs:       $state/run.log, $pglog
 The pipeline keeps running; stop it with ./stop-pipeline.sh.
 EOF

@@ -380,7 +380,8 @@ TEST_F(BatchTest, RealPipelineLiveAndBatchAgree) {
   pg().Psql(db_, gen.Next(100, false));
   std::string log = out_->path() + "/../run-" + db_ + ".log";
   BackgroundProcess run({CdcpipeBin(), "run", "--db", pg().Uri(db_), "--output", out_->path(), "--http", "off",
-                         "--trigger", "200ms", "--heartbeat", "0"},
+                         "--trigger", "200ms", "--heartbeat", "0", "--tables", "klienci,pracownicy,projekty",
+                         "--replica-identity-full"},
                         log);
   auto caught_up = [&] {
     std::string r = pg().Psql(db_, "SELECT coalesce((SELECT confirmed_flush_lsn >= pg_current_wal_insert_lsn() "

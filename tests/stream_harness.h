@@ -17,6 +17,9 @@
 
 namespace cdc::testing {
 
+// The seed's tables, captured with their whole before images (the harness checks them).
+inline constexpr const char* kSeedTables = "klienci,pracownicy,projekty";
+
 // The Debezium topics the tests pre-create in a mock cluster, with their partition counts (several for
 // klienci, so that the mock's ~5 MiB per-partition retention holds the workload).
 inline std::vector<std::pair<std::string, int>> DebeziumTopics() {
@@ -69,7 +72,8 @@ class PipelineHarness : public ::testing::Test {
   std::unique_ptr<BackgroundProcess> StartRun(const std::vector<std::string>& extra = {},
                                               const std::map<std::string, std::string>& env = {}) {
     std::vector<std::string> argv = {CdcpipeBin(), "run", "--db", pg().Uri(db_), "--trigger", "200ms",
-                                     "--heartbeat", "0", "--http", "off"};
+                                     "--heartbeat", "0", "--http", "off", "--tables", kSeedTables,
+                                     "--replica-identity-full"};
     for (const auto& a : OutputArgs()) argv.push_back(a);
     argv.insert(argv.end(), extra.begin(), extra.end());
     return std::make_unique<BackgroundProcess>(argv, dir_ / "run.log", WithOutputEnv(env));
@@ -89,7 +93,8 @@ class PipelineHarness : public ::testing::Test {
   }
   std::unique_ptr<BackgroundProcess> StartCapture(const std::string& brokers) {
     return std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{CdcpipeBin(), "capture", "--db", pg().Uri(db_), "--brokers", brokers, "--heartbeat", "0"},
+        std::vector<std::string>{CdcpipeBin(), "capture", "--db", pg().Uri(db_), "--brokers", brokers, "--heartbeat", "0",
+                                 "--tables", kSeedTables, "--replica-identity-full", "--state", dir_ / "capture-state"},
         dir_ / "capture.log");
   }
   std::unique_ptr<BackgroundProcess> StartStream(const std::string& brokers,

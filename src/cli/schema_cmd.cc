@@ -18,12 +18,12 @@ void RegisterSchema(CLI::App& app) {
   auto flags = std::make_shared<config::Flags>(sub, std::initializer_list<config::Group>{config::Group::kDatabase});
   sub->add_flag("--apply", opts->apply, "Create the missing tables in the database instead of printing");
   SetCommandMain(sub, [opts, flags]() -> int {
+    auto cfg = flags->Resolve();  // even to print: a bad config is reported by every subcommand
+    if (!cfg.ok()) return ConfigError("schema", cfg.status());
     if (!opts->apply) {
       std::fputs(pg::SchemaSql().c_str(), stdout);
       return kExitOk;
     }
-    auto cfg = flags->Resolve();
-    if (!cfg.ok()) return ConfigError("schema", cfg.status());
     auto conn = pg::PgConnection::Connect(cfg->Conninfo());
     if (!conn.ok()) return Fail("schema", conn.status());
     Status st = pg::EnsureSchema(*conn);

@@ -15,6 +15,7 @@
 #include <variant>
 
 #include "base/clock.h"
+#include "base/closest_name.h"
 #include "base/redact.h"
 
 namespace cdc::config {
@@ -45,7 +46,7 @@ struct Key {
 // Documentation order (docs/CONFIG.md follows it).
 const Key kKeys[] = {
     {"source.url", Group::kDatabase, "--db", "CDCPIPE_DB", "", "",
-     "PostgreSQL connection (URI or key=value); empty: the PG* environment variables. No password here",
+     "PostgreSQL connection (URI or key=value); empty: the PG* environment variables. Password: PGPASSWORD or source.password_file",
      CDC_FIELD(source.url)},
     {"source.password_file", Group::kDatabase, "--password-file", "", "", "",
      "File holding the database password (else PGPASSWORD or ~/.pgpass)", CDC_FIELD(source.password_file)},
@@ -126,31 +127,9 @@ std::vector<std::string> Sections() {
   return out;
 }
 
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 // " (did you mean 'x'?)" for the closest candidate within a third of the word's length, else "".
 std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates) {
-  std::string best;
-  size_t best_d = std::max<size_t>(2, word.size() / 3) + 1;
-  for (const auto& c : candidates) {
-    size_t d = EditDistance(word, c);
-    if (d < best_d) {
-      best_d = d;
-      best = c;
-    }
-  }
+  std::string best = ClosestName(word, candidates);
   return best.empty() ? "" : " (did you mean '" + best + "'?)";
 }
 
@@ -590,9 +569,16 @@ Flags::Flags(CLI::App* sub, std::initializer_list<Group> groups) : impl_(std::ma
     FieldRef f = k.field(scratch);
     CLI::Option* opt = sub->add_option(std::string(k.flag), r->values, help);
     if (std::holds_alternative<bool*>(f)) {
-      opt->expected(0, 1)->take_last();  // --flag, --flag=false, --flag false
-    } else if (!std::holds_alternative<std::vector<std::string>*>(f) && !std::holds_alternative<StringMap*>(f)) {
-      opt->take_last();
+      opt->expected(0, 1)->take_last()->type_name("[BOOL]");  // --flag, --flag=false, --flag false
+    } else if (std::holds_alternative<std::vector<std::string>*>(f)) {
+      opt->type_name("LIST");  // comma-separated, repeatable
+    } else if (std::holds_alternative<StringMap*>(f)) {
+      opt->type_name("KEY=VALUE");
+    } else {
+      opt->take_last()->type_name(!k.allowed.empty()                       ? "{" + std::string(k.allowed) + "}"
+                                  : std::holds_alternative<Millis*>(f)   ? "DURATION"
+                                  : std::holds_alternative<uint64_t*>(f) ? "N"
+                                                                         : "TEXT");
     }
     r->opt = opt;
     impl_->flags.push_back(std::move(r));

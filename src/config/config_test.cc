@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 namespace cdc::config {
 namespace {
@@ -257,6 +258,16 @@ TEST_F(ConfigTest, DescribeIsAValidConfigFileThatLoadsBackTheSameValues) {
   EXPECT_EQ(again->kafka.properties, c->kafka.properties);
   EXPECT_EQ(again->output.root, c->output.root);
   EXPECT_EQ(again->http.listen, c->http.listen);
+}
+
+// docs/CONFIG.md documents every key, with its flag.
+TEST_F(ConfigTest, EveryKeyIsDocumented) {
+  std::ifstream in(std::string(CDC_SOURCE_DIR) + "/docs/CONFIG.md");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string doc = ss.str();
+  ASSERT_FALSE(doc.empty());
+  for (const auto& key : AllKeys()) EXPECT_NE(doc.find("| `" + key + "` |"), std::string::npos) << key;
 }
 
 }  // namespace
