@@ -10,6 +10,10 @@
 #   upsert : cdcpipe import --mode upsert into a table that already holds the same rows, vs the psql
 #            \copy rate above. Target ratio >= 0.4.
 #   peak RSS of cdcpipe (GNU time's "Maximum resident set size"). Target < 100 MB.
+#   types  : a table whose types PostgreSQL checks (numeric(12,2), timestamptz, next to bigint, text,
+#            boolean), so cdcpipe takes its staged path (COPY into text columns, one cast INSERT):
+#            cdcpipe import --mode insert into an empty table vs psql \copy into an identical one.
+#            No target: it shows what the PostgreSQL-checked path costs.
 # Rates are wall-clock rows/s of the whole command (process start to exit). Results: docs/BENCHMARKS.md.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -99,6 +103,36 @@ done
 diff_rows=$(psql -X -A -t -c "SELECT count(*) FROM ((TABLE pracownicy EXCEPT TABLE pracownicy_psql) UNION ALL (TABLE pracownicy_psql EXCEPT TABLE pracownicy)) d")
 [[ "$diff_rows" == 0 ]] || { echo "tables differ in $diff_rows rows"; exit 1; }
 
+echo "==> generating $rows customers rows (types PostgreSQL checks)"
+types_csv="$work/customers.csv"
+awk -v n="$rows" 'BEGIN {
+  print "id,name,balance,created,active"
+  for (i = 1; i <= n; i++)
+    printf "%d,Customer %d,%d.%02d,2024-%02d-%02d %02d:%02d:00+00,%s\n", i, i, i % 100000, i % 100, i % 12 + 1,
+      i % 28 + 1, i % 24, i % 60, (i % 2 ? "t" : "f")
+}' >"$types_csv"
+chmod 0644 "$types_csv"
+psql -X -q -c "CREATE TABLE customers (id bigint PRIMARY KEY, name text NOT NULL, balance numeric(12,2), created timestamptz, active boolean); CREATE TABLE customers_psql (LIKE customers INCLUDING ALL)"
+best_tpsql=999999 best_types=999999
+for ((i = 1; i <= runs; i++)); do
+  psql -X -q -c "TRUNCATE customers_psql; TRUNCATE customers; CHECKPOINT"
+  t0=$(now)
+  psql -X -q -c "\\copy customers_psql FROM '$types_csv' WITH (FORMAT csv, HEADER true)"
+  t1=$(now)
+  psql -X -q -c "CHECKPOINT"
+  t2=$(now)
+  "$build/cdcpipe" import --db "$url" --table customers --file "$types_csv" --mode insert >"$work/out3" 2>&1 ||
+    { cat "$work/out3"; exit 1; }
+  t3=$(now)
+  p=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+  c=$(awk -v a="$t2" -v b="$t3" 'BEGIN { print b - a }')
+  printf '    run %d: psql \\copy %.2f s, cdcpipe insert (PostgreSQL-checked types) %.2f s\n' "$i" "$p" "$c"
+  best_tpsql=$(min "$best_tpsql" "$p")
+  best_types=$(min "$best_types" "$c")
+done
+diff_rows=$(psql -X -A -t -c "SELECT count(*) FROM ((TABLE customers EXCEPT TABLE customers_psql) UNION ALL (TABLE customers_psql EXCEPT TABLE customers)) d")
+[[ "$diff_rows" == 0 ]] || { echo "customers tables differ in $diff_rows rows"; exit 1; }
+
 psql_rate=$(rate "$best_psql")
 ins_rate=$(rate "$best_ins")
 ups_rate=$(rate "$best_ups")
@@ -110,3 +144,8 @@ printf '  %-44s %10s rows/s   ratio %.2f (target >= 0.9)\n' "cdcpipe import --mo
 printf '  %-44s %10s rows/s   ratio %.2f (target >= 0.4)\n' "cdcpipe import --mode upsert (same rows)" "$ups_rate" \
   "$(awk -v a="$ups_rate" -v b="$psql_rate" 'BEGIN { print a / b }')"
 printf '  %-44s %10.1f MB (target < 100)\n' "cdcpipe peak RSS" "$(awk -v k="$peak_kb" 'BEGIN { print k / 1024 }')"
+tpsql_rate=$(rate "$best_tpsql")
+types_rate=$(rate "$best_types")
+printf '  %-44s %10s rows/s\n' "psql \\copy customers (numeric, timestamptz)" "$tpsql_rate"
+printf '  %-44s %10s rows/s   ratio %.2f (no target)\n' "cdcpipe import --mode insert, same table" "$types_rate" \
+  "$(awk -v a="$types_rate" -v b="$tpsql_rate" 'BEGIN { print a / b }')"

@@ -518,6 +518,32 @@ TEST_F(ImportAnyTableTest, UuidKeyComparedAsPostgresComparesIt) {
       << r.out;
 }
 
+// Regression: a value cast explicitly to a domain over varchar(3) is cut to 3 characters without an
+// error; import must refuse it as COPY does.
+TEST_F(ImportAnyTableTest, DomainsAndEnumsAreCheckedAsCopyChecksThem) {
+  pg().Psql(db_, "CREATE DOMAIN code3 AS varchar(3) CHECK (VALUE <> 'bad'); CREATE TYPE mood AS ENUM ('sad', 'ok'); "
+                 "CREATE TABLE tagged (id int PRIMARY KEY, code code3, m mood)");
+  std::string path = tmp_ / "tagged.csv";
+  std::string rejects = tmp_ / "rejects.csv";
+  WriteFile(path, "id,code,m\n1,abc,ok\n2,abcd,ok\n3,bad,sad\n4,ab,meh\n");
+  CommandResult r = Import({"--file", path, "--max-errors", "3", "--rejects", rejects});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_NE(r.out.find("4 rows read, 1 inserted, 0 updated, 0 unchanged, 3 rejected"), std::string::npos) << r.out;
+  EXPECT_EQ(pg().Psql(db_, "SELECT id, code, m FROM tagged ORDER BY id"), "1|abc|ok");
+  std::string rej = ReadFile(rejects);
+  EXPECT_NE(rej.find(path + ":3:3: column \"\"code\"\": value \"\"abcd\"\": value too long for type character "
+                            "varying(3)"),
+            std::string::npos)
+      << rej;
+  EXPECT_NE(rej.find(path + ":4:3: column \"\"code\"\": value \"\"bad\"\": value for domain code3 violates check "
+                            "constraint"),
+            std::string::npos)
+      << rej;
+  EXPECT_NE(rej.find(path + ":5:6: column \"\"m\"\": value \"\"meh\"\": invalid input value for enum mood"),
+            std::string::npos)
+      << rej;
+}
+
 TEST_F(ImportAnyTableTest, TableWithoutPrimaryKeyInsertsButDoesNotUpsert) {
   pg().Psql(db_, "CREATE TABLE events (at timestamptz, what text)");
   std::string path = tmp_ / "events.csv";

@@ -36,8 +36,10 @@ struct TableColumn {
   std::string name;         // as in pg_attribute (case kept)
   std::string type;         // format_type(): "numeric(12,2)", "text[]", "character varying(20)", a domain
   std::string type_name;    // pg_type.typname of the column's own type: "int4", "varchar", "_text", a domain's name
-  std::string cast_type;    // the type without its modifier, schema-qualified ("pg_catalog"."varchar"): a
-                            // value cast to it, then assigned to the column, gets the input function's checks
+  std::string cast_type;    // the type (a domain's base type) without its modifier, schema-qualified
+                            // ("pg_catalog"."varchar"): a value cast to it, then assigned to the column,
+                            // gets the checks of a COPY (an explicit cast to varchar(n) or to a domain over
+                            // it would cut the value silently)
   bool is_domain = false;   // a domain (its constraints are PostgreSQL's to check)
   int32_t typmod = -1;      // atttypmod (-1 = none; varchar(n) has n + 4)
   bool not_null = false;    // NOT NULL on the column or on its domain
