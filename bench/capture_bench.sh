@@ -57,9 +57,9 @@ mock_pid=$!
 for _ in $(seq 1 100); do [[ -s "$work/bootstrap" ]] && break; sleep 0.1; done
 brokers=$(head -1 "$work/bootstrap")
 
-# Set-up once (schema, publication, REPLICA IDENTITY FULL, cdcpipe_offsets), then the base slot.
+# Set-up once (schema, publication, REPLICA IDENTITY FULL as --replica-identity-full asks), then the base slot.
 "$build/cdcpipe" schema --apply --db "$url" >/dev/null 2>&1
-"$build/cdcpipe" capture --db "$url" --null-sink --tables klienci --slot warmup --snapshot never --heartbeat 0 \
+"$build/cdcpipe" capture --db "$url" --null-sink --tables klienci --replica-identity-full --state "$work/capture-state" --slot warmup --snapshot never --heartbeat 0 \
   --end-lsn "$(q 'SELECT pg_current_wal_insert_lsn()')" >"$work/warmup.log" 2>&1 || { cat "$work/warmup.log"; exit 1; }
 q "SELECT pg_drop_replication_slot('warmup')" >/dev/null
 bench_backlog "$rows"
@@ -76,7 +76,7 @@ for ((i = 1; i <= runs; i++)); do
 
   s=$(fresh_slot)
   t0=$(now)
-  /usr/bin/time -f "%M" -o "$work/rss" "$build/cdcpipe" capture --db "$url" --null-sink --tables klienci \
+  /usr/bin/time -f "%M" -o "$work/rss" "$build/cdcpipe" capture --db "$url" --null-sink --tables klienci --replica-identity-full --state "$work/capture-state" \
     --slot "$s" --snapshot never --heartbeat 0 --end-lsn "$end" >"$work/null.log" 2>&1 || { cat "$work/null.log"; exit 1; }
   t1=$(now)
   grep -q "$rows streamed events" "$work/null.log" || { echo "null sink run did not see $rows events:"; cat "$work/null.log"; exit 1; }
@@ -86,7 +86,7 @@ for ((i = 1; i <= runs; i++)); do
 
   s=$(fresh_slot)
   t0=$(now)
-  /usr/bin/time -f "%M" -o "$work/rss" "$build/cdcpipe" capture --db "$url" --brokers "$brokers" --tables klienci \
+  /usr/bin/time -f "%M" -o "$work/rss" "$build/cdcpipe" capture --db "$url" --brokers "$brokers" --tables klienci --replica-identity-full --state "$work/capture-state" \
     --slot "$s" --snapshot never --heartbeat 0 --end-lsn "$end" >"$work/kafka.log" 2>&1 || { cat "$work/kafka.log"; exit 1; }
   t1=$(now)
   grep -q "$rows streamed events" "$work/kafka.log" || { echo "kafka run did not see $rows events:"; cat "$work/kafka.log"; exit 1; }
@@ -110,7 +110,7 @@ echo
 echo "==> latency: $lat_rate rows/s for $lat_seconds s into kafka-mock"
 per_tx=$((lat_rate / 50))
 txs=$((lat_seconds * 50))
-"$build/cdcpipe" ${CAPTURE_BENCH_GLOBAL:-} capture --db "$url" --brokers "$brokers" --tables klienci --slot latency --snapshot never \
+"$build/cdcpipe" ${CAPTURE_BENCH_GLOBAL:-} capture --db "$url" --brokers "$brokers" --tables klienci --replica-identity-full --state "$work/capture-state" --slot latency --snapshot never \
   --heartbeat 1s --latency-log "$work/latency.log" ${CAPTURE_BENCH_X:-} >"$work/latency-capture.log" 2>&1 &
 cap_pid=$!
 for _ in $(seq 1 100); do

@@ -51,7 +51,7 @@ cleanup() {
 trap cleanup EXIT
 
 bench_private_pg "$work" 54700
-run_flags=(--db "$url" --tables klienci --snapshot never --heartbeat 0 --http off)
+run_flags=(--db "$url" --tables klienci --replica-identity-full --snapshot never --heartbeat 0 --http off)
 
 # Set-up once (schema, publication, REPLICA IDENTITY FULL), then the base slot.
 "$build/cdcpipe" schema --apply --db "$url" >/dev/null 2>&1

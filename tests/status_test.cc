@@ -57,13 +57,19 @@ TEST(StatusPostgres, FailsWithHintsThenPassesOnceSetUp) {
   std::string db = pg.CreateTestDatabase();
   std::string uri = pg.Uri(db);
 
-  auto bare = Status({"--db", uri, "--component", "postgres", "--component", "capture"});
+  // No tables configured and no publication: nothing to name.
+  auto none = Status({"--db", uri, "--component", "postgres"});
+  EXPECT_EQ(none.exit_code, 7) << none.text;
+  EXPECT_CHECK(none, "postgres", "tables", false, "no tables configured");
+
+  auto bare = Status({"--db", uri, "--tables", "klienci,pracownicy,projekty", "--component", "postgres",
+                      "--component", "capture"});
   EXPECT_EQ(bare.exit_code, 7) << bare.text;
   EXPECT_EQ(bare.doc["ok"], false);
   EXPECT_CHECK(bare, "postgres", "reachable", true, "PostgreSQL 15");
   EXPECT_CHECK(bare, "postgres", "wal_level", true, "logical");
-  EXPECT_CHECK(bare, "postgres", "tables", false, "missing: klienci");
-  EXPECT_NE(bare.Find("postgres", "tables")["hint"].get<std::string>().find("cdcpipe schema --apply"), std::string::npos);
+  EXPECT_CHECK(bare, "postgres", "tables", false, "missing: public.klienci");
+  EXPECT_NE(bare.Find("postgres", "tables")["hint"].get<std::string>().find("source.tables"), std::string::npos);
   EXPECT_CHECK(bare, "capture", "publication", false, "does not exist");
   EXPECT_CHECK(bare, "capture", "slot", false, "does not exist");
 
@@ -89,10 +95,15 @@ TEST(StatusPostgres, FailsWithHintsThenPassesOnceSetUp) {
   ASSERT_TRUE(testing::WaitFor([&] {
     return pg.Psql(db, "SELECT active FROM pg_replication_slots WHERE slot_name = 'cdcpipe'") == "t";
   }, 30000)) << reader.Log();
+  // No tables configured: the publication's, with their row counts.
   auto good = Status({"--db", uri, "--component", "postgres", "--component", "capture"});
   EXPECT_EQ(good.exit_code, 0) << good.text;
   EXPECT_EQ(good.doc["ok"], true);
-  EXPECT_CHECK(good, "postgres", "tables", true, "klienci 1 rows");
+  EXPECT_CHECK(good, "postgres", "tables", true, "public.klienci 1 rows");
+  // The seed's debug tool's name for capture.
+  auto debezium = Status({"--db", uri, "--component", "debezium"});
+  EXPECT_EQ(debezium.exit_code, 0) << debezium.text;
+  EXPECT_CHECK(debezium, "capture", "slot", true, "active");
   EXPECT_CHECK(good, "capture", "slot", true, "active, confirmed LSN ");
   // The text form says the same.
   auto text = RunCommand({CdcpipeBin(), "status", "--db", uri, "--component", "capture"});
@@ -113,6 +124,11 @@ TEST(StatusPostgres, FailsWithHintsThenPassesOnceSetUp) {
                       "--component", "postgres"});
   EXPECT_EQ(down.exit_code, 7);
   EXPECT_CHECK(down, "postgres", "reachable", false, "cannot connect");
+
+  // An unknown component is a usage error: exit 2, naming the ones there are.
+  auto unknown = RunCommand({CdcpipeBin(), "status", "--db", uri, "--component", "kafkaa"});
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.Describe();
+  EXPECT_NE(unknown.err.find("debezium"), std::string::npos) << unknown.Describe();
 }
 
 TEST(StatusStorage, RawFilesCommittedBatchesAndAnalytics) {
