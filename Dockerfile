@@ -9,7 +9,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       g++ cmake make pkg-config ca-certificates \
       libpq-dev librdkafka-dev libsnappy-dev libzstd-dev libcurl4-openssl-dev libssl-dev \
-      nlohmann-json3-dev libsimdjson-dev libcli11-dev libspdlog-dev libfmt-dev \
+      nlohmann-json3-dev libsimdjson-dev libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev \
       libthrift-dev thrift-compiler libboost-dev libgtest-dev libbenchmark-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -30,7 +30,7 @@ FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       ca-certificates libpq5 librdkafka1 libsnappy1v5 libzstd1 libcurl4 libssl3 libfmt9 \
-      libsimdjson14 curl \
+      libsimdjson14 libyaml-cpp0.7 curl \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 cdcpipe \
  && useradd --system --uid 10001 --gid cdcpipe --home-dir /var/lib/cdcpipe --create-home --shell /usr/sbin/nologin cdcpipe
