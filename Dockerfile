@@ -30,7 +30,7 @@ FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       ca-certificates libpq5 librdkafka1 libsnappy1v5 libzstd1 libcurl4 libssl3 libfmt9 \
-      libsimdjson14 libyaml-cpp0.7 curl \
+      libsimdjson14 curl \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 cdcpipe \
  && useradd --system --uid 10001 --gid cdcpipe --home-dir /var/lib/cdcpipe --create-home --shell /usr/sbin/nologin cdcpipe
