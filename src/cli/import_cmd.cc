@@ -16,6 +16,8 @@
 #include "base/log.h"
 #include "cli/command.h"
 #include "cli/commands.h"
+#include "cli/options.h"
+#include "config/config.h"
 #include "pg/connection.h"
 #include "pg/csv_import.h"
 #include "pg/table_catalog.h"
@@ -147,7 +149,7 @@ int RunImport(const ImportFlags& f) {
     }
   }
 
-  auto conn = pg::PgConnection::Connect(pg::ResolveConninfo(f.db));
+  auto conn = pg::PgConnection::Connect(f.db);
   if (!conn.ok()) return FailOneLine(conn.status());
   if (!one_table) {
     auto found = DirJobs(*conn, f);
@@ -199,7 +201,8 @@ int RunImport(const ImportFlags& f) {
 void RegisterImport(CLI::App& app) {
   auto* sub = app.add_subcommand("import", "Import CSV files into PostgreSQL (validated, all-or-nothing per file)");
   auto f = std::make_shared<ImportFlags>();
-  sub->add_option("--db", f->db, "PostgreSQL connection (URI or key=value); default $CDCPIPE_DB or PG* variables");
+  // --db, --password-file and --config: the source connection comes from the config (docs/CONFIG.md).
+  auto flags = std::make_shared<config::Flags>(sub, std::initializer_list<config::Group>{config::Group::kDatabase});
   sub->add_option("--dir", f->dir, "Directory of <table>.csv files: each one named after a table is imported")
       ->default_val("csv_files");
   sub->add_option("--table", f->table, "Import only this table (name or schema.name; default schema public)");
@@ -208,7 +211,12 @@ void RegisterImport(CLI::App& app) {
   sub->add_option("--max-errors", f->max_errors, "Bad rows to skip (written to --rejects) before aborting")
       ->default_val(0);
   sub->add_option("--rejects", f->rejects, "CSV file that receives the skipped bad rows with a reason column");
-  SetCommandMain(sub, [f]() -> int { return RunImport(*f); });
+  SetCommandMain(sub, [f, flags]() -> int {
+    auto cfg = flags->Resolve();
+    if (!cfg.ok()) return ConfigError("import", cfg.status());
+    f->db = cfg->Conninfo();
+    return RunImport(*f);
+  });
 }
 
 }  // namespace cdc::cli
