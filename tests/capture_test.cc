@@ -105,6 +105,8 @@ class CaptureTest : public ::testing::Test {
   jobs::CaptureOptions Options() {
     jobs::CaptureOptions o;
     o.conninfo = conninfo_;
+    o.tables = {"klienci", "pracownicy", "projekty"};
+    o.state_uri = state_.path();
     o.encoder.schemas = false;
     o.heartbeat = std::chrono::milliseconds(0);
     o.status_interval = std::chrono::milliseconds(1000);
@@ -121,7 +123,14 @@ class CaptureTest : public ::testing::Test {
     return Parse(sink->records());
   }
 
+  // Capture's state location (jobs/capture_state.h): the snapshot marker of `slot`, "" when absent.
+  std::string Marker(const std::string& slot) {
+    std::string path = state_ / ("slot-" + slot + ".json");
+    return std::filesystem::exists(path) ? ReadFile(path) : "";
+  }
+
   std::string db_, conninfo_;
+  TempDir state_{"capture-state"};
 };
 
 // Applies change events to a copy: table -> key (JSON text) -> row (the `after` object).
@@ -163,6 +172,7 @@ TEST_F(CaptureTest, InsertUpdateDeleteTruncateOnEachTable) {
   MemorySink sink;
   jobs::CaptureOptions o = Options();
   o.slot = "t_iudt";
+  o.replica_identity_full = true;  // the update and the delete below carry the whole old row
   // Set-up + empty snapshot first, so the workload below is streamed.
   o.snapshot = jobs::SnapshotMode::kInitial;
   auto first = CaptureAll(&sink, o);
@@ -239,6 +249,7 @@ TEST_F(CaptureTest, TypesNullsAndToast) {
   jobs::CaptureOptions o = Options();
   o.slot = "t_types";
   o.tables = {"typy"};
+  o.replica_identity_full = true;  // the first update takes the unchanged TOAST value from the old row
   o.encoder.decimal_mode = event::DecimalMode::kString;
   CaptureAll(&sink, o);
   Sql("INSERT INTO typy VALUES (1, -32768, 9223372036854775807, 1.5, -2.25e-10, true, 'zażółć\t\"q\"', 12345678.91, "
@@ -409,8 +420,9 @@ TEST_F(CaptureTest, SnapshotWithConcurrentWritesHasNoGapAndNoDuplicate) {
   Copy copy;
   Apply(events, &copy);
   EXPECT_EQ(copy["klienci"], SourceRows(pg(), db_, "klienci"));
-  // The snapshot marker is written; a restart streams only.
-  EXPECT_EQ(Sql("SELECT count(*) FROM cdcpipe_offsets WHERE slot_name = 't_snap'"), "1");
+  // The snapshot marker is written (in the state location, not the database); a restart streams only.
+  EXPECT_NE(Marker("t_snap").find("\"snapshot\":\"complete\""), std::string::npos) << Marker("t_snap");
+  EXPECT_EQ(Sql("SELECT to_regclass('public.cdcpipe_offsets') IS NULL"), "t");
   MemorySink again;
   ResetShutdown();
   Sql("INSERT INTO klienci VALUES (200000, 'after', NULL, NULL, '0')");
@@ -436,7 +448,7 @@ TEST_F(CaptureTest, CrashDuringSnapshotStartsOverCleanly) {
   unsetenv("CDCPIPE_FAILPOINTS");
   FailpointReload();
   EXPECT_EQ(Sql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 't_snapcrash'"), "1");
-  EXPECT_EQ(Sql("SELECT count(*) FROM cdcpipe_offsets"), "0");
+  EXPECT_NE(Marker("t_snapcrash").find("\"snapshot\":\"pending\""), std::string::npos) << Marker("t_snapcrash");
   Sql("INSERT INTO klienci VALUES (9999, 'between', NULL, NULL, NULL)");
   MemorySink sink;
   auto events = CaptureAll(&sink, o);
@@ -678,10 +690,11 @@ TEST_F(CaptureTest, DropCaptureRemovesSlotAndPublication) {
   MemorySink s0;
   CaptureAll(&s0, o);
   EXPECT_EQ(Sql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 't_drop'"), "1");
-  ASSERT_TRUE(jobs::DropCapture(conninfo_, "t_drop", "cdcpipe").ok());
+  EXPECT_NE(Marker("t_drop"), "");
+  ASSERT_TRUE(jobs::DropCapture(conninfo_, "t_drop", "cdcpipe", state_.path()).ok());
   EXPECT_EQ(Sql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 't_drop'"), "0");
   EXPECT_EQ(Sql("SELECT count(*) FROM pg_publication WHERE pubname = 'cdcpipe'"), "0");
-  EXPECT_EQ(Sql("SELECT count(*) FROM cdcpipe_offsets WHERE slot_name = 't_drop'"), "0");
+  EXPECT_EQ(Marker("t_drop"), "");
 }
 
 TEST(CaptureSetupTest, WalLevelReplicaIsAClearError) {
@@ -689,8 +702,10 @@ TEST(CaptureSetupTest, WalLevelReplicaIsAClearError) {
   opts.extra_conf = "wal_level = replica\n";
   PgCluster cluster(opts);
   MemorySink sink;
+  TempDir state;
   jobs::CaptureOptions o;
   o.conninfo = cluster.Conninfo("postgres");
+  o.state_uri = state.path();
   jobs::CaptureJob job(o, &sink);
   Status st = job.Run();
   EXPECT_TRUE(st.IsFailedPrecondition()) << st.ToString();
@@ -753,7 +768,12 @@ class CaptureCliTest : public CaptureTest {
  protected:
   std::vector<std::string> Argv(const std::string& slot, const std::string& brokers) {
     return {CdcpipeBin(), "capture", "--db", pg().Uri(db_), "--brokers", brokers, "--slot", slot,
-            "--heartbeat", "1s", "-X", "linger.ms=5"};
+            "--tables", "klienci,pracownicy,projekty", "--state", state_.path(), "--heartbeat", "1s",
+            "-X", "linger.ms=5"};
+  }
+  // True once the snapshot of `slot` is complete (its marker in the state location says so).
+  bool SnapshotDone(const std::string& slot) {
+    return Marker(slot).find("\"snapshot\":\"complete\"") != std::string::npos;
   }
   CommandResult CaptureUntilNow(std::vector<std::string> argv) {
     argv.push_back("--end-lsn");
@@ -832,8 +852,7 @@ TEST_F(CaptureCliTest, KilledInTheMiddleOfAWorkloadLosesNothing) {
   };
   {
     BackgroundProcess capture(argv, dir / "capture1.log");
-    ASSERT_TRUE(WaitFor([&] { return Sql("SELECT count(*) FROM cdcpipe_offsets WHERE slot_name = 'cli_kill'") == "1"; },
-                        60000))
+    ASSERT_TRUE(WaitFor([&] { return SnapshotDone("cli_kill"); }, 60000))
         << capture.Log();
     for (int b = 0; b < 10; ++b) insert(1 + b * 100, 1 + (b + 1) * 100);
     capture.Kill9();  // no flush, no goodbye: whatever was not acknowledged must come again
@@ -852,8 +871,7 @@ TEST_F(CaptureCliTest, SigtermFlushesConfirmsAndExitsZero) {
   KafkaMock kafka;
   TempDir dir;
   BackgroundProcess capture(Argv("cli_term", kafka.brokers()), dir / "capture.log");
-  ASSERT_TRUE(WaitFor([&] { return Sql("SELECT count(*) FROM cdcpipe_offsets WHERE slot_name = 'cli_term'") == "1"; },
-                      60000))
+  ASSERT_TRUE(WaitFor([&] { return SnapshotDone("cli_term"); }, 60000))
       << capture.Log();
   Sql("INSERT INTO klienci SELECT g, 'x', NULL, NULL, NULL FROM generate_series(1, 1000) g");
   Lsn end = CurrentLsn();
@@ -875,8 +893,7 @@ TEST_F(CaptureCliTest, SecondCaptureWaitsForTheSlotAndTakesOver) {
   TempDir dir;
   auto argv = Argv("cli_busy", kafka.brokers());
   BackgroundProcess first(argv, dir / "first.log");
-  ASSERT_TRUE(WaitFor([&] { return Sql("SELECT count(*) FROM cdcpipe_offsets WHERE slot_name = 'cli_busy'") == "1"; },
-                      60000))
+  ASSERT_TRUE(WaitFor([&] { return SnapshotDone("cli_busy"); }, 60000))
       << first.Log();
   BackgroundProcess second(argv, dir / "second.log");
   ASSERT_TRUE(WaitFor([&] { return second.Log().find("SQLSTATE 55006") != std::string::npos; }, 30000)) << second.Log();
@@ -900,8 +917,9 @@ TEST_F(CaptureCliTest, SecondCaptureWaitsForTheSlotAndTakesOver) {
 }
 
 TEST_F(CaptureCliTest, MissingTableAndBadFlagsAreClearErrors) {
-  auto r = RunCommand({CdcpipeBin(), "capture", "--db", pg().Uri(db_), "--sink", "null", "--tables", "nie_ma"});
-  EXPECT_EQ(r.exit_code, 6) << r.Describe();
+  auto r = RunCommand({CdcpipeBin(), "capture", "--db", pg().Uri(db_), "--sink", "null", "--tables", "nie_ma",
+                       "--state", state_.path()});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();  // a table that does not exist is a configuration error
   EXPECT_NE(r.err.find("public.nie_ma does not exist"), std::string::npos) << r.Describe();
   r = RunCommand({CdcpipeBin(), "capture", "--db", pg().Uri(db_)});
   EXPECT_EQ(r.exit_code, 2) << r.Describe();  // usage: --brokers missing
@@ -911,8 +929,8 @@ TEST_F(CaptureCliTest, MissingTableAndBadFlagsAreClearErrors) {
 }
 
 TEST_F(CaptureCliTest, OneMillionRowTransactionWithBoundedMemory) {
-  auto argv = std::vector<std::string>{CdcpipeBin(), "capture", "--db", pg().Uri(db_), "--null-sink",
-                                       "--slot", "cli_mem", "--tables", "klienci", "--heartbeat", "0"};
+  auto argv = std::vector<std::string>{CdcpipeBin(), "capture", "--db", pg().Uri(db_), "--null-sink", "--slot",
+                                       "cli_mem", "--tables", "klienci", "--state", state_.path(), "--heartbeat", "0"};
   auto r = CaptureUntilNow(argv);  // set-up and an empty snapshot
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   Sql("INSERT INTO klienci SELECT g, 'klient ' || g, 'k' || g || '@example.com', 'PL', '+48 600 000 000' "

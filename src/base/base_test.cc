@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "base/clock.h"
+#include "base/closest_name.h"
 #include "base/failpoint.h"
 #include "base/json_escape.h"
 #include "base/lsn.h"
@@ -163,6 +164,16 @@ TEST(ThreadPairPlacementTest, PinsThePairApartOnlyWhereTheKernelPacksThreads) {
   EXPECT_TRUE(CPU_EQUAL(&after, &before));
   done = true;
   other.join();
+}
+
+TEST(ClosestNameTest, SuggestsOnlyCloseNames) {
+  EXPECT_EQ(EditDistance("", "abc"), 3u);
+  EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);
+  std::vector<std::string> tables = {"public.audit_log", "public.customers", "public.orders"};
+  EXPECT_EQ(ClosestName("public.ordres", tables), "public.orders");
+  EXPECT_EQ(ClosestName("public.custmer", tables), "public.customers");
+  EXPECT_EQ(ClosestName("public.invoices", tables), "");
+  EXPECT_EQ(ClosestName("x", {}), "");
 }
 
 }  // namespace

@@ -6,19 +6,24 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
+#include <unordered_set>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include "base/clock.h"
 #include "base/failpoint.h"
 #include "base/log.h"
 #include "base/shutdown.h"
+#include "jobs/capture_state.h"
 #include "pg/connection.h"
 #include "pg/pgoutput_decoder.h"
 #include "pg/relation_cache.h"
 #include "pg/replication_stream.h"
 #include "pg/snapshot_reader.h"
+#include "pg/source_check.h"
 
 namespace cdc::jobs {
 
@@ -29,15 +34,9 @@ constexpr const char* kHeartbeatPrefix = "cdcpipe_heartbeat";
 
 using Clock = std::chrono::steady_clock;
 
-struct QualifiedName {
-  std::string schema;
-  std::string table;
-};
-
-QualifiedName SplitName(const std::string& name) {
-  size_t dot = name.find('.');
-  if (dot == std::string::npos) return {"public", name};
-  return {name.substr(0, dot), name.substr(dot + 1)};
+// Now as RFC 3339 UTC, for the snapshot marker.
+std::string UtcNow() {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(WallMicros() / 1000000)));
 }
 
 // Sleeps up to `d`, waking early on shutdown.
@@ -64,6 +63,19 @@ struct CaptureJob::Impl {
   std::optional<pg::PgCatalogSource> catalog;
   pg::RelationCache relations;
   std::vector<std::shared_ptr<const event::TableSchema>> tables;
+
+  // Set-up (SetUp's pre-flight): what the catalog said and what this run changed, the replication
+  // connection opened to check it, capture's state location and this slot's marker there.
+  pg::SourcePlan plan;
+  std::optional<pg::ReplicationStream> repl;
+  std::string system_id;
+  std::unique_ptr<CaptureState> state;
+  std::optional<SnapshotMarker> marker;  // this cluster's and database's, or none
+  // With configured tables, changes of other tables the publication carries (FOR ALL TABLES, or a
+  // publication shared with others) are dropped: `captured` holds the tables' "schema.table",
+  // `skipped_relations` the relation ids of the Relation messages that named another table.
+  std::set<std::string> captured;
+  std::unordered_set<uint32_t> skipped_relations;
 
   // Per-transaction state of the stream.
   bool in_tx = false;
@@ -114,6 +126,7 @@ struct CaptureJob::Impl {
   }
 
   Status SetUp();
+  Status LoadMarker();
   Status PrepareSlot(bool* need_snapshot, std::optional<pg::CreatedSlot>* created,
                      std::optional<pg::ReplicationStream>* stream);
   Status Snapshot(const pg::CreatedSlot& created);
@@ -155,86 +168,82 @@ struct CaptureJob::Impl {
 };
 
 Status CaptureJob::Impl::SetUp() {
+  // Pre-flight: only reads, until ApplySourcePlan below.
+  CDC_ASSIGN_OR_RETURN(state, CaptureState::Open(opts.state_uri, opts.state_store));
   CDC_RETURN_IF_ERROR(Connect());
   pg::PgConnection& c = *conn;
-  CDC_ASSIGN_OR_RETURN(pg::PgResult wal, c.Exec("SHOW wal_level"));
-  if (wal.Get(0, 0) != "logical") {
-    return Status::FailedPrecondition(fmt::format(
-        "PostgreSQL at {} has wal_level={}, logical replication needs wal_level=logical. Fix: run "
-        "ALTER SYSTEM SET wal_level = logical; (or set it in postgresql.conf) and restart PostgreSQL",
-        c.redacted_conninfo(), wal.Get(0, 0)));
-  }
-  CDC_ASSIGN_OR_RETURN(pg::PgResult db, c.Exec("SELECT current_database()"));
-  opts.encoder.database = std::string(db.Get(0, 0));
+  pg::SourceCheckOptions sc;
+  sc.tables = opts.tables;
+  sc.tables_origin = opts.tables_origin;
+  sc.slot = opts.slot;
+  sc.publication = opts.publication;
+  sc.create_publication = opts.create_publication;
+  sc.replica_identity_full = opts.replica_identity_full;
+  CDC_ASSIGN_OR_RETURN(plan, pg::CheckSource(c, sc));
+  opts.encoder.database = plan.database;
   encoder = std::make_unique<event::DebeziumEncoder>(opts.encoder);
 
-  CDC_RETURN_IF_ERROR(c.Run(
-      "CREATE TABLE IF NOT EXISTS public.cdcpipe_offsets (slot_name text PRIMARY KEY, "
-      "snapshot_lsn pg_lsn NOT NULL, snapshot_completed_at timestamptz NOT NULL DEFAULT now())"));
-
   tables.clear();
-  std::string table_list;
-  for (const auto& name : opts.tables) {
-    QualifiedName q = SplitName(name);
-    auto t = pg::LookupTable(c, q.schema, q.table);
-    if (!t.ok()) {
-      if (t.status().IsNotFound()) {
-        return Status::FailedPrecondition(fmt::format(
-            "captured table {}.{} does not exist in database {}: create it (cdcpipe schema --apply) or fix --tables",
-            q.schema, q.table, opts.encoder.database));
-      }
-      return t.status();
-    }
-    tables.push_back(pg::SchemaFromCatalog(*t));
-    std::string qualified = c.QuoteIdent(q.schema) + "." + c.QuoteIdent(q.table);
-    if (!table_list.empty()) table_list += ", ";
-    table_list += qualified;
-    if (opts.replica_identity_full) {
-      CDC_ASSIGN_OR_RETURN(pg::PgResult ri, c.ExecParams("SELECT relreplident FROM pg_class WHERE oid = $1",
-                                                         {std::to_string(t->relation_id)}));
-      if (ri.Get(0, 0) != "f") {
-        CDC_RETURN_IF_ERROR(c.Run("ALTER TABLE " + qualified + " REPLICA IDENTITY FULL"));
-        log::Info(kComponent, "set REPLICA IDENTITY FULL on {}", qualified);
-      }
-    }
+  captured.clear();
+  for (const auto& t : plan.tables) {
+    CDC_ASSIGN_OR_RETURN(pg::CatalogTable ct, pg::LookupTable(c, t.schema, t.table));
+    tables.push_back(pg::SchemaFromCatalog(ct));
+    if (!opts.tables.empty()) captured.insert(t.schema + "." + t.table);
   }
-  CDC_ASSIGN_OR_RETURN(pg::PgResult pub, c.ExecParams("SELECT 1 FROM pg_publication WHERE pubname = $1",
-                                                      {opts.publication}));
-  if (pub.rows() == 0) {
-    CDC_RETURN_IF_ERROR(c.Run("CREATE PUBLICATION " + c.QuoteIdent(opts.publication) + " FOR TABLE " + table_list));
-    log::Info(kComponent, "created publication \"{}\" for {}", opts.publication, table_list);
-  } else {
-    for (const auto& t : tables) {
-      CDC_ASSIGN_OR_RETURN(pg::PgResult in,
-                           c.ExecParams("SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 "
-                                        "AND tablename = $3",
-                                        {opts.publication, t->schema, t->table}));
-      if (in.rows() == 0) {
-        CDC_RETURN_IF_ERROR(c.Run("ALTER PUBLICATION " + c.QuoteIdent(opts.publication) + " ADD TABLE " +
-                                  c.QuoteIdent(t->schema) + "." + c.QuoteIdent(t->table)));
-        log::Info(kComponent, "added {}.{} to publication \"{}\"", t->schema, t->table, opts.publication);
-      }
+  {
+    auto s = pg::ReplicationStream::Connect(opts.conninfo);
+    if (!s.ok()) {
+      return s.status().WithContext(fmt::format(
+          "opening a replication connection (check pg_hba.conf and max_wal_senders; nothing in database \"{}\" "
+          "was changed)",
+          plan.database));
     }
+    repl.emplace(std::move(*s));
+    CDC_ASSIGN_OR_RETURN(pg::SystemIdentity id, repl->IdentifySystem());
+    system_id = id.system_id;
   }
+  CDC_RETURN_IF_ERROR(LoadMarker());
+  for (const auto& t : plan.key_only_tables) {
+    log::Info(kComponent,
+              "{} has REPLICA IDENTITY DEFAULT: its updates and deletes carry only the primary key as the old row "
+              "(before); set replica_identity_full for whole old rows",
+              t);
+  }
+
+  // Everything checked: make what the plan needs (one transaction).
+  return pg::ApplySourcePlan(c, plan, kComponent);
+}
+
+// Reads this slot's marker from the state location; a marker of another cluster or database is
+// ignored; with none, the legacy row in public.cdcpipe_offsets (read-only) is moved to the state.
+Status CaptureJob::Impl::LoadMarker() {
+  CDC_ASSIGN_OR_RETURN(marker, state->Read(opts.slot));
+  if (marker && (marker->system_identifier != system_id || marker->database != plan.database)) {
+    log::Warn(kComponent,
+              "ignoring snapshot marker {}: it was written for database \"{}\" of system {}, this is \"{}\" of "
+              "system {}",
+              state->Describe(opts.slot), marker->database, marker->system_identifier, plan.database, system_id);
+    marker.reset();
+  }
+  if (marker || !plan.slot_exists) return Status::OK();
+  CDC_ASSIGN_OR_RETURN(std::optional<SnapshotMarker> legacy, ReadLegacyMarker(*conn, opts.slot));
+  if (!legacy) return Status::OK();
+  legacy->database = plan.database;
+  legacy->system_identifier = system_id;
+  CDC_RETURN_IF_ERROR(state->Write(*legacy));
+  log::Info(kComponent,
+            "moved the snapshot marker of slot \"{}\" from public.cdcpipe_offsets (left as it is; it is no longer "
+            "used and may be dropped) to {}",
+            opts.slot, state->Describe(opts.slot));
+  marker = std::move(legacy);
   return Status::OK();
 }
 
 Status CaptureJob::Impl::PrepareSlot(bool* need_snapshot, std::optional<pg::CreatedSlot>* created,
                                      std::optional<pg::ReplicationStream>* stream) {
   pg::PgConnection& c = *conn;
-  CDC_ASSIGN_OR_RETURN(pg::PgResult slot,
-                       c.ExecParams("SELECT plugin, database, active FROM pg_replication_slots WHERE slot_name = $1",
-                                    {opts.slot}));
-  bool exists = slot.rows() == 1;
-  if (exists && (slot.Get(0, 0) != "pgoutput" || slot.Get(0, 1) != opts.encoder.database)) {
-    return Status::FailedPrecondition(fmt::format(
-        "replication slot \"{}\" exists but is for plugin {} in database {}: choose another --slot or drop it",
-        opts.slot, slot.Get(0, 0), slot.Get(0, 1)));
-  }
-  CDC_ASSIGN_OR_RETURN(pg::PgResult marker, c.ExecParams("SELECT snapshot_lsn FROM public.cdcpipe_offsets "
-                                                         "WHERE slot_name = $1",
-                                                         {opts.slot}));
-  bool snapshot_done = marker.rows() == 1;
+  bool exists = plan.slot_exists;
+  bool snapshot_done = marker && marker->complete;
   bool want_snapshot = opts.snapshot != SnapshotMode::kNever;
   *need_snapshot = false;
   if (exists && want_snapshot && !snapshot_done) {
@@ -243,19 +252,35 @@ Status CaptureJob::Impl::PrepareSlot(bool* need_snapshot, std::optional<pg::Crea
     CDC_RETURN_IF_ERROR(c.ExecParams("SELECT pg_drop_replication_slot($1)", {opts.slot}).status());
     exists = false;
   }
-  CDC_ASSIGN_OR_RETURN(pg::ReplicationStream s, pg::ReplicationStream::Connect(opts.conninfo));
-  CDC_RETURN_IF_ERROR(s.IdentifySystem().status());
   if (!exists) {
-    CDC_RETURN_IF_ERROR(
-        c.ExecParams("DELETE FROM public.cdcpipe_offsets WHERE slot_name = $1", {opts.slot}).status());
-    CDC_ASSIGN_OR_RETURN(pg::CreatedSlot cs, s.CreateSlot(opts.slot, want_snapshot));
-    log::Info(kComponent, "created replication slot \"{}\" at {}", opts.slot, cs.consistent_point.ToString());
+    // Pending before the slot exists, so that a crash from here on is seen as an unfinished snapshot
+    // (a marker left by an older slot of that name would otherwise say "complete").
+    marker = SnapshotMarker{opts.slot, plan.database, system_id, false, Lsn(), ""};
+    Status st = state->Write(*marker);
+    if (st.ok()) st = FailpointHit("capture.before_create_slot");
+    Result<pg::CreatedSlot> cs = st.ok() ? repl->CreateSlot(opts.slot, want_snapshot) : Result<pg::CreatedSlot>(st);
+    if (!cs.ok()) {
+      if (plan.changes()) {
+        Status undo = pg::UndoSourcePlan(c, plan);
+        if (undo.ok()) {
+          log::Info(kComponent, "put back what this start had changed in database \"{}\"", plan.database);
+        } else {
+          log::Warn(kComponent, "could not put back the publication / replica identity set up by this start: {}",
+                    undo.ToString());
+        }
+      }
+      return cs.status().WithContext("creating replication slot \"" + opts.slot + "\"");
+    }
+    log::Info(kComponent, "created replication slot \"{}\" at {}", opts.slot, cs->consistent_point.ToString());
+    marker->snapshot_lsn = cs->consistent_point;
+    CDC_RETURN_IF_ERROR(state->Write(*marker));
     *need_snapshot = want_snapshot;
-    created->emplace(std::move(cs));
+    created->emplace(std::move(*cs));
   } else if (snapshot_done && opts.snapshot == SnapshotMode::kInitialOnly) {
     log::Info(kComponent, "snapshot of slot \"{}\" already completed", opts.slot);
   }
-  stream->emplace(std::move(s));
+  stream->emplace(std::move(*repl));
+  repl.reset();
   return Status::OK();
 }
 
@@ -305,11 +330,10 @@ Status CaptureJob::Impl::Snapshot(const pg::CreatedSlot& created) {
   last_end_lsn = created.consistent_point;
   CDC_RETURN_IF_ERROR(WaitDurable(created.consistent_point));
   CDC_FAILPOINT("capture.before_snapshot_marker");
-  CDC_RETURN_IF_ERROR(conn->ExecParams("INSERT INTO public.cdcpipe_offsets (slot_name, snapshot_lsn) VALUES ($1, $2) "
-                                       "ON CONFLICT (slot_name) DO UPDATE SET snapshot_lsn = excluded.snapshot_lsn, "
-                                       "snapshot_completed_at = now()",
-                                       {opts.slot, created.consistent_point.ToString()})
-                          .status());
+  marker->complete = true;
+  marker->snapshot_lsn = created.consistent_point;
+  marker->completed_at = UtcNow();
+  CDC_RETURN_IF_ERROR(state->Write(*marker));
   {
     std::lock_guard<std::mutex> l(stats_mu);
     stats.snapshot_rows = *rows;
@@ -363,10 +387,19 @@ Status CaptureJob::Impl::HandleMessage(std::string_view payload, Lsn wal_start) 
       return Status::OK();
     }
     case pg::PgOutputType::kRelation:
+      if (!captured.empty()) {
+        std::string name = std::string(msg.relation.schema) + "." + std::string(msg.relation.table);
+        if (captured.count(name)) {
+          skipped_relations.erase(msg.relation.relation_id);
+        } else {
+          skipped_relations.insert(msg.relation.relation_id);
+        }
+      }
       return relations.Apply(msg.relation);
     case pg::PgOutputType::kInsert:
     case pg::PgOutputType::kUpdate:
     case pg::PgOutputType::kDelete: {
+      if (!skipped_relations.empty() && skipped_relations.count(msg.row.relation_id)) return Status::OK();
       auto table = relations.Find(msg.row.relation_id);
       if (!table) {
         return Status::Corruption(fmt::format("pgoutput {} for relation {} at WAL {} before its Relation message",
@@ -414,7 +447,7 @@ Status CaptureJob::Impl::HandleMessage(std::string_view payload, Lsn wal_start) 
     case pg::PgOutputType::kTruncate:
       for (uint32_t id : msg.truncate.relation_ids) {
         auto table = relations.Find(id);
-        if (!table) continue;  // a table outside our publication truncated with CASCADE
+        if (!table || skipped_relations.count(id)) continue;  // not captured (e.g. truncated with CASCADE)
         ev.before.reset();
         ev.after.reset();
         CDC_RETURN_IF_ERROR(EmitRow(event::Op::kTruncate, table, wal_start));
@@ -653,7 +686,12 @@ Status CaptureJob::Run() {
   return im.Stream(std::move(stream), start);
 }
 
-Status DropCapture(const std::string& conninfo, const std::string& slot, const std::string& publication) {
+Status DropCapture(const std::string& conninfo, const std::string& slot, const std::string& publication,
+                   const std::string& state_uri, const store::StoreOptions& state_store) {
+  std::unique_ptr<CaptureState> state;
+  if (!state_uri.empty()) {
+    CDC_ASSIGN_OR_RETURN(state, CaptureState::Open(state_uri, state_store));
+  }
   CDC_ASSIGN_OR_RETURN(pg::PgConnection c, pg::PgConnection::Connect(conninfo));
   CDC_ASSIGN_OR_RETURN(pg::PgResult s, c.ExecParams("SELECT active FROM pg_replication_slots WHERE slot_name = $1",
                                                     {slot}));
@@ -666,11 +704,11 @@ Status DropCapture(const std::string& conninfo, const std::string& slot, const s
     log::Info(kComponent, "dropped replication slot \"{}\"", slot);
   }
   CDC_RETURN_IF_ERROR(c.Run("DROP PUBLICATION IF EXISTS " + c.QuoteIdent(publication)));
-  CDC_ASSIGN_OR_RETURN(pg::PgResult t, c.Exec("SELECT to_regclass('public.cdcpipe_offsets') IS NOT NULL"));
-  if (t.Get(0, 0) == "t") {
-    CDC_RETURN_IF_ERROR(c.ExecParams("DELETE FROM public.cdcpipe_offsets WHERE slot_name = $1", {slot}).status());
-  }
   log::Info(kComponent, "dropped publication \"{}\"", publication);
+  if (state) {
+    CDC_RETURN_IF_ERROR(state->Remove(slot));
+    log::Info(kComponent, "removed the snapshot marker {}", state->Describe(slot));
+  }
   return Status::OK();
 }
 

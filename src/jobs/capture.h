@@ -1,15 +1,20 @@
 // CaptureJob: PostgreSQL logical replication (pgoutput) -> Debezium change events -> a RecordSink.
 //
 // What Run() does (docs/CAPTURE.md has the whole protocol):
-// 1. Set-up over a normal connection: wal_level must be logical (FailedPrecondition with the fix
-//    otherwise); the captured tables must exist; REPLICA IDENTITY FULL is set on them (unless
-//    `replica_identity_full` is false); the publication is created FOR TABLE ... (or missing tables
-//    are added); the table `cdcpipe_offsets` (snapshot completion markers) is created if missing.
-// 2. Slot: created with an exported snapshot when missing. With snapshot mode initial, an existing
-//    slot without a completion marker (a crash during the snapshot) is dropped and created again.
+// 1. Pre-flight, before anything is created (pg/source_check.h): connection, wal_level, the role's
+//    REPLICATION and SELECT privileges, the tables, the publication, replica identity, the slot name,
+//    a free slot; then the replication connection and the state location (state_uri). Every problem
+//    is reported at once with the statement that fixes it, and the database is left as it was. Only
+//    then: the publication is created FOR TABLE ... when missing (create_publication) or missing
+//    tables are added to it, REPLICA IDENTITY FULL is set when replica_identity_full asks for it.
+//    Nothing else in the user's database is created or changed; capture's own state (the snapshot
+//    marker) lives in state_uri (jobs/capture_state.h).
+// 2. Slot: created with an exported snapshot when missing (a publication or replica identity this
+//    run changed is put back if that fails). With snapshot mode initial, an existing slot without a
+//    completed marker (a crash during the snapshot) is dropped and created again.
 // 3. Snapshot: every table is read in the exported snapshot and emitted as op `r`; the snapshot ends
-//    with EndTransaction(consistent point); once the sink says it is durable, the marker row is
-//    written. Streaming then starts at the consistent point: no gap, no duplicate.
+//    with EndTransaction(consistent point); once the sink says it is durable, the marker in state_uri
+//    is set to complete. Streaming then starts at the consistent point: no gap, no duplicate.
 // 4. Streaming: pgoutput messages are decoded and turned into events one at a time (a transaction
 //    is never buffered: memory stays bounded however large it is); each Commit calls
 //    EndTransaction(end LSN). The flushed LSN sent to PostgreSQL is only ever the sink's DurableLsn()
@@ -35,6 +40,7 @@
 #include "base/status.h"
 #include "event/debezium_encoder.h"
 #include "log/record_sink.h"
+#include "store/object_store.h"
 
 namespace cdc::jobs {
 
@@ -50,16 +56,31 @@ Result<SnapshotMode> ParseSnapshotMode(std::string_view text);
 struct CaptureOptions {
   // libpq connection string or URI (see pg::ResolveConninfo). Required.
   std::string conninfo;
-  // Captured tables, "table" (schema public) or "schema.table". Default: the three source tables.
-  std::vector<std::string> tables = {"klienci", "pracownicy", "projekty"};
+  // Captured tables, "table" (schema public) or "schema.table". Default: empty = the publication's
+  // tables (an error when there is no publication). When set, only these tables' changes are emitted
+  // even if the publication has more (e.g. FOR ALL TABLES).
+  std::vector<std::string> tables;
+  // Where `tables` came from, named in the error for a table that does not exist, e.g.
+  // "cdcpipe.yaml:4:11 (source.tables)". Default empty (not named).
+  std::string tables_origin;
   // Replication slot name. Default "cdcpipe".
   std::string slot = "cdcpipe";
   // Publication name. Default "cdcpipe".
   std::string publication = "cdcpipe";
   // Default kInitial.
   SnapshotMode snapshot = SnapshotMode::kInitial;
-  // Set REPLICA IDENTITY FULL on the captured tables. Default true.
-  bool replica_identity_full = true;
+  // Create the publication FOR TABLE <tables> when it is missing, and add tables it lacks. Default
+  // true. False: a missing publication or table in it is a start-up error printing the statement.
+  bool create_publication = true;
+  // Run ALTER TABLE ... REPLICA IDENTITY FULL on the captured tables (updates and deletes then carry
+  // the whole old row). Default false: replica identity is left alone, and a table without a primary
+  // key whose identity is DEFAULT or NOTHING is a start-up error.
+  bool replica_identity_full = false;
+  // Capture's state location (the snapshot marker, one JSON object per slot): a directory,
+  // file:///dir or s3://bucket/prefix. Required.
+  std::string state_uri;
+  // How to open state_uri (S3 endpoint, credentials; empty fields come from the environment).
+  store::StoreOptions state_store;
   // Emit pg_logical_emit_message heartbeats this often, and check the slot's retained WAL. 0 = off.
   // Default 10 s.
   std::chrono::milliseconds heartbeat{10000};
@@ -107,8 +128,11 @@ class CaptureJob {
   Impl* impl_;
 };
 
-// `cdcpipe capture --drop-slot`: drops the slot (if present), the publication and the slot's
-// marker row. Fails with FailedPrecondition if the slot is in use by a running capture.
-Status DropCapture(const std::string& conninfo, const std::string& slot, const std::string& publication);
+// `cdcpipe capture --drop-slot`: drops the slot (if present), the publication and the slot's marker
+// in `state_uri` (never the legacy table public.cdcpipe_offsets). Fails with FailedPrecondition if the
+// slot is in use by a running capture. An empty state_uri leaves the marker alone (only until every
+// caller passes one; a marker whose slot is gone is ignored by the next start anyway).
+Status DropCapture(const std::string& conninfo, const std::string& slot, const std::string& publication,
+                   const std::string& state_uri = "", const store::StoreOptions& state_store = {});
 
 }  // namespace cdc::jobs

@@ -1,0 +1,67 @@
+// CaptureState: capture's own state, kept outside the user's database (docs/CAPTURE.md, "State").
+//
+// One small JSON object per replication slot, key "slot-<slot>.json", in an object store (a local
+// directory, file:///dir or s3://bucket/prefix; store/object_store.h, whose Put is atomic). Like
+// Debezium Server's file offset store, it records what the database cannot tell: whether the initial
+// snapshot of the slot was completed (made durable in the sink).
+//
+//   {"format":1,"slot":"cdcpipe","database":"shop","system_identifier":"7361...",
+//    "snapshot":"complete","snapshot_lsn":"0/16B3748","completed_at":"2026-11-25T10:00:00Z"}
+//
+// `snapshot` is "pending" from just before the slot is created until the snapshot is durable, then
+// "complete". A "pending" object (or none) for an existing slot means the previous run died during
+// the snapshot. An object whose system identifier or database differs from the server's is not this
+// slot's (another cluster wrote it): it is ignored with a warning.
+//
+// Migration: before this file existed the marker was a row of public.cdcpipe_offsets in the user's
+// database. When a slot has no object here, ReadLegacyMarker reads that row (read-only; the table is
+// never created or written) and the job writes it here.
+//
+// Thread-safety: one thread at a time.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/lsn.h"
+#include "base/status.h"
+#include "pg/connection.h"
+#include "store/object_store.h"
+
+namespace cdc::jobs {
+
+struct SnapshotMarker {
+  std::string slot;
+  std::string database;
+  std::string system_identifier;  // IDENTIFY_SYSTEM's systemid
+  bool complete = false;          // false = "pending"
+  Lsn snapshot_lsn;               // the slot's consistent point; invalid while unknown
+  std::string completed_at;       // RFC 3339 UTC, when complete
+};
+
+class CaptureState {
+ public:
+  // Opens (a local directory is created) the state location `uri`. InvalidArgument when empty.
+  static Result<std::unique_ptr<CaptureState>> Open(const std::string& uri, const store::StoreOptions& options);
+
+  // The marker of `slot`, or nullopt when there is none. Corruption (naming the object) when it
+  // cannot be parsed.
+  Result<std::optional<SnapshotMarker>> Read(const std::string& slot);
+  // Replaces the marker of marker.slot (atomic).
+  Status Write(const SnapshotMarker& marker);
+  // Removes the marker of `slot`; OK when there is none.
+  Status Remove(const std::string& slot);
+  // "file:///dir/slot-cdcpipe.json": where the marker of `slot` lives, for messages.
+  std::string Describe(const std::string& slot) const;
+
+ private:
+  explicit CaptureState(std::unique_ptr<store::ObjectStore> store) : store_(std::move(store)) {}
+  std::unique_ptr<store::ObjectStore> store_;
+};
+
+// The legacy marker row of `slot` in public.cdcpipe_offsets, read-only; nullopt when the table or the
+// row does not exist. The result is complete; database and system identifier are left empty.
+Result<std::optional<SnapshotMarker>> ReadLegacyMarker(pg::PgConnection& conn, const std::string& slot);
+
+}  // namespace cdc::jobs
