@@ -419,6 +419,17 @@ TEST_F(ImportAnyTableTest, BadValuesOfTypesPostgresChecksAreFileLineColumnErrors
   }
 }
 
+TEST_F(ImportAnyTableTest, InsertOfAKeyTheTableHasNamesItsLineWhateverTheTypes) {
+  ASSERT_EQ(ImportText("customers", "id,name,balance\n7,stary,1\n", {}, "seed.csv").exit_code, 0);
+  // balance makes PostgreSQL cast the rows straight into the table; the key is found there.
+  CommandResult r = ImportText("customers", "id,name,balance\n5,A,1.5\n7,B,2\n", {"--mode", "insert"}, "ins.csv");
+  EXPECT_EQ(r.exit_code, 3) << r.Describe();
+  EXPECT_NE(r.err.find((tmp_ / "ins.csv") + ":3:1: column \"id\": value \"7\": id 7 already exists in table customers"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(Customers(), "7|stary|-|1.00||");
+}
+
 TEST_F(ImportAnyTableTest, RejectsOfTypesPostgresChecksAreWrittenInFileOrder) {
   std::string csv =
       "id,name,balance,active,created\n"

@@ -612,6 +612,10 @@ Result<ImportStats> ImportCsvFile(PgConnection& conn, const TableInfo& table, co
   // Staged: COPY (with each record's line) into a typed stage when every value is decided here, else
   // into text columns that PostgreSQL casts afterwards.
   const bool typed_copy = validator.decides_all();
+  // An insert whose repeated keys are found here (or cannot occur) casts straight into the table: no
+  // typed stage, one pass fewer.
+  const bool cast_into_target = !direct && !typed_copy && opts.mode == ImportMode::kInsert &&
+                                (validator.key_fields().empty() || validator.checks_key());
   bool identity_always = false;  // writing such a column needs OVERRIDING SYSTEM VALUE (COPY does not)
   for (size_t i = 0; i < validator.width(); ++i) identity_always |= validator.column(i).identity_always;
   const std::string overriding = identity_always ? " OVERRIDING SYSTEM VALUE" : "";
@@ -619,8 +623,10 @@ Result<ImportStats> ImportCsvFile(PgConnection& conn, const TableInfo& table, co
   if (direct) {
     copy_sql = "COPY " + target + " (" + Join(file_cols, "") + ") FROM STDIN WITH (FORMAT csv)";
   } else {
-    CDC_RETURN_IF_ERROR(conn.Run(std::string("CREATE TEMP TABLE ") + kStage + " ON COMMIT DROP AS SELECT NULL::int8 AS " +
-                                 kLine + ", " + Join(file_cols, "") + " FROM " + target + " WITH NO DATA"));
+    if (!cast_into_target) {
+      CDC_RETURN_IF_ERROR(conn.Run(std::string("CREATE TEMP TABLE ") + kStage + " ON COMMIT DROP AS SELECT NULL::int8 AS " +
+                                   kLine + ", " + Join(file_cols, "") + " FROM " + target + " WITH NO DATA"));
+    }
     if (typed_copy) {
       copy_sql = std::string("COPY ") + kStage + " FROM STDIN WITH (FORMAT csv)";
     } else {
@@ -688,36 +694,36 @@ Result<ImportStats> ImportCsvFile(PgConnection& conn, const TableInfo& table, co
   phase("COPY");
   progress.reset();
 
-  if (direct) {
-    if (!copy_result.ok()) {
-      // 23505: a key of the file already in the table (one integer column: repeats within the file
-      // were found while reading). Name it and where the file has it.
-      const std::string& m = copy_result.status().message();
-      size_t k = m.find("Key (");
-      size_t eq = m.find(")=(", k == std::string::npos ? 0 : k);
-      if (m.find("SQLSTATE 23505") == std::string::npos || k == std::string::npos || eq == std::string::npos ||
-          validator.key_fields().empty()) {
-        return copy_result.status();
+  // 23505 on the primary key, when it is one integer column (repeats within the file were found while
+  // reading, so the key is one the table already has): the error names it and where the file has it.
+  // Any other failure is returned as it is.
+  auto existing_key = [&](const Status& failed) -> Status {
+    if (!validator.checks_key()) return failed;
+    const size_t field = validator.key_fields()[0];
+    const std::string& m = failed.message();
+    const std::string marker = "Key (" + validator.column(field).name + ")=(";
+    size_t k = m.find(marker);
+    if (m.find("SQLSTATE 23505") == std::string::npos || k == std::string::npos) return failed;
+    std::string key_text = m.substr(k + marker.size(), m.find(')', k + marker.size()) - (k + marker.size()));
+    int64_t key = 0;
+    CheckInt(key_text, 64, &key);
+    RowError e{path, 0, 0, validator.column(field).name, ShowValue(key_text), ""};
+    CDC_RETURN_IF_ERROR(ReadAgain(path, opts.block_size, [&](const CsvRecord& r) {
+      int64_t v = 0;
+      if (!r.error().empty() || r.size() <= field || CheckInt(r[field].value, 64, &v) != nullptr || v != key) {
+        return true;
       }
-      std::string key_text = m.substr(eq + 3, m.find(')', eq + 3) - (eq + 3));
-      int64_t key = 0;
-      CheckInt(key_text, 64, &key);
-      const size_t field = validator.key_fields()[0];
-      RowError e{path, 0, 0, validator.column(field).name, ShowValue(key_text), ""};
-      CDC_RETURN_IF_ERROR(ReadAgain(path, opts.block_size, [&](const CsvRecord& r) {
-        int64_t v = 0;
-        if (!r.error().empty() || r.size() <= field || CheckInt(r[field].value, 64, &v) != nullptr || v != key) {
-          return true;
-        }
-        e.line = r[field].line;
-        e.column = r.Column(field);
-        e.value = ShowValue(r[field].value);
-        return false;
-      }));
-      e.reason = validator.column(field).name + " " + key_text + " already exists in table " + display +
-                 " (nothing imported; use --mode upsert or --mode replace to change existing rows)";
-      return Status::InvalidArgument(e.Message());
-    }
+      e.line = r[field].line;
+      e.column = r.Column(field);
+      e.value = ShowValue(r[field].value);
+      return false;
+    }));
+    e.reason = validator.column(field).name + " " + key_text + " already exists in table " + display +
+               " (nothing imported; use --mode upsert or --mode replace to change existing rows)";
+    return Status::InvalidArgument(e.Message());
+  };
+  if (direct) {
+    if (!copy_result.ok()) return existing_key(copy_result.status());
     stats.inserted = *copy_result;
   } else {
     CDC_RETURN_IF_ERROR(copy_result.status());
@@ -742,9 +748,19 @@ Result<ImportStats> ImportCsvFile(PgConnection& conn, const TableInfo& table, co
       for (size_t i = 0; i < validator.width(); ++i) {
         casts += ", " + file_cols[i] + "::" + validator.column(i).cast_type;
       }
-      const std::string fill = std::string("INSERT INTO ") + kStage + " SELECT " + kLine + casts + " FROM " + kInput;
+      const std::string fill =
+          cast_into_target ? "INSERT INTO " + target + " (" + Join(file_cols, "") + ")" + overriding + " SELECT " +
+                                 casts.substr(2) + " FROM " + kInput
+                           : std::string("INSERT INTO ") + kStage + " SELECT " + kLine + casts + " FROM " + kInput;
       CDC_RETURN_IF_ERROR(conn.Run("SAVEPOINT cdcpipe_cast"));
-      Status cast = conn.Run(fill);
+      Result<PgResult> filled = conn.Exec(fill);
+      Status cast = filled.status();
+      // A key the table has (23505) or a foreign key (23503) fails the file whatever the values.
+      if (!cast.ok() && cast_into_target &&
+          (cast.message().find("SQLSTATE 23505") != std::string::npos ||
+           cast.message().find("SQLSTATE 23503") != std::string::npos)) {
+        return existing_key(cast);
+      }
       if (!cast.ok()) {
         // Find each bad value: a temp function per column casts one value inside an exception block
         // (PostgreSQL 15 has no pg_input_is_valid). Only on this path: a subtransaction per value.
@@ -761,10 +777,10 @@ Result<ImportStats> ImportCsvFile(PgConnection& conn, const TableInfo& table, co
                     std::to_string(i) + " AS field, " + fn + "(" + file_cols[i] + ") AS why FROM " + kInput +
                     " WHERE " + file_cols[i] + " IS NOT NULL";
         }
-        if (checks.empty()) return cast.WithContext("loading " + path);
+        if (checks.empty()) return existing_key(cast);
         CDC_ASSIGN_OR_RETURN(PgResult r, conn.Exec("SELECT line, field, why FROM (" + checks +
                                                    ") c WHERE why IS NOT NULL ORDER BY line, field"));
-        if (r.rows() == 0) return cast.WithContext("loading " + path);
+        if (r.rows() == 0) return existing_key(cast);
         std::vector<std::pair<uint64_t, BadRow>> rows;
         for (int i = 0; i < r.rows(); ++i) {
           uint64_t line = std::stoull(std::string(r.Get(i, 0)));
@@ -776,8 +792,10 @@ Result<ImportStats> ImportCsvFile(PgConnection& conn, const TableInfo& table, co
           rows.emplace_back(line, std::move(row));
         }
         CDC_RETURN_IF_ERROR(reject(rows, kInput));
-        CDC_RETURN_IF_ERROR(conn.Run(fill));
+        filled = conn.Exec(fill);
+        if (!filled.ok()) return existing_key(filled.status());
       }
+      if (cast_into_target) stats.inserted = filled->AffectedRows();
       CDC_RETURN_IF_ERROR(conn.Run("RELEASE SAVEPOINT cdcpipe_cast"));
       phase("cast");
     }
@@ -803,7 +821,9 @@ Result<ImportStats> ImportCsvFile(PgConnection& conn, const TableInfo& table, co
     }
     std::string join;
     for (const auto& k : key_cols) join += (join.empty() ? "" : " AND ") + ("t." + k + " = s." + k);
-    if (opts.mode == ImportMode::kInsert) {
+    if (cast_into_target) {
+      // inserted by the cast
+    } else if (opts.mode == ImportMode::kInsert) {
       if (!key_cols.empty() && !validator.key_fields().empty()) {
         // A key already in the table: named with its first line in the file, before inserting anything.
         std::string key_text = key_cols.size() == 1 ? "t." + key_cols[0] + "::text"
@@ -824,8 +844,7 @@ Result<ImportStats> ImportCsvFile(PgConnection& conn, const TableInfo& table, co
         }
       }
       CDC_ASSIGN_OR_RETURN(PgResult r, conn.Exec("INSERT INTO " + target + " (" + Join(file_cols, "") + ")" +
-                                                 overriding + " SELECT " + Join(file_cols, "") + " FROM " + kStage +
-                                                 " ORDER BY " + kLine));
+                                                 overriding + " SELECT " + Join(file_cols, "") + " FROM " + kStage));
       stats.inserted = r.AffectedRows();
       phase("INSERT");
     } else {
