@@ -27,7 +27,8 @@ class RunTest : public ::testing::Test {
   std::unique_ptr<BackgroundProcess> StartRun(const std::vector<std::string>& extra = {},
                                               const std::string& trigger = "200ms") {
     std::vector<std::string> argv = {CdcpipeBin(), "run", "--db", pg().Uri(db_), "--output", dir_ / "out",
-                                     "--trigger", trigger, "--heartbeat", "0", "--http", "off"};
+                                     "--trigger", trigger, "--heartbeat", "0", "--http", "off",
+                                     "--tables", "klienci,pracownicy,projekty", "--replica-identity-full"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return std::make_unique<BackgroundProcess>(argv, dir_ / "run.log");
   }
