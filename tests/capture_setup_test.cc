@@ -13,6 +13,7 @@
 #include "base/failpoint.h"
 #include "base/shutdown.h"
 #include "jobs/capture.h"
+#include "jobs/run.h"
 #include "log/null_sink.h"
 #include "support/test_env.h"
 
@@ -357,6 +358,37 @@ TEST_F(CaptureSetupTest, PendingMarkerWinsOverALegacyRow) {
   uint64_t rows = 0;
   ASSERT_TRUE(Capture(Options(), &rows).ok());
   EXPECT_EQ(rows, 18u);
+  EXPECT_EQ(Marker("setup")["snapshot"], "complete");
+}
+
+// `cdcpipe run` (embedded): a stop after the batch holding the snapshot was committed but before capture
+// marked the snapshot complete. The output's checkpoint proves the snapshot durable, so the next run
+// completes the marker instead of taking (and appending) the snapshot a second time.
+TEST_F(CaptureSetupTest, RunCompletesTheMarkerOfASnapshotItHasCommitted) {
+  TempDir out;
+  auto run = [&](uint64_t* rows) {
+    jobs::RunOptions ro;
+    ro.capture = Options();
+    ro.capture.end_lsn = *Lsn::Parse(Sql("SELECT pg_current_wal_insert_lsn()"));
+    ro.output.output = out.path();
+    ro.output.trigger = std::chrono::milliseconds(50);
+    jobs::Pipeline p(ro);
+    Status st = p.Run();
+    *rows = p.stats().rows;
+    return st;
+  };
+  setenv("CDCPIPE_FAILPOINTS", "capture.before_snapshot_marker=error", 1);
+  FailpointReload();
+  uint64_t rows = 0;
+  Status st = run(&rows);
+  EXPECT_NE(st.message().find("capture.before_snapshot_marker"), std::string::npos) << st.ToString();
+  ASSERT_EQ(rows, 18u);
+  ASSERT_EQ(Marker("setup")["snapshot"], "pending");
+  unsetenv("CDCPIPE_FAILPOINTS");
+  FailpointReload();
+  Sql("INSERT INTO customers VALUES (100, 'after')");
+  ASSERT_TRUE(run(&rows).ok());
+  EXPECT_EQ(rows, 1u) << "the snapshot was taken (and committed) a second time";
   EXPECT_EQ(Marker("setup")["snapshot"], "complete");
 }
 

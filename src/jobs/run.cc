@@ -7,6 +7,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/shutdown.h"
+#include "jobs/capture_state.h"
 #include "log/channel_sink.h"
 #include "log/kafka_sink.h"
 #include "pg/connection.h"
@@ -109,6 +110,25 @@ Status PositionSlot(const CaptureOptions& c, Lsn committed, uint64_t committed_s
     }
     return Status::OK();
   }
+}
+
+// The output's checkpoint is the proof that the snapshot is durable: capture sets its marker to complete
+// only after the batch holding the snapshot's end was committed, so a crash between the two left it
+// "pending", and capture would drop the slot and append the snapshot a second time. A committed source
+// position at or after the slot's consistent point can only come from that slot's stream (WAL positions
+// only grow, and the marker is of this cluster), so the snapshot was complete: say so.
+Status CompleteSnapshotMarker(const CaptureOptions& c, Lsn committed) {
+  if (!committed.valid()) return Status::OK();
+  CDC_ASSIGN_OR_RETURN(auto state, CaptureState::Open(c.state_uri, c.state_store));
+  CDC_ASSIGN_OR_RETURN(std::optional<SnapshotMarker> m, state->Read(c.slot));
+  if (!m || m->complete || !m->snapshot_lsn.valid() || committed < m->snapshot_lsn) return Status::OK();
+  m->complete = true;
+  m->completed_at = "";
+  log::Warn(kComponent,
+            "the last run stopped after committing the snapshot of slot \"{}\" (source position {}, consistent "
+            "point {}) but before marking it complete: marking it now (no second snapshot)",
+            c.slot, committed.ToString(), m->snapshot_lsn.ToString());
+  return state->Write(*m);
 }
 
 }  // namespace
@@ -216,6 +236,7 @@ Status Pipeline::RunEmbedded() {
               rec.source_skip, withdraw.batch_id, *withdrawn);
     committed_skip = 0;
   }
+  CDC_RETURN_IF_ERROR(CompleteSnapshotMarker(options_.capture, rec.source_lsn));
   uint64_t skip = 0;
   Status positioned = PositionSlot(options_.capture, rec.source_lsn, committed_skip, rec.last_committed >= 0, &skip);
   if (positioned.IsCancelled()) return Status::OK();
