@@ -14,8 +14,9 @@
 // varchar(n)), for its values, exactly as PostgreSQL 15's input functions would: those errors are
 // found while reading. Every other type (dates not written YYYY-MM-DD, numeric, timestamps, uuid,
 // arrays, enums, domains, ...) is checked by PostgreSQL itself: the rows go into a temp staging table
-// of text columns, are cast into a typed temp table in one statement, and only if that fails does a
-// temp function (pg_temp, gone with the session) cast value by value to find each bad one with the
+// of text columns and are cast in one statement (into a typed temp table, or straight into the table
+// for an insert whose repeated keys were found while reading), and only if that fails does a temp
+// function (pg_temp, gone with the session) cast value by value to find each bad one with the
 // server's own message. Either way every bad row is reported as file:line:column, and with
 // --max-errors skipped and written to the rejects file, in file order.
 //
