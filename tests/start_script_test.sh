@@ -51,7 +51,7 @@ for mode in "" --kafka --s3; do
     (cd "$tmp" && "$build/cdcpipe" status) | tee "$tmp/status.out" ||
       { echo "FAIL: cdcpipe status exits non-zero right after the start script" >&2; exit 1; }
     grep -q "^pipeline .*http .*ok" "$tmp/status.out" || { echo "FAIL: status did not ask the running pipeline" >&2; exit 1; }
-    grep -q "^postgres .*reachable .*ok" "$tmp/status.out" || { echo "FAIL: status did not check PostgreSQL" >&2; exit 1; }
+    grep -q "reachable .*ok .*PostgreSQL 15" "$tmp/status.out" || { echo "FAIL: status did not check PostgreSQL" >&2; exit 1; }
   fi
   "$repo/stop-pipeline.sh" 2>&1 | tee "$tmp/stop.out"
   if [[ -z "$mode" ]]; then
