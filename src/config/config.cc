@@ -301,7 +301,8 @@ class Loader {
         return Status::InvalidArgument(At(path, it->first.Mark()) + ": unknown section '" + section + "'" +
                                        DidYouMean(section, sections) + "; allowed: " + Join(sections, ", "));
       }
-      const YAML::Node& body = it->second;
+      // Copies: an iterator's pair is a temporary (binding a reference to its member dangles).
+      const YAML::Node body = it->second;
       if (body.IsNull()) continue;  // "kafka:" with nothing under it
       if (!body.IsMap()) {
         return Status::InvalidArgument(At(path, body.Mark()) + ": section '" + section + "' must be a map of keys");
