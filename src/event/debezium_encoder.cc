@@ -87,9 +87,11 @@ enum class Kind : uint8_t {
   kDecimalString,   // numeric as string
   kDecimalDouble,   // numeric as JSON double
   kDate,            // int32 days
-  kTimestamp,       // int64 micros
-  kTimestamptz,     // ISO string UTC
-  kTime,            // int64 micros
+  kTimestampMillis, // timestamp(0..3): int64 millis (io.debezium.time.Timestamp)
+  kTimestamp,       // timestamp(4..6) and plain timestamp: int64 micros (io.debezium.time.MicroTimestamp)
+  kTimestamptz,     // ISO string UTC, fraction padded to TypePlan::time_precision
+  kTimeMillis,      // time(0..3): int32 millis (io.debezium.time.Time)
+  kTime,            // time(4..6) and plain time: int64 micros (io.debezium.time.MicroTime)
   kTimetz,          // ISO time string UTC
   kInterval,        // int64 micros (io.debezium.time.MicroDuration)
   kMoneyPrecise,    // money, precise: "<b64>" at scale 2 (org.apache.kafka.connect.data.Decimal)
@@ -105,6 +107,9 @@ struct TypePlan {
   uint32_t oid = 0;          // the built-in type it is written as (after domain resolution)
   int32_t type_modifier = -1;
   int scale = -1;            // kDecimalFixed: the scale
+  // time, timetz, timestamp, timestamptz: fractional-second digits the column keeps (pgjdbc's
+  // TypeInfoCache.getScale: the typmod, 6 without one). Debezium's PostgresValueConverter.getTimePrecision.
+  int time_precision = 6;
   std::string enum_labels;   // kEnum: Debezium's "allowed" parameter
 };
 
@@ -176,20 +181,37 @@ bool AppendSpecialFloat(std::string* out, std::string_view t) {
 int NumericTypmodScale(int32_t typmod) { return ((((typmod - 4) & 0x7ff) ^ 1024) - 1024); }
 int NumericTypmodPrecision(int32_t typmod) { return ((typmod - 4) >> 16) & 0xffff; }
 
+// The fractional-second precision of a time/timestamp typmod, as pgjdbc's TypeInfoCache.getScale gives it
+// to Debezium (column.scale()): the typmod itself, 6 when there is none (-1).
+int TimeTypmodPrecision(int32_t typmod) { return typmod < 0 ? 6 : typmod; }
+
 // The plan of a built-in scalar type; types cdcpipe does not convert are strings.
+//
+// time and timestamp follow Debezium's time.precision.mode=adaptive (its default): JdbcValueConverters
+// picks io.debezium.time.Time / Timestamp (milliseconds) for a precision <= 3 and MicroTime / MicroTimestamp
+// for <= 6, the precision being PostgresValueConverter.getTimePrecision(column) = column.scale(), which is
+// pgjdbc's getScale(oid, atttypmod): 6 for a column declared without one. So `timestamp(3)` is milliseconds
+// and a plain `timestamp` microseconds.
 TypePlan ScalarPlan(uint32_t oid, int32_t typmod, DecimalMode mode) {
   TypePlan p;
   p.oid = oid;
   p.type_modifier = typmod;
+  switch (oid) {
+    case kTimestampOid: case kTimestamptzOid: case kTimeOid: case kTimetzOid:
+      p.time_precision = TimeTypmodPrecision(typmod);
+      break;
+    default:
+      break;
+  }
   switch (oid) {
     case kInt2Oid: case kInt4Oid: case kInt8Oid: case kOidOid: p.kind = Kind::kInt; break;
     case kFloat4Oid: case kFloat8Oid: p.kind = Kind::kFloat; break;
     case kBoolOid: p.kind = Kind::kBool; break;
     case kByteaOid: p.kind = Kind::kBytes; break;
     case kDateOid: p.kind = Kind::kDate; break;
-    case kTimestampOid: p.kind = Kind::kTimestamp; break;
+    case kTimestampOid: p.kind = p.time_precision <= 3 ? Kind::kTimestampMillis : Kind::kTimestamp; break;
     case kTimestamptzOid: p.kind = Kind::kTimestamptz; break;
-    case kTimeOid: p.kind = Kind::kTime; break;
+    case kTimeOid: p.kind = p.time_precision <= 3 ? Kind::kTimeMillis : Kind::kTime; break;
     case kTimetzOid: p.kind = Kind::kTimetz; break;
     case kIntervalOid: p.kind = Kind::kInterval; break;
     case kMoneyOid:
@@ -283,8 +305,10 @@ void AppendTypeSchema(std::string* out, const TypePlan& t, bool optional) {
     case Kind::kBool: simple("boolean", nullptr); break;
     case Kind::kBytes: simple("bytes", nullptr); break;
     case Kind::kDate: simple("int32", "io.debezium.time.Date"); break;
+    case Kind::kTimestampMillis: simple("int64", "io.debezium.time.Timestamp"); break;
     case Kind::kTimestamp: simple("int64", "io.debezium.time.MicroTimestamp"); break;
     case Kind::kTimestamptz: simple("string", "io.debezium.time.ZonedTimestamp"); break;
+    case Kind::kTimeMillis: simple("int32", "io.debezium.time.Time"); break;
     case Kind::kTime: simple("int64", "io.debezium.time.MicroTime"); break;
     case Kind::kTimetz: simple("string", "io.debezium.time.ZonedTime"); break;
     case Kind::kInterval: simple("int64", "io.debezium.time.MicroDuration"); break;
@@ -550,7 +574,9 @@ Status AppendScalar(std::string* out, const TypePlan& p, std::string_view text) 
       return Status::OK();
     }
     case Kind::kDate: return AppendNumber(out, pgtext::DateToEpochDays(text));
+    case Kind::kTimestampMillis: return AppendNumber(out, pgtext::TimestampToEpochMillis(text));
     case Kind::kTimestamp: return AppendNumber(out, pgtext::TimestampToEpochMicros(text));
+    case Kind::kTimeMillis: return AppendNumber(out, pgtext::TimeToMillis(text));
     case Kind::kTime: return AppendNumber(out, pgtext::TimeToMicros(text));
     case Kind::kTimestamptz: return AppendString(out, pgtext::TimestamptzToIsoUtc(text));
     case Kind::kTimetz: return AppendString(out, pgtext::TimetzToIsoUtc(text));

@@ -9,9 +9,11 @@
 // Values arrive in PostgreSQL's text output format (DateStyle ISO, bytea_output hex or escape,
 // extra_float_digits >= 1 / PostgreSQL >= 12 defaults) and are converted to Debezium's default types:
 //   int2/int4/int8/oid -> int16/int32/int64, float4/float8 -> float/double, bool -> boolean,
-//   numeric -> see DecimalMode, date -> int32 days (io.debezium.time.Date), timestamp -> int64 micros
-//   (io.debezium.time.MicroTimestamp), timestamptz -> UTC ISO-8601 string (io.debezium.time.ZonedTimestamp),
-//   time -> int64 micros (io.debezium.time.MicroTime), timetz -> string (io.debezium.time.ZonedTime),
+//   numeric -> see DecimalMode, date -> int32 days (io.debezium.time.Date), timestamp(0..3) -> int64 millis
+//   (io.debezium.time.Timestamp), other timestamps -> int64 micros (io.debezium.time.MicroTimestamp),
+//   timestamptz -> UTC ISO-8601 string (io.debezium.time.ZonedTimestamp), time(0..3) -> int32 millis
+//   (io.debezium.time.Time), other times -> int64 micros (io.debezium.time.MicroTime) (Debezium's default
+//   time.precision.mode=adaptive), timetz -> string (io.debezium.time.ZonedTime),
 //   json/jsonb -> string (io.debezium.data.Json), uuid -> string (io.debezium.data.Uuid), bytea -> base64
 //   bytes, interval -> int64 micros (io.debezium.time.MicroDuration, 365.25 / 12 days a month), money -> see
 //   DecimalMode (Decimal at scale 2), one-dimensional arrays of those -> JSON arrays (schema type "array"),
@@ -113,10 +115,17 @@ namespace pgtext {
 Result<int32_t> DateToEpochDays(std::string_view text);
 // "2024-01-02 03:04:05.123456" -> micros since epoch; infinity -> INT64_MAX / INT64_MIN.
 Result<int64_t> TimestampToEpochMicros(std::string_view text);
+// "2024-01-02 03:04:05.123" -> millis since epoch (io.debezium.time.Timestamp, Debezium's form of
+// timestamp(0..3) with time.precision.mode=adaptive), rounded towards negative infinity like
+// Instant.toEpochMilli (exact for a timestamp(0..3) value); infinity -> INT64_MAX / INT64_MIN.
+Result<int64_t> TimestampToEpochMillis(std::string_view text);
 // "2024-01-02 04:04:05.123+01" -> "2024-01-02T03:04:05.123Z"; "infinity"/"-infinity" kept as is.
 Result<std::string> TimestamptzToIsoUtc(std::string_view text);
 // "03:04:05.123456" -> micros since midnight ("24:00:00" -> 86400000000).
 Result<int64_t> TimeToMicros(std::string_view text);
+// "03:04:05.123" -> millis since midnight (io.debezium.time.Time, Debezium's form of time(0..3) with
+// time.precision.mode=adaptive; "24:00:00" -> 86400000).
+Result<int32_t> TimeToMillis(std::string_view text);
 // "03:04:05.5+02" -> "01:04:05.5Z" (io.debezium.time.ZonedTime).
 Result<std::string> TimetzToIsoUtc(std::string_view text);
 // bytea text ("\x0a0b" hex or escape format) -> raw bytes.

@@ -272,6 +272,100 @@ TEST(DebeziumEncoderGolden, SpecialTypesNullsAndToast) {
   CheckGolden("specjalne_nulls_toast_payload", EncodeOne(enc, c) + EncodeOne(enc, u));
 }
 
+// Temporal columns at each precision (issue 17). Where Debezium's expectations come from (2.5, defaults):
+//  [A] time.precision.mode=adaptive: JdbcValueConverters.schemaBuilder/converter (debezium-core,
+//      io/debezium/jdbc/JdbcValueConverters.java), Types.TIME / Types.TIMESTAMP: getTimePrecision(column) <= 3
+//      -> io.debezium.time.Time (int32 ms of day) / io.debezium.time.Timestamp (int64 epoch ms); <= 6 ->
+//      MicroTime / MicroTimestamp. The PostgreSQL connector's getTimePrecision is column.scale()
+//      (PostgresValueConverter.java), and the scale is pgjdbc's TypeInfoCache.getScale(oid, atttypmod): the
+//      typmod, 6 without one (pgoutput: connection/pgoutput/ColumnMetaData.java). The docs' table says the same:
+//      https://debezium.io/documentation/reference/2.5/connectors/postgresql.html#postgresql-temporal-types
+//      ("TIME(1), TIME(2), TIME(3) INT32 io.debezium.time.Time", "TIMESTAMP(1), TIMESTAMP(2), TIMESTAMP(3) INT64
+//      io.debezium.time.Timestamp", "TIME(4..6) ... MicroTime", "TIMESTAMP(4..6) ... MicroTimestamp").
+//  [B] Values: io.debezium.time.Timestamp.toEpochMillis (LocalDateTime at UTC -> Instant.toEpochMilli),
+//      io.debezium.time.Time.toMilliOfDay (24:00:00 arrives as a Duration: 86400000 ms).
+std::shared_ptr<const TableSchema> Czasy() {
+  auto t = std::make_shared<TableSchema>();
+  t->relation_id = 16700;
+  t->schema = "public";
+  t->table = "czasy";
+  t->columns = {
+      {"id", 20, -1, true, false},   {"ts0", 1114, 0, false, true}, {"ts3", 1114, 3, false, true},
+      {"ts4", 1114, 4, false, true}, {"ts", 1114, -1, false, true}, {"t0", 1083, 0, false, true},
+      {"t3", 1083, 3, false, true},  {"t6", 1083, 6, false, true},  {"t", 1083, -1, false, true},
+      {"tz", 1184, -1, false, true}, {"tz3", 1184, 3, false, true}, {"tz0", 1184, 0, false, true},
+      {"ats3", 1115, 3, false, true}, {"atz", 1185, -1, false, true}, {"ttz", 1266, -1, false, true},
+  };
+  return t;
+}
+
+Row CzasyRow() {
+  auto T = [](const char* s) { return Value::Text(s); };
+  return {T("1"),
+          T("2024-01-02 03:04:05"),
+          T("1969-12-31 23:59:59.999"),
+          T("2024-01-02 03:04:05.1235"),
+          T("2024-01-02 03:04:05.123456"),
+          T("03:04:05"),
+          T("24:00:00"),
+          T("03:04:05.123456"),
+          T("23:59:59.5"),
+          T("2024-01-02 04:04:30+01"),
+          T("2024-01-02 04:04:30.1+01"),
+          T("2024-01-02 04:04:30+01"),
+          T(R"({"2024-01-02 03:04:05.123",NULL})"),
+          T(R"({"2024-01-02 04:04:05.5+01","2024-01-02 04:04:05+01"})"),
+          T("03:04:05.5+02")};
+}
+
+TEST(DebeziumEncoderGolden, TemporalPrecisions) {
+  for (bool schemas : {true, false}) {
+    DebeziumEncoder enc(Opts(schemas));
+    ChangeEvent e = BaseEvent(Czasy(), Op::kCreate);
+    e.after = CzasyRow();
+    CheckGolden(std::string("czasy_create") + (schemas ? "_schema" : "_payload"), EncodeOne(enc, e));
+  }
+}
+
+TEST(DebeziumEncoderTest, AdaptiveTimePrecisionPicksTypeByTypmod) {
+  DebeziumEncoder enc(Opts(true));
+  ChangeEvent e = BaseEvent(Czasy(), Op::kCreate);
+  e.after = CzasyRow();
+  std::vector<EncodedRecord> recs;
+  ASSERT_TRUE(enc.Encode(e, kNowMs, &recs).ok());
+  auto v = nlohmann::json::parse(*recs[0].value);
+  std::map<std::string, nlohmann::json> schema;
+  for (const auto& f : v["schema"]["fields"][1]["fields"]) schema[f["field"]] = f;
+  auto named = [](const char* type, const char* name, const char* field) {
+    return nlohmann::json{{"type", type}, {"optional", true}, {"name", name}, {"version", 1}, {"field", field}};
+  };
+  // [A]: precision <= 3 -> milliseconds, else microseconds; no typmod = precision 6.
+  EXPECT_EQ(schema["ts0"], named("int64", "io.debezium.time.Timestamp", "ts0"));
+  EXPECT_EQ(schema["ts3"], named("int64", "io.debezium.time.Timestamp", "ts3"));
+  EXPECT_EQ(schema["ts4"], named("int64", "io.debezium.time.MicroTimestamp", "ts4"));
+  EXPECT_EQ(schema["ts"], named("int64", "io.debezium.time.MicroTimestamp", "ts"));
+  EXPECT_EQ(schema["t0"], named("int32", "io.debezium.time.Time", "t0"));
+  EXPECT_EQ(schema["t3"], named("int32", "io.debezium.time.Time", "t3"));
+  EXPECT_EQ(schema["t6"], named("int64", "io.debezium.time.MicroTime", "t6"));
+  EXPECT_EQ(schema["t"], named("int64", "io.debezium.time.MicroTime", "t"));
+  // TIMESTAMP_ARRAY: SchemaBuilder.array(<element schema by getTimePrecision(column)>) (PostgresValueConverter).
+  EXPECT_EQ(schema["ats3"]["items"]["name"], "io.debezium.time.Timestamp");
+  // timestamptz/timetz are ZonedTimestamp/ZonedTime whatever the precision.
+  EXPECT_EQ(schema["tz3"]["name"], "io.debezium.time.ZonedTimestamp");
+  EXPECT_EQ(schema["ttz"]["name"], "io.debezium.time.ZonedTime");
+
+  const auto& a = v["payload"]["after"];
+  EXPECT_EQ(a["ts0"], 1704164645000LL);        // [B] epoch ms
+  EXPECT_EQ(a["ts3"], -1);                     // [B] 1 ms before the epoch
+  EXPECT_EQ(a["ts4"], 1704164645123500LL);     // epoch micros, as before
+  EXPECT_EQ(a["ts"], 1704164645123456LL);
+  EXPECT_EQ(a["t0"], 11045000);                // [B] ms of day
+  EXPECT_EQ(a["t3"], 86400000);                // [B] 24:00:00
+  EXPECT_EQ(a["t6"], 11045123456LL);
+  EXPECT_EQ(a["t"], 86399500000LL);
+  EXPECT_EQ(a["ats3"], nlohmann::json::parse("[1704164645123,null]"));
+}
+
 TEST(DebeziumEncoderTest, SpecialTypesParseWithNlohmann) {
   DebeziumEncoder enc(Opts(true));
   ChangeEvent e = BaseEvent(Specjalne(), Op::kCreate);

@@ -173,6 +173,13 @@ Result<int64_t> TimestampToEpochMicros(std::string_view text) {
   return days * kMicrosPerDay + tod;
 }
 
+Result<int64_t> TimestampToEpochMillis(std::string_view text) {
+  if (text == "infinity") return std::numeric_limits<int64_t>::max();
+  if (text == "-infinity") return std::numeric_limits<int64_t>::min();
+  CDC_ASSIGN_OR_RETURN(int64_t micros, TimestampToEpochMicros(text));
+  return micros >= 0 ? micros / 1000 : -((-micros + 999) / 1000);  // floor, as Instant.toEpochMilli
+}
+
 Result<std::string> TimestamptzToIsoUtc(std::string_view text) {
   if (text == "infinity" || text == "-infinity") return std::string(text);
   Cursor c{text};
@@ -204,6 +211,12 @@ Result<int64_t> TimeToMicros(std::string_view text) {
   int64_t tod;
   if (!ParseTimePart(c, &tod) || !c.done() || tod > kMicrosPerDay) return Bad("time", text);
   return tod;
+}
+
+Result<int32_t> TimeToMillis(std::string_view text) {
+  // io.debezium.time.Time.toMilliOfDay: the Duration pgjdbc's text becomes, in whole milliseconds.
+  CDC_ASSIGN_OR_RETURN(int64_t micros, TimeToMicros(text));
+  return static_cast<int32_t>(micros / 1000);
 }
 
 Result<std::string> TimetzToIsoUtc(std::string_view text) {

@@ -97,6 +97,19 @@ TEST(PgTextTest, Timestamps) {
   EXPECT_TRUE(TimestampToEpochMicros("2024-01-02 03:04:05.1234567").status().IsInvalidArgument());
 }
 
+// io.debezium.time.Timestamp (timestamp(0..3) under time.precision.mode=adaptive): epoch milliseconds as
+// Instant.toEpochMilli gives them (floor); io.debezium.time.Time: milliseconds of the day.
+TEST(PgTextTest, MillisecondTimestampsAndTimes) {
+  EXPECT_EQ(*TimestampToEpochMillis("2024-01-02 03:04:05.123"), 1704164645123);
+  EXPECT_EQ(*TimestampToEpochMillis("2024-01-02 03:04:05"), 1704164645000);
+  EXPECT_EQ(*TimestampToEpochMillis("1969-12-31 23:59:59.999"), -1);
+  EXPECT_EQ(*TimestampToEpochMillis("1969-12-31 23:59:59.9995"), -1);  // floor, not truncation towards 0
+  EXPECT_TRUE(TimestampToEpochMillis("2024-01-02").status().IsInvalidArgument());
+  EXPECT_EQ(*TimeToMillis("03:04:05.123"), 11045123);
+  EXPECT_EQ(*TimeToMillis("24:00:00"), 86400000);
+  EXPECT_TRUE(TimeToMillis("25:00:00").status().IsInvalidArgument());
+}
+
 TEST(PgTextTest, TimestamptzToUtc) {
   EXPECT_EQ(*TimestamptzToIsoUtc("2024-01-02 03:04:05.123456+00"), "2024-01-02T03:04:05.123456Z");
   EXPECT_EQ(*TimestamptzToIsoUtc("2024-01-02 04:04:05.123456+01"), "2024-01-02T03:04:05.123456Z");
