@@ -161,7 +161,6 @@ Result<SourcePlan> CheckSource(PgConnection& c, const SourceCheckOptions& o) {
 
   // Which tables.
   std::vector<std::pair<std::string, std::string>> wanted;
-  std::string origin = o.tables_origin.empty() ? "" : " (listed in " + o.tables_origin + ")";
   if (!o.tables.empty()) {
     for (const auto& name : o.tables) wanted.push_back(SplitName(name));
   } else if (pub_exists && !pub_tables.empty()) {
@@ -171,14 +170,14 @@ Result<SourcePlan> CheckSource(PgConnection& c, const SourceCheckOptions& o) {
     std::string example = user_tables.empty() ? "public.my_table" : user_tables.front();
     add(StatusCode::kInvalidArgument,
         pub_exists
-            ? fmt::format("no tables to capture: none are configured{} and publication {} has none. Configure "
+            ? fmt::format("no tables to capture: none are configured and publication {} has none. Configure "
                           "them (source.tables / --tables) or run ALTER PUBLICATION {} ADD TABLE {}; The "
                           "database's tables: {}",
-                          origin, pub, pub, example, ListNames(user_tables))
-            : fmt::format("no tables to capture: none are configured{} and publication {} does not exist. "
+                          pub, pub, example, ListNames(user_tables))
+            : fmt::format("no tables to capture: none are configured and publication {} does not exist. "
                           "Configure them (source.tables / --tables; the database's tables: {}) or create the "
                           "publication: CREATE PUBLICATION {} FOR TABLE {};",
-                          origin, pub, ListNames(user_tables), pub, example));
+                          pub, ListNames(user_tables), pub, example));
   }
 
   std::vector<std::string> no_select;
@@ -192,6 +191,7 @@ Result<SourcePlan> CheckSource(PgConnection& c, const SourceCheckOptions& o) {
     CDC_ASSIGN_OR_RETURN(bool found,
                          LookupSourceTable(c, schema, table, &t, &relkind, &can_select, &owner, &owner_name));
     std::string name = schema + "." + table;
+    std::string origin = o.tables_origin.empty() ? "" : " (listed in " + o.tables_origin + ")";
     if (!found || (relkind != 'r' && relkind != 'p')) {
       config_problem = true;
       std::string closest = ClosestName(name, user_tables);
