@@ -578,7 +578,11 @@ Status AppendScalar(std::string* out, const TypePlan& p, std::string_view text) 
     case Kind::kTimestamp: return AppendNumber(out, pgtext::TimestampToEpochMicros(text));
     case Kind::kTimeMillis: return AppendNumber(out, pgtext::TimeToMillis(text));
     case Kind::kTime: return AppendNumber(out, pgtext::TimeToMicros(text));
-    case Kind::kTimestamptz: return AppendString(out, pgtext::TimestamptzToIsoUtc(text));
+    case Kind::kTimestamptz:
+      // PostgresValueConverter.convertTimestampWithZone: ZonedTimestamp.toIsoString(.., fraction =
+      // column.scale()), the column's precision (6 without a typmod), also for array elements (their column
+      // carries the array's scale).
+      return AppendString(out, pgtext::TimestamptzToIsoUtc(text, p.time_precision));
     case Kind::kTimetz: return AppendString(out, pgtext::TimetzToIsoUtc(text));
     case Kind::kInterval: return AppendNumber(out, pgtext::IntervalToMicros(text));
     case Kind::kMoneyPrecise: {

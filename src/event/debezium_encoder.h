@@ -11,7 +11,8 @@
 //   int2/int4/int8/oid -> int16/int32/int64, float4/float8 -> float/double, bool -> boolean,
 //   numeric -> see DecimalMode, date -> int32 days (io.debezium.time.Date), timestamp(0..3) -> int64 millis
 //   (io.debezium.time.Timestamp), other timestamps -> int64 micros (io.debezium.time.MicroTimestamp),
-//   timestamptz -> UTC ISO-8601 string (io.debezium.time.ZonedTimestamp), time(0..3) -> int32 millis
+//   timestamptz -> UTC ISO-8601 string with the fraction padded to the column's precision
+//   (io.debezium.time.ZonedTimestamp), time(0..3) -> int32 millis
 //   (io.debezium.time.Time), other times -> int64 micros (io.debezium.time.MicroTime) (Debezium's default
 //   time.precision.mode=adaptive), timetz -> string (io.debezium.time.ZonedTime),
 //   json/jsonb -> string (io.debezium.data.Json), uuid -> string (io.debezium.data.Uuid), bytea -> base64
@@ -120,7 +121,10 @@ Result<int64_t> TimestampToEpochMicros(std::string_view text);
 // Instant.toEpochMilli (exact for a timestamp(0..3) value); infinity -> INT64_MAX / INT64_MIN.
 Result<int64_t> TimestampToEpochMillis(std::string_view text);
 // "2024-01-02 04:04:05.123+01" -> "2024-01-02T03:04:05.123Z"; "infinity"/"-infinity" kept as is.
-Result<std::string> TimestamptzToIsoUtc(std::string_view text);
+// `fraction_digits` 1..9 writes exactly that many fraction digits, as Debezium's ZonedTimestamp.toIsoString
+// does with the column's precision ("...:05.000000Z" for a plain timestamptz, whose precision is 6); other
+// values (0 = timestamptz(0), -1 = unspecified) write java.time's ISO form: trailing zeros dropped.
+Result<std::string> TimestamptzToIsoUtc(std::string_view text, int fraction_digits = -1);
 // "03:04:05.123456" -> micros since midnight ("24:00:00" -> 86400000000).
 Result<int64_t> TimeToMicros(std::string_view text);
 // "03:04:05.123" -> millis since midnight (io.debezium.time.Time, Debezium's form of time(0..3) with

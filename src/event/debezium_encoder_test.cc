@@ -366,6 +366,25 @@ TEST(DebeziumEncoderTest, AdaptiveTimePrecisionPicksTypeByTypmod) {
   EXPECT_EQ(a["ats3"], nlohmann::json::parse("[1704164645123,null]"));
 }
 
+// [C] ZonedTimestamp text: PostgresValueConverter.convertTimestampWithZone passes the column's scale (its
+// precision, 6 without a typmod) to ZonedTimestamp.toIsoString as the fraction width, which pads to exactly that
+// many digits (1..9) and falls back to ISO_OFFSET_DATE_TIME (no fraction for whole seconds) for 0. Array elements
+// are converted with an element column carrying the array's scale (PostgresValueConverter.createArrayConverter).
+// timetz is not padded: convertTimeWithZone formats with ZonedTime.toIsoString, which takes no width.
+TEST(DebeziumEncoderTest, ZonedTimestampFractionPaddedToColumnPrecision) {
+  DebeziumEncoder enc(Opts(false));
+  ChangeEvent e = BaseEvent(Czasy(), Op::kCreate);
+  e.after = CzasyRow();
+  std::vector<EncodedRecord> recs;
+  ASSERT_TRUE(enc.Encode(e, kNowMs, &recs).ok());
+  const auto a = nlohmann::json::parse(*recs[0].value)["after"];
+  EXPECT_EQ(a["tz"], "2024-01-02T03:04:30.000000Z");    // timestamptz: 6 digits
+  EXPECT_EQ(a["tz3"], "2024-01-02T03:04:30.100Z");      // timestamptz(3)
+  EXPECT_EQ(a["tz0"], "2024-01-02T03:04:30Z");          // timestamptz(0)
+  EXPECT_EQ(a["atz"], nlohmann::json::parse(R"(["2024-01-02T03:04:05.500000Z","2024-01-02T03:04:05.000000Z"])"));
+  EXPECT_EQ(a["ttz"], "01:04:05.5Z");                   // ZonedTime: ISO, not padded
+}
+
 TEST(DebeziumEncoderTest, SpecialTypesParseWithNlohmann) {
   DebeziumEncoder enc(Opts(true));
   ChangeEvent e = BaseEvent(Specjalne(), Op::kCreate);
@@ -405,7 +424,8 @@ TEST(DebeziumEncoderTest, SpecialTypesParseWithNlohmann) {
   EXPECT_EQ(a["ad"], nlohmann::json::parse("[19782,-165]"));
   EXPECT_EQ(a["ab"], nlohmann::json::parse("[true,false,null]"));
   EXPECT_EQ(a["ajb"], nlohmann::json::parse(R"(["{\"a\": 1}",null])"));
-  EXPECT_EQ(a["atz"], nlohmann::json::parse(R"(["2024-01-02T03:04:05.5Z"])"));
+  // timestamptz[] without a typmod: ZonedTimestamp padded to 6 digits, like the column (issue 17).
+  EXPECT_EQ(a["atz"], nlohmann::json::parse(R"(["2024-01-02T03:04:05.500000Z"])"));
   EXPECT_EQ(a["aby"], nlohmann::json::parse(R"(["AP8Q"])"));
   EXPECT_EQ(a["ai8"], nlohmann::json::parse("[]"));
   EXPECT_EQ(a["aname"], "{abc,def}");

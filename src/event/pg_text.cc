@@ -120,14 +120,24 @@ void AppendPadded(std::string* out, int64_t v, int width) {
   out->append(buf, r.ptr);
 }
 
-// Appends "HH:MM:SS[.fraction without trailing zeros]" like java.time's ISO formatters.
-void AppendIsoTime(std::string* out, int64_t micros_of_day) {
+// Appends "HH:MM:SS[.fraction]". fraction_digits 1..9: exactly that many digits (DateTimeFormatterBuilder.
+// appendFraction(NANO_OF_SECOND, w, w, true), what ZonedTimestamp.getDateTimeFormatter builds for a width);
+// otherwise as java.time's ISO formatters: trailing zeros dropped, none when zero.
+void AppendIsoTime(std::string* out, int64_t micros_of_day, int fraction_digits = -1) {
   int64_t secs = micros_of_day / kMicrosPerSecond, frac = micros_of_day % kMicrosPerSecond;
   AppendPadded(out, secs / 3600, 2);
   out->push_back(':');
   AppendPadded(out, secs / 60 % 60, 2);
   out->push_back(':');
   AppendPadded(out, secs % 60, 2);
+  if (fraction_digits >= 1 && fraction_digits <= 9) {
+    int64_t nanos = frac * 1000;
+    int64_t scaled = nanos;
+    for (int n = fraction_digits; n < 9; ++n) scaled /= 10;  // truncates, as appendFraction does
+    out->push_back('.');
+    AppendPadded(out, scaled, fraction_digits);
+    return;
+  }
   if (frac != 0) {
     int digits = 6;
     while (frac % 10 == 0) {
@@ -180,7 +190,7 @@ Result<int64_t> TimestampToEpochMillis(std::string_view text) {
   return micros >= 0 ? micros / 1000 : -((-micros + 999) / 1000);  // floor, as Instant.toEpochMilli
 }
 
-Result<std::string> TimestamptzToIsoUtc(std::string_view text) {
+Result<std::string> TimestamptzToIsoUtc(std::string_view text, int fraction_digits) {
   if (text == "infinity" || text == "-infinity") return std::string(text);
   Cursor c{text};
   bool bc = c.EatSuffix(" BC");
@@ -201,7 +211,7 @@ Result<std::string> TimestamptzToIsoUtc(std::string_view text) {
   out.push_back('-');
   AppendPadded(&out, d, 2);
   out.push_back('T');
-  AppendIsoTime(&out, utc - day * kMicrosPerDay);
+  AppendIsoTime(&out, utc - day * kMicrosPerDay, fraction_digits);
   out.push_back('Z');
   return out;
 }

@@ -124,6 +124,21 @@ TEST(PgTextTest, TimestamptzToUtc) {
   EXPECT_TRUE(TimestamptzToIsoUtc("2024-01-02 03:04:05").status().IsInvalidArgument());
 }
 
+// Debezium's ZonedTimestamp.toIsoString with the column's precision as fractionalWidth (1..9: exactly that
+// many digits; 0 or none: java.time's ISO_OFFSET_DATE_TIME, trailing zeros dropped). debezium-core
+// io/debezium/time/ZonedTimestamp.java, getDateTimeFormatter.
+TEST(PgTextTest, TimestamptzFractionPaddedToPrecision) {
+  EXPECT_EQ(*TimestamptzToIsoUtc("2024-01-02 04:04:30+01", 6), "2024-01-02T03:04:30.000000Z");
+  EXPECT_EQ(*TimestamptzToIsoUtc("2024-01-02 04:04:30.5+01", 6), "2024-01-02T03:04:30.500000Z");
+  EXPECT_EQ(*TimestamptzToIsoUtc("2024-01-02 04:04:30.123456+01", 6), "2024-01-02T03:04:30.123456Z");
+  EXPECT_EQ(*TimestamptzToIsoUtc("2024-01-02 04:04:30.1+01", 3), "2024-01-02T03:04:30.100Z");
+  EXPECT_EQ(*TimestamptzToIsoUtc("2024-01-02 04:04:30.1+01", 1), "2024-01-02T03:04:30.1Z");
+  EXPECT_EQ(*TimestamptzToIsoUtc("2024-01-02 04:04:30+01", 0), "2024-01-02T03:04:30Z");
+  EXPECT_EQ(*TimestamptzToIsoUtc("1969-12-31 23:59:59.999999+00", 6), "1969-12-31T23:59:59.999999Z");
+  EXPECT_EQ(*TimestamptzToIsoUtc("1969-12-31 23:59:59+00", 9), "1969-12-31T23:59:59.000000000Z");
+  EXPECT_EQ(*TimestamptzToIsoUtc("infinity", 6), "infinity");
+}
+
 TEST(PgTextTest, Times) {
   EXPECT_EQ(*TimeToMicros("00:00:00"), 0);
   EXPECT_EQ(*TimeToMicros("03:04:05.123456"), 11045123456);
