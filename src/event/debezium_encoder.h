@@ -114,11 +114,14 @@ class DebeziumEncoder {
 namespace pgtext {
 // "2024-01-02" -> days since 1970-01-01 (negative before); "infinity" -> INT32_MAX, "-infinity" -> INT32_MIN.
 Result<int32_t> DateToEpochDays(std::string_view text);
-// "2024-01-02 03:04:05.123456" -> micros since epoch; infinity -> INT64_MAX / INT64_MIN.
+// "2024-01-02 03:04:05.123456" -> micros since epoch; "infinity" -> 9223372036825200000 and "-infinity" ->
+// -9223372036832400000: pgjdbc's PGStatement.DATE_POSITIVE/NEGATIVE_INFINITY read as microseconds, which is
+// what Debezium's PostgreSQL connector emits (PostgresValueConverter.POSITIVE_INFINITY_INSTANT).
 Result<int64_t> TimestampToEpochMicros(std::string_view text);
 // "2024-01-02 03:04:05.123" -> millis since epoch (io.debezium.time.Timestamp, Debezium's form of
 // timestamp(0..3) with time.precision.mode=adaptive), rounded towards negative infinity like
-// Instant.toEpochMilli (exact for a timestamp(0..3) value); infinity -> INT64_MAX / INT64_MIN.
+// Instant.toEpochMilli (exact for a timestamp(0..3) value); infinity -> 9223372036825200 / -infinity ->
+// -9223372036832400 (TimestampToEpochMicros' values in milliseconds, as Debezium computes them).
 Result<int64_t> TimestampToEpochMillis(std::string_view text);
 // "2024-01-02 04:04:05.123+01" -> "2024-01-02T03:04:05.123Z"; "infinity"/"-infinity" kept as is.
 // `fraction_digits` 1..9 writes exactly that many fraction digits, as Debezium's ZonedTimestamp.toIsoString

@@ -366,6 +366,35 @@ TEST(DebeziumEncoderTest, AdaptiveTimePrecisionPicksTypeByTypmod) {
   EXPECT_EQ(a["ats3"], nlohmann::json::parse("[1704164645123,null]"));
 }
 
+// [D] timestamp +-infinity: Debezium converts 'infinity' to Conversions.toInstantFromMicros(pgjdbc's
+// PGStatement.DATE_POSITIVE_INFINITY = 9223372036825200000) (PostgresValueConverter.POSITIVE_INFINITY_INSTANT,
+// POSITIVE_INFINITY_LOCAL_DATE_TIME), '-infinity' likewise from DATE_NEGATIVE_INFINITY = -9223372036832400000;
+// MicroTimestamp is that instant in microseconds, Timestamp in milliseconds. timestamptz keeps the strings
+// "infinity"/"-infinity" (convertTimestampWithZone returns POSITIVE/NEGATIVE_INFINITY_TIMESTAMP_PG_STRING).
+TEST(DebeziumEncoderTest, TimestampInfinityIsPgjdbcConstant) {
+  DebeziumEncoder enc(Opts(false));
+  ChangeEvent e = BaseEvent(Czasy(), Op::kCreate);
+  Row row = CzasyRow();
+  row[1] = Value::Text("infinity");   // ts0: Timestamp (ms)
+  row[2] = Value::Text("-infinity");  // ts3: Timestamp (ms)
+  row[3] = Value::Text("-infinity");  // ts4: MicroTimestamp
+  row[4] = Value::Text("infinity");   // ts: MicroTimestamp
+  row[9] = Value::Text("infinity");   // tz
+  row[10] = Value::Text("-infinity");  // tz3
+  row[12] = Value::Text("{infinity,-infinity}");  // ats3
+  e.after = row;
+  std::vector<EncodedRecord> recs;
+  ASSERT_TRUE(enc.Encode(e, kNowMs, &recs).ok());
+  const auto a = nlohmann::json::parse(*recs[0].value)["after"];
+  EXPECT_EQ(a["ts0"], 9223372036825200LL);
+  EXPECT_EQ(a["ts3"], -9223372036832400LL);
+  EXPECT_EQ(a["ts4"], -9223372036832400000LL);
+  EXPECT_EQ(a["ts"], 9223372036825200000LL);
+  EXPECT_EQ(a["tz"], "infinity");
+  EXPECT_EQ(a["tz3"], "-infinity");
+  EXPECT_EQ(a["ats3"], nlohmann::json::parse("[9223372036825200,-9223372036832400]"));
+}
+
 // [C] ZonedTimestamp text: PostgresValueConverter.convertTimestampWithZone passes the column's scale (its
 // precision, 6 without a typmod) to ZonedTimestamp.toIsoString as the fraction width, which pads to exactly that
 // many digits (1..9) and falls back to ISO_OFFSET_DATE_TIME (no fraction for whole seconds) for 0. Array elements

@@ -15,6 +15,14 @@ namespace {
 constexpr int64_t kMicrosPerSecond = 1000000;
 constexpr int64_t kMicrosPerDay = 86400LL * kMicrosPerSecond;
 
+// pgjdbc's PGStatement.DATE_POSITIVE_INFINITY / DATE_NEGATIVE_INFINITY (milliseconds in pgjdbc). Debezium's
+// PostgreSQL connector turns a timestamp 'infinity' into Conversions.toInstantFromMicros(<that constant>)
+// (PostgresValueConverter.POSITIVE_INFINITY_INSTANT / _LOCAL_DATE_TIME, and the pgoutput column value's
+// asInstant), so MicroTimestamp carries the constant itself as microseconds and Timestamp (milliseconds, via
+// Instant.toEpochMilli) the constant / 1000.
+constexpr int64_t kPgjdbcPositiveInfinity = 9223372036825200000LL;
+constexpr int64_t kPgjdbcNegativeInfinity = -9223372036832400000LL;
+
 Status Bad(std::string_view kind, std::string_view text) {
   std::string shown(text.substr(0, 64));
   return Status::InvalidArgument("cannot parse " + std::string(kind) + " value '" + shown +
@@ -173,8 +181,8 @@ Result<int32_t> DateToEpochDays(std::string_view text) {
 }
 
 Result<int64_t> TimestampToEpochMicros(std::string_view text) {
-  if (text == "infinity") return std::numeric_limits<int64_t>::max();
-  if (text == "-infinity") return std::numeric_limits<int64_t>::min();
+  if (text == "infinity") return kPgjdbcPositiveInfinity;
+  if (text == "-infinity") return kPgjdbcNegativeInfinity;
   Cursor c{text};
   bool bc = c.EatSuffix(" BC");
   int64_t days, tod;
@@ -184,8 +192,6 @@ Result<int64_t> TimestampToEpochMicros(std::string_view text) {
 }
 
 Result<int64_t> TimestampToEpochMillis(std::string_view text) {
-  if (text == "infinity") return std::numeric_limits<int64_t>::max();
-  if (text == "-infinity") return std::numeric_limits<int64_t>::min();
   CDC_ASSIGN_OR_RETURN(int64_t micros, TimestampToEpochMicros(text));
   return micros >= 0 ? micros / 1000 : -((-micros + 999) / 1000);  // floor, as Instant.toEpochMilli
 }

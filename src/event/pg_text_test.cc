@@ -91,8 +91,10 @@ TEST(PgTextTest, Timestamps) {
   EXPECT_EQ(*TimestampToEpochMicros("2024-01-02 03:04:05.123456"), 1704164645123456);
   EXPECT_EQ(*TimestampToEpochMicros("2024-01-02 03:04:05.5"), 1704164645500000);
   EXPECT_EQ(*TimestampToEpochMicros("1969-12-31 23:59:59.5"), -500000);
-  EXPECT_EQ(*TimestampToEpochMicros("infinity"), std::numeric_limits<int64_t>::max());
-  EXPECT_EQ(*TimestampToEpochMicros("-infinity"), std::numeric_limits<int64_t>::min());
+  // pgjdbc's PGStatement.DATE_POSITIVE_INFINITY / DATE_NEGATIVE_INFINITY as microseconds: Debezium's
+  // PostgresValueConverter.POSITIVE_INFINITY_INSTANT = Conversions.toInstantFromMicros(DATE_POSITIVE_INFINITY).
+  EXPECT_EQ(*TimestampToEpochMicros("infinity"), 9223372036825200000LL);
+  EXPECT_EQ(*TimestampToEpochMicros("-infinity"), -9223372036832400000LL);
   EXPECT_TRUE(TimestampToEpochMicros("2024-01-02").status().IsInvalidArgument());
   EXPECT_TRUE(TimestampToEpochMicros("2024-01-02 03:04:05.1234567").status().IsInvalidArgument());
 }
@@ -105,6 +107,9 @@ TEST(PgTextTest, MillisecondTimestampsAndTimes) {
   EXPECT_EQ(*TimestampToEpochMillis("1969-12-31 23:59:59.999"), -1);
   EXPECT_EQ(*TimestampToEpochMillis("1969-12-31 23:59:59.9995"), -1);  // floor, not truncation towards 0
   EXPECT_TRUE(TimestampToEpochMillis("2024-01-02").status().IsInvalidArgument());
+  // The same instants in milliseconds (Instant.toEpochMilli of POSITIVE_/NEGATIVE_INFINITY_INSTANT).
+  EXPECT_EQ(*TimestampToEpochMillis("infinity"), 9223372036825200LL);
+  EXPECT_EQ(*TimestampToEpochMillis("-infinity"), -9223372036832400LL);
   EXPECT_EQ(*TimeToMillis("03:04:05.123"), 11045123);
   EXPECT_EQ(*TimeToMillis("24:00:00"), 86400000);
   EXPECT_TRUE(TimeToMillis("25:00:00").status().IsInvalidArgument());
