@@ -535,13 +535,24 @@ Status AppendScalar(std::string* out, const TypePlan& p, std::string_view text) 
       else if (text == "f" || text == "false") out->append("false");
       else return Status::InvalidArgument("not a boolean: '" + std::string(text) + "'");
       return Status::OK();
-    case Kind::kString:
-    case Kind::kEnum:
     case Kind::kDecimalString:
-      if (p.kind == Kind::kDecimalString && text == "NaN") {
-        out->append("\"NAN\"");  // Debezium's string constant for a numeric NaN
+      // SpecialValueDecimal.fromLogical(.., STRING) writes a special value as its SpecialValue enum name.
+      if (text == "NaN") {
+        out->append("\"NAN\"");
         return Status::OK();
       }
+      if (text == "Infinity") {
+        out->append("\"POSITIVE_INFINITY\"");
+        return Status::OK();
+      }
+      if (text == "-Infinity") {
+        out->append("\"NEGATIVE_INFINITY\"");
+        return Status::OK();
+      }
+      AppendJsonString(out, text);
+      return Status::OK();
+    case Kind::kString:
+    case Kind::kEnum:
       AppendJsonString(out, text);
       return Status::OK();
     case Kind::kBytes: return AppendBase64Bytes(out, pgtext::ByteaToBytes(text));

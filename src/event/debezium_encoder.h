@@ -45,7 +45,8 @@ namespace cdc::event {
 // How numeric/decimal columns are encoded (Debezium's decimal.handling.mode).
 enum class DecimalMode : uint8_t {
   kPrecise,  // bytes: Decimal (typmod present) or VariableScaleDecimal struct (no typmod); NaN/Infinity -> null
-  kString,   // "12.34"; NaN -> "NAN", Infinity -> "Infinity", -Infinity -> "-Infinity"
+  kString,   // "12.34"; NaN -> "NAN", Infinity -> "POSITIVE_INFINITY", -Infinity -> "NEGATIVE_INFINITY"
+             // (SpecialValueDecimal's enum names, what SpecialValueDecimal.fromLogical writes in string mode)
   kDouble,   // 12.34 (JSON number); NaN/Infinity as the quoted strings Jackson writes ("NaN", "Infinity")
 };
 

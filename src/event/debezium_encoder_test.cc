@@ -395,6 +395,32 @@ TEST(DebeziumEncoderTest, TimestampInfinityIsPgjdbcConstant) {
   EXPECT_EQ(a["ats3"], nlohmann::json::parse("[9223372036825200,-9223372036832400]"));
 }
 
+// numeric special values with decimal.handling.mode=string: PostgresValueConverter.convertDecimal ->
+// SpecialValueDecimal.fromLogical(value, STRING, ..) -> SpecialValueDecimal.toString(), the SpecialValue enum's
+// name: NAN, POSITIVE_INFINITY, NEGATIVE_INFINITY (debezium-core io/debezium/data/SpecialValueDecimal.java).
+// PostgreSQL 14+ has numeric 'Infinity'; the text output is "Infinity" / "-Infinity".
+TEST(DebeziumEncoderTest, NumericSpecialValuesAsDebeziumStrings) {
+  DebeziumEncoder enc(Opts(false, DecimalMode::kString));
+  auto t = Typy();
+  struct Case {
+    const char* text;
+    const char* want;
+  };
+  for (const Case& c : {Case{"NaN", "NAN"}, Case{"Infinity", "POSITIVE_INFINITY"},
+                        Case{"-Infinity", "NEGATIVE_INFINITY"}, Case{"-12.30", "-12.30"}}) {
+    ChangeEvent e = BaseEvent(t, Op::kCreate);
+    Row row = TypyRow();
+    row[9] = Value::Text(c.text);   // n: numeric
+    row[10] = Value::Text(c.text);  // n102: numeric(10,2)
+    e.after = row;
+    std::vector<EncodedRecord> recs;
+    ASSERT_TRUE(enc.Encode(e, kNowMs, &recs).ok()) << c.text;
+    const auto a = nlohmann::json::parse(*recs[0].value)["after"];
+    EXPECT_EQ(a["n"], c.want) << c.text;
+    EXPECT_EQ(a["n102"], c.want) << c.text;
+  }
+}
+
 // [C] ZonedTimestamp text: PostgresValueConverter.convertTimestampWithZone passes the column's scale (its
 // precision, 6 without a typmod) to ZonedTimestamp.toIsoString as the fraction width, which pads to exactly that
 // many digits (1..9) and falls back to ISO_OFFSET_DATE_TIME (no fraction for whole seconds) for 0. Array elements
