@@ -177,6 +177,7 @@ class BatchTest : public ::testing::Test {
     jobs::CaptureOptions o;
     o.conninfo = pg().Conninfo(db_);
     o.tables = {"klienci", "pracownicy", "projekty"};
+    o.state_uri = *out_ / "_checkpoints/capture";
     o.encoder.schemas = schemas;
     o.heartbeat = std::chrono::milliseconds(0);
     o.status_interval = std::chrono::milliseconds(1000);

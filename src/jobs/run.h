@@ -50,9 +50,9 @@ struct RunOptions {
   std::string brokers;
   // librdkafka properties (-X) for the producer and the consumer. Default empty.
   std::map<std::string, std::string> kafka_properties;
-  // Topics and group of the stream stage with brokers. Defaults as StreamOptions.
-  std::vector<std::string> topics = {"^dbserver1\\.public\\..*"};
-  std::string group = "cdcpipe-stream";
+  // Topics and group of the stream stage with brokers. Required with brokers (as StreamOptions).
+  std::vector<std::string> topics;
+  std::string group;
   // Embedded: items (records + transaction markers) queued between capture and the raw sink. Default
   // 4096 (bounds memory together with max_batch_rows).
   size_t channel_capacity = 4096;

@@ -56,6 +56,9 @@ Status OpenRawStores(const RawOutputOptions& options, std::unique_ptr<store::Obj
 
 Status StreamJob::Run() {
   const RawOutputOptions& oo = options_.output;
+  if (oo.output.empty() || options_.topics.empty() || options_.group.empty()) {
+    return Status::InvalidArgument("stream: the output, the topics and the consumer group are required");
+  }
   SetStage(oo.state, options_.name, "starting", "recovering " + oo.output);
   std::unique_ptr<store::ObjectStore> output, checkpoint;
   Status open = OpenRawStores(oo, &output, &checkpoint);

@@ -32,8 +32,9 @@ namespace cdc::jobs {
 
 // Where and how raw events are written; shared by `stream` and `run`.
 struct RawOutputOptions {
-  // Output root URI (local dir, file://, s3://). Default "./data/processed-data".
-  std::string output = "./data/processed-data";
+  // Output root URI (local dir, file://, s3://). Required (the CLI's default is output.root's,
+  // src/config).
+  std::string output;
   // Checkpoint location URI. Default: empty = "<output>/_checkpoints/stream".
   std::string checkpoint;
   // Store options (S3 endpoint and credentials fall back to the environment).
@@ -60,10 +61,10 @@ Status OpenRawStores(const RawOutputOptions& options, std::unique_ptr<store::Obj
 struct StreamOptions {
   // bootstrap.servers. Required.
   std::string brokers;
-  // Topic names or "^regex" patterns. Default Debezium's topics of the public schema.
-  std::vector<std::string> topics = {"^dbserver1\\.public\\..*"};
-  // Consumer group. Default "cdcpipe-stream".
-  std::string group = "cdcpipe-stream";
+  // Topic names or "^regex" patterns. Required (the CLI derives them from kafka.topic_prefix).
+  std::vector<std::string> topics;
+  // Consumer group. Required (kafka.group).
+  std::string group;
   // librdkafka properties (-X), applied last. session.timeout.ms defaults to 6000 unless given.
   std::map<std::string, std::string> kafka_properties;
   RawOutputOptions output;
