@@ -17,7 +17,7 @@ enum : uint32_t {
   kVarcharOid = 1043, kDateOid = 1082, kTimeOid = 1083, kTimestampOid = 1114, kTimestamptzOid = 1184,
   kIntervalOid = 1186, kTimetzOid = 1266, kNumericOid = 1700, kUuidOid = 2950, kJsonbOid = 3802,
   kInt4RangeOid = 3904, kNumRangeOid = 3906, kTsRangeOid = 3908, kTsTzRangeOid = 3910, kDateRangeOid = 3912,
-  kInt8RangeOid = 3926,
+  kInt8RangeOid = 3926, kPointOid = 600, kBitOid = 1560, kVarbitOid = 1562,
 };
 
 constexpr std::string_view kUnavailable = "__debezium_unavailable_value";
@@ -97,6 +97,9 @@ enum class Kind : uint8_t {
   kMoneyPrecise,    // money, precise: "<b64>" at scale 2 (org.apache.kafka.connect.data.Decimal)
   kMoneyString,     // money as Debezium's string
   kMoneyDouble,     // money as JSON double
+  kBit,             // bit(1), varbit(1): boolean
+  kBits,            // bit(n > 1), varbit: bytes io.debezium.data.Bits (little-endian), TypePlan::bits_length
+  kPoint,           // point: struct io.debezium.data.geometry.Point {x, y, wkb, srid}
   kEnum,            // a string; the schema is io.debezium.data.Enum with the labels
   kArray,           // a JSON array of ColumnPlan::element values
 };
@@ -110,6 +113,7 @@ struct TypePlan {
   // time, timetz, timestamp, timestamptz: fractional-second digits the column keeps (pgjdbc's
   // TypeInfoCache.getScale: the typmod, 6 without one). Debezium's PostgresValueConverter.getTimePrecision.
   int time_precision = 6;
+  int64_t bits_length = 0;   // kBits: Debezium's "length" parameter (the column's bit count)
   std::string enum_labels;   // kEnum: Debezium's "allowed" parameter
 };
 
@@ -214,6 +218,17 @@ TypePlan ScalarPlan(uint32_t oid, int32_t typmod, DecimalMode mode) {
     case kTimeOid: p.kind = p.time_precision <= 3 ? Kind::kTimeMillis : Kind::kTime; break;
     case kTimetzOid: p.kind = Kind::kTimetz; break;
     case kIntervalOid: p.kind = Kind::kInterval; break;
+    case kBitOid:
+    case kVarbitOid: {
+      // PostgresValueConverter: BIT/VARBIT -> column.length() > 1 ? Bits.builder(length) : boolean. The length is
+      // pgjdbc's TypeInfoCache.getPrecision: the typmod (bit(n), varbit(n)); a varbit without one reports the
+      // driver's unknownLength, Integer.MAX_VALUE (Debezium's docs: "2^31 - 1").
+      int64_t length = oid == kVarbitOid && typmod < 0 ? 2147483647 : typmod;
+      p.kind = length > 1 ? Kind::kBits : Kind::kBit;
+      p.bits_length = length;
+      break;
+    }
+    case kPointOid: p.kind = Kind::kPoint; break;
     case kMoneyOid:
       p.kind = mode == DecimalMode::kString ? Kind::kMoneyString
                : mode == DecimalMode::kDouble ? Kind::kMoneyDouble
@@ -334,6 +349,22 @@ void AppendTypeSchema(std::string* out, const TypePlan& t, bool optional) {
       *out += "\",\"connect.decimal.precision\":\"";
       AppendInt(out, NumericTypmodPrecision(t.type_modifier));
       *out += "\"}";
+      break;
+    case Kind::kBit: simple("boolean", nullptr); break;
+    case Kind::kBits:
+      simple("bytes", "io.debezium.data.Bits");
+      *out += ",\"parameters\":{\"length\":\"";
+      AppendInt(out, t.bits_length);
+      *out += "\"}";
+      break;
+    case Kind::kPoint:
+      // io.debezium.data.geometry.Point.builder(): x, y required doubles; wkb, srid optional.
+      *out += "{\"type\":\"struct\",\"fields\":[{\"type\":\"double\",\"optional\":false,\"field\":\"x\"},"
+              "{\"type\":\"double\",\"optional\":false,\"field\":\"y\"},"
+              "{\"type\":\"bytes\",\"optional\":true,\"field\":\"wkb\"},"
+              "{\"type\":\"int32\",\"optional\":true,\"field\":\"srid\"}],\"optional\":";
+      *out += opt;
+      *out += ",\"name\":\"io.debezium.data.geometry.Point\",\"version\":1,\"doc\":\"Geometry (POINT)\"";
       break;
     case Kind::kEnum:
       simple("string", "io.debezium.data.Enum");
@@ -556,6 +587,30 @@ Status AppendScalar(std::string* out, const TypePlan& p, std::string_view text) 
       AppendJsonString(out, text);
       return Status::OK();
     case Kind::kBytes: return AppendBase64Bytes(out, pgtext::ByteaToBytes(text));
+    case Kind::kBit: {
+      // PostgresValueConverter.convertBit: Integer.valueOf(text, 2) != 0.
+      CDC_ASSIGN_OR_RETURN(std::string bytes, pgtext::BitStringToDebeziumBits(text));
+      out->append(bytes.empty() ? "false" : "true");
+      return Status::OK();
+    }
+    case Kind::kBits: return AppendBase64Bytes(out, pgtext::BitStringToDebeziumBits(text));
+    case Kind::kPoint: {
+      double x = 0, y = 0;
+      CDC_RETURN_IF_ERROR(pgtext::ParsePoint(text, &x, &y));
+      auto coordinate = [out](double d) {
+        if (std::isnan(d)) out->append("\"NaN\"");  // Jackson's QUOTE_NON_NUMERIC_NUMBERS, as for float8
+        else if (std::isinf(d)) out->append(d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+        else AppendDouble(out, d);
+      };
+      out->append("{\"x\":");
+      coordinate(x);
+      out->append(",\"y\":");
+      coordinate(y);
+      out->append(",\"wkb\":\"");
+      pgtext::AppendBase64(out, pgtext::PointWkb(x, y));
+      out->append("\",\"srid\":null}");
+      return Status::OK();
+    }
     case Kind::kDecimalVariable:
     case Kind::kDecimalFixed: {
       if (text == "NaN" || text == "Infinity" || text == "-Infinity") {

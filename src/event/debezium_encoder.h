@@ -19,6 +19,7 @@
 //   bytes, interval -> int64 micros (io.debezium.time.MicroDuration, 365.25 / 12 days a month), money -> see
 //   DecimalMode (Decimal at scale 2), one-dimensional arrays of those -> JSON arrays (schema type "array"),
 //   enums the catalog resolved -> string (io.debezium.data.Enum with the labels), domains -> their base type,
+//   bit(1) -> boolean, bit(n>1)/varbit -> bytes (io.debezium.data.Bits), point -> io.debezium.data.geometry.Point,
 //   everything else (text, varchar, bpchar, unknown types) -> string; NULL -> null.
 // An unchanged TOAST value is taken from the old row when the event carries it there, otherwise it is
 // Debezium's placeholder "__debezium_unavailable_value".
@@ -157,6 +158,18 @@ Result<std::string> MoneyToDecimal(std::string_view text);
 // Java double and Debezium prints BigDecimal.valueOf(double).toPlainString(), so "$1,000.00" -> "1000.0",
 // "$1,234.50" -> "1234.5", "$12,345,678.90" -> "12345678.9".
 Result<std::string> MoneyToDebeziumString(std::string_view text);
+
+// bit/varbit text ("1011") -> io.debezium.data.Bits bytes as Debezium's PostgresValueConverter.convertBits builds
+// them: the last character is bit 0, bits go into a java.util.BitSet and out through BitSet.toByteArray()
+// (little-endian, as many bytes as the highest set bit needs: "00" -> no bytes, "11" -> {0x03},
+// "1000000001" -> {0x01, 0x02}). Empty result = no bit set (what bit(1) -> false uses). Other characters:
+// InvalidArgument.
+Result<std::string> BitStringToDebeziumBits(std::string_view text);
+// point text "(x,y)" -> its coordinates (float8 text each, NaN/Infinity accepted as pgjdbc's PGpoint does).
+Status ParsePoint(std::string_view text, double* x, double* y);
+// The 21-byte OGC WKB of a 2D point as io.debezium.data.geometry.Point.buildWKBPoint writes it: byte order
+// marker 1, then type 1 (int32) and x, y (float64), all little-endian.
+std::string PointWkb(double x, double y);
 
 // One element of a parsed array literal.
 struct ArrayElement {

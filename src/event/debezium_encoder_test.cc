@@ -421,6 +421,98 @@ TEST(DebeziumEncoderTest, NumericSpecialValuesAsDebeziumStrings) {
   }
 }
 
+// bit, varbit and point (issue 17). Debezium 2.5's PostgreSQL connector (PostgresValueConverter.java):
+//  - schema: BIT/VARBIT -> column.length() > 1 ? io.debezium.data.Bits.builder(length) : boolean; the length is
+//    pgjdbc's TypeInfoCache.getPrecision: the typmod, Integer.MAX_VALUE for a varbit without one (docs: "2^31 - 1
+//    in case no length is given"); Bits.builder: bytes, name io.debezium.data.Bits, parameter "length", version 1.
+//  - bit(1)/varbit(1) value: convertBit -> Integer.valueOf(text, 2) != 0.
+//  - Bits value: convertBits(.., String): bit i counted from the right goes into a BitSet, and
+//    JdbcValueConverters.convertBits delivers BitSet.toByteArray() padded to ceil(bitset.length() / 8) bytes, i.e.
+//    little-endian and only as long as the highest set bit needs ("000" -> no bytes).
+//  - point: Point.builder() (io/debezium/data/geometry/Point.java): struct {x: double, y: double, wkb: optional
+//    bytes, srid: optional int32}, doc "Geometry (POINT)"; Point.createValue(schema, x, y) sets wkb to
+//    buildWKBPoint(x, y) (0x01, then int32 1, x, y little-endian) and leaves srid null. Docs example:
+//    https://debezium.io/documentation/reference/2.5/connectors/postgresql.html#postgresql-geometry-types
+std::shared_ptr<const TableSchema> Bity() {
+  auto t = std::make_shared<TableSchema>();
+  t->relation_id = 16800;
+  t->schema = "public";
+  t->table = "bity";
+  t->columns = {
+      {"id", 20, -1, true, false},   {"b1", 1560, 1, false, true},   {"b3", 1560, 3, false, true},
+      {"b10", 1560, 10, false, true}, {"vb", 1562, -1, false, true},  {"vb1", 1562, 1, false, true},
+      {"vb8", 1562, 8, false, true},  {"p", 600, -1, false, true},
+  };
+  return t;
+}
+
+TEST(DebeziumEncoderGolden, BitsAndPoint) {
+  for (bool schemas : {true, false}) {
+    DebeziumEncoder enc(Opts(schemas));
+    ChangeEvent e = BaseEvent(Bity(), Op::kCreate);
+    auto T = [](const char* s) { return Value::Text(s); };
+    e.after = Row{T("1"), T("1"), T("011"), T("1000000001"), T("000"), T("0"), T("1"), T("(1.5,-2)")};
+    CheckGolden(std::string("bity_create") + (schemas ? "_schema" : "_payload"), EncodeOne(enc, e));
+  }
+}
+
+TEST(DebeziumEncoderTest, BitsAndPointHaveDebeziumShapes) {
+  DebeziumEncoder enc(Opts(true));
+  ChangeEvent e = BaseEvent(Bity(), Op::kCreate);
+  auto T = [](const char* s) { return Value::Text(s); };
+  e.after = Row{T("1"), T("0"), T("011"), T("1000000001"), T("000"), T("1"), T("1"), T("(1,1)")};
+  std::vector<EncodedRecord> recs;
+  ASSERT_TRUE(enc.Encode(e, kNowMs, &recs).ok());
+  auto v = nlohmann::json::parse(*recs[0].value);
+  std::map<std::string, nlohmann::json> schema;
+  for (const auto& f : v["schema"]["fields"][1]["fields"]) schema[f["field"]] = f;
+  auto bits = [](const char* length, const char* field) {
+    return nlohmann::json{{"type", "bytes"},   {"optional", true}, {"name", "io.debezium.data.Bits"},
+                          {"version", 1},       {"parameters", {{"length", length}}}, {"field", field}};
+  };
+  EXPECT_EQ(schema["b1"], nlohmann::json::parse(R"({"type":"boolean","optional":true,"field":"b1"})"));
+  EXPECT_EQ(schema["vb1"], nlohmann::json::parse(R"({"type":"boolean","optional":true,"field":"vb1"})"));
+  EXPECT_EQ(schema["b3"], bits("3", "b3"));
+  EXPECT_EQ(schema["b10"], bits("10", "b10"));
+  EXPECT_EQ(schema["vb"], bits("2147483647", "vb"));
+  EXPECT_EQ(schema["p"]["type"], "struct");
+  EXPECT_EQ(schema["p"]["name"], "io.debezium.data.geometry.Point");
+  EXPECT_EQ(schema["p"]["doc"], "Geometry (POINT)");
+  EXPECT_EQ(schema["p"]["fields"], nlohmann::json::parse(
+      R"([{"type":"double","optional":false,"field":"x"},{"type":"double","optional":false,"field":"y"},
+          {"type":"bytes","optional":true,"field":"wkb"},{"type":"int32","optional":true,"field":"srid"}])"));
+
+  const auto& a = v["payload"]["after"];
+  EXPECT_EQ(a["b1"], false);
+  EXPECT_EQ(a["vb1"], true);
+  EXPECT_EQ(a["b3"], "Aw==");    // {0x03}
+  EXPECT_EQ(a["b10"], "AQI=");   // {0x01, 0x02}: bit 0 and bit 9, little-endian
+  EXPECT_EQ(a["vb"], "");        // no bit set: BitSet.toByteArray() is empty
+  EXPECT_EQ(a["vb8"], "AQ==");   // {0x01}
+  // Debezium's own test expectation for '(1,1)'::point: Point.createValue(schema, 1, 1)
+  // (AbstractRecordsProducerTest.schemaAndValuesForGeomTypes); its WKB is 01 01000000 <1.0 LE> <1.0 LE>.
+  EXPECT_EQ(a["p"]["x"], 1.0);
+  EXPECT_EQ(a["p"]["y"], 1.0);
+  EXPECT_EQ(a["p"]["wkb"], "AQEAAAAAAAAAAADwPwAAAAAAAPA/");
+  EXPECT_TRUE(a["p"]["srid"].is_null());
+}
+
+TEST(DebeziumEncoderTest, BadBitAndPointNameTheValue) {
+  DebeziumEncoder enc(Opts(false));
+  for (const auto& [column, text] : std::vector<std::pair<size_t, const char*>>{
+           {2, "012"}, {1, "x"}, {7, "(1,2"}, {7, "(1;2)"}, {7, "(a,2)"}}) {
+    ChangeEvent e = BaseEvent(Bity(), Op::kCreate);
+    Row row(Bity()->columns.size(), Value::Null());
+    row[0] = Value::Text("1");
+    row[column] = Value::Text(text);
+    e.after = row;
+    std::vector<EncodedRecord> recs;
+    Status s = enc.Encode(e, kNowMs, &recs);
+    EXPECT_TRUE(s.IsInvalidArgument()) << text;
+    EXPECT_NE(s.message().find(text), std::string::npos) << s.message();
+  }
+}
+
 // [C] ZonedTimestamp text: PostgresValueConverter.convertTimestampWithZone passes the column's scale (its
 // precision, 6 without a typmod) to ZonedTimestamp.toIsoString as the fraction width, which pads to exactly that
 // many digits (1..9) and falls back to ISO_OFFSET_DATE_TIME (no fraction for whole seconds) for 0. Array elements

@@ -2,6 +2,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -245,6 +246,50 @@ Result<std::string> TimetzToIsoUtc(std::string_view text) {
   AppendIsoTime(&out, utc);
   out.push_back('Z');
   return out;
+}
+
+Result<std::string> BitStringToDebeziumBits(std::string_view text) {
+  std::string bytes;
+  const size_t n = text.size();
+  for (size_t i = 0; i < n; ++i) {
+    char ch = text[n - 1 - i];  // bit i, counted from the right
+    if (ch != '0' && ch != '1') return Bad("bit", text);
+    if (ch == '1') {
+      if (bytes.size() <= i / 8) bytes.resize(i / 8 + 1, '\0');
+      bytes[i / 8] = static_cast<char>(static_cast<unsigned char>(bytes[i / 8]) | (1u << (i % 8)));
+    }
+  }
+  return bytes;
+}
+
+Status ParsePoint(std::string_view text, double* x, double* y) {
+  if (text.size() < 5 || text.front() != '(' || text.back() != ')') return Bad("point", text);
+  std::string_view inner = text.substr(1, text.size() - 2);
+  size_t comma = inner.find(',');
+  if (comma == std::string_view::npos) return Bad("point", text);
+  auto parse = [](std::string_view t, double* d) {
+    if (t.empty() || t.front() == '+') return false;
+    auto r = std::from_chars(t.data(), t.data() + t.size(), *d);  // also "NaN", "Infinity", "-Infinity"
+    return r.ec == std::errc() && r.ptr == t.data() + t.size();
+  };
+  if (!parse(inner.substr(0, comma), x) || !parse(inner.substr(comma + 1), y)) return Bad("point", text);
+  return Status::OK();
+}
+
+std::string PointWkb(double x, double y) {
+  std::string wkb;
+  wkb.reserve(21);
+  wkb.push_back('\x01');  // byte order: little-endian
+  auto put_le = [&wkb](uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) wkb.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  };
+  put_le(1, 4);  // wkbPoint
+  uint64_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  put_le(bits, 8);
+  std::memcpy(&bits, &y, sizeof bits);
+  put_le(bits, 8);
+  return wkb;
 }
 
 Result<std::string> ByteaToBytes(std::string_view text) {

@@ -2,6 +2,7 @@
 // independently (Node BigInt, the same bytes Java's BigInteger.toByteArray gives).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 
 #include "event/debezium_encoder.h"
@@ -142,6 +143,37 @@ TEST(PgTextTest, TimestamptzFractionPaddedToPrecision) {
   EXPECT_EQ(*TimestamptzToIsoUtc("1969-12-31 23:59:59.999999+00", 6), "1969-12-31T23:59:59.999999Z");
   EXPECT_EQ(*TimestamptzToIsoUtc("1969-12-31 23:59:59+00", 9), "1969-12-31T23:59:59.000000000Z");
   EXPECT_EQ(*TimestamptzToIsoUtc("infinity", 6), "infinity");
+}
+
+// PostgresValueConverter.convertBits: the rightmost character is bit 0; BitSet.toByteArray() is little-endian
+// and as short as the highest set bit allows.
+TEST(PgTextTest, BitsAsDebeziumBytes) {
+  EXPECT_EQ(*BitStringToDebeziumBits("1"), std::string("\x01", 1));
+  EXPECT_EQ(*BitStringToDebeziumBits("10"), std::string("\x02", 1));
+  EXPECT_EQ(*BitStringToDebeziumBits("000"), "");
+  EXPECT_EQ(*BitStringToDebeziumBits("100000000"), std::string("\x00\x01", 2));
+  EXPECT_EQ(*BitStringToDebeziumBits("11111111"), std::string("\xff", 1));
+  EXPECT_EQ(*BitStringToDebeziumBits(""), "");
+  EXPECT_TRUE(BitStringToDebeziumBits("102").status().IsInvalidArgument());
+}
+
+TEST(PgTextTest, PointsAndTheirWkb) {
+  double x = 0, y = 0;
+  ASSERT_TRUE(ParsePoint("(1.5,-2)", &x, &y).ok());
+  EXPECT_EQ(x, 1.5);
+  EXPECT_EQ(y, -2.0);
+  ASSERT_TRUE(ParsePoint("(1e+100,-0.000123)", &x, &y).ok());
+  EXPECT_EQ(x, 1e100);
+  ASSERT_TRUE(ParsePoint("(NaN,-Infinity)", &x, &y).ok());
+  EXPECT_TRUE(std::isnan(x));
+  EXPECT_TRUE(std::isinf(y) && y < 0);
+  EXPECT_TRUE(ParsePoint("1,2", &x, &y).IsInvalidArgument());
+  EXPECT_TRUE(ParsePoint("(1,)", &x, &y).IsInvalidArgument());
+  EXPECT_TRUE(ParsePoint("(+1,2)", &x, &y).IsInvalidArgument());
+  // Point.buildWKBPoint(1.5, -2): 01 | 01 00 00 00 | 1.5 LE | -2.0 LE
+  EXPECT_EQ(PointWkb(1.5, -2), std::string("\x01\x01\x00\x00\x00"
+                                           "\x00\x00\x00\x00\x00\x00\xf8\x3f"
+                                           "\x00\x00\x00\x00\x00\x00\x00\xc0", 21));
 }
 
 TEST(PgTextTest, Times) {
