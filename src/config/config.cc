@@ -240,6 +240,15 @@ Status SetFromText(const Key& k, Config& c, std::string_view text, const std::st
 
 bool HasPassword(std::string_view conninfo) { return RedactConninfo(conninfo) != conninfo; }
 
+// librdkafka properties that hold a secret (sasl.password, ssl.key.password, sasl.oauthbearer.client.secret,
+// sasl.jaas.config ...): shown as ******** by `cdcpipe config`.
+bool IsSecretProperty(std::string_view key) {
+  for (std::string_view word : {"password", "secret", "jaas", "token", "ssl.key.pem", "ssl_key", "credential"}) {
+    if (key.find(word) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 std::string ReadSecretFile(const std::string& path, std::string_view key, const std::string& origin, Status* st) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -513,7 +522,7 @@ std::string Config::Describe() const {
       value = "{";
       bool first = true;
       for (const auto& [key, v] : **m) {
-        value += (first ? "" : ", ") + scalar(key) + ": " + scalar(v);
+        value += (first ? "" : ", ") + scalar(key) + ": " + scalar(IsSecretProperty(key) ? "********" : v);
         first = false;
       }
       value += "}";

@@ -239,6 +239,14 @@ TEST_F(ConfigTest, SecretsComeFromEnvironmentOrFilesAndAreNeverShown) {
   EXPECT_EQ(e->HttpToken(), "env-tok");
   EXPECT_EQ(e->Describe().find("env-tok"), std::string::npos);
 
+  // Kafka credentials in kafka.properties are passed to librdkafka but never shown.
+  auto kafka = Parse({"-X", "sasl.password=kpw-1", "-X", "ssl.key.password=kpw-2", "-X", "acks=all"});
+  ASSERT_TRUE(kafka.ok()) << kafka.status().ToString();
+  EXPECT_EQ(kafka->kafka.properties.at("sasl.password"), "kpw-1");
+  std::string shown = kafka->Describe();
+  EXPECT_EQ(shown.find("kpw-"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("\"acks\": \"all\""), std::string::npos) << shown;
+
   auto missing = Parse({"--password-file", (dir_ / "nope").string()});
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("--password-file: source.password_file: cannot read"), std::string::npos)
