@@ -54,7 +54,7 @@ enum class SnapshotMode {
 Result<SnapshotMode> ParseSnapshotMode(std::string_view text);
 
 struct CaptureOptions {
-  // libpq connection string or URI (see pg::ResolveConninfo). Required.
+  // libpq connection string or URI; "" = libpq's PG* variables (the CLI passes source.url). Required.
   std::string conninfo;
   // Captured tables, "table" (schema public) or "schema.table". Default: empty = the publication's
   // tables (an error when there is no publication). When set, only these tables' changes are emitted

@@ -19,12 +19,6 @@ std::string CleanMessage(const char* msg) { return Trim(RedactConninfo(msg ? msg
 
 }  // namespace
 
-std::string ResolveConninfo(const std::string& db_flag) {
-  if (!db_flag.empty()) return db_flag;
-  if (const char* env = std::getenv("CDCPIPE_DB"); env && *env) return env;
-  return "";
-}
-
 StatusCode StatusCodeForSqlState(std::string_view s) {
   if (s.size() != 5) return StatusCode::kInvalidArgument;
   if (s.substr(0, 2) == "28") return StatusCode::kUnauthenticated;

@@ -20,9 +20,6 @@
 
 namespace cdc::pg {
 
-// Where to connect: the --db value if given, else $CDCPIPE_DB, else "" (libpq reads PG* variables).
-std::string ResolveConninfo(const std::string& db_flag);
-
 // The result of a query. Owns the PGresult.
 class PgResult {
  public:
