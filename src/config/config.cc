@@ -157,19 +157,23 @@ std::vector<std::string> SplitComma(std::string_view s) {
   return out;
 }
 
+// The choices of a key ("initial|never" -> {initial, never}); empty when any value of its type goes.
+std::vector<std::string_view> Choices(const Key& k) {
+  std::vector<std::string_view> out;
+  std::string_view a = k.allowed;
+  for (size_t pos = 0; !a.empty() && pos <= a.size();) {
+    size_t bar = std::min(a.find('|', pos), a.size());
+    out.push_back(a.substr(pos, bar - pos));
+    pos = bar + 1;
+  }
+  return out;
+}
+
 // What a key accepts, for error messages.
 std::string Expected(const Key& k) {
   if (!k.allowed.empty()) {
-    std::string out = "one of ";
-    std::string_view a = k.allowed;
-    size_t pos = 0;
-    while (pos <= a.size()) {
-      size_t bar = a.find('|', pos);
-      if (bar == std::string_view::npos) bar = a.size();
-      if (pos > 0) out += ", ";
-      out += a.substr(pos, bar - pos);
-      pos = bar + 1;
-    }
+    std::string out;
+    for (std::string_view c : Choices(k)) out += (out.empty() ? "one of " : ", ") + std::string(c);
     return out;
   }
   Config scratch;
@@ -199,18 +203,8 @@ Status SetFromText(const Key& k, Config& c, std::string_view text, const std::st
   };
   FieldRef f = k.field(c);
   if (auto* s = std::get_if<std::string*>(&f)) {
-    if (!k.allowed.empty()) {
-      bool ok = false;
-      std::string_view a = k.allowed;
-      size_t pos = 0;
-      while (pos <= a.size()) {
-        size_t bar = a.find('|', pos);
-        if (bar == std::string_view::npos) bar = a.size();
-        if (a.substr(pos, bar - pos) == text) ok = true;
-        pos = bar + 1;
-      }
-      if (!ok) return bad();
-    }
+    std::vector<std::string_view> choices = Choices(k);
+    if (!choices.empty() && std::find(choices.begin(), choices.end(), text) == choices.end()) return bad();
     **s = std::string(text);
   } else if (auto* b = std::get_if<bool*>(&f)) {
     auto v = ParseBool(text);
