@@ -55,3 +55,11 @@ if(TARGET Snappy::snappy-static)
 else()
   set(CDC_SNAPPY_TARGET Snappy::snappy)
 endif()
+
+# libpg_query (Debian libpg-query-dev: PostgreSQL 15's own grammar) parses the views file. Linked
+# from its static archive like yaml-cpp: only views loading uses it, once, at start-up.
+find_path(CDC_PG_QUERY_INCLUDE pg_query.h REQUIRED)
+find_library(CDC_PG_QUERY_LIBRARY NAMES libpg_query.a pg_query REQUIRED)
+add_library(cdc_pg_query INTERFACE)
+target_include_directories(cdc_pg_query INTERFACE ${CDC_PG_QUERY_INCLUDE})
+target_link_libraries(cdc_pg_query INTERFACE ${CDC_PG_QUERY_LIBRARY} Threads::Threads)

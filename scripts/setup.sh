@@ -24,7 +24,7 @@ packages=(
   postgresql-15 postgresql-client libpq-dev libpq5
   librdkafka-dev librdkafka1 kcat
   libsnappy-dev libzstd-dev libcurl4-openssl-dev libcurl4 libssl-dev libssl3
-  nlohmann-json3-dev libsimdjson-dev libcli11-dev libfmt-dev libspdlog-dev libyaml-cpp-dev
+  nlohmann-json3-dev libsimdjson-dev libcli11-dev libfmt-dev libspdlog-dev libyaml-cpp-dev libpg-query-dev
   libthrift-dev thrift-compiler libboost-dev
   libgtest-dev googletest libbenchmark-dev
   pkg-config cmake g++ make git curl ca-certificates
