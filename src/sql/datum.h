@@ -86,6 +86,8 @@ int Compare(const Datum& a, const Datum& b);
 // Equal per Compare (so 1.50 = 1.5), and a hash consistent with it.
 bool Equal(const Datum& a, const Datum& b);
 uint64_t Hash(const Datum& d);
+// Compare(a, b) < 0: the strict weak order of ordered containers (AggregateState::values).
+bool DatumLess(const Datum& a, const Datum& b);
 
 // PostgreSQL's text output of a value of `type` ("12.50", "2024-01-02 10:00:00+00", "t", NULL -> "").
 std::string ToText(const Datum& d, const Type& type);

@@ -76,13 +76,16 @@ struct AggregateSpec {
 // value -> multiplicity map (ordered), so deleting the current minimum never rescans the group.
 // Floating-point sums are the one exception: they are kept as a double, so after retractions they
 // may differ from a fresh sum in the last bits (docs/VIEWS.md).
+// Layout: 48 bytes (the 16-byte isum first, so that no padding sits between the members).
+// bool_and/bool_or keep the number of true arguments in isum and of non-null ones in count.
 struct AggregateState {
+  __int128 isum = 0;  // exact sum of integer/numeric arguments (numeric at `scale`); bool: trues
   int64_t count = 0;  // rows counted (count(*): every row; others: rows whose argument is not null)
-  __int128 isum = 0;  // exact sum of integer/numeric arguments (numeric at `scale`)
   double fsum = 0;    // sum of float arguments
-  int16_t scale = 0;  // numeric sums: the scale isum is kept at (the largest seen)
-  // min/max/DISTINCT: argument value -> multiplicity; null when the kind needs none.
+  // min/max/DISTINCT: argument value -> multiplicity; null when the kind needs none. With DISTINCT,
+  // count/isum/fsum accumulate each distinct value once (when its multiplicity leaves 0).
   std::unique_ptr<std::map<Datum, int64_t, bool (*)(const Datum&, const Datum&)>> values;
+  int16_t scale = 0;  // numeric sums: the scale isum is kept at (the largest seen)
 };
 
 // Adds (`sign` = +1) or retracts (-1) one input row's argument value (ignored when null, except by
