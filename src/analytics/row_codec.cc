@@ -1,0 +1,414 @@
+#include "analytics/row_codec.h"
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+
+#include "base/fixed_bytes.h"
+
+namespace cdc::analytics {
+
+void PutVarint(std::string* out, uint64_t v) {
+  char buf[10];
+  int n = 0;
+  while (v >= 0x80) {
+    buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  buf[n++] = static_cast<char>(v);
+  out->append(buf, n);
+}
+
+bool GetVarint(std::string_view* in, uint64_t* v) {
+  uint64_t r = 0;
+  for (int shift = 0, i = 0; i < 10 && static_cast<size_t>(i) < in->size(); ++i, shift += 7) {
+    uint8_t b = static_cast<uint8_t>((*in)[i]);
+    r |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) {
+      in->remove_prefix(i + 1);
+      *v = r;
+      return true;
+    }
+  }
+  return false;
+}
+
+void PutZigzag(std::string* out, int64_t v) {
+  PutVarint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+}
+
+bool GetZigzag(std::string_view* in, int64_t* v) {
+  uint64_t u;
+  if (!GetVarint(in, &u)) return false;
+  *v = static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
+  return true;
+}
+
+void PutZigzag128(std::string* out, __int128 v) {
+  using U = unsigned __int128;
+  U u = (static_cast<U>(v) << 1) ^ static_cast<U>(v >> 127);
+  char buf[19];
+  int n = 0;
+  while (u >= 0x80) {
+    buf[n++] = static_cast<char>(static_cast<uint8_t>(u & 0x7f) | 0x80);
+    u >>= 7;
+  }
+  buf[n++] = static_cast<char>(static_cast<uint8_t>(u));
+  out->append(buf, n);
+}
+
+bool GetZigzag128(std::string_view* in, __int128* v) {
+  using U = unsigned __int128;
+  U r = 0;
+  for (int shift = 0, i = 0; i < 19 && static_cast<size_t>(i) < in->size(); ++i, shift += 7) {
+    uint8_t b = static_cast<uint8_t>((*in)[i]);
+    r |= static_cast<U>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) {
+      in->remove_prefix(i + 1);
+      *v = static_cast<__int128>((r >> 1) ^ (~(r & 1) + 1));
+      return true;
+    }
+  }
+  return false;
+}
+
+void PutBytes(std::string* out, std::string_view bytes) {
+  PutVarint(out, bytes.size());
+  out->append(bytes);
+}
+
+bool GetBytes(std::string_view* in, std::string_view* bytes) {
+  uint64_t n;
+  if (!GetVarint(in, &n) || n > in->size()) return false;
+  *bytes = in->substr(0, n);
+  in->remove_prefix(n);
+  return true;
+}
+
+namespace {
+enum Tag : uint8_t { kNullTag = 0, kFalseTag = 1, kTrueTag = 2, kIntTag = 3, kFloatTag = 4, kNumericTag = 5, kTextTag = 6 };
+}  // namespace
+
+void PutDatum(std::string* out, const sql::Datum& d, bool canonical) {
+  using K = sql::Datum::Kind;
+  switch (d.kind) {
+    case K::kNull: out->push_back(kNullTag); return;
+    case K::kBool: out->push_back(d.b ? kTrueTag : kFalseTag); return;
+    case K::kInt:
+      out->push_back(kIntTag);
+      PutZigzag(out, d.i);
+      return;
+    case K::kFloat: {
+      out->push_back(kFloatTag);
+      double f = d.f;
+      if (canonical) {
+        if (std::isnan(f)) f = std::numeric_limits<double>::quiet_NaN();
+        if (f == 0) f = 0.0;  // -0.0 = 0.0
+      }
+      PutFixed(out, f);
+      return;
+    }
+    case K::kNumeric: {
+      out->push_back(kNumericTag);
+      __int128 n = d.n;
+      int scale = d.scale;
+      if (canonical) {
+        if (n == 0) scale = 0;
+        while (scale > 0 && n % 10 == 0) {
+          n /= 10;
+          --scale;
+        }
+      }
+      PutZigzag(out, scale);
+      PutZigzag128(out, n);
+      return;
+    }
+    case K::kText:
+      out->push_back(kTextTag);
+      PutBytes(out, d.s);
+      return;
+  }
+}
+
+bool GetDatum(std::string_view* in, sql::Datum* d) {
+  if (in->empty()) return false;
+  uint8_t tag = static_cast<uint8_t>((*in)[0]);
+  in->remove_prefix(1);
+  switch (tag) {
+    case kNullTag: *d = sql::Datum::Null(); return true;
+    case kFalseTag: *d = sql::Datum::Bool(false); return true;
+    case kTrueTag: *d = sql::Datum::Bool(true); return true;
+    case kIntTag: {
+      int64_t v;
+      if (!GetZigzag(in, &v)) return false;
+      *d = sql::Datum::Int(v);
+      return true;
+    }
+    case kFloatTag: {
+      double f;
+      if (!GetFixed(in, &f)) return false;
+      *d = sql::Datum::Float(f);
+      return true;
+    }
+    case kNumericTag: {
+      int64_t scale;
+      __int128 n;
+      if (!GetZigzag(in, &scale) || scale < 0 || scale > 38 || !GetZigzag128(in, &n)) return false;
+      if (n > sql::kMaxNumericUnscaled || n < -sql::kMaxNumericUnscaled) return false;
+      *d = sql::Datum::Numeric(n, static_cast<int16_t>(scale));
+      return true;
+    }
+    case kTextTag: {
+      std::string_view s;
+      if (!GetBytes(in, &s)) return false;
+      *d = sql::Datum::Text(std::string(s));
+      return true;
+    }
+    default: return false;
+  }
+}
+
+bool SkipDatum(std::string_view* in) {
+  sql::Datum d;
+  return GetDatum(in, &d);
+}
+
+namespace {
+
+enum StateFlag : uint8_t { kCount = 1, kIsum = 2, kFsum = 4, kScale = 8, kValues = 16 };
+
+uint8_t FlagsOf(const sql::AggregateState& s) {
+  uint8_t f = 0;
+  if (s.count != 0) f |= kCount;
+  if (s.isum != 0) f |= kIsum;
+  if (std::bit_cast<uint64_t>(s.fsum) != 0) f |= kFsum;
+  if (s.scale != 0) f |= kScale;
+  if (s.values) f |= kValues;
+  return f;
+}
+
+void PutScalars(std::string* out, const sql::AggregateState& s, uint8_t f) {
+  out->push_back(static_cast<char>(f));
+  if (f & kCount) PutZigzag(out, s.count);
+  if (f & kIsum) PutZigzag128(out, s.isum);
+  if (f & kFsum) PutFixed(out, s.fsum);
+  if (f & kScale) PutZigzag(out, s.scale);
+}
+
+bool GetScalars(std::string_view* in, sql::AggregateState* s, uint8_t* flags) {
+  if (in->empty()) return false;
+  uint8_t f = static_cast<uint8_t>((*in)[0]);
+  in->remove_prefix(1);
+  if (f & ~(kCount | kIsum | kFsum | kScale | kValues)) return false;
+  if ((f & kCount) && !GetZigzag(in, &s->count)) return false;
+  if ((f & kIsum) && !GetZigzag128(in, &s->isum)) return false;
+  if ((f & kFsum) && !GetFixed(in, &s->fsum)) return false;
+  if (f & kScale) {
+    int64_t sc;
+    if (!GetZigzag(in, &sc) || sc < 0 || sc > 38) return false;
+    s->scale = static_cast<int16_t>(sc);
+  }
+  *flags = f;
+  return true;
+}
+
+}  // namespace
+
+void PutStateInMemory(std::string* out, const sql::AggregateState& s) {
+  uint8_t f = FlagsOf(s);
+  PutScalars(out, s, f);
+  if (f & kValues) PutFixed(out, reinterpret_cast<uintptr_t>(s.values.get()));
+}
+
+bool GetStateInMemory(std::string_view* in, sql::AggregateState* s) {
+  uint8_t f;
+  if (!GetScalars(in, s, &f)) return false;
+  if (f & kValues) {
+    uintptr_t p;
+    if (!GetFixed(in, &p)) return false;
+    s->values.reset(reinterpret_cast<ValueMap*>(p));
+  }
+  return true;
+}
+
+void PutStateSaved(std::string* out, const sql::AggregateState& s) {
+  uint8_t f = FlagsOf(s);
+  PutScalars(out, s, f);
+  if (f & kValues) {
+    PutVarint(out, s.values->size());
+    for (const auto& [v, m] : *s.values) {
+      PutDatum(out, v, /*canonical=*/false);
+      PutZigzag(out, m);
+    }
+  }
+}
+
+bool GetStateSaved(std::string_view* in, sql::AggregateState* s) {
+  uint8_t f;
+  if (!GetScalars(in, s, &f)) return false;
+  if (f & kValues) {
+    uint64_t n;
+    if (!GetVarint(in, &n) || n > in->size()) return false;
+    s->values = std::make_unique<ValueMap>(&sql::DatumLess);
+    for (uint64_t i = 0; i < n; ++i) {
+      sql::Datum d;
+      int64_t m;
+      if (!GetDatum(in, &d) || !GetZigzag(in, &m)) return false;
+      s->values->emplace(std::move(d), m);
+    }
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// ByteTable
+
+namespace {
+// LEB128 from a block this table wrote (always well formed).
+inline uint64_t ReadLength(const char** p) {
+  uint64_t r = 0;
+  for (int shift = 0;; shift += 7) {
+    uint8_t b = static_cast<uint8_t>(*(*p)++);
+    r |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return r;
+  }
+}
+}  // namespace
+
+void ByteTable::Split(const char* block, std::string_view* key, std::string_view* value) {
+  const char* p = block;
+  uint64_t kn = ReadLength(&p);
+  *key = std::string_view(p, kn);
+  p += kn;
+  uint64_t vn = ReadLength(&p);
+  *value = std::string_view(p, vn);
+}
+
+size_t ByteTable::BlockSize(const char* block) {
+  std::string_view k, v;
+  Split(block, &k, &v);
+  return static_cast<size_t>(v.data() + v.size() - block);
+}
+
+uint64_t ByteTable::HashKey(std::string_view key) {
+  uint64_t h = std::hash<std::string_view>{}(key);
+  return h ^ (h >> 29);
+}
+
+int64_t ByteTable::Find(std::string_view key, uint64_t hash) const {
+  if (slots_.empty()) return -1;
+  size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    char* b = slots_[i];
+    if (b == nullptr) return -1;
+    if (b == Tombstone()) continue;
+    std::string_view k, v;
+    Split(b, &k, &v);
+    if (k == key) return static_cast<int64_t>(i);
+  }
+}
+
+bool ByteTable::Get(std::string_view key, std::string_view* value) const {
+  int64_t i = Find(key, HashKey(key));
+  if (i < 0) return false;
+  std::string_view k;
+  Split(slots_[i], &k, value);
+  return true;
+}
+
+void ByteTable::Grow() {
+  // Live entries stay at or under 5/8 of the slots; a rehash at the same size drops tombstones.
+  size_t n = slots_.empty() ? 16 : slots_.size();
+  while ((size_ + 1) * 8 > n * 5) n *= 2;
+  std::vector<char*> old;
+  old.swap(slots_);
+  slots_.assign(n, nullptr);
+  used_ = size_;
+  size_t mask = n - 1;
+  for (char* b : old) {
+    if (b == nullptr || b == Tombstone()) continue;
+    std::string_view k, v;
+    Split(b, &k, &v);
+    size_t i = HashKey(k) & mask;
+    while (slots_[i] != nullptr) i = (i + 1) & mask;
+    slots_[i] = b;
+  }
+}
+
+void ByteTable::Reserve(size_t n) {
+  size_t want = 16;
+  while (want * 5 < n * 8) want *= 2;
+  if (want <= slots_.size()) return;
+  size_t keep = size_;
+  // Grow() sizes by size_; pretend for a moment.
+  size_ = n;
+  Grow();
+  size_ = keep;
+  used_ = keep;
+}
+
+void ByteTable::Put(std::string_view key, std::string_view value) {
+  uint64_t h = HashKey(key);
+  int64_t at = Find(key, h);
+  std::string head;
+  PutVarint(&head, key.size());
+  head.append(key);
+  PutVarint(&head, value.size());
+  size_t need = head.size() + value.size();
+  auto fill = [&head, &value](char* b) {
+    std::memcpy(b, head.data(), head.size());
+    if (!value.empty()) std::memcpy(b + head.size(), value.data(), value.size());
+  };
+  if (at >= 0) {
+    char* b = slots_[at];
+    size_t have = BlockSize(b);
+    if (have != need) {
+      // `value` may point into the old block: copy it before the block moves.
+      std::string copy(value);
+      value = copy;
+      char* nb = static_cast<char*>(std::malloc(need));
+      fill(nb);
+      std::free(b);
+      slots_[at] = nb;
+      block_bytes_ += need;
+      block_bytes_ -= have;
+    } else {
+      std::memmove(b + head.size(), value.data(), value.size());
+    }
+    return;
+  }
+  if ((used_ + 1) * 8 > slots_.size() * 5) Grow();
+  size_t mask = slots_.size() - 1;
+  size_t i = h & mask;
+  while (slots_[i] != nullptr && slots_[i] != Tombstone()) i = (i + 1) & mask;
+  if (slots_[i] == nullptr) ++used_;
+  char* b = static_cast<char*>(std::malloc(need));
+  fill(b);
+  slots_[i] = b;
+  ++size_;
+  block_bytes_ += need;
+}
+
+bool ByteTable::Erase(std::string_view key) {
+  int64_t at = Find(key, HashKey(key));
+  if (at < 0) return false;
+  block_bytes_ -= BlockSize(slots_[at]);
+  std::free(slots_[at]);
+  slots_[at] = Tombstone();
+  --size_;
+  return true;
+}
+
+void ByteTable::Clear() {
+  for (char* b : slots_) {
+    if (b != nullptr && b != Tombstone()) std::free(b);
+  }
+  slots_.clear();
+  slots_.shrink_to_fit();
+  size_ = used_ = 0;
+  block_bytes_ = 0;
+}
+
+}  // namespace cdc::analytics
