@@ -365,23 +365,42 @@ else
   echo "    the marker's insert, update and delete are committed exactly once"
 fi
 
-step "e2e: waiting until both analytics equal SQL on the source"
-sql_k="$state/e2e.klienci.txt" sql_p="$state/e2e.pracownicy.txt" api_json="$state/e2e.api.json"
-analytics_match() {
-  psql -X -A -t -F '|' -P null='\N' -c "SELECT kraj, count(*) FROM klienci GROUP BY kraj" >"$sql_k" &&
-    psql -X -A -t -F '|' -P null='\N' -c "SELECT stanowisko, count(*), avg(wiek) FROM pracownicy GROUP BY stanowisko" >"$sql_p" &&
-    api_status >"$api_json" &&
+views_file=$("$cdcpipe" config --config "$state/cdcpipe.yaml" | awk '/^views:/{v=1;next} v&&/^  file:/{print $2; exit}')
+step "e2e: waiting until every view of ${views_file:-the views file} equals PostgreSQL running it"
+pg_json="$state/e2e.pg.json" api_json="$state/e2e.api.json"
+# PostgreSQL evaluates the views file itself, in a transaction that is rolled back: nothing is created.
+pg_views() {
+  {
+    echo "BEGIN;"
+    cat "$views_file"
+    echo ";"
+    echo "SELECT json_object_agg(v, coalesce(r, '[]'::json)) FROM (VALUES"
+    local first=1 name
+    while IFS= read -r name; do
+      ((first)) || echo ","
+      first=0
+      local q=${name//\"/\"\"}
+      printf "('%s', (SELECT json_agg(t) FROM \"%s\" t))" "${name//\'/\'\'}" "$q"
+    done < <(grep -ioE 'create[[:space:]]+view[[:space:]]+("[^"]+"|[a-z_][a-z0-9_]*)' "$views_file" |
+             sed -E 's/^[Cc][Rr][Ee][Aa][Tt][Ee][[:space:]]+[Vv][Ii][Ee][Ww][[:space:]]+//; s/^"(.*)"$/\1/')
+    echo ") AS x(v, r);"
+    echo "ROLLBACK;"
+  } | psql -X -q -A -t -v ON_ERROR_STOP=1 -f - 2>&1 | grep -v '^$' >"$pg_json"
+}
+views_match() {
+  pg_views && api_status >"$api_json" &&
     if ((s3)); then
-      NODE_PATH="$repo/tests/node/node_modules" node "$repo/tests/node/e2e_check.mjs" "$sql_k" "$sql_p" "$api_json"
+      NODE_PATH="$repo/tests/node/node_modules" node "$repo/tests/node/e2e_check.mjs" "$pg_json" "$api_json"
     else
-      NODE_PATH="$repo/tests/node/node_modules" node "$repo/tests/node/e2e_check.mjs" "$sql_k" "$sql_p" "$api_json" "$output"
+      NODE_PATH="$repo/tests/node/node_modules" node "$repo/tests/node/e2e_check.mjs" "$pg_json" "$api_json" "$output"
     fi
 }
-if ! wait_until "$e2e_timeout" "$state/run.pid" "cdcpipe run" "$state/run.log" analytics_match; then
-  analytics_match || true
-  fail analytics "$state/run.log" "the analytics did not equal SQL within ${e2e_timeout}s (differences above)"
+[[ -n "$views_file" && -f "$views_file" ]] || fail views "" "no views file (views.file in $config)"
+if ! wait_until "$e2e_timeout" "$state/run.pid" "cdcpipe run" "$state/run.log" views_match; then
+  views_match || true
+  fail views "$state/run.log" "the views did not equal PostgreSQL within ${e2e_timeout}s (differences above)"
 fi
-echo "    klienci-by-country and avg-age-by-position equal SQL (live aggregates$( ((s3)) || echo ' and the Parquet results'))"
+echo "    every view equals PostgreSQL (live views$( ((s3)) || echo ' and the Parquet results'))"
 
 # ---- summary ---------------------------------------------------------------------------------------
 api_status >"$api_json"
@@ -392,19 +411,17 @@ console.log("Stages:");
 for (const st of s.stages) console.log(`  ${st.name.padEnd(10)} ${st.state.padEnd(12)} ${st.detail || ""}`);
 console.log("Events per table (captured / committed to Parquet):");
 for (const [t, c] of Object.entries(s.tables)) console.log(`  ${t.padEnd(12)} ${c.events_captured_total} / ${c.events_written_total}`);
-console.log(`Last committed batch ${s.last_batch_id}, source LSN confirmed ${s.last_committed_lsn}, analytics at LSN ${s.analytics.lsn}`);
-const show = (title, rows, avg) => {
-  console.log(title);
-  for (const r of rows.slice(0, 10)) console.log(`  ${String(r.group ?? "(null)").padEnd(28)} ${String(r.count).padStart(6)}${avg ? "  avg " + (r.avg_age == null ? "null" : r.avg_age.toFixed(2)) : ""}`);
-  if (rows.length > 10) console.log(`  ... ${rows.length - 10} more`);
-};
-show("klienci-by-country (top 10):", s.analytics.klienci_by_country, false);
-show("avg-age-by-position (top 10):", s.analytics.avg_age_by_position, true);
+console.log(`Last committed batch ${s.last_batch_id}, source LSN confirmed ${s.last_committed_lsn}`);
+for (const v of s.views) {
+  console.log(`${v.name} (${v.row_count} rows, source LSN ${v.source_lsn || "-"}${v.row_count > 10 ? ", first 10" : ""}):`);
+  console.log("  " + v.columns.map((c) => c.name.padEnd(24)).join(" "));
+  for (const r of v.rows.slice(0, 10)) console.log("  " + r.map((x) => String(x ?? "NULL").padEnd(24)).join(" "));
+}
 ' "$api_json"
 cat <<EOF
 
 End-to-end check passed ($mode).
-  Files:      $output/{raw-kafka-data,klienci-by-country,avg-age-by-position}
+  Files:      $output/raw-kafka-data and one folder per view
   Dashboard:  $dashboard   (metrics: ${dashboard}metrics)
   psql:       psql "$url"
   Status:     $status_cmd

@@ -9,7 +9,7 @@
 #include <random>
 #include <string>
 
-#include "jobs/analytics_test_util.h"
+#include "lake/raw_fixture_writer.h"
 
 namespace {
 
@@ -48,14 +48,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", store.status().ToString().c_str());
     return 1;
   }
-  cdc::jobs::testutil::RawFixtureWriter writer(store->get(), 10, first_batch, first_batch * 1000000);
+  cdc::lake::testutil::RawFixtureWriter writer(store->get(), 10, first_batch, first_batch * 1000000);
   std::mt19937_64 rng(seed);
   std::vector<uint8_t> exists(static_cast<size_t>(keys) * 2 + 1, first_batch > 0 ? 1 : 0);
   long per_batch = (events + batches - 1) / batches;
   int64_t lsn = 100000000 + first_batch * 10000000;
   long written = 0;
   while (written < events) {
-    std::vector<cdc::jobs::testutil::FixtureEvent> ev;
+    std::vector<cdc::lake::testutil::FixtureEvent> ev;
     for (long i = 0; i < per_batch && written < events; ++i, ++written) {
       bool k = rng() % 2 == 0;
       long id = 1 + static_cast<long>(rng() % keys);

@@ -1,6 +1,6 @@
-// The analytics oracle test: random workloads against the private PostgreSQL, real Debezium events
+// The seed views' oracle test: random workloads against the private PostgreSQL, real Debezium events
 // from the capture job written as raw-kafka-data (the raw sink's layout: Parquet + _spark_metadata),
-// then `cdcpipe batch` (full and incremental) and LiveAggregates must equal
+// then `cdcpipe batch --views views/seed.sql` (full and incremental) and LiveViews must equal
 //   SELECT kraj, count(*) FROM klienci GROUP BY kraj
 //   SELECT stanowisko, avg(wiek), count(*) FROM pracownicy GROUP BY stanowisko
 // read back with DuckDB from the Parquet files listed in _SUCCESS. Plus a crash in the middle of a
@@ -17,9 +17,9 @@
 
 #include "base/failpoint.h"
 #include "base/shutdown.h"
-#include "jobs/analytics_test_util.h"
+#include "lake/raw_fixture_writer.h"
 #include "jobs/capture.h"
-#include "jobs/live_aggregates.h"
+#include "jobs/live_views.h"
 #include "log/record_sink.h"
 #include "pg/connection.h"
 #include "pg/schema.h"
@@ -161,7 +161,7 @@ class BatchTest : public ::testing::Test {
     auto s = store::OpenStore(out_->path(), so);
     ASSERT_TRUE(s.ok());
     store_ = std::move(*s);
-    writer_ = std::make_unique<jobs::testutil::RawFixtureWriter>(store_.get());
+    writer_ = std::make_unique<lake::testutil::RawFixtureWriter>(store_.get());
   }
   void TearDown() override {
     ResetShutdown();
@@ -188,7 +188,7 @@ class BatchTest : public ::testing::Test {
     std::vector<log::Record> records = sink_.Take();
     size_t per = (records.size() + batches - 1) / std::max(1, batches);
     for (size_t start = 0; start < records.size() || start == 0; start += std::max<size_t>(per, 1)) {
-      std::vector<jobs::testutil::FixtureEvent> events;
+      std::vector<lake::testutil::FixtureEvent> events;
       std::vector<jobs::RawEvent> raw;
       for (size_t i = start; i < records.size() && i < start + per; ++i) {
         events.push_back({records[i].topic, records[i].key, records[i].value, 0});
@@ -274,13 +274,29 @@ class BatchTest : public ::testing::Test {
     return e;
   }
 
-  static Expect FromResult(const jobs::AnalyticsResult& r) {
+  // What the live views hold (seed.sql's two views, in file order).
+  static Expect FromLive(const jobs::LiveViews& live) {
     Expect e;
-    for (auto& c : r.klienci_by_country) e.countries[c.kraj.value_or("<NULL>")] = c.count;
-    for (auto& p : r.avg_age_by_position) {
-      e.ages[p.stanowisko.value_or("<NULL>")] = {p.count, p.avg_age ? Exact(*p.avg_age) : "NULL"};
+    const analytics::ViewEngine& engine = live.builder().engine();
+    auto countries = engine.Rows(0);
+    auto ages = engine.Rows(1);
+    EXPECT_TRUE(countries.ok() && ages.ok());
+    if (!countries.ok() || !ages.ok()) return e;
+    for (auto& r : countries->rows) e.countries[r[0].is_null() ? "<NULL>" : r[0].s] = r[1].i;
+    for (auto& r : ages->rows) {
+      e.ages[r[0].is_null() ? "<NULL>" : r[0].s] = {r[2].i, r[1].is_null() ? "NULL" : Exact(r[1].f)};
     }
     return e;
+  }
+
+  std::shared_ptr<const jobs::LoadedViews> SeedViews() {
+    jobs::ViewsOptions o;
+    o.file = SourceDir() + "/views/seed.sql";
+    o.conninfo = pg().Conninfo(db_);
+    o.tables = {"klienci", "pracownicy", "projekty"};
+    auto v = jobs::LoadViewsFile(o);
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return v.ok() ? *v : nullptr;
   }
 
   static void ExpectSame(const Expect& want, const Expect& got, const std::string& what) {
@@ -299,7 +315,8 @@ class BatchTest : public ::testing::Test {
   }
 
   CommandResult Batch(const std::vector<std::string>& extra = {}, const std::map<std::string, std::string>& env = {}) {
-    std::vector<std::string> argv = {CdcpipeBin(), "batch", "--output", out_->path()};
+    std::vector<std::string> argv = {CdcpipeBin(), "batch", "--output", out_->path(), "--db", pg().Uri(db_),
+                                     "--views", SourceDir() + "/views/seed.sql"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return RunCommand(argv, env);
   }
@@ -307,8 +324,8 @@ class BatchTest : public ::testing::Test {
   std::string db_;
   std::unique_ptr<TempDir> out_;
   std::unique_ptr<store::ObjectStore> store_;
-  std::unique_ptr<jobs::testutil::RawFixtureWriter> writer_;
-  std::unique_ptr<jobs::LiveAggregates> live_;
+  std::unique_ptr<lake::testutil::RawFixtureWriter> writer_;
+  std::unique_ptr<jobs::LiveViews> live_;
   MemorySink sink_;
 };
 
@@ -316,7 +333,8 @@ TEST_F(BatchTest, OracleFullIncrementalAndLive) {
   WorkloadGen gen(20261125);
   // Rows that exist before capture starts arrive as snapshot reads (op r).
   pg().Psql(db_, gen.Next(150, false));
-  live_ = std::make_unique<jobs::LiveAggregates>(jobs::LiveAggregatesOptions{store_.get(), nullptr, false});
+  live_ = std::make_unique<jobs::LiveViews>(
+      jobs::LiveViewsOptions{.output = store_.get(), .views = SeedViews(), .state = nullptr, .materialize = false});
   ASSERT_TRUE(live_->Start().ok());
   for (int round = 0; round < 4; ++round) {
     pg().Psql(db_, gen.Next(400, /*allow_truncate=*/round == 1));
@@ -328,7 +346,7 @@ TEST_F(BatchTest, OracleFullIncrementalAndLive) {
     ASSERT_EQ(r.exit_code, 0) << r.Describe();
     EXPECT_NE(r.err.find(round == 0 ? "full run" : "incremental run"), std::string::npos) << r.err;
     ExpectSame(want, FromDuckDb(), "incremental batch, round " + std::to_string(round));
-    ExpectSame(want, FromResult(live_->Current()), "live aggregates, round " + std::to_string(round));
+    ExpectSame(want, FromLive(*live_), "live views, round " + std::to_string(round));
 
     r = Batch({"--full"});
     ASSERT_EQ(r.exit_code, 0) << r.Describe();
@@ -382,7 +400,7 @@ TEST_F(BatchTest, RealPipelineLiveAndBatchAgree) {
   std::string log = out_->path() + "/../run-" + db_ + ".log";
   BackgroundProcess run({CdcpipeBin(), "run", "--db", pg().Uri(db_), "--output", out_->path(), "--http", "off",
                          "--trigger", "200ms", "--heartbeat", "0", "--tables", "klienci,pracownicy,projekty",
-                         "--replica-identity-full"},
+                         "--replica-identity-full", "--views", SourceDir() + "/views/seed.sql"},
                         log);
   auto caught_up = [&] {
     std::string r = pg().Psql(db_, "SELECT coalesce((SELECT confirmed_flush_lsn >= pg_current_wal_insert_lsn() "

@@ -171,6 +171,24 @@ Exposition ParseExposition(const std::string& text) {
   return e;
 }
 
+// A view as LiveViews publishes it: `rows` are (label, numbers...) with the numbers as text.
+jobs::ViewState View(std::string name, std::vector<jobs::ViewState::Column> columns,
+                     std::vector<std::vector<std::optional<std::string>>> rows, std::string lsn) {
+  jobs::ViewState v;
+  v.name = std::move(name);
+  v.columns = std::move(columns);
+  v.row_count = rows.size();
+  v.groups = rows.size();
+  v.rows = std::move(rows);
+  v.source_lsn = std::move(lsn);
+  v.freshness_seconds = 0.5;
+  v.updated_at_ms = 1'700'000'100'000;
+  return v;
+}
+
+// A name and values from a hostile database: the dashboard must show them as text.
+constexpr const char* kHostileName = "<img src=x onerror=\"document.title='pwned'\">\"'&\n\u017c\u00f3\u0142w";
+
 void Fill(jobs::PipelineStateHub& hub) {
   hub.Update([](jobs::PipelineState& s) {
     s.started_at_ms = 1'700'000'000'000;
@@ -189,14 +207,13 @@ void Fill(jobs::PipelineStateHub& hub) {
     s.slot_lag_bytes = 65536;
     s.freshness_seconds = 2.25;
     s.recent_errors = {"stream: storage unavailable: PUT part-0 (retrying)"};
-    s.klienci_by_country = {{std::string("Polska"), 700, std::nullopt},
-                            {std::string("Niemcy"), 300, std::nullopt},
-                            {std::string("Czechy"), 200, std::nullopt}};
-    s.avg_age_by_position = {{std::string("Programista"), 120, 34.5},
-                             {std::string("Tester"), 80, 29.0},
-                             {std::string("Kierownik"), 100, 45.25}};
-    s.analytics_lsn = "0/16B3700";
-    s.analytics_updated_at_ms = 1'700'000'100'000;
+    s.views = {View("klienci-by-country", {{"kraj", "text"}, {"count", "bigint"}},
+                    {{"Czechy", "200"}, {"Niemcy", "300"}, {"Polska", "700"}}, "0/16B3700"),
+               View("avg-age-by-position", {{"stanowisko", "text"}, {"avg_age", "double precision"}, {"count", "bigint"}},
+                    {{"Kierownik", "45.25", "100"}, {"Programista", "34.5", "120"}, {"Tester", "29", "80"}}, "0/16B3700"),
+               View(kHostileName, {{"<b>col</b>", "text"}, {"n", "bigint"}},
+                    {{"<script>document.title='pwned'</script>", "1"}, {std::nullopt, "2"}}, "0/16B3700")};
+    s.views_file = "views/seed.sql";
   });
 }
 
@@ -282,9 +299,12 @@ TEST_F(HttpServerTest, ApiStatusIsTheSnapshot) {
   EXPECT_EQ(doc["tables"]["pracownicy"]["events_written_total"], 300);
   EXPECT_EQ(doc["last_committed_lsn"], "0/16B3748");
   EXPECT_EQ(doc["last_batch_id"], 17);
-  EXPECT_EQ(doc["analytics"]["klienci_by_country"].size(), 3u);
-  EXPECT_EQ(doc["analytics"]["avg_age_by_position"][2]["avg_age"], 45.25);
-  EXPECT_EQ(doc["analytics"]["lsn"], "0/16B3700");
+  ASSERT_EQ(doc["views"].size(), 3u);
+  EXPECT_EQ(doc["views"][0]["name"], "klienci-by-country");
+  EXPECT_EQ(doc["views"][0]["rows"].size(), 3u);
+  EXPECT_EQ(doc["views"][1]["rows"][0][1], "45.25");
+  EXPECT_EQ(doc["views"][1]["source_lsn"], "0/16B3700");
+  EXPECT_EQ(doc["views"][2]["name"], kHostileName);
   EXPECT_GT(doc["now_ms"].get<int64_t>(), 0);
 }
 
@@ -355,17 +375,15 @@ TEST_F(HttpServerTest, DashboardInHeadlessChromium) {
   EXPECT_EQ(phase1["country1"], "Czechy=200;Niemcy=300;Polska=700");
   EXPECT_EQ(phase1["position1"], "Kierownik=45.25;Programista=34.5;Tester=29");
 
-  // A workload happened: the live aggregates moved on.
+  EXPECT_EQ(phase1["hostile"], kHostileName);
+
+  // A workload happened: the live views moved on.
   hub_.Update([](jobs::PipelineState& s) {
-    s.klienci_by_country = {{std::string("Polska"), 702, std::nullopt},
-                            {std::string("Niemcy"), 299, std::nullopt},
-                            {std::string("Czechy"), 200, std::nullopt},
-                            {std::string("Słowacja"), 4, std::nullopt}};
-    s.avg_age_by_position = {{std::string("Programista"), 121, 34.75},
-                             {std::string("Tester"), 80, 29.0},
-                             {std::string("Kierownik"), 100, 45.25}};
-    s.analytics_lsn = "0/16B4000";
-    s.analytics_updated_at_ms += 5000;
+    s.views[0] = View("klienci-by-country", {{"kraj", "text"}, {"count", "bigint"}},
+                      {{"Czechy", "200"}, {"Niemcy", "299"}, {"Polska", "702"}, {"Słowacja", "4"}}, "0/16B4000");
+    s.views[1] = View("avg-age-by-position", {{"stanowisko", "text"}, {"avg_age", "double precision"}, {"count", "bigint"}},
+                      {{"Kierownik", "45.25", "100"}, {"Programista", "34.75", "121"}, {"Tester", "29", "80"}},
+                      "0/16B4000");
   });
   cdc::testing::WriteFile(sync / "go", "");
   int status = browser.Wait(120000);

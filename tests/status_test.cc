@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/http_server.h"
-#include "jobs/spark_metadata_log.h"
+#include "lake/spark_metadata_log.h"
 #include "support/test_env.h"
 
 namespace cdc {
@@ -139,22 +139,23 @@ TEST(StatusStorage, RawFilesCommittedBatchesAndAnalytics) {
   EXPECT_CHECK(missing, "storage", "reachable", false, "no such directory");
   EXPECT_FALSE(std::filesystem::exists(root + "/nope")) << "status must not create the output";
 
-  auto empty = Status({"--output", root, "--component", "storage", "--component", "analytics"});
+  const std::string views = testing::SourceDir() + "/views/seed.sql";
+  auto empty = Status({"--output", root, "--component", "storage", "--component", "analytics", "--views", views});
   EXPECT_EQ(empty.exit_code, 7);
   EXPECT_CHECK(empty, "storage", "reachable", true, root);
   EXPECT_CHECK(empty, "storage", "raw files", false, "no committed batch");
   EXPECT_CHECK(empty, "analytics", "klienci-by-country", false, "_SUCCESS not found");
   EXPECT_CHECK(empty, "analytics", "avg-age-by-position", false, "_SUCCESS not found");
 
-  // One committed batch, in the stream's layout (jobs/spark_metadata_log.h).
+  // One committed batch, in the stream's layout (lake/spark_metadata_log.h).
   std::filesystem::create_directories(root + "/raw-kafka-data/_spark_metadata");
   std::string part = "part-00000-0b6c-c000.snappy.parquet";
   testing::WriteFile(root + "/raw-kafka-data/" + part, std::string(2048, 'x'));
-  jobs::SinkFileStatus entry;
+  lake::SinkFileStatus entry;
   entry.path = "file://" + root + "/raw-kafka-data/" + part;
   entry.size = 2048;
-  testing::WriteFile(root + "/raw-kafka-data/_spark_metadata/0", jobs::SparkMetadataLog::Serialize({entry}));
-  testing::WriteFile(root + "/raw-kafka-data/_spark_metadata/1", jobs::SparkMetadataLog::Serialize({entry}));
+  testing::WriteFile(root + "/raw-kafka-data/_spark_metadata/0", lake::SparkMetadataLog::Serialize({entry}));
+  testing::WriteFile(root + "/raw-kafka-data/_spark_metadata/1", lake::SparkMetadataLog::Serialize({entry}));
   for (const char* dir : {"klienci-by-country", "avg-age-by-position"}) {
     std::filesystem::create_directories(root + "/" + dir);
     testing::WriteFile(root + "/" + dir + "/_SUCCESS",
@@ -165,7 +166,7 @@ TEST(StatusStorage, RawFilesCommittedBatchesAndAnalytics) {
                                               .count()) +
                            "}");
   }
-  auto good = Status({"--output", root, "--component", "storage", "--component", "analytics"});
+  auto good = Status({"--output", root, "--component", "storage", "--component", "analytics", "--views", views});
   EXPECT_EQ(good.exit_code, 0) << good.text;
   EXPECT_CHECK(good, "storage", "raw files", true, "latest committed batch 1");
   EXPECT_CHECK(good, "analytics", "klienci-by-country", true, "source LSN 0/16B3748");

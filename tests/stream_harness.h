@@ -73,7 +73,7 @@ class PipelineHarness : public ::testing::Test {
                                               const std::map<std::string, std::string>& env = {}) {
     std::vector<std::string> argv = {CdcpipeBin(), "run", "--db", pg().Uri(db_), "--trigger", "200ms",
                                      "--heartbeat", "0", "--http", "off", "--tables", kSeedTables,
-                                     "--replica-identity-full"};
+                                     "--replica-identity-full", "--views", SourceDir() + "/views/seed.sql"};
     for (const auto& a : OutputArgs()) argv.push_back(a);
     argv.insert(argv.end(), extra.begin(), extra.end());
     return std::make_unique<BackgroundProcess>(argv, dir_ / "run.log", WithOutputEnv(env));

@@ -15,7 +15,8 @@ void RegisterConfig(CLI::App& app) {
   auto flags = std::make_shared<config::Flags>(
       sub, std::initializer_list<config::Group>{config::Group::kDatabase, config::Group::kCapture,
                                                 config::Group::kEvents, config::Group::kKafka, config::Group::kConsumer,
-                                                config::Group::kOutput, config::Group::kWriter, config::Group::kHttp});
+                                                config::Group::kOutput, config::Group::kWriter, config::Group::kHttp,
+                                                config::Group::kViews});
   SetCommandMain(sub, [flags]() -> int {
     auto cfg = flags->Resolve();
     if (!cfg.ok()) return ConfigError("config", cfg.status());

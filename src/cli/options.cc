@@ -55,6 +55,21 @@ Result<jobs::StreamOptions> StreamOptionsFrom(const config::Config& c) {
   return o;
 }
 
+jobs::ViewsOptions ViewsOptionsFrom(const config::Config& c) {
+  jobs::ViewsOptions o;
+  o.file = c.views.file;
+  o.conninfo = c.Conninfo();
+  o.tables = c.source.tables;
+  o.publication = c.source.publication;
+  return o;
+}
+
+Result<analytics::EventSettings> EventSettingsFrom(const config::Config& c) {
+  analytics::EventSettings e;
+  CDC_ASSIGN_OR_RETURN(e.decimal_mode, event::ParseDecimalMode(c.events.decimal_handling));
+  return e;
+}
+
 int ConfigError(std::string_view command, const Status& status) {
   Fail(command, status);
   return kExitUsage;

@@ -4,10 +4,12 @@
 
 #include <string_view>
 
+#include "analytics/view_engine.h"
 #include "base/status.h"
 #include "config/config.h"
 #include "jobs/capture.h"
 #include "jobs/stream.h"
+#include "jobs/views.h"
 #include "store/object_store.h"
 
 namespace cdc::cli {
@@ -23,6 +25,11 @@ Result<jobs::RawOutputOptions> RawOutputOptionsFrom(const config::Config& c);
 
 // kafka.* + output.* -> `stream`.
 Result<jobs::StreamOptions> StreamOptionsFrom(const config::Config& c);
+
+// views.file + the source's tables -> loading the views file (`run`, `batch`).
+jobs::ViewsOptions ViewsOptionsFrom(const config::Config& c);
+// events.* -> how the views decode the raw events.
+Result<analytics::EventSettings> EventSettingsFrom(const config::Config& c);
 
 // A config that cannot be resolved: "cdcpipe <command>: <message>" on stderr, exit code 2.
 int ConfigError(std::string_view command, const Status& status);

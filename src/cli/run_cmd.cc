@@ -9,7 +9,7 @@
 #include "cli/options.h"
 #include "config/config.h"
 #include "http/http_server.h"
-#include "jobs/live_aggregates.h"
+#include "jobs/live_views.h"
 #include "jobs/run.h"
 
 namespace cdc::cli {
@@ -40,11 +40,16 @@ int RunPipeline(const config::Config& cfg, const RunFlags& f, bool http_given) {
   o.topics = stream->topics;
   o.kafka_properties = stream->kafka_properties;
   o.output = std::move(stream->output);
+  auto events = EventSettingsFrom(cfg);
+  if (!events.ok()) return ConfigError(cmd, events.status());
+  // The views file is read and checked before anything is captured or created (docs/VIEWS.md).
+  auto views = jobs::LoadViewsFile(ViewsOptionsFrom(cfg));
+  if (!views.ok()) return views.status().IsInvalidArgument() ? ConfigError(cmd, views.status()) : Fail(cmd, views.status());
   jobs::Pipeline pipeline(o);
-  // Live analytics (issue 6): rebuilt from the committed raw batches, then fed every new commit.
-  auto analytics_store = store::OpenStore(o.output.output, store::StoreOptions::FromEnvironment(o.output.store));
-  if (!analytics_store.ok()) return Fail(cmd, analytics_store.status());
-  jobs::LiveAggregates live({analytics_store->get(), &pipeline.state()});
+  // Live views: rebuilt from the committed raw batches, then fed every new commit.
+  auto views_store = store::OpenStore(o.output.output, store::StoreOptions::FromEnvironment(o.output.store));
+  if (!views_store.ok()) return Fail(cmd, views_store.status());
+  jobs::LiveViews live({.output = views_store->get(), .views = *views, .events = *events, .state = &pipeline.state()});
   if (Status st = live.Start(); !st.ok()) return Fail(cmd, st);
   pipeline.AddObserver(live.Observer());
   // The dashboard and metrics (src/http). An http.listen that was asked for and cannot be served is an
@@ -79,7 +84,8 @@ void RegisterRun(CLI::App& app) {
   auto flags = std::make_shared<config::Flags>(
       sub, std::initializer_list<config::Group>{config::Group::kDatabase, config::Group::kCapture,
                                                 config::Group::kEvents, config::Group::kKafka, config::Group::kConsumer,
-                                                config::Group::kOutput, config::Group::kWriter, config::Group::kHttp});
+                                                config::Group::kOutput, config::Group::kWriter, config::Group::kHttp,
+                                                config::Group::kViews});
   sub->add_option("--end-lsn", f->end_lsn, "Stop once everything up to this LSN is committed")->group("");
   sub->add_option("--latency-log", f->latency_log, "Append per-transaction commit-to-committed latency")->group("");
   SetCommandMain(sub, [f, flags]() -> int {

@@ -19,7 +19,8 @@
 #include "cli/options.h"
 #include "config/config.h"
 #include "http/http_client.h"
-#include "jobs/spark_metadata_log.h"
+#include "lake/spark_metadata_log.h"
+#include "sql/view_names.h"
 #include "log/rdkafka_api.h"
 #include "pg/connection.h"
 #include "store/object_store.h"
@@ -80,6 +81,7 @@ struct StatusFlags {
   std::string group;
   std::string topic_prefix;
   double max_analytics_age = 0;  // seconds; 0 = no limit
+  std::string views_file;        // "" = no views configured
   bool db_given = false, output_given = false;
 };
 
@@ -395,7 +397,7 @@ void CheckStorage(const StatusFlags& f, Report& r) {
     int64_t latest = -1;
     if (meta.ok()) {
       for (const auto& o : *meta) {
-        auto id = jobs::SparkMetadataLog::ParseFileName(o.key.substr(o.key.rfind('/') + 1));
+        auto id = lake::SparkMetadataLog::ParseFileName(o.key.substr(o.key.rfind('/') + 1));
         if (id && *id > latest) latest = *id;
       }
     }
@@ -411,14 +413,14 @@ void CheckStorage(const StatusFlags& f, Report& r) {
              "nothing committed yet: start `cdcpipe run` (or `cdcpipe stream`) and make a change in PostgreSQL");
     } else {
       // The latest batch's files must all be there (the commit point promises it).
-      jobs::SparkMetadataLog log;
+      lake::SparkMetadataLog log;
       auto text = s.Get("raw-kafka-data/_spark_metadata/" + log.FileName(latest));
       std::string problem;
       size_t listed = 0;
       if (!text.ok()) {
         problem = OneLine(text.status().message());
       } else {
-        auto entries = jobs::SparkMetadataLog::Parse(*text, log.FileName(latest));
+        auto entries = lake::SparkMetadataLog::Parse(*text, log.FileName(latest));
         if (!entries.ok()) {
           problem = OneLine(entries.status().message());
         } else {
@@ -444,20 +446,28 @@ void CheckStorage(const StatusFlags& f, Report& r) {
   }
 
   if (!want_analytics) return;
-  for (std::string_view dir : {"klienci-by-country", "avg-age-by-position"}) {
-    std::string key = std::string(dir) + "/_SUCCESS";
+  if (f.views_file.empty()) {
+    r.Skip("analytics", "views", "no views file configured (views.file): no analytics are computed");
+    return;
+  }
+  auto names = sql::ViewNamesInFile(f.views_file);
+  if (!names.ok()) {
+    r.Fail("analytics", "views file", OneLine(names.status().message()), "fix the views file (docs/VIEWS.md)");
+    return;
+  }
+  if (names->empty()) r.Skip("analytics", "views", f.views_file + " has no views: no analytics are computed");
+  for (const std::string& dir : *names) {
+    std::string key = dir + "/_SUCCESS";
     auto text = s.Get(key);
     if (!text.ok()) {
-      r.Fail("analytics", std::string(dir),
-             text.status().IsNotFound() ? key + " not found" : OneLine(text.status().message()),
-             "no analytics result yet: `cdcpipe run` computes them live, or run `cdcpipe batch --output " + f.output +
-                 "`");
+      r.Fail("analytics", dir, text.status().IsNotFound() ? key + " not found" : OneLine(text.status().message()),
+             "no result for this view yet: `cdcpipe run` computes the views live, or run `cdcpipe batch`");
       continue;
     }
     auto doc = nlohmann::json::parse(*text, nullptr, false);
     if (doc.is_discarded() || !doc.is_object()) {
       // An empty _SUCCESS is what Spark writes: present, but no age or LSN to report.
-      r.Pass("analytics", std::string(dir), key + " present (no manifest: written by another tool)");
+      r.Pass("analytics", dir, key + " present (no manifest: written by another tool)");
       continue;
     }
     int64_t written = doc.value("written_at_ms", int64_t{0});
@@ -468,10 +478,10 @@ void CheckStorage(const StatusFlags& f, Report& r) {
                          doc.value("source_lsn", std::string("unknown")) + ", raw batch " +
                          std::to_string(doc.value("raw_batch_id", int64_t{-1})) + ", age " + agebuf;
     if (f.max_analytics_age > 0 && age > f.max_analytics_age) {
-      r.Fail("analytics", std::string(dir), answer,
+      r.Fail("analytics", dir, answer,
              "older than --max-analytics-age: is `cdcpipe run` (or the scheduled `cdcpipe batch`) still running?");
     } else {
-      r.Pass("analytics", std::string(dir), answer);
+      r.Pass("analytics", dir, answer);
     }
   }
 }
@@ -579,7 +589,7 @@ void RegisterStatus(CLI::App& app) {
   auto flags = std::make_shared<config::Flags>(
       sub, std::initializer_list<config::Group>{config::Group::kDatabase, config::Group::kCapture,
                                                 config::Group::kKafka, config::Group::kConsumer, config::Group::kOutput,
-                                                config::Group::kHttp});
+                                                config::Group::kHttp, config::Group::kViews});
   sub->add_option("--component", o->components,
                   "Only these checks (repeatable): postgres, capture, kafka, stream, storage, analytics; or the seed's "
                   "names debezium (capture), spark (stream, analytics), minio (storage)");
@@ -595,6 +605,7 @@ void RegisterStatus(CLI::App& app) {
     f.components = *selected;
     f.json = o->json;
     f.max_analytics_age = o->max_analytics_age;
+    f.views_file = cfg->views.file;
     f.db = cfg->Conninfo();
     f.brokers = cfg->BrokerList();
     f.output = cfg->output.root;

@@ -105,6 +105,9 @@ const Key kKeys[] = {
      CDC_FIELD(http.listen)},
     {"http.token_file", Group::kHttp, "--http-token-file", "", "", "",
      "File holding the token every HTTP request must carry (else $CDCPIPE_HTTP_TOKEN)", CDC_FIELD(http.token_file)},
+    {"views.file", Group::kViews, "--views", "", "", "",
+     "File of CREATE VIEW statements: the analytics `run` and `batch` maintain (docs/VIEWS.md); empty: none",
+     CDC_FIELD(views.file)},
 };
 
 #undef CDC_FIELD

@@ -77,6 +77,9 @@ struct Config {
     std::string listen;      // http.listen: host:port, or off
     std::string token_file;  // http.token_file: a file holding the token
   } http;
+  struct Views {
+    std::string file;  // views.file: the CREATE VIEW file (docs/VIEWS.md); "" = no views
+  } views;
 
   // The config file that was read ("" when none).
   std::string file;
@@ -125,6 +128,7 @@ enum class Group {
   kOutput,    // --output, --s3-endpoint, --create-bucket
   kWriter,    // --checkpoint, --compression, --trigger, --max-batch-rows
   kHttp,      // --http
+  kViews,     // --views
 };
 
 // Loads a config file alone (no environment, no flags) over the defaults. For tests and `config`.

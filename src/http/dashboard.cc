@@ -46,7 +46,10 @@ constexpr std::string_view kPage = R"HTML(<!doctype html>
   #errors li { color:var(--bad); font-family:ui-monospace, monospace; font-size:12px; margin-bottom:3px; }
   #errors.empty { color:var(--muted); }
   .chartmeta { font-size:12px; color:var(--muted); margin-bottom:6px; }
-  svg text { font-size:12px; fill:var(--ink); } svg .bar { fill:var(--accent); } svg .bar2 { fill:#7c5cd6; }
+  svg text { font-size:12px; fill:var(--ink); } svg .bar { fill:var(--accent); }
+  .views { display:grid; grid-template-columns:repeat(auto-fill, minmax(460px, 1fr)); gap:16px; }
+  .view h3 { margin:0 0 4px; font-size:14px; overflow-wrap:anywhere; } .view .err { color:#b42318; font-size:12px; overflow-wrap:anywhere; }
+  .view table { font-size:12px; } .view td, .view th { overflow-wrap:anywhere; } .view td.null { color:var(--muted); font-style:italic; }
 </style>
 </head>
 <body>
@@ -71,18 +74,11 @@ constexpr std::string_view kPage = R"HTML(<!doctype html>
       <div class="card"><div class="label">Freshness</div><div class="value" id="freshness">&ndash;</div></div>
     </div>
   </section>
-  <div class="two">
-    <section>
-      <h2>Clients by country</h2>
-      <div class="chartmeta" id="meta-country"></div>
-      <svg id="chart-country" width="100%" height="40" role="img" aria-label="clients by country"></svg>
-    </section>
-    <section>
-      <h2>Average age by position</h2>
-      <div class="chartmeta" id="meta-position"></div>
-      <svg id="chart-position" width="100%" height="40" role="img" aria-label="average age by position"></svg>
-    </section>
-  </div>
+  <section>
+    <h2>Views</h2>
+    <div class="chartmeta" id="views-meta"></div>
+    <div id="views" class="views"></div>
+  </section>
   <div class="two">
     <section>
       <h2>Tables</h2>
@@ -158,32 +154,65 @@ function drawDiagram(st) {
     root.appendChild(node);
   });
 }
-// Horizontal bars, one per row, sorted by value; value labels at the bar's end.
-function drawBars(svgId, rows, valueOf, labelOf, barClass) {
-  const svg = document.getElementById(svgId); svg.replaceChildren();
+// Horizontal bars, one per row, sorted by value; value labels at the bar's end. Every name and value
+// is set with textContent or setAttribute: names come from the user's SQL and database.
+function drawBars(svg, rows, nameOf, valueOf, labelOf) {
+  svg.replaceChildren();
   const rowH = 22, left = 130, right = 90;
-  const width = Math.max(svg.clientWidth || 480, 300);
+  const width = Math.max(svg.clientWidth || 440, 300);
   const sorted = rows.slice().sort((a, b) => valueOf(b) - valueOf(a));
   svg.setAttribute("height", Math.max(sorted.length * rowH + 6, 30));
   if (!sorted.length) {
-    const t = document.createElementNS(SVGNS, "text"); t.setAttribute("x", 4); t.setAttribute("y", 18); t.textContent = "no data yet";
+    const t = document.createElementNS(SVGNS, "text"); t.setAttribute("x", 4); t.setAttribute("y", 18); t.textContent = "no rows";
     svg.appendChild(t); return;
   }
   const max = Math.max(...sorted.map(valueOf), 1e-9);
   sorted.forEach((r, i) => {
-    const y = i * rowH + 3, v = valueOf(r), name = r.group === null ? "(null)" : r.group;
+    const y = i * rowH + 3, v = valueOf(r), name = nameOf(r);
     const label = document.createElementNS(SVGNS, "text");
     label.setAttribute("x", left - 6); label.setAttribute("y", y + 14); label.setAttribute("text-anchor", "end");
     label.textContent = name.length > 18 ? name.slice(0, 17) + "\u2026" : name;
     const bar = document.createElementNS(SVGNS, "rect");
-    const w = Math.max(1, (width - left - right) * v / max);
+    const w = Math.max(1, (width - left - right) * Math.max(v, 0) / max);
     bar.setAttribute("x", left); bar.setAttribute("y", y); bar.setAttribute("height", rowH - 6); bar.setAttribute("width", w);
-    bar.setAttribute("class", barClass); bar.setAttribute("data-group", name); bar.setAttribute("data-value", String(v));
+    bar.setAttribute("class", "bar"); bar.setAttribute("data-group", name); bar.setAttribute("data-value", String(v));
     const title = document.createElementNS(SVGNS, "title"); title.textContent = name + ": " + labelOf(r); bar.appendChild(title);
     const val = document.createElementNS(SVGNS, "text");
     val.setAttribute("x", left + w + 6); val.setAttribute("y", y + 14); val.textContent = labelOf(r);
     svg.append(label, bar, val);
   });
+}
+const NUMERIC = /^(smallint|integer|bigint|real|double precision|numeric.*)$/;
+// One view: its name, state line, a bar chart of its first numeric column (labelled by its first
+// other column) when it has one, and its first rows as a table.
+function drawView(v) {
+  const sec = el("div", { class: "view", "data-view": v.name });
+  sec.appendChild(el("h3", {}, v.name));
+  const meta = v.row_count + " row" + (v.row_count === 1 ? "" : "s") + " \u00b7 source LSN " + (v.source_lsn || "\u2013") +
+    " \u00b7 freshness " + fmtSecs(v.freshness_seconds) + " \u00b7 " + fmtBytes(v.state_bytes) + " of state";
+  sec.appendChild(el("div", { class: "chartmeta" }, meta));
+  if (v.error) sec.appendChild(el("div", { class: "err" }, "stopped: " + v.error));
+  const num = v.columns.findIndex(c => NUMERIC.test(c.type));
+  if (num >= 0) {
+    const lab = v.columns.findIndex((c, i) => i !== num && !NUMERIC.test(c.type));
+    const svg = document.createElementNS(SVGNS, "svg");
+    svg.setAttribute("width", "100%"); svg.setAttribute("role", "img"); svg.setAttribute("aria-label", v.name);
+    sec.appendChild(svg);
+    drawBars(svg, v.rows, r => lab < 0 ? v.columns[num].name : (r[lab] === null ? "(null)" : r[lab]),
+             r => r[num] === null ? 0 : Number(r[num]), r => r[num] === null ? "\u2013" : fmtNum(Number(r[num])));
+  }
+  const table = el("table"), head = el("tr"), body = el("tbody");
+  for (const c of v.columns) { const th = el("th", {}, c.name); th.setAttribute("title", c.type); head.appendChild(th); }
+  table.appendChild(el("thead")).appendChild(head);
+  for (const r of v.rows) {
+    const tr = el("tr");
+    r.forEach(x => tr.appendChild(x === null ? el("td", { class: "null" }, "NULL") : el("td", {}, x)));
+    body.appendChild(tr);
+  }
+  table.appendChild(body);
+  sec.appendChild(table);
+  if (v.rows_shown < v.row_count) sec.appendChild(el("div", { class: "chartmeta" }, "first " + v.rows_shown + " of " + v.row_count + " rows"));
+  return sec;
 }
 function render(st) {
   document.getElementById("uptime").textContent = "up " + fmtSecs(st.uptime_seconds) + " \u00b7 updated " + new Date(st.now_ms).toLocaleTimeString();
@@ -194,13 +223,10 @@ function render(st) {
   document.getElementById("bytes").textContent = fmtBytes(st.bytes_written_total);
   document.getElementById("slotlag").textContent = fmtBytes(st.slot_lag_bytes);
   document.getElementById("freshness").textContent = fmtSecs(st.freshness_seconds);
-  const a = st.analytics;
-  const meta = a.updated_at_ms ? "source LSN " + (a.lsn || "\u2013") + " \u00b7 updated " + fmtSecs(a.age_seconds) + " ago" : "waiting for the first result";
-  document.getElementById("meta-country").textContent = meta;
-  document.getElementById("meta-position").textContent = meta;
-  drawBars("chart-country", a.klienci_by_country, r => r.count, r => fmtNum(r.count), "bar");
-  drawBars("chart-position", a.avg_age_by_position, r => r.avg_age === null ? 0 : r.avg_age,
-           r => (r.avg_age === null ? "\u2013" : r.avg_age.toFixed(1)) + " y (" + r.count + ")", "bar2");
+  const views = document.getElementById("views"); views.replaceChildren();
+  document.getElementById("views-meta").textContent = st.views.length ? "" :
+    (st.views_file ? "no views in " + st.views_file : "no views file: set views.file in cdcpipe.yaml (docs/VIEWS.md)");
+  for (const v of st.views) views.appendChild(drawView(v));
   const tb = document.getElementById("tables"); tb.replaceChildren();
   for (const [name, c] of Object.entries(st.tables)) {
     const tr = el("tr", { "data-table": name });

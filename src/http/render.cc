@@ -1,5 +1,6 @@
 #include "http/render.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -9,15 +10,28 @@ namespace {
 
 using nlohmann::json;
 
-json RowsJson(const std::vector<jobs::AnalyticsRow>& rows, bool with_avg) {
-  json out = json::array();
-  for (const auto& r : rows) {
-    json row;
-    row["group"] = r.group ? json(*r.group) : json(nullptr);
-    row["count"] = r.count;
-    if (with_avg) row["avg_age"] = r.avg_age && std::isfinite(*r.avg_age) ? json(*r.avg_age) : json(nullptr);
-    out.push_back(std::move(row));
+json ViewJson(const jobs::ViewState& v, int64_t now_ms) {
+  json columns = json::array();
+  for (const auto& c : v.columns) columns.push_back({{"name", c.name}, {"type", c.type}});
+  json rows = json::array();
+  for (const auto& r : v.rows) {
+    json row = json::array();
+    for (const auto& value : r) row.push_back(value ? json(*value) : json(nullptr));
+    rows.push_back(std::move(row));
   }
+  json out = {{"name", v.name},
+              {"columns", std::move(columns)},
+              {"rows", std::move(rows)},
+              {"row_count", v.row_count},
+              {"rows_shown", v.rows.size()},
+              {"groups", v.groups},
+              {"state_bytes", v.state_bytes},
+              {"source_lsn", v.source_lsn},
+              {"updated_at_ms", v.updated_at_ms},
+              {"error", v.error.empty() ? json(nullptr) : json(v.error)}};
+  out["freshness_seconds"] = v.freshness_seconds >= 0 ? json(v.freshness_seconds) : json(nullptr);
+  out["age_seconds"] =
+      v.updated_at_ms > 0 ? json(static_cast<double>(now_ms - v.updated_at_ms) / 1000.0) : json(nullptr);
   return out;
 }
 
@@ -128,15 +142,10 @@ std::string RenderStatusJson(const jobs::PipelineState& s, int64_t now_ms) {
   doc["slot_lag_bytes"] = s.slot_lag_bytes;
   doc["freshness_seconds"] = Finite(s.freshness_seconds);
   doc["recent_errors"] = s.recent_errors;
-  json analytics;
-  analytics["klienci_by_country"] = RowsJson(s.klienci_by_country, false);
-  analytics["avg_age_by_position"] = RowsJson(s.avg_age_by_position, true);
-  analytics["lsn"] = s.analytics_lsn;
-  analytics["updated_at_ms"] = s.analytics_updated_at_ms;
-  analytics["age_seconds"] =
-      s.analytics_updated_at_ms > 0 ? json(static_cast<double>(now_ms - s.analytics_updated_at_ms) / 1000.0)
-                                    : json(nullptr);
-  doc["analytics"] = std::move(analytics);
+  json views = json::array();
+  for (const auto& v : s.views) views.push_back(ViewJson(v, now_ms));
+  doc["views"] = std::move(views);
+  doc["views_file"] = s.views_file;
   return doc.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -178,14 +187,26 @@ std::string RenderMetrics(const jobs::PipelineState& s, int64_t now_ms) {
   e.Family("cdcpipe_stage_lag_seconds", "gauge", "How far each stage is behind its input, in seconds.");
   for (const auto& st : s.stages) e.Sample("cdcpipe_stage_lag_seconds", {{"stage", st.name}}, st.lag_seconds);
 
-  e.Family("cdcpipe_analytics_rows", "gauge", "Rows in each live analytics result table.");
-  e.Sample("cdcpipe_analytics_rows", {{"analytics", "klienci_by_country"}},
-           static_cast<double>(s.klienci_by_country.size()));
-  e.Sample("cdcpipe_analytics_rows", {{"analytics", "avg_age_by_position"}},
-           static_cast<double>(s.avg_age_by_position.size()));
-  if (s.analytics_updated_at_ms > 0) {
-    e.Family("cdcpipe_analytics_age_seconds", "gauge", "Seconds since the analytics were last updated.");
-    e.Sample("cdcpipe_analytics_age_seconds", static_cast<double>(now_ms - s.analytics_updated_at_ms) / 1000.0);
+  e.Family("cdcpipe_view_rows", "gauge", "Rows in each view's current result.");
+  for (const auto& v : s.views) e.Sample("cdcpipe_view_rows", {{"view", v.name}}, static_cast<double>(v.row_count));
+  e.Family("cdcpipe_view_groups", "gauge", "Groups each view holds in memory.");
+  for (const auto& v : s.views) e.Sample("cdcpipe_view_groups", {{"view", v.name}}, static_cast<double>(v.groups));
+  e.Family("cdcpipe_view_state_bytes", "gauge", "Memory each view's incremental state holds, in bytes (estimate).");
+  for (const auto& v : s.views) {
+    e.Sample("cdcpipe_view_state_bytes", {{"view", v.name}}, static_cast<double>(v.state_bytes));
+  }
+  e.Family("cdcpipe_view_up", "gauge", "1 while the view is maintained, 0 when it stopped on an error.");
+  for (const auto& v : s.views) e.Sample("cdcpipe_view_up", {{"view", v.name}}, v.error.empty() ? 1 : 0);
+  e.Family("cdcpipe_view_freshness_seconds", "gauge",
+           "Delay from the newest change a view includes being captured to the view being published with it.");
+  for (const auto& v : s.views) {
+    if (v.freshness_seconds >= 0) e.Sample("cdcpipe_view_freshness_seconds", {{"view", v.name}}, v.freshness_seconds);
+  }
+  e.Family("cdcpipe_view_age_seconds", "gauge", "Seconds since each view's result was last published.");
+  for (const auto& v : s.views) {
+    if (v.updated_at_ms > 0) {
+      e.Sample("cdcpipe_view_age_seconds", {{"view", v.name}}, static_cast<double>(now_ms - v.updated_at_ms) / 1000.0);
+    }
   }
   return e.Take();
 }

@@ -25,10 +25,22 @@ jobs::PipelineState SampleState() {
   s.slot_lag_bytes = 4096;
   s.freshness_seconds = 1.5;
   s.recent_errors = {"stream: PUT failed"};
-  s.klienci_by_country = {{std::string("Polska"), 60, std::nullopt}, {std::nullopt, 3, std::nullopt}};
-  s.avg_age_by_position = {{std::string("Developer"), 4, 31.25}, {std::string("Tester"), 1, std::nullopt}};
-  s.analytics_lsn = "0/1A2B000";
-  s.analytics_updated_at_ms = 1'700'000'009'000;
+  jobs::ViewState v;
+  v.name = "by \"country\"\n<b>";  // names come from the user's SQL: escaped by every renderer
+  v.columns = {{"kraj", "text"}, {"count", "bigint"}};
+  v.rows = {{std::string("Polska"), std::string("60")}, {std::nullopt, std::string("3")}};
+  v.row_count = 2;
+  v.groups = 2;
+  v.state_bytes = 640;
+  v.source_lsn = "0/1A2B000";
+  v.freshness_seconds = 0.25;
+  v.updated_at_ms = 1'700'000'009'000;
+  s.views.push_back(v);
+  v.name = "failed";
+  v.error = "division by zero";
+  v.freshness_seconds = -1;
+  s.views.push_back(v);
+  s.views_file = "views/seed.sql";
   return s;
 }
 
@@ -48,21 +60,29 @@ TEST(RenderStatusJson, CarriesEveryField) {
   EXPECT_EQ(doc["batches_committed_total"], 42);
   EXPECT_EQ(doc["slot_lag_bytes"], 4096);
   EXPECT_EQ(doc["recent_errors"][0], "stream: PUT failed");
-  auto& a = doc["analytics"];
-  EXPECT_EQ(a["klienci_by_country"][0]["group"], "Polska");
-  EXPECT_TRUE(a["klienci_by_country"][1]["group"].is_null());
-  EXPECT_FALSE(a["klienci_by_country"][0].contains("avg_age"));
-  EXPECT_EQ(a["avg_age_by_position"][0]["avg_age"], 31.25);
-  EXPECT_TRUE(a["avg_age_by_position"][1]["avg_age"].is_null());
-  EXPECT_EQ(a["lsn"], "0/1A2B000");
-  EXPECT_EQ(a["age_seconds"], 1.0);
+  ASSERT_EQ(doc["views"].size(), 2u);
+  auto& v = doc["views"][0];
+  EXPECT_EQ(v["name"], "by \"country\"\n<b>");
+  EXPECT_EQ(v["columns"][0]["name"], "kraj");
+  EXPECT_EQ(v["columns"][1]["type"], "bigint");
+  EXPECT_EQ(v["rows"][0][0], "Polska");
+  EXPECT_EQ(v["rows"][0][1], "60");
+  EXPECT_TRUE(v["rows"][1][0].is_null());
+  EXPECT_EQ(v["row_count"], 2);
+  EXPECT_EQ(v["source_lsn"], "0/1A2B000");
+  EXPECT_EQ(v["age_seconds"], 1.0);
+  EXPECT_EQ(v["freshness_seconds"], 0.25);
+  EXPECT_TRUE(v["error"].is_null());
+  EXPECT_EQ(doc["views"][1]["error"], "division by zero");
+  EXPECT_TRUE(doc["views"][1]["freshness_seconds"].is_null());
+  EXPECT_EQ(doc["views_file"], "views/seed.sql");
 }
 
 TEST(RenderStatusJson, EmptyStateIsValid) {
   auto doc = nlohmann::json::parse(RenderStatusJson(jobs::PipelineState{}, 5));
   EXPECT_TRUE(doc["stages"].empty());
   EXPECT_TRUE(doc["tables"].is_object());
-  EXPECT_TRUE(doc["analytics"]["age_seconds"].is_null());
+  EXPECT_TRUE(doc["views"].empty());
   EXPECT_EQ(doc["last_batch_id"], -1);
 }
 
@@ -93,8 +113,11 @@ TEST(RenderMetrics, GoldenExposition) {
       "cdcpipe_stage_state{stage=\"stream\",state=\"retrying\"} 1",
       "cdcpipe_stage_events_per_second{stage=\"capture\"} 1234.5",
       "cdcpipe_stage_lag_seconds{stage=\"capture\"} 0.25",
-      "cdcpipe_analytics_rows{analytics=\"klienci_by_country\"} 2",
-      "cdcpipe_analytics_age_seconds 1",
+      "cdcpipe_view_rows{view=\"by \\\"country\\\"\\n<b>\"} 2",
+      "cdcpipe_view_state_bytes{view=\"failed\"} 640",
+      "cdcpipe_view_up{view=\"failed\"} 0",
+      "cdcpipe_view_freshness_seconds{view=\"by \\\"country\\\"\\n<b>\"} 0.25",
+      "cdcpipe_view_age_seconds{view=\"failed\"} 1",
       "cdcpipe_start_time_seconds 1700000000",
   };
   for (const char* line : expected_lines) {
@@ -117,9 +140,9 @@ TEST(RenderMetrics, GoldenExposition) {
   EXPECT_EQ(text.back(), '\n');
 }
 
-TEST(RenderMetrics, NoAnalyticsAgeBeforeFirstResult) {
+TEST(RenderMetrics, NoViewSamplesWithoutViews) {
   std::string text = RenderMetrics(jobs::PipelineState{}, 0);
-  EXPECT_EQ(text.find("cdcpipe_analytics_age_seconds"), std::string::npos);
+  EXPECT_EQ(text.find("cdcpipe_view_age_seconds{"), std::string::npos);
   EXPECT_NE(text.find("# TYPE cdcpipe_events_captured_total counter\n"), std::string::npos);
 }
 

@@ -29,10 +29,27 @@ struct TableCounters {
   uint64_t events_written_total = 0;   // raw events committed to Parquet
 };
 
-struct AnalyticsRow {
-  std::optional<std::string> group;  // kraj / stanowisko (nullopt = SQL NULL)
-  int64_t count = 0;
-  std::optional<double> avg_age;     // avg-age-by-position only
+// One view of the views file (docs/VIEWS.md), as the live engine last published it. Names and values
+// come from the user's SQL and database: readers escape them for their context.
+struct ViewState {
+  struct Column {
+    std::string name;
+    std::string type;  // PostgreSQL's type name: "bigint", "numeric(10,2)", "text" ...
+  };
+  std::string name;
+  std::vector<Column> columns;
+  // The first rows (at most kMaxRows), each value as PostgreSQL prints it; nullopt = NULL.
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  uint64_t row_count = 0;          // all rows of the result
+  uint64_t groups = 0;             // groups held in memory
+  uint64_t state_bytes = 0;        // memory the view's state holds (estimate)
+  std::string source_lsn;          // the source position the result includes ("" unknown)
+  // Delay from the newest change the result includes being captured (its event's timestamp) to the
+  // result being published with it; negative when unknown (nothing applied live yet).
+  double freshness_seconds = -1;
+  int64_t updated_at_ms = 0;       // when it was last published
+  std::string error;               // non-empty: the view stopped updating, and why
+  static constexpr size_t kMaxRows = 50;
 };
 
 struct PipelineState {
@@ -46,10 +63,8 @@ struct PipelineState {
   uint64_t slot_lag_bytes = 0;                  // pg_current_wal_lsn() - confirmed_flush_lsn
   double freshness_seconds = 0;                 // commit in PostgreSQL -> visible in committed Parquet
   std::vector<std::string> recent_errors;       // newest last, at most 20
-  std::vector<AnalyticsRow> klienci_by_country;
-  std::vector<AnalyticsRow> avg_age_by_position;
-  std::string analytics_lsn;                    // source LSN the analytics correspond to
-  int64_t analytics_updated_at_ms = 0;
+  std::vector<ViewState> views;                 // in the views file's order
+  std::string views_file;                       // "" = no views configured
 
   // The stage named `name`, appended (state "starting") when it is not there yet.
   StageState& Stage(const std::string& name) {

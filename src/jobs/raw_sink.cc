@@ -145,10 +145,10 @@ Status RawSink::Retry(std::string_view what, const std::function<Status()>& fn) 
   }
 }
 
-Result<std::vector<SinkFileStatus>> RawSink::ReadEntries(int64_t batch_id) {
+Result<std::vector<lake::SinkFileStatus>> RawSink::ReadEntries(int64_t batch_id) {
   std::string key = MetadataKey(batch_id);
   CDC_ASSIGN_OR_RETURN(std::string data, options_.output->Get(key));
-  return SparkMetadataLog::Parse(data, key);
+  return lake::SparkMetadataLog::Parse(data, key);
 }
 
 Status RawSink::Recover() {
@@ -157,7 +157,7 @@ Status RawSink::Recover() {
   CDC_ASSIGN_OR_RETURN(auto metas, options_.output->List(meta_prefix));
   int64_t last = -1;
   for (const auto& m : metas) {
-    auto id = SparkMetadataLog::ParseFileName(std::string_view(m.key).substr(meta_prefix.size()));
+    auto id = lake::SparkMetadataLog::ParseFileName(std::string_view(m.key).substr(meta_prefix.size()));
     if (id && *id > last) last = *id;
   }
   recovery_.last_committed = last;
@@ -210,13 +210,13 @@ Status RawSink::Recover() {
   return Status::OK();
 }
 
-Result<std::vector<SinkFileStatus>> RawSink::LiveEntries(int64_t last) {
-  std::vector<SinkFileStatus> all;
+Result<std::vector<lake::SinkFileStatus>> RawSink::LiveEntries(int64_t last) {
+  std::vector<lake::SinkFileStatus> all;
   for (int64_t id : log_.ValidBatches(last)) {
     CDC_ASSIGN_OR_RETURN(auto entries, ReadEntries(id));
     all.insert(all.end(), entries.begin(), entries.end());
   }
-  return SparkMetadataLog::Compact(std::move(all));
+  return lake::SparkMetadataLog::Compact(std::move(all));
 }
 
 Result<size_t> RawSink::RetractAll(BatchPlan plan) {
@@ -227,7 +227,7 @@ Result<size_t> RawSink::RetractAll(BatchPlan plan) {
   if (plan.timestamp_ms == 0) plan.timestamp_ms = WallMillis();
   plan.files.clear();
   std::string what = "batch " + std::to_string(plan.batch_id) + " (withdrawal)";
-  std::vector<SinkFileStatus> entries;
+  std::vector<lake::SinkFileStatus> entries;
   if (next_batch_id_ > 0) {
     CDC_RETURN_IF_ERROR(Retry(what, [&]() -> Status {
       CDC_ASSIGN_OR_RETURN(entries, LiveEntries(next_batch_id_ - 1));
@@ -235,7 +235,7 @@ Result<size_t> RawSink::RetractAll(BatchPlan plan) {
     }));
   }
   if (entries.empty()) return size_t{0};  // nothing committed: nothing to withdraw
-  for (SinkFileStatus& e : entries) {
+  for (lake::SinkFileStatus& e : entries) {
     e.action = "delete";
     e.modification_time = plan.timestamp_ms;  // like CommitOnce: a retry writes the same bytes
   }
@@ -260,17 +260,17 @@ Result<size_t> RawSink::RetractAll(BatchPlan plan) {
   return withdrawn;
 }
 
-Status RawSink::WriteMetadata(int64_t batch_id, const std::vector<SinkFileStatus>& entries) {
-  std::vector<SinkFileStatus> all;
+Status RawSink::WriteMetadata(int64_t batch_id, const std::vector<lake::SinkFileStatus>& entries) {
+  std::vector<lake::SinkFileStatus> all;
   if (log_.IsCompactionBatch(batch_id)) {
     for (int64_t id : log_.BatchesBeforeCompaction(batch_id)) {
       CDC_ASSIGN_OR_RETURN(auto prev, ReadEntries(id));
       all.insert(all.end(), prev.begin(), prev.end());
     }
-    all = SparkMetadataLog::Compact(std::move(all));
+    all = lake::SparkMetadataLog::Compact(std::move(all));
   }
   all.insert(all.end(), entries.begin(), entries.end());
-  std::string data = SparkMetadataLog::Serialize(all);
+  std::string data = lake::SparkMetadataLog::Serialize(all);
   std::string key = MetadataKey(batch_id);
   Status st = options_.output->PutIfAbsent(key, data);
   if (st.IsAlreadyExists()) {
@@ -315,7 +315,7 @@ Status RawSink::CommitOnce(const BatchPlan& plan, const std::vector<RawEvent>& e
   CDC_RETURN_IF_ERROR(options_.output->Put(DataKey(file), bytes));
   CDC_RETURN_IF_ERROR(FailpointHit(prefix + ".after_files_written"));
 
-  SinkFileStatus entry;
+  lake::SinkFileStatus entry;
   entry.path = options_.output->AbsoluteUri(DataKey(file));
   entry.size = static_cast<int64_t>(bytes.size());
   // The plan's time, not the clock: a retry after a lost answer to the PutIfAbsent below must write the

@@ -31,7 +31,7 @@
 #include "base/status.h"
 #include "jobs/committed_batch.h"
 #include "jobs/pipeline_state.h"
-#include "jobs/spark_metadata_log.h"
+#include "lake/spark_metadata_log.h"
 #include "parquet/column.h"
 #include "parquet/compression.h"
 #include "store/object_store.h"
@@ -72,7 +72,7 @@ struct RawSinkOptions {
   // Parquet page compression. Default snappy (file names end in .snappy.parquet, like Spark).
   parquet::Compression compression = parquet::Compression::kSnappy;
   // `_spark_metadata` compaction interval. Default 10 (Spark's).
-  int compact_interval = SparkMetadataLog::kDefaultCompactInterval;
+  int compact_interval = lake::SparkMetadataLog::kDefaultCompactInterval;
   // Delete data files that no committed batch lists when opening. Default true.
   bool delete_orphans = true;
   // Backoff between attempts when the store fails: first wait, doubled up to the maximum.
@@ -138,12 +138,12 @@ class RawSink {
   RawSinkStats stats() const { return stats_; }
 
  private:
-  Result<std::vector<SinkFileStatus>> LiveEntries(int64_t last);
+  Result<std::vector<lake::SinkFileStatus>> LiveEntries(int64_t last);
   explicit RawSink(RawSinkOptions options);
   Status Recover();
   Status CommitOnce(const BatchPlan& plan, const std::vector<RawEvent>& events, bool* plan_written);
-  Result<std::vector<SinkFileStatus>> ReadEntries(int64_t batch_id);
-  Status WriteMetadata(int64_t batch_id, const std::vector<SinkFileStatus>& entries);
+  Result<std::vector<lake::SinkFileStatus>> ReadEntries(int64_t batch_id);
+  Status WriteMetadata(int64_t batch_id, const std::vector<lake::SinkFileStatus>& entries);
   std::string DataKey(const std::string& file) const { return options_.table_dir + "/" + file; }
   std::string MetadataKey(int64_t batch_id) const {
     return options_.table_dir + "/_spark_metadata/" + log_.FileName(batch_id);
@@ -152,7 +152,7 @@ class RawSink {
   Status Retry(std::string_view what, const std::function<Status()>& fn);
 
   RawSinkOptions options_;
-  SparkMetadataLog log_;
+  lake::SparkMetadataLog log_;
   RecoveryInfo recovery_;
   int64_t next_batch_id_ = 0;
   RawSinkStats stats_;

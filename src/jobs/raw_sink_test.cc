@@ -104,7 +104,7 @@ TEST_F(RawSinkTest, CommitsAndCompactsAtBatchNine) {
   EXPECT_TRUE(std::filesystem::exists(dir_ / "out/raw-kafka-data/_spark_metadata/10"));
   auto compact = out_->Get("raw-kafka-data/_spark_metadata/9.compact");
   ASSERT_TRUE(compact.ok());
-  auto entries = SparkMetadataLog::Parse(*compact, "9.compact");
+  auto entries = lake::SparkMetadataLog::Parse(*compact, "9.compact");
   ASSERT_TRUE(entries.ok());
   EXPECT_EQ(entries->size(), 10u);
   auto again = Open();
@@ -126,7 +126,7 @@ TEST_F(RawSinkTest, RetractAllWithdrawsEveryCommittedFileUntilACompactionForgets
   EXPECT_EQ(*n, 3u);
   auto meta = out_->Get("raw-kafka-data/_spark_metadata/3");
   ASSERT_TRUE(meta.ok());
-  auto entries = SparkMetadataLog::Parse(*meta, "3");
+  auto entries = lake::SparkMetadataLog::Parse(*meta, "3");
   ASSERT_TRUE(entries.ok());
   ASSERT_EQ(entries->size(), 3u);
   for (const auto& e : *entries) EXPECT_EQ(e.action, "delete");
@@ -144,7 +144,7 @@ TEST_F(RawSinkTest, RetractAllWithdrawsEveryCommittedFileUntilACompactionForgets
   for (int i = 0; i < 6; ++i) ASSERT_TRUE(CommitNext(again.get(), 5, 15 + i * 5).ok());
   auto compact = out_->Get("raw-kafka-data/_spark_metadata/9.compact");
   ASSERT_TRUE(compact.ok());
-  auto live = SparkMetadataLog::Compact(*SparkMetadataLog::Parse(*compact, "9.compact"));
+  auto live = lake::SparkMetadataLog::Compact(*lake::SparkMetadataLog::Parse(*compact, "9.compact"));
   EXPECT_EQ(live.size(), 6u);
   auto third = Open();
   EXPECT_EQ(third->recovery().orphans_deleted, 3u);

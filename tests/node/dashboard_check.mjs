@@ -3,7 +3,8 @@
 //   node dashboard_check.mjs URL SYNC_DIR SCREENSHOT
 //
 // 1. Opens URL, waits until the page has rendered the stage diagram from /api/status, checks the
-//    stages and the two analytics charts, and records the charts' bars.
+//    stages and the views (the seed's two charts, and a view whose name and values are HTML: shown
+//    as text, no element made from them, no script run), and records the charts' bars.
 // 2. Writes SYNC_DIR/phase1.json (what it saw) and waits for SYNC_DIR/go (the test then changes the
 //    analytics in the hub).
 // 3. Waits (no reload) until both charts show different bars, saves SCREENSHOT, prints a JSON summary.
@@ -48,13 +49,22 @@ try {
   const lsn = await page.textContent('#lsn');
   const errors = await page.textContent('#errors');
 
+  const view = name => '.view[data-view="' + name + '"]';
   const bars = sel => page.$$eval(sel + ' rect', rs => rs.map(r => r.dataset.group + '=' + r.dataset.value).sort().join(';'));
-  const country1 = await bars('#chart-country');
-  const position1 = await bars('#chart-position');
+  const country1 = await bars(view('klienci-by-country'));
+  const position1 = await bars(view('avg-age-by-position'));
+  // The hostile view: its name is the heading's text, its cells are text, nothing was injected.
+  const hostile = await page.$$eval('.view h3', hs => hs.map(h => h.textContent).find(t => t.startsWith('<img')));
+  if (!hostile) fail('the view with an HTML name is not shown as text');
+  const injected = await page.$$eval('.view img, .view script, .view b, main img, main script', es => es.length);
+  if (injected) fail(injected + ' element(s) were created from names or values');
+  const cells = await page.$$eval('.view td', ts => ts.map(t => t.textContent));
+  if (!cells.includes("<script>document.title='pwned'</script>")) fail('a value with HTML is not shown as text');
+  if ((await page.title()).includes('pwned')) fail('a script from a name or value ran');
   if (!country1) fail('the clients-by-country chart has no bars');
   if (!position1) fail('the avg-age-by-position chart has no bars');
 
-  fs.writeFileSync(path.join(syncDir, 'phase1.json'), JSON.stringify({ stages, lsn, errors, country1, position1 }));
+  fs.writeFileSync(path.join(syncDir, 'phase1.json'), JSON.stringify({ stages, lsn, errors, country1, position1, hostile }));
   const go = path.join(syncDir, 'go');
   for (let i = 0; !fs.existsSync(go); i++) {
     if (i > 600) fail('the test never wrote ' + go);
@@ -62,11 +72,11 @@ try {
   }
   const navigations = requests.filter(u => u === url).length;
   await page.waitForFunction(([c1, p1]) => {
-    const b = sel => [...document.querySelectorAll(sel + ' rect')].map(r => r.dataset.group + '=' + r.dataset.value).sort().join(';');
-    return b('#chart-country') !== c1 && b('#chart-position') !== p1;
+    const b = name => [...document.querySelectorAll('.view[data-view="' + name + '"] rect')].map(r => r.dataset.group + '=' + r.dataset.value).sort().join(';');
+    return b('klienci-by-country') !== c1 && b('avg-age-by-position') !== p1;
   }, [country1, position1], { timeout: 20000 });
-  const country2 = await bars('#chart-country');
-  const position2 = await bars('#chart-position');
+  const country2 = await bars(view('klienci-by-country'));
+  const position2 = await bars(view('avg-age-by-position'));
   if (requests.filter(u => u === url).length !== navigations) fail('the page reloaded instead of updating in place');
   const external = requests.filter(u => !u.startsWith(new URL(url).origin));
   if (external.length) fail('the page loaded resources from elsewhere: ' + external.join(', '));

@@ -1,81 +1,93 @@
-// End-to-end check used by ./start-and-test-pipeline.sh: do the pipeline's analytics equal SQL on the
-// source? Compares the live aggregates of a running `cdcpipe run` (/api/status JSON) and, for a local
-// output, the Parquet results (only the files listed in each folder's _SUCCESS, read with DuckDB)
-// against the rows of
-//   SELECT kraj, count(*) FROM klienci GROUP BY kraj
-//   SELECT stanowisko, avg(wiek), count(*) FROM pracownicy GROUP BY stanowisko
-// given as psql -A -F '|' output with NULL printed as \N (averages equal within 1e-9).
+// End-to-end check used by ./start-and-test-pipeline.sh: does every view of the views file equal
+// PostgreSQL running the same SQL on the source? PostgreSQL evaluates the views itself: the file is
+// executed inside a transaction that is rolled back (nothing is created), and each view's rows are
+// read as JSON. They are compared with the live views of a running `cdcpipe run` (/api/status JSON:
+// its row count, and its first rows must be rows of PostgreSQL's result) and, for a local output,
+// with the Parquet results (only the files listed in each folder's _SUCCESS, read with DuckDB), row
+// for row as multisets (numbers equal within a relative 1e-9).
 //
-//   node e2e_check.mjs SQL_KLIENCI SQL_PRACOWNICY API_JSON [OUTPUT_DIR]
+//   node e2e_check.mjs PG_JSON API_JSON [OUTPUT_DIR]
+// PG_JSON: {"<view>": [row objects, in column order], ...} as tests/node/e2e_pg_views.sh writes it.
 // Exit 0 when everything matches; 1 with the differences on stderr otherwise.
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 
-const [sqlK, sqlP, apiFile, outputDir] = process.argv.slice(2);
-const NULL = '\\N';
-
-function parseSql(file, withAvg) {
-  const rows = new Map();
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line) continue;
-    const f = line.split('|');
-    rows.set(f[0], { count: Number(f[1]), avg: withAvg ? (f[2] === NULL || f[2] === '' ? null : Number(f[2])) : undefined });
-  }
-  return rows;
+const [pgFile, apiFile, outputDir] = process.argv.slice(2);
+if (!pgFile || !apiFile) {
+  console.error('usage: e2e_check.mjs PG_JSON API_JSON [OUTPUT_DIR]');
+  process.exit(2);
 }
 
-function compare(what, expected, actual, withAvg) {
-  const problems = [];
-  for (const [g, e] of expected) {
-    const a = actual.get(g);
-    if (!a) { problems.push(`${what}: group ${JSON.stringify(g)} missing (SQL count ${e.count})`); continue; }
-    if (a.count !== e.count) problems.push(`${what}: group ${JSON.stringify(g)} count ${a.count}, SQL says ${e.count}`);
-    if (withAvg) {
-      const bad = (e.avg === null) !== (a.avg === null) || (e.avg !== null && Math.abs(e.avg - a.avg) > 1e-9);
-      if (bad) problems.push(`${what}: group ${JSON.stringify(g)} avg_age ${a.avg}, SQL says ${e.avg}`);
-    }
+// A value in a comparable form: null, a number, or a string.
+function norm(v) {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return typeof v === 'boolean' ? String(v) : v;
+  const s = String(v);
+  return /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(s) ? Number(s) : s;
+}
+function same(a, b) {
+  if (a === null || b === null) return a === b;
+  if (typeof a === 'number' && typeof b === 'number') {
+    return a === b || Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
   }
-  for (const g of actual.keys()) if (!expected.has(g)) problems.push(`${what}: extra group ${JSON.stringify(g)} (not in SQL)`);
+  return String(a) === String(b);
+}
+const rowKey = (r) => JSON.stringify(r.map((v) => (typeof v === 'number' ? Number(v.toPrecision(12)) : v)));
+
+// Multiset comparison: every row of `actual` matched to a distinct row of `expected`.
+function compare(what, expected, actual, subset) {
+  const pool = new Map();
+  for (const r of expected) {
+    const k = rowKey(r);
+    if (!pool.has(k)) pool.set(k, []);
+    pool.get(k).push(r);
+  }
+  const problems = [];
+  for (const r of actual) {
+    const bucket = pool.get(rowKey(r));
+    const i = bucket ? bucket.findIndex((e) => e.every((v, j) => same(v, r[j]))) : -1;
+    if (i < 0) { problems.push(`${what}: row ${JSON.stringify(r)} is not in PostgreSQL's result`); continue; }
+    bucket.splice(i, 1);
+  }
+  if (!subset) {
+    for (const rest of pool.values()) for (const r of rest) problems.push(`${what}: PostgreSQL's row ${JSON.stringify(r)} is missing`);
+  }
   return problems;
 }
 
-function fromApi(rows, withAvg) {
-  const m = new Map();
-  for (const r of rows) m.set(r.group === null ? NULL : r.group, { count: Number(r.count), avg: withAvg ? (r.avg_age ?? null) : undefined });
-  return m;
-}
-
-async function fromParquet(conn, folder, groupCol, withAvg) {
-  const success = join(outputDir, folder, '_SUCCESS');
-  if (!existsSync(success)) return { error: `${folder}/_SUCCESS does not exist yet` };
-  const manifest = JSON.parse(readFileSync(success, 'utf8'));
-  const files = manifest.files.map((f) => join(outputDir, folder, f));
-  const m = new Map();
-  if (files.length === 0) return { rows: m, manifest };
-  const list = files.map((f) => `'${f.replaceAll("'", "''")}'`).join(',');
-  const cols = withAvg ? `${groupCol}, count, avg_age` : `${groupCol}, count`;
-  const reader = await conn.runAndReadAll(`SELECT ${cols} FROM read_parquet([${list}])`);
-  for (const r of reader.getRowsJS()) {
-    m.set(r[0] === null ? NULL : r[0], { count: Number(r[1]), avg: withAvg ? (r[2] ?? null) : undefined });
-  }
-  return { rows: m, manifest };
-}
-
-const expectedK = parseSql(sqlK, false);
-const expectedP = parseSql(sqlP, true);
+const pg = JSON.parse(readFileSync(pgFile, 'utf8'));
 const api = JSON.parse(readFileSync(apiFile, 'utf8'));
-let problems = [
-  ...compare('live klienci-by-country', expectedK, fromApi(api.analytics.klienci_by_country, false), false),
-  ...compare('live avg-age-by-position', expectedP, fromApi(api.analytics.avg_age_by_position, true), true),
-];
+const problems = [];
+const names = Object.keys(pg);
+if (names.length === 0) problems.push('the views file defines no views');
+const apiViews = new Map((api.views || []).map((v) => [v.name, v]));
+const expected = new Map(names.map((n) => [n, (pg[n] || []).map((r) => Object.values(r).map(norm))]));
+for (const name of names) {
+  const v = apiViews.get(name);
+  if (!v) { problems.push(`live: view ${JSON.stringify(name)} is not on /api/status`); continue; }
+  if (v.error) problems.push(`live: view ${JSON.stringify(name)} stopped: ${v.error}`);
+  if (v.row_count !== expected.get(name).length) {
+    problems.push(`live: view ${JSON.stringify(name)} has ${v.row_count} rows, PostgreSQL ${expected.get(name).length}`);
+  }
+  problems.push(...compare(`live ${name}`, expected.get(name), v.rows.map((r) => r.map(norm)), true));
+}
 if (outputDir) {
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
-  const k = await fromParquet(conn, 'klienci-by-country', 'kraj', false);
-  const p = await fromParquet(conn, 'avg-age-by-position', 'stanowisko', true);
-  if (k.error) problems.push(k.error); else problems.push(...compare('Parquet klienci-by-country', expectedK, k.rows, false));
-  if (p.error) problems.push(p.error); else problems.push(...compare('Parquet avg-age-by-position', expectedP, p.rows, true));
+  for (const name of names) {
+    const success = join(outputDir, name, '_SUCCESS');
+    if (!existsSync(success)) { problems.push(`${name}/_SUCCESS does not exist yet`); continue; }
+    const manifest = JSON.parse(readFileSync(success, 'utf8'));
+    const files = manifest.files.map((f) => `'${join(outputDir, name, f).replaceAll("'", "''")}'`);
+    let rows = [];
+    if (files.length) {
+      const reader = await conn.runAndReadAll(`SELECT * FROM read_parquet([${files.join(',')}])`);
+      rows = reader.getRowsJS().map((r) => r.map(norm));
+    }
+    problems.push(...compare(`Parquet ${name}`, expected.get(name), rows, false));
+  }
 }
 if (problems.length) {
   process.stderr.write(problems.slice(0, 20).join('\n') + '\n');

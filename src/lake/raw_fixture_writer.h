@@ -11,11 +11,11 @@
 #include <vector>
 
 #include "base/status.h"
-#include "jobs/spark_metadata_log.h"
+#include "lake/spark_metadata_log.h"
 #include "parquet/writer.h"
 #include "store/object_store.h"
 
-namespace cdc::jobs::testutil {
+namespace cdc::lake::testutil {
 
 struct FixtureEvent {
   std::string topic;
@@ -53,7 +53,7 @@ class RawFixtureWriter {
     if (batch_id > 0 && all_.empty() && log_.IsCompactionBatch(batch_id)) {
       return Status::InvalidArgument("RawFixtureWriter: cannot resume at compaction batch " + std::to_string(batch_id));
     }
-    std::vector<SinkFileStatus> entries;
+    std::vector<lake::SinkFileStatus> entries;
     size_t per_file = files <= 0 ? events.size() : (events.size() + files - 1) / files;
     if (per_file == 0) per_file = 1;
     for (int f = 0; f * per_file < events.size() || (f == 0 && events.empty()); ++f) {
@@ -79,7 +79,7 @@ class RawFixtureWriter {
       std::string key = "raw-kafka-data/" + parquet::SparkFileName(f, parquet::Compression::kSnappy);
       std::string bytes = raw->Release();
       CDC_RETURN_IF_ERROR(store_->Put(key, bytes));
-      SinkFileStatus s;
+      lake::SinkFileStatus s;
       s.path = store_->AbsoluteUri(key);
       s.size = static_cast<int64_t>(bytes.size());
       s.modification_time = 1732500000000;
@@ -87,20 +87,20 @@ class RawFixtureWriter {
       if (events.empty()) break;
     }
     all_.insert(all_.end(), entries.begin(), entries.end());
-    const std::vector<SinkFileStatus>& listed = log_.IsCompactionBatch(batch_id) ? all_ : entries;
+    const std::vector<lake::SinkFileStatus>& listed = log_.IsCompactionBatch(batch_id) ? all_ : entries;
     CDC_RETURN_IF_ERROR(store_->PutIfAbsent("raw-kafka-data/_spark_metadata/" + log_.FileName(batch_id),
-                                            SparkMetadataLog::Serialize(listed)));
+                                            lake::SparkMetadataLog::Serialize(listed)));
     return batch_id;
   }
 
  private:
   store::ObjectStore* store_;
-  SparkMetadataLog log_;
+  lake::SparkMetadataLog log_;
   int64_t next_batch_ = 0;
   int64_t first_offset_ = 0;
-  std::vector<SinkFileStatus> all_;
+  std::vector<lake::SinkFileStatus> all_;
   std::map<std::string, int64_t> offsets_;
   parquet::WriterOptions options_;
 };
 
-}  // namespace cdc::jobs::testutil
+}  // namespace cdc::lake::testutil

@@ -1,4 +1,4 @@
-#include "jobs/spark_metadata_log.h"
+#include "lake/spark_metadata_log.h"
 
 #include <nlohmann/json.hpp>
 
@@ -6,7 +6,7 @@
 
 #include "base/json_escape.h"
 
-namespace cdc::jobs {
+namespace cdc::lake {
 
 std::string SparkMetadataLog::FileName(int64_t batch_id) const {
   std::string name = std::to_string(batch_id);
@@ -115,4 +115,4 @@ std::vector<SinkFileStatus> SparkMetadataLog::Compact(std::vector<SinkFileStatus
   return out;
 }
 
-}  // namespace cdc::jobs
+}  // namespace cdc::lake

@@ -25,7 +25,7 @@
 
 #include "base/status.h"
 
-namespace cdc::jobs {
+namespace cdc::lake {
 
 // One line of a metadata file (Spark's SinkFileStatus).
 struct SinkFileStatus {
@@ -70,4 +70,4 @@ class SparkMetadataLog {
   int interval_;
 };
 
-}  // namespace cdc::jobs
+}  // namespace cdc::lake

@@ -1,8 +1,8 @@
-#include "jobs/spark_metadata_log.h"
+#include "lake/spark_metadata_log.h"
 
 #include <gtest/gtest.h>
 
-namespace cdc::jobs {
+namespace cdc::lake {
 namespace {
 
 TEST(SparkMetadataLogTest, CompactionBatchesFollowSpark) {
@@ -73,4 +73,4 @@ TEST(SparkMetadataLogTest, CompactDropsDeletedPaths) {
 }
 
 }  // namespace
-}  // namespace cdc::jobs
+}  // namespace cdc::lake

@@ -1,0 +1,62 @@
+#include "analytics/view_output.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace cdc::analytics {
+
+Status WriteViews(store::ObjectStore* store, const ViewEngine& engine, const lake::ResultPosition& position,
+                  std::string_view failpoint_prefix) {
+  std::vector<lake::FolderResult> results;
+  results.reserve(engine.view_count());
+  for (size_t i = 0; i < engine.view_count(); ++i) {
+    const sql::ViewPlan& view = engine.view(i);
+    CDC_ASSIGN_OR_RETURN(ViewRows rows, engine.Rows(i));
+    lake::FolderResult r;
+    r.folder = view.name;
+    r.rows = static_cast<int64_t>(rows.rows.size());
+    CDC_ASSIGN_OR_RETURN(r.bytes, EncodeParquet(view, rows));
+    results.push_back(std::move(r));
+  }
+  if (results.empty()) return Status::OK();
+  return lake::ReplaceResults(store, results, position, failpoint_prefix);
+}
+
+Result<std::string> FormatViews(const ViewEngine& engine, size_t max_rows) {
+  std::string out;
+  for (size_t i = 0; i < engine.view_count(); ++i) {
+    const sql::ViewPlan& view = engine.view(i);
+    CDC_ASSIGN_OR_RETURN(ViewRows rows, engine.Rows(i));
+    size_t shown = std::min(max_rows, rows.rows.size());
+    std::vector<std::vector<std::string>> cells;
+    std::vector<size_t> width;
+    std::vector<std::string> header;
+    for (const sql::OutputColumn& c : view.outputs) {
+      header.push_back(c.name);
+      width.push_back(c.name.size());
+    }
+    for (size_t r = 0; r < shown; ++r) {
+      std::vector<std::string> row;
+      for (size_t c = 0; c < rows.rows[r].size() && c < view.outputs.size(); ++c) {
+        const sql::Datum& d = rows.rows[r][c];
+        row.push_back(d.is_null() ? "NULL" : sql::ToText(d, view.outputs[c].type));
+        width[c] = std::max(width[c], row.back().size());
+      }
+      cells.push_back(std::move(row));
+    }
+    out += fmt::format("{} ({} row{})\n", view.name, rows.rows.size(), rows.rows.size() == 1 ? "" : "s");
+    auto line = [&](const std::vector<std::string>& row) {
+      out += " ";
+      for (size_t c = 0; c < row.size(); ++c) out += fmt::format(" {:<{}}", row[c], width[c]);
+      out += "\n";
+    };
+    line(header);
+    for (const auto& row : cells) line(row);
+    if (rows.rows.size() > shown) out += fmt::format("  ... {} more\n", rows.rows.size() - shown);
+  }
+  return out;
+}
+
+}  // namespace cdc::analytics
