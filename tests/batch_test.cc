@@ -240,7 +240,7 @@ class BatchTest : public ::testing::Test {
     return list + "]";
   }
 
-  // Reads a result folder the way docs/ANALYTICS.md tells readers to: the files its _SUCCESS lists. A
+  // Reads a result folder the way docs/VIEWS.md tells readers to: the files its _SUCCESS lists. A
   // live `cdcpipe run` may replace the result between reading the manifest and the files (their old
   // files are then gone): re-read the manifest and retry, as the contract says.
   std::string QueryListed(const std::string& columns, const std::string& folder) {
