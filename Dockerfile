@@ -9,7 +9,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       g++ cmake make pkg-config ca-certificates \
       libpq-dev librdkafka-dev libsnappy-dev libzstd-dev libcurl4-openssl-dev libssl-dev \
-      nlohmann-json3-dev libsimdjson-dev libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev \
+      nlohmann-json3-dev libsimdjson-dev libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libpg-query-dev \
       libthrift-dev thrift-compiler libboost-dev libgtest-dev libbenchmark-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -36,6 +36,7 @@ RUN apt-get update \
  && useradd --system --uid 10001 --gid cdcpipe --home-dir /var/lib/cdcpipe --create-home --shell /usr/sbin/nologin cdcpipe
 COPY --from=build /src/build/cdcpipe /usr/local/bin/cdcpipe
 COPY csv_files /opt/cdcpipe/csv_files
+COPY views /opt/cdcpipe/views
 USER cdcpipe:cdcpipe
 WORKDIR /var/lib/cdcpipe
 # The dashboard/metrics port of `cdcpipe run --http 0.0.0.0:8080 --http-token ...`.

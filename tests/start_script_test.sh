@@ -29,6 +29,8 @@ output:
   trigger: 1s
 http:
   listen: 127.0.0.1:$http_port
+views:
+  file: $repo/views/seed.sql
 EOF
 export CDCPIPE_BUILD_DIR="$build" CDCPIPE_PIPELINE_DIR="$tmp/pipeline" CDCPIPE_CONFIG="$tmp/cdcpipe.yaml"
 cleanup() {
