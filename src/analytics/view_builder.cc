@@ -252,6 +252,19 @@ Result<CatchUpStats> ViewBuilder::CatchUp(ProgressLine* progress) {
   return stats;
 }
 
+Status ViewBuilder::SyncFilePosition() {
+  if (!files_unknown_) return Status::OK();
+  CDC_ASSIGN_OR_RETURN(lake::CommittedFiles listed, lake::ListCommittedFiles(output_, lake::kRawDataDir));
+  if (listed.latest_batch != position_.last_batch_id) {
+    return Status::FailedPrecondition(fmt::format("the raw data is at batch {}, the views at batch {}",
+                                                  listed.latest_batch, position_.last_batch_id));
+  }
+  position_.files_consumed = listed.files.size();
+  position_.last_file = listed.files.empty() ? std::string() : listed.files.back();
+  files_unknown_ = false;
+  return Status::OK();
+}
+
 Status ViewBuilder::ApplyCommittedBatch(int64_t batch_id, const std::vector<RawEventRef>& events, Lsn source_lsn) {
   if (batch_id <= position_.last_batch_id) return Status::OK();
   if (batch_id != position_.last_batch_id + 1) {

@@ -80,6 +80,12 @@ class ViewBuilder {
   // Reads every committed raw file after position() and applies its events. `progress` may be null.
   Result<CatchUpStats> CatchUp(ProgressLine* progress);
 
+  // After ApplyCommittedBatch, the file-level position is unknown; this recovers it from the committed
+  // file list (every file of the batches up to position().last_batch_id has been applied), so that
+  // SaveCheckpoint writes a checkpoint `cdcpipe batch` and the next start can continue from.
+  // FailedPrecondition when the raw data has moved past the last batch applied.
+  Status SyncFilePosition();
+
   // Applies the events of raw batch `batch_id`, committed right after position() (the live path).
   // Batches at or before position() are skipped; FailedPrecondition when batch_id leaves a gap (the
   // caller then catches up from the files, which include it). `source_lsn` (Invalid: unknown) is

@@ -70,6 +70,8 @@ int RunPipeline(const config::Config& cfg, const RunFlags& f, bool http_given) {
   }
   Status st = pipeline.Run();
   if (!st.ok()) return st.IsInvalidArgument() ? ConfigError(cmd, st) : Fail(cmd, st);
+  // The views' state, so that the next start continues from here (a failure only costs time then).
+  if (Status saved = live.Stop(); !saved.ok()) log::Warn(cmd, "views checkpoint not saved: {}", saved.message());
   jobs::RunStats s = pipeline.stats();
   log::Info(cmd, "done: {} batches, {} events committed, LSN {} confirmed", s.batches, s.rows,
             s.durable_lsn.valid() ? s.durable_lsn.ToString() : "-");

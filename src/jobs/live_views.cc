@@ -30,6 +30,7 @@ Status LiveViews::Start() {
     }
     return Status::OK();
   }
+  last_checkpoint_ms_ = (MonoMicros() / 1000);
   Status st = Rebuild();
   if (!st.ok()) {
     // A view that cannot be evaluated on the history: report it, keep the raw pipeline running.
@@ -77,7 +78,24 @@ Status LiveViews::OnBatch(const CommittedBatch& batch) {
     if (st.IsInvalidArgument()) failed_ = st;
     CDC_RETURN_IF_ERROR(st);
   }
-  return Publish(newest_us);
+  CDC_RETURN_IF_ERROR(Publish(newest_us));
+  if (options_.checkpoint_interval.count() > 0 &&
+      (MonoMicros() / 1000) - last_checkpoint_ms_ >= options_.checkpoint_interval.count()) {
+    // A failed save only costs a longer catch-up at the next start: log it, keep going.
+    if (Status saved = SaveCheckpoint(); !saved.ok()) log::Warn("views", "checkpoint not saved: {}", saved.message());
+  }
+  return Status::OK();
+}
+
+Status LiveViews::SaveCheckpoint() {
+  last_checkpoint_ms_ = (MonoMicros() / 1000);
+  CDC_RETURN_IF_ERROR(builder_.SyncFilePosition());
+  return builder_.SaveCheckpoint();
+}
+
+Status LiveViews::Stop() {
+  if (options_.views->views.views.empty() || !failed_.ok()) return Status::OK();
+  return SaveCheckpoint();
 }
 
 Status LiveViews::Publish(int64_t newest_event_us) {
