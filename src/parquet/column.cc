@@ -12,6 +12,9 @@ std::string_view ColumnTypeName(ColumnType type) {
     case ColumnType::kDouble: return "double";
     case ColumnType::kTimestampMicros: return "timestamp_micros";
     case ColumnType::kDate: return "date";
+    case ColumnType::kFloat: return "float";
+    case ColumnType::kTimestampMicrosLocal: return "timestamp_micros_local";
+    case ColumnType::kDecimal: return "decimal";
   }
   return "unknown";
 }
@@ -26,13 +29,16 @@ int Schema::FindColumn(std::string_view name) const {
 void ColumnVector::AppendNull() {
   switch (type_) {
     case ColumnType::kString:
-    case ColumnType::kBinary: offsets_.push_back(bytes_.size()); break;
+    case ColumnType::kBinary:
+    case ColumnType::kDecimal: offsets_.push_back(bytes_.size()); break;
     case ColumnType::kBoolean: bools_.push_back(0); break;
     case ColumnType::kInt32:
     case ColumnType::kDate: ints32_.push_back(0); break;
     case ColumnType::kInt64:
-    case ColumnType::kTimestampMicros: ints64_.push_back(0); break;
-    case ColumnType::kDouble: doubles_.push_back(0); break;
+    case ColumnType::kTimestampMicros:
+    case ColumnType::kTimestampMicrosLocal: ints64_.push_back(0); break;
+    case ColumnType::kDouble:
+    case ColumnType::kFloat: doubles_.push_back(0); break;
   }
   valid_.push_back(0);
   ++null_count_;
@@ -49,7 +55,7 @@ void ColumnVector::Clear() {
   bools_.clear();
   offsets_.clear();
   bytes_.Clear();
-  if (type_ == ColumnType::kString || type_ == ColumnType::kBinary) offsets_.push_back(0);
+  if (type_ == ColumnType::kString || type_ == ColumnType::kBinary || type_ == ColumnType::kDecimal) offsets_.push_back(0);
 }
 
 void ColumnVector::Reserve(size_t rows, size_t string_bytes) {
@@ -57,6 +63,7 @@ void ColumnVector::Reserve(size_t rows, size_t string_bytes) {
   switch (type_) {
     case ColumnType::kString:
     case ColumnType::kBinary:
+    case ColumnType::kDecimal:
       offsets_.reserve(rows + 1);
       bytes_.Reserve(string_bytes);
       break;
@@ -64,8 +71,10 @@ void ColumnVector::Reserve(size_t rows, size_t string_bytes) {
     case ColumnType::kInt32:
     case ColumnType::kDate: ints32_.reserve(rows); break;
     case ColumnType::kInt64:
-    case ColumnType::kTimestampMicros: ints64_.reserve(rows); break;
-    case ColumnType::kDouble: doubles_.reserve(rows); break;
+    case ColumnType::kTimestampMicros:
+    case ColumnType::kTimestampMicrosLocal: ints64_.reserve(rows); break;
+    case ColumnType::kDouble:
+    case ColumnType::kFloat: doubles_.reserve(rows); break;
   }
 }
 

@@ -26,7 +26,12 @@ enum class ColumnType : uint8_t {
   kInt64,            // INT64
   kDouble,           // DOUBLE (the reader also maps FLOAT here)
   kTimestampMicros,  // INT64, TIMESTAMP(isAdjustedToUTC=true, MICROS); reader converts millis/nanos
-  kDate,             // INT32, DATE: days since 1970-01-01 (reader only)
+  kDate,             // INT32, DATE: days since 1970-01-01
+  // Writer only (the views' output types, issue 16):
+  kFloat,                 // FLOAT: appended as doubles (AppendDouble), written as 4-byte floats
+  kTimestampMicrosLocal,  // INT64, TIMESTAMP(isAdjustedToUTC=false, MICROS): a timestamp without zone
+  kDecimal,               // FIXED_LEN_BYTE_ARRAY(16), DECIMAL(precision, scale): AppendString of the
+                          // unscaled value as 16 bytes of big-endian two's complement
 };
 
 std::string_view ColumnTypeName(ColumnType type);
@@ -35,6 +40,8 @@ struct ColumnSpec {
   std::string name;
   ColumnType type = ColumnType::kString;
   bool nullable = true;  // OPTIONAL when true, REQUIRED otherwise
+  int precision = 0;     // kDecimal: DECIMAL(precision, scale)
+  int scale = 0;
 };
 
 struct Schema {
@@ -54,8 +61,8 @@ class ColumnVector {
 
   // REQUIRES: nullable().
   void AppendNull();
-  // REQUIRES: the Append matching type() (Int32 for kInt32/kDate, Int64 for kInt64/kTimestampMicros,
-  // String for kString/kBinary).
+  // REQUIRES: the Append matching type() (Int32 for kInt32/kDate, Int64 for kInt64/kTimestampMicros/
+  // kTimestampMicrosLocal, Double for kDouble/kFloat, String for kString/kBinary/kDecimal).
   void AppendInt32(int32_t v) { ints32_.push_back(v); MarkValid(); }
   void AppendInt64(int64_t v) { ints64_.push_back(v); MarkValid(); }
   void AppendDouble(double v) { doubles_.push_back(v); MarkValid(); }

@@ -36,6 +36,12 @@ void WriteLogicalType(CompactEncoder& e, const LogicalType& lt) {
       e.BeginStructField(12);
       e.EndStruct();
       break;
+    case LogicalType::Kind::kDecimal:
+      e.BeginStructField(5);
+      e.FieldI32(1, lt.scale);
+      e.FieldI32(2, lt.precision);
+      e.EndStruct();
+      break;
     default:
       break;
   }
@@ -51,10 +57,13 @@ void Serialize(const FileMetaData& md, std::string* out) {
   for (const SchemaElement& s : md.schema) {
     e.BeginStructElem();
     if (s.type) e.FieldI32(1, static_cast<int32_t>(*s.type));
+    if (s.type_length) e.FieldI32(2, *s.type_length);
     if (s.repetition) e.FieldI32(3, static_cast<int32_t>(*s.repetition));
     e.FieldBinary(4, s.name);
     if (s.num_children > 0) e.FieldI32(5, s.num_children);
     if (s.converted_type) e.FieldI32(6, static_cast<int32_t>(*s.converted_type));
+    if (s.scale) e.FieldI32(7, *s.scale);
+    if (s.precision) e.FieldI32(8, *s.precision);
     if (s.logical.kind != LogicalType::Kind::kNone) {
       e.BeginStructField(10);
       WriteLogicalType(e, s.logical);

@@ -18,7 +18,7 @@ namespace cdc::parquet::format {
 enum class Type : int32_t { kBoolean = 0, kInt32 = 1, kInt64 = 2, kInt96 = 3, kFloat = 4, kDouble = 5,
                             kByteArray = 6, kFixedLenByteArray = 7 };
 enum class Repetition : int32_t { kRequired = 0, kOptional = 1, kRepeated = 2 };
-enum class ConvertedType : int32_t { kUtf8 = 0, kDate = 6, kTimestampMillis = 9, kTimestampMicros = 10,
+enum class ConvertedType : int32_t { kUtf8 = 0, kDecimal = 5, kDate = 6, kTimestampMillis = 9, kTimestampMicros = 10,
                                      kInt8 = 15, kInt16 = 16, kInt32 = 17, kInt64 = 18, kJson = 19 };
 enum class Codec : int32_t { kUncompressed = 0, kSnappy = 1, kGzip = 2, kLzo = 3, kBrotli = 4, kLz4 = 5,
                              kZstd = 6, kLz4Raw = 7 };
@@ -30,7 +30,8 @@ enum class TimeUnit : int32_t { kNone = 0, kMillis = 1, kMicros = 2, kNanos = 3 
 
 // LogicalType is a union; only the members cdcpipe uses or maps are kept.
 struct LogicalType {
-  enum class Kind { kNone, kString, kDate, kTimestamp, kInteger, kJson, kOther } kind = Kind::kNone;
+  enum class Kind { kNone, kString, kDate, kTimestamp, kInteger, kJson, kDecimal, kOther } kind = Kind::kNone;
+  int32_t scale = 0, precision = 0;    // DECIMAL (written only)
   bool utc = false;                    // TIMESTAMP.isAdjustedToUTC
   TimeUnit unit = TimeUnit::kNone;     // TIMESTAMP.unit
   int bit_width = 0;                   // INTEGER.bitWidth
@@ -40,6 +41,8 @@ struct LogicalType {
 struct SchemaElement {
   std::optional<Type> type;
   std::optional<Repetition> repetition;
+  std::optional<int32_t> type_length;  // FIXED_LEN_BYTE_ARRAY (written only)
+  std::optional<int32_t> scale, precision;  // DECIMAL (written only)
   std::string name;
   int32_t num_children = 0;
   std::optional<ConvertedType> converted_type;  // raw value kept even if not in the enum above

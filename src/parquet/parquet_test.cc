@@ -67,12 +67,15 @@ void ExpectColumnsEqual(const ColumnVector& want, size_t want_offset, const Colu
     if (got.IsNull(i)) continue;
     switch (want.type()) {
       case ColumnType::kString:
-      case ColumnType::kBinary: ASSERT_EQ(want.String(w), got.String(i)) << "row " << i; break;
+      case ColumnType::kBinary:
+      case ColumnType::kDecimal: ASSERT_EQ(want.String(w), got.String(i)) << "row " << i; break;
       case ColumnType::kInt32:
       case ColumnType::kDate: ASSERT_EQ(want.Int32(w), got.Int32(i)) << "row " << i; break;
       case ColumnType::kInt64:
-      case ColumnType::kTimestampMicros: ASSERT_EQ(want.Int64(w), got.Int64(i)) << "row " << i; break;
-      case ColumnType::kDouble: ASSERT_EQ(want.Double(w), got.Double(i)) << "row " << i; break;
+      case ColumnType::kTimestampMicros:
+      case ColumnType::kTimestampMicrosLocal: ASSERT_EQ(want.Int64(w), got.Int64(i)) << "row " << i; break;
+      case ColumnType::kDouble:
+      case ColumnType::kFloat: ASSERT_EQ(want.Double(w), got.Double(i)) << "row " << i; break;
       case ColumnType::kBoolean: ASSERT_EQ(want.Bool(w), got.Bool(i)) << "row " << i; break;
     }
   }

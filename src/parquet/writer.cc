@@ -66,8 +66,11 @@ fmt_::Type PhysicalType(ColumnType t) {
     case ColumnType::kInt32:
     case ColumnType::kDate: return fmt_::Type::kInt32;
     case ColumnType::kInt64:
-    case ColumnType::kTimestampMicros: return fmt_::Type::kInt64;
+    case ColumnType::kTimestampMicros:
+    case ColumnType::kTimestampMicrosLocal: return fmt_::Type::kInt64;
     case ColumnType::kDouble: return fmt_::Type::kDouble;
+    case ColumnType::kFloat: return fmt_::Type::kFloat;
+    case ColumnType::kDecimal: return fmt_::Type::kFixedLenByteArray;
   }
   return fmt_::Type::kByteArray;
 }
@@ -103,7 +106,7 @@ class ParquetWriter::ColumnChunkWriter {
       : spec_(spec), options_(options), compressor_(options.compression, options.zstd_level) {
     is_string_ = spec.type == ColumnType::kString || spec.type == ColumnType::kBinary;
     is_int_ = spec.type == ColumnType::kInt32 || spec.type == ColumnType::kDate || spec.type == ColumnType::kInt64 ||
-              spec.type == ColumnType::kTimestampMicros;
+              spec.type == ColumnType::kTimestampMicros || spec.type == ColumnType::kTimestampMicrosLocal;
     Reset();
   }
 
@@ -133,6 +136,7 @@ class ParquetWriter::ColumnChunkWriter {
             break;
           case ColumnType::kInt64:
           case ColumnType::kTimestampMicros:
+          case ColumnType::kTimestampMicrosLocal:
             bytes += 8;
             AppendInt(static_cast<uint64_t>(col.Int64(i)), 8);
             UpdateIntStats(col.Int64(i));
@@ -143,6 +147,25 @@ class ParquetWriter::ColumnChunkWriter {
             PutRaw(&plain_, d);
             page_plain_bytes_ += 8;
             UpdateDoubleStats(d);
+            break;
+          }
+          case ColumnType::kFloat: {
+            bytes += 4;
+            float f = static_cast<float>(col.Double(i));
+            PutRaw(&plain_, f);
+            page_plain_bytes_ += 4;
+            UpdateDoubleStats(f);
+            break;
+          }
+          case ColumnType::kDecimal: {
+            // PLAIN FIXED_LEN_BYTE_ARRAY: the 16 bytes, no length; no statistics (their order is
+            // the signed value's, not the bytes').
+            std::string_view s = col.String(i);
+            char fixed[16] = {};
+            std::memcpy(fixed, s.data(), std::min<size_t>(s.size(), 16));
+            bytes += 16;
+            plain_.append(fixed, 16);
+            page_plain_bytes_ += 16;
             break;
           }
           case ColumnType::kBoolean: {
@@ -380,6 +403,7 @@ class ParquetWriter::ColumnChunkWriter {
         break;
       case ColumnType::kInt64:
       case ColumnType::kTimestampMicros:
+      case ColumnType::kTimestampMicrosLocal:
         PutRaw(&mn, imin_);
         PutRaw(&mx, imax_);
         break;
@@ -395,6 +419,15 @@ class ParquetWriter::ColumnChunkWriter {
         mn.push_back(bmin_ ? 1 : 0);
         mx.push_back(bmax_ ? 1 : 0);
         break;
+      case ColumnType::kFloat: {
+        float lo = dmin_ == 0 ? -0.0f : static_cast<float>(dmin_);
+        float hi = dmax_ == 0 ? 0.0f : static_cast<float>(dmax_);
+        PutRaw(&mn, lo);
+        PutRaw(&mx, hi);
+        break;
+      }
+      case ColumnType::kDecimal:
+        return;
     }
     st->min_value = std::move(mn);
     st->max_value = std::move(mx);
@@ -674,6 +707,19 @@ Status ParquetWriter::Close() {
     } else if (c.type == ColumnType::kDate) {
       e.converted_type = fmt_::ConvertedType::kDate;
       e.logical.kind = fmt_::LogicalType::Kind::kDate;
+    } else if (c.type == ColumnType::kTimestampMicrosLocal) {
+      // No converted type: TIMESTAMP_MICROS means adjusted to UTC.
+      e.logical.kind = fmt_::LogicalType::Kind::kTimestamp;
+      e.logical.utc = false;
+      e.logical.unit = fmt_::TimeUnit::kMicros;
+    } else if (c.type == ColumnType::kDecimal) {
+      e.type_length = 16;
+      e.converted_type = fmt_::ConvertedType::kDecimal;
+      e.scale = c.scale;
+      e.precision = c.precision;
+      e.logical.kind = fmt_::LogicalType::Kind::kDecimal;
+      e.logical.scale = c.scale;
+      e.logical.precision = c.precision;
     }
     md.schema.push_back(std::move(e));
   }
