@@ -3,10 +3,13 @@
 // definition.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "sql/datetime.h"
+#include "sql/expr.h"
 #include "sql/numeric.h"
 #include "sql/plan.h"
 
@@ -266,6 +269,483 @@ TEST(AggregateTest, FloatSumAndAvg) {
   ASSERT_TRUE(Accumulate(avg, &st, Datum::Float(2.0), +1).ok());
   EXPECT_EQ(Final(avg, st), "1.5");
   EXPECT_LE(sizeof(AggregateState), 48u);
+}
+// --- views: planning and evaluation ----------------------------------------------------------------
+
+event::Column Col(std::string name, uint32_t oid, int32_t typmod = -1, bool key = false) {
+  event::Column c;
+  c.name = std::move(name);
+  c.type_oid = oid;
+  c.type_modifier = typmod;
+  c.key = key;
+  return c;
+}
+
+int32_t NumericTypmod(int p, int s) { return ((p << 16) | s) + 4; }
+
+Catalog TestCatalog() {
+  Catalog c;
+  event::TableSchema orders;
+  orders.schema = "public";
+  orders.table = "orders";
+  orders.columns = {Col("id", 23, -1, true), Col("customer_id", 23), Col("amount", 1700, NumericTypmod(10, 2)),
+                    Col("qty", 21),          Col("status", 25),      Col("created", 1184),
+                    Col("note", 1043, 24),   Col("big", 20),         Col("price", 701),
+                    Col("ratio", 700),       Col("paid", 16),        Col("day", 1082),
+                    Col("ts", 1114),         Col("data", 17),        Col("total", 1700)};
+  c["public.orders"] = orders;
+  event::TableSchema customers;
+  customers.schema = "public";
+  customers.table = "customers";
+  customers.columns = {Col("id", 23, -1, true), Col("name", 25), Col("country", 25), Col("age", 23)};
+  c["public.customers"] = customers;
+  event::TableSchema items;
+  items.schema = "sales";
+  items.table = "items";
+  items.columns = {Col("id", 20, -1, true), Col("label", 25)};
+  c["sales.items"] = items;
+  return c;
+}
+
+using Row = std::map<std::string, Datum>;  // "table.column" or "column" (first table) -> value
+
+// The value of `text` as a column of `type` would carry it.
+Datum Parse(const Type& type, std::string_view text) {
+  Datum d;
+  Status st = expr::CastDatum(Datum::Text(std::string(text)), Type{TypeId::kText}, type, 0, &d);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return d;
+}
+
+// A small reference engine: evaluates a plan over whole tables (no incremental maintenance), so
+// that planning and expression semantics can be checked without src/analytics.
+class MiniEngine {
+ public:
+  explicit MiniEngine(const Catalog& catalog) : catalog_(catalog) {}
+
+  // Rows of one table: column name -> text value ("\\N" for NULL), typed by the catalog.
+  void Add(const std::string& table, std::map<std::string, std::string> values) {
+    rows_[table].push_back(std::move(values));
+  }
+
+  // The view's rows as "a|b|c" (NULL as "∅"), sorted; or "error: ..." as the only row.
+  std::vector<std::string> Run(const ViewPlan& plan) {
+    std::vector<std::vector<Datum>> inputs;
+    auto side = [&](size_t t, const std::map<std::string, std::string>* row, std::vector<Datum>* out) {
+      const InputTable& in = plan.inputs[t];
+      const event::TableSchema& ts = catalog_.at(in.schema + "." + in.table);
+      size_t offset = out->size();
+      (void)offset;
+      for (int c : in.columns) {
+        const auto& col = ts.columns[static_cast<size_t>(c)];
+        Type type = plan.input_types[out->size()];
+        if (!row) {
+          out->push_back(Datum::Null());
+          continue;
+        }
+        auto it = row->find(col.name);
+        out->push_back(it == row->end() || it->second == "\\N" ? Datum::Null() : Parse(type, it->second));
+      }
+    };
+    const auto& left = rows_[plan.inputs[0].schema + "." + plan.inputs[0].table];
+    for (const auto& l : left) {
+      std::vector<Datum> base;
+      side(0, &l, &base);
+      if (!plan.join) {
+        inputs.push_back(base);
+        continue;
+      }
+      bool matched = false;
+      for (const auto& r : rows_[plan.inputs[1].schema + "." + plan.inputs[1].table]) {
+        std::vector<Datum> row = base;
+        side(1, &r, &row);
+        const Datum& a = row[static_cast<size_t>(plan.join->left_key)];
+        const Datum& b = row[static_cast<size_t>(plan.join->right_key)];
+        if (!a.is_null() && !b.is_null() && Equal(a, b)) {
+          inputs.push_back(std::move(row));
+          matched = true;
+        }
+      }
+      if (!matched && plan.join->kind == JoinSpec::Kind::kLeft) {
+        std::vector<Datum> row = base;
+        side(1, nullptr, &row);
+        inputs.push_back(std::move(row));
+      }
+    }
+    struct Group {
+      std::vector<Datum> keys;
+      std::vector<AggregateState> states;
+      int64_t rows = 0;
+    };
+    std::vector<Group> groups;
+    if (plan.always_one_group) {
+      groups.emplace_back();
+      groups.back().states.resize(plan.aggregates.size());
+    }
+    for (const auto& row : inputs) {
+      if (plan.where) {
+        Datum w;
+        Status st = plan.where->Eval(row.data(), &w);
+        if (!st.ok()) return {"error: " + st.message()};
+        if (w.is_null() || !w.b) continue;
+      }
+      std::vector<Datum> keys;
+      for (const auto& k : plan.group_keys) {
+        Datum d;
+        Status st = k->Eval(row.data(), &d);
+        if (!st.ok()) return {"error: " + st.message()};
+        keys.push_back(std::move(d));
+      }
+      Group* g = nullptr;
+      for (Group& x : groups) {
+        bool same = x.keys.size() == keys.size();
+        for (size_t i = 0; same && i < keys.size(); ++i) same = Compare(x.keys[i], keys[i]) == 0;
+        if (same && (plan.always_one_group || !x.keys.empty() || keys.empty())) g = &x;
+      }
+      if (!g) {
+        groups.emplace_back();
+        g = &groups.back();
+        g->keys = keys;
+        g->states.resize(plan.aggregates.size());
+      }
+      ++g->rows;
+      for (size_t j = 0; j < plan.aggregates.size(); ++j) {
+        Datum arg;
+        if (plan.aggregates[j].arg) {
+          Status st = plan.aggregates[j].arg->Eval(row.data(), &arg);
+          if (!st.ok()) return {"error: " + st.message()};
+        }
+        Status st = Accumulate(plan.aggregates[j], &g->states[j], arg, +1);
+        if (!st.ok()) return {"error: " + st.message()};
+      }
+    }
+    std::vector<std::string> out;
+    for (const Group& g : groups) {
+      std::vector<Datum> grow = g.keys;
+      for (size_t j = 0; j < plan.aggregates.size(); ++j) {
+        Datum d;
+        Status st = Finalize(plan.aggregates[j], g.states[j], &d);
+        if (!st.ok()) return {"error: " + st.message()};
+        grow.push_back(std::move(d));
+      }
+      if (plan.having) {
+        Datum h;
+        Status st = plan.having->Eval(grow.data(), &h);
+        if (!st.ok()) return {"error: " + st.message()};
+        if (h.is_null() || !h.b) continue;
+      }
+      std::string line;
+      for (size_t c = 0; c < plan.outputs.size(); ++c) {
+        Datum d;
+        Status st = plan.outputs[c].expr->Eval(grow.data(), &d);
+        if (!st.ok()) return {"error: " + st.message()};
+        line += (c ? "|" : "") + (d.is_null() ? std::string("∅") : ToText(d, plan.outputs[c].type));
+      }
+      int64_t repeat = plan.bag && !plan.distinct ? g.rows : 1;
+      for (int64_t r = 0; r < repeat; ++r) out.push_back(line);
+    }
+    std::sort(out.begin(), out.end());
+    if (plan.distinct) out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+
+ private:
+  const Catalog& catalog_;
+  std::map<std::string, std::vector<std::map<std::string, std::string>>> rows_;
+};
+
+using Strings = std::vector<std::string>;
+
+class ViewsTest : public ::testing::Test {
+ protected:
+  ViewsTest() : catalog_(TestCatalog()), engine_(catalog_) {
+    // select * from orders (id, customer_id, amount, qty, status, created, note, big, price, ratio, paid, day, ts, total)
+    engine_.Add("public.orders", {{"id", "1"}, {"customer_id", "10"}, {"amount", "12.50"}, {"qty", "2"},
+                                  {"status", "paid"}, {"created", "2024-01-02 10:30:00+00"}, {"note", "Hello"},
+                                  {"big", "9000000000"}, {"price", "1.5"}, {"ratio", "0.25"}, {"paid", "t"},
+                                  {"day", "2024-02-29"}, {"ts", "2024-03-10 23:59:59.5"}, {"total", "1.005"}});
+    engine_.Add("public.orders", {{"id", "2"}, {"customer_id", "10"}, {"amount", "7.25"}, {"qty", "1"},
+                                  {"status", "new"}, {"created", "2024-01-05 00:00:00+00"}, {"note", "\\N"},
+                                  {"big", "1"}, {"price", "2.25"}, {"ratio", "0.5"}, {"paid", "f"},
+                                  {"day", "2024-03-01"}, {"ts", "2024-03-11 00:00:00"}, {"total", "2"}});
+    engine_.Add("public.orders", {{"id", "3"}, {"customer_id", "20"}, {"amount", "\\N"}, {"qty", "5"},
+                                  {"status", "paid"}, {"created", "2023-12-31 23:00:00+00"}, {"note", "héllo wörld"},
+                                  {"big", "\\N"}, {"price", "\\N"}, {"ratio", "\\N"}, {"paid", "\\N"},
+                                  {"day", "\\N"}, {"ts", "\\N"}, {"total", "\\N"}});
+    engine_.Add("public.orders", {{"id", "4"}, {"customer_id", "99"}, {"amount", "0.01"}, {"qty", "\\N"},
+                                  {"status", "\\N"}, {"created", "\\N"}, {"note", "%_x"},
+                                  {"big", "-5"}, {"price", "-0.5"}, {"ratio", "1"}, {"paid", "t"},
+                                  {"day", "2023-01-01"}, {"ts", "1999-12-31 12:00:00"}, {"total", "-3.5"}});
+    engine_.Add("public.customers", {{"id", "10"}, {"name", "Ann"}, {"country", "PL"}, {"age", "30"}});
+    engine_.Add("public.customers", {{"id", "20"}, {"name", "Bob"}, {"country", "DE"}, {"age", "\\N"}});
+    engine_.Add("public.customers", {{"id", "30"}, {"name", "Cy"}, {"country", "PL"}, {"age", "41"}});
+  }
+
+  Result<ViewSet> Load(const std::string& text) { return LoadViews("views.sql", text, catalog_); }
+
+  // Plans one view; fails the test if it does not load.
+  ViewPlan Plan(const std::string& sql) {
+    auto set = Load(sql);
+    EXPECT_TRUE(set.ok()) << sql << "\n" << set.status().ToString();
+    if (!set.ok() || set->views.empty()) return ViewPlan();
+    return std::move(set->views[0]);
+  }
+
+  // The rows of `CREATE VIEW v AS <select>` over the test rows.
+  Strings Rows(const std::string& select) {
+    ViewPlan p = Plan("CREATE VIEW v AS " + select + ";");
+    if (p.outputs.empty()) return {"<no plan>"};
+    return engine_.Run(p);
+  }
+
+  // "type: value" of a one-column expression over the orders row with id = `id` (the type without
+  // its typmod, as pg_typeof prints it), or "ERROR: <PostgreSQL's message>" whether the error comes
+  // when the view is loaded (a folded literal) or evaluated.
+  std::string Value(const std::string& expression, int id = 1) {
+    auto set = Load("CREATE VIEW v AS SELECT " + expression + " AS r FROM orders WHERE id = " + std::to_string(id));
+    if (!set.ok()) {
+      std::string m = set.status().message();
+      size_t at = m.find("view \"v\": ");
+      if (at == std::string::npos) return m;
+      m = m.substr(at + 10);
+      size_t hint = m.rfind(" (");
+      return "ERROR: " + (hint == std::string::npos ? m : m.substr(0, hint));
+    }
+    const ViewPlan& p = set->views[0];
+    Strings rows = engine_.Run(p);
+    if (rows.size() != 1) return "<" + std::to_string(rows.size()) + " rows>";
+    if (rows[0].rfind("error: ", 0) == 0) return "ERROR: " + rows[0].substr(7);
+    Type t = p.outputs[0].type;
+    t.precision = t.scale = -1;
+    return TypeName(t) + ": " + rows[0];
+  }
+
+  // The error of a file that must not load.
+  std::string Refusal(const std::string& text) {
+    auto set = Load(text);
+    if (set.ok()) return "<loaded>";
+    EXPECT_TRUE(set.status().IsInvalidArgument());
+    return set.status().message();
+  }
+
+  Catalog catalog_;
+  MiniEngine engine_;
+};
+
+// Each expected value is PostgreSQL 15's answer to
+//   SELECT pg_typeof(r), r FROM (SELECT <expression> AS r FROM orders WHERE id = <id>) s
+// over the same rows (TimeZone=UTC), generated from psql and pasted here.
+TEST_F(ViewsTest, ExpressionsEvaluateAsPostgres) {
+  EXPECT_EQ(Value("amount + 1"), "numeric: 13.50");
+  EXPECT_EQ(Value("amount * 2.5"), "numeric: 31.250");
+  EXPECT_EQ(Value("amount / 3"), "numeric: 4.1666666666666667");
+  EXPECT_EQ(Value("amount - total"), "numeric: 11.495");
+  EXPECT_EQ(Value("total / 7"), "numeric: 0.14357142857142857143");
+  EXPECT_EQ(Value("qty + qty"), "smallint: 4");
+  EXPECT_EQ(Value("qty + 1"), "integer: 3");
+  EXPECT_EQ(Value("qty * 1000"), "integer: 2000");
+  EXPECT_EQ(Value("id / 2"), "integer: 0");
+  EXPECT_EQ(Value("-id / 2"), "integer: 0");
+  EXPECT_EQ(Value("7 % 3"), "integer: 1");
+  EXPECT_EQ(Value("-7 % 3"), "integer: -1");
+  EXPECT_EQ(Value("id::numeric / 3"), "numeric: 0.33333333333333333333");
+  EXPECT_EQ(Value("big + 1"), "bigint: 9000000001");
+  EXPECT_EQ(Value("big * 2"), "bigint: 18000000000");
+  EXPECT_EQ(Value("price * 2"), "double precision: 3");
+  EXPECT_EQ(Value("price + amount"), "double precision: 14");
+  EXPECT_EQ(Value("ratio * ratio"), "real: 0.0625");
+  EXPECT_EQ(Value("ratio + 1"), "double precision: 1.25");
+  EXPECT_EQ(Value("price / 0.5"), "double precision: 3");
+  EXPECT_EQ(Value("-amount"), "numeric: -12.50");
+  EXPECT_EQ(Value("-ratio"), "real: -0.25");
+  EXPECT_EQ(Value("1.5"), "numeric: 1.5");
+  EXPECT_EQ(Value("3000000000"), "bigint: 3000000000");
+  EXPECT_EQ(Value("-2147483648"), "integer: -2147483648");
+  EXPECT_EQ(Value("2147483647 + 0"), "integer: 2147483647");
+  EXPECT_EQ(Value("'abc'"), "text: abc");
+  EXPECT_EQ(Value("NULL"), "text: ∅");
+  EXPECT_EQ(Value("TRUE"), "boolean: t");
+  EXPECT_EQ(Value("amount > 10"), "boolean: t");
+  EXPECT_EQ(Value("amount >= 12.5"), "boolean: t");
+  EXPECT_EQ(Value("status = 'paid'"), "boolean: t");
+  EXPECT_EQ(Value("status <> 'paid'"), "boolean: f");
+  EXPECT_EQ(Value("status != 'new'"), "boolean: t");
+  EXPECT_EQ(Value("amount < qty"), "boolean: f");
+  EXPECT_EQ(Value("qty <= 2"), "boolean: t");
+  EXPECT_EQ(Value("price > ratio"), "boolean: t");
+  EXPECT_EQ(Value("day < created"), "boolean: f");
+  EXPECT_EQ(Value("day = '2024-02-29'"), "boolean: t");
+  EXPECT_EQ(Value("created > '2024-01-01'"), "boolean: t");
+  EXPECT_EQ(Value("ts < created"), "boolean: f");
+  EXPECT_EQ(Value("paid AND amount > 100"), "boolean: f");
+  EXPECT_EQ(Value("paid OR amount > 100"), "boolean: t");
+  EXPECT_EQ(Value("NOT paid"), "boolean: f");
+  EXPECT_EQ(Value("paid AND false", 3), "boolean: f");
+  EXPECT_EQ(Value("paid AND true", 3), "boolean: ∅");
+  EXPECT_EQ(Value("paid OR true", 3), "boolean: t");
+  EXPECT_EQ(Value("paid OR false", 3), "boolean: ∅");
+  EXPECT_EQ(Value("NOT paid", 3), "boolean: ∅");
+  EXPECT_EQ(Value("amount IS NULL"), "boolean: f");
+  EXPECT_EQ(Value("amount IS NULL", 3), "boolean: t");
+  EXPECT_EQ(Value("amount IS NOT NULL", 3), "boolean: f");
+  EXPECT_EQ(Value("qty IN (1, 2, 3)"), "boolean: t");
+  EXPECT_EQ(Value("qty IN (3, NULL)"), "boolean: ∅");
+  EXPECT_EQ(Value("qty NOT IN (3, NULL)"), "boolean: ∅");
+  EXPECT_EQ(Value("qty NOT IN (3, 4)"), "boolean: t");
+  EXPECT_EQ(Value("status IN ('paid', 'x')"), "boolean: t");
+  EXPECT_EQ(Value("amount IN (12.5, 1)"), "boolean: t");
+  EXPECT_EQ(Value("amount BETWEEN 10 AND 13"), "boolean: t");
+  EXPECT_EQ(Value("amount NOT BETWEEN 10 AND 13"), "boolean: f");
+  EXPECT_EQ(Value("qty BETWEEN 2 AND 1"), "boolean: f");
+  EXPECT_EQ(Value("note LIKE 'H%'"), "boolean: t");
+  EXPECT_EQ(Value("note LIKE 'h%'"), "boolean: f");
+  EXPECT_EQ(Value("note ILIKE 'h%'"), "boolean: t");
+  EXPECT_EQ(Value("note NOT LIKE '%l_o'"), "boolean: f");
+  EXPECT_EQ(Value("note LIKE '_ello'"), "boolean: t");
+  EXPECT_EQ(Value("note LIKE 'h_llo%'", 3), "boolean: t");
+  EXPECT_EQ(Value("note LIKE '\\%\\_x'", 4), "boolean: t");
+  EXPECT_EQ(Value("note LIKE '%\\_%'", 4), "boolean: t");
+  EXPECT_EQ(Value("note LIKE '%'", 2), "boolean: ∅");
+  EXPECT_EQ(Value("CASE WHEN amount > 10 THEN 'big' WHEN amount > 5 THEN 'mid' END"), "text: big");
+  EXPECT_EQ(Value("CASE WHEN amount > 10 THEN 'big' WHEN amount > 5 THEN 'mid' END", 2), "text: mid");
+  EXPECT_EQ(Value("CASE WHEN amount > 10 THEN 'big' WHEN amount > 5 THEN 'mid' END", 4), "text: ∅");
+  EXPECT_EQ(Value("CASE WHEN amount > 10 THEN 'big' ELSE 'small' END", 4), "text: small");
+  EXPECT_EQ(Value("CASE status WHEN 'paid' THEN 1 WHEN 'new' THEN 2 ELSE 0 END"), "integer: 1");
+  EXPECT_EQ(Value("CASE status WHEN 'paid' THEN 1 WHEN 'new' THEN 2 ELSE 0 END", 4), "integer: 0");
+  EXPECT_EQ(Value("CASE WHEN paid THEN qty ELSE amount END"), "numeric: 2");
+  EXPECT_EQ(Value("CASE WHEN paid THEN 1 ELSE 2.5 END"), "numeric: 1");
+  EXPECT_EQ(Value("COALESCE(amount, 0)", 3), "numeric: 0");
+  EXPECT_EQ(Value("COALESCE(amount, 0)"), "numeric: 12.50");
+  EXPECT_EQ(Value("COALESCE(note, status, 'none')", 3), "text: héllo wörld");
+  EXPECT_EQ(Value("COALESCE(qty, big)"), "bigint: 2");
+  EXPECT_EQ(Value("NULLIF(status, 'paid')"), "text: ∅");
+  EXPECT_EQ(Value("NULLIF(status, 'paid')", 2), "text: new");
+  EXPECT_EQ(Value("NULLIF(qty, 2)"), "smallint: ∅");
+  EXPECT_EQ(Value("NULLIF(id, 1.0)"), "numeric: ∅");
+  EXPECT_EQ(Value("NULLIF(amount, 12.5)"), "numeric: ∅");
+  EXPECT_EQ(Value("lower(note)"), "text: hello");
+  EXPECT_EQ(Value("upper(note)"), "text: HELLO");
+  EXPECT_EQ(Value("length(note)"), "integer: 5");
+  EXPECT_EQ(Value("length(note)", 3), "integer: 11");
+  EXPECT_EQ(Value("upper(note)", 3), "text: HÉLLO WÖRLD");
+  EXPECT_EQ(Value("substr(note, 2)"), "text: ello");
+  EXPECT_EQ(Value("substr(note, 2, 3)"), "text: ell");
+  EXPECT_EQ(Value("substr(note, 0, 2)"), "text: H");
+  EXPECT_EQ(Value("substr(note, -1, 3)"), "text: H");
+  EXPECT_EQ(Value("substring(note from 2 for 4)", 3), "text: éllo");
+  EXPECT_EQ(Value("substring(note from 3)"), "text: llo");
+  EXPECT_EQ(Value("substring(status, 1, 2)"), "text: pa");
+  EXPECT_EQ(Value("date_trunc('month', created)"), "timestamp with time zone: 2024-01-01 00:00:00+00");
+  EXPECT_EQ(Value("date_trunc('day', ts)"), "timestamp without time zone: 2024-03-10 00:00:00");
+  EXPECT_EQ(Value("date_trunc('hour', ts)"), "timestamp without time zone: 2024-03-10 23:00:00");
+  EXPECT_EQ(Value("date_trunc('week', day)"), "timestamp with time zone: 2024-02-26 00:00:00+00");
+  EXPECT_EQ(Value("date_trunc('year', day)"), "timestamp with time zone: 2024-01-01 00:00:00+00");
+  EXPECT_EQ(Value("date_trunc('quarter', ts)"), "timestamp without time zone: 2024-01-01 00:00:00");
+  EXPECT_EQ(Value("date_trunc('minute', created)"), "timestamp with time zone: 2024-01-02 10:30:00+00");
+  EXPECT_EQ(Value("date_trunc('second', ts)"), "timestamp without time zone: 2024-03-10 23:59:59");
+  EXPECT_EQ(Value("date_trunc('decade', ts)"), "timestamp without time zone: 2020-01-01 00:00:00");
+  EXPECT_EQ(Value("date_trunc('century', ts)"), "timestamp without time zone: 2001-01-01 00:00:00");
+  EXPECT_EQ(Value("date_trunc('millennium', ts)"), "timestamp without time zone: 2001-01-01 00:00:00");
+  EXPECT_EQ(Value("extract(year FROM created)"), "numeric: 2024");
+  EXPECT_EQ(Value("extract(month FROM day)"), "numeric: 2");
+  EXPECT_EQ(Value("extract(day FROM ts)"), "numeric: 10");
+  EXPECT_EQ(Value("extract(hour FROM created)"), "numeric: 10");
+  EXPECT_EQ(Value("extract(minute FROM created)"), "numeric: 30");
+  EXPECT_EQ(Value("extract(second FROM ts)"), "numeric: 59.500000");
+  EXPECT_EQ(Value("extract(milliseconds FROM ts)"), "numeric: 59500.000");
+  EXPECT_EQ(Value("extract(microseconds FROM ts)"), "numeric: 59500000");
+  EXPECT_EQ(Value("extract(epoch FROM ts)"), "numeric: 1710115199.500000");
+  EXPECT_EQ(Value("extract(epoch FROM created)"), "numeric: 1704191400.000000");
+  EXPECT_EQ(Value("extract(epoch FROM day)"), "numeric: 1709164800");
+  EXPECT_EQ(Value("extract(dow FROM day)"), "numeric: 4");
+  EXPECT_EQ(Value("extract(isodow FROM day)"), "numeric: 4");
+  EXPECT_EQ(Value("extract(doy FROM day)"), "numeric: 60");
+  EXPECT_EQ(Value("extract(week FROM day)"), "numeric: 9");
+  EXPECT_EQ(Value("extract(quarter FROM ts)"), "numeric: 1");
+  EXPECT_EQ(Value("extract(isoyear FROM created)"), "numeric: 2024");
+  EXPECT_EQ(Value("extract(century FROM day)"), "numeric: 21");
+  EXPECT_EQ(Value("extract(decade FROM day)"), "numeric: 202");
+  EXPECT_EQ(Value("date_part('year', created)"), "double precision: 2024");
+  EXPECT_EQ(Value("date_part('second', ts)"), "double precision: 59.5");
+  EXPECT_EQ(Value("date_part('epoch', ts)"), "double precision: 1710115199.5");
+  EXPECT_EQ(Value("date_part('dow', day)"), "double precision: 4");
+  EXPECT_EQ(Value("date_part('day', day)"), "double precision: 29");
+  EXPECT_EQ(Value("EXTRACT(YEAR FROM created)"), "numeric: 2024");
+  EXPECT_EQ(Value("amount::int"), "integer: 13");
+  EXPECT_EQ(Value("amount::int", 4), "integer: 0");
+  EXPECT_EQ(Value("total::int"), "integer: 1");
+  EXPECT_EQ(Value("total::int", 4), "integer: -4");
+  EXPECT_EQ(Value("(-2.5)::numeric::int"), "integer: -3");
+  EXPECT_EQ(Value("2.5::numeric::int"), "integer: 3");
+  EXPECT_EQ(Value("price::int"), "integer: 2");
+  EXPECT_EQ(Value("2.5::float8::int"), "integer: 2");
+  EXPECT_EQ(Value("3.5::float8::int"), "integer: 4");
+  EXPECT_EQ(Value("ratio::int"), "integer: 0");
+  EXPECT_EQ(Value("price::numeric"), "numeric: 1.5");
+  EXPECT_EQ(Value("ratio::numeric"), "numeric: 0.25");
+  EXPECT_EQ(Value("amount::float8"), "double precision: 12.5");
+  EXPECT_EQ(Value("amount::float4"), "real: 12.5");
+  EXPECT_EQ(Value("amount::numeric(5,1)"), "numeric: 12.5");
+  EXPECT_EQ(Value("amount::numeric(6,3)"), "numeric: 12.500");
+  EXPECT_EQ(Value("total::numeric(10,2)"), "numeric: 1.01");
+  EXPECT_EQ(Value("CAST(qty AS int8)"), "bigint: 2");
+  EXPECT_EQ(Value("qty::text"), "text: 2");
+  EXPECT_EQ(Value("amount::text"), "text: 12.50");
+  EXPECT_EQ(Value("paid::text"), "text: true");
+  EXPECT_EQ(Value("paid::int"), "integer: 1");
+  EXPECT_EQ(Value("price::text"), "text: 1.5");
+  EXPECT_EQ(Value("created::text"), "text: 2024-01-02 10:30:00+00");
+  EXPECT_EQ(Value("day::text"), "text: 2024-02-29");
+  EXPECT_EQ(Value("ts::text"), "text: 2024-03-10 23:59:59.5");
+  EXPECT_EQ(Value("status::varchar(2)"), "text: pa");
+  EXPECT_EQ(Value("'42'::int"), "integer: 42");
+  EXPECT_EQ(Value("'  42 '::int"), "integer: 42");
+  EXPECT_EQ(Value("'2024-05-06'::date"), "date: 2024-05-06");
+  EXPECT_EQ(Value("day::timestamp"), "timestamp without time zone: 2024-02-29 00:00:00");
+  EXPECT_EQ(Value("day::timestamptz"), "timestamp with time zone: 2024-02-29 00:00:00+00");
+  EXPECT_EQ(Value("ts::date"), "date: 2024-03-10");
+  EXPECT_EQ(Value("created::date"), "date: 2024-01-02");
+  EXPECT_EQ(Value("ts::timestamptz"), "timestamp with time zone: 2024-03-10 23:59:59.5+00");
+  EXPECT_EQ(Value("'1.50'::numeric"), "numeric: 1.50");
+  EXPECT_EQ(Value("'yes'::boolean"), "boolean: t");
+  EXPECT_EQ(Value("id::bool"), "boolean: t");
+  EXPECT_EQ(Value("DATE '2024-01-01'"), "date: 2024-01-01");
+  EXPECT_EQ(Value("TIMESTAMP '2024-01-01 10:00:00'"), "timestamp without time zone: 2024-01-01 10:00:00");
+  EXPECT_EQ(Value("TIMESTAMPTZ '2024-01-01 10:00:00+02'"), "timestamp with time zone: 2024-01-01 08:00:00+00");
+  EXPECT_EQ(Value("day + 1"), "date: 2024-03-01");
+  EXPECT_EQ(Value("day - 1"), "date: 2024-02-28");
+  EXPECT_EQ(Value("day - DATE '2024-01-01'"), "integer: 59");
+  EXPECT_EQ(Value("1 + day"), "date: 2024-03-01");
+  EXPECT_EQ(Value("status || '!'"), "text: paid!");
+  EXPECT_EQ(Value("status || id"), "text: paid1");
+  EXPECT_EQ(Value("id || status"), "text: 1paid");
+  EXPECT_EQ(Value("status || paid"), "text: paidtrue");
+  EXPECT_EQ(Value("note || NULL"), "text: ∅");
+  EXPECT_EQ(Value("status || amount"), "text: paid12.50");
+  EXPECT_EQ(Value("'a' || 'b'"), "text: ab");
+  EXPECT_EQ(Value("qty::float4"), "real: 2");
+  EXPECT_EQ(Value("big::int4"), "ERROR: integer out of range");
+  EXPECT_EQ(Value("100000::int2"), "ERROR: smallint out of range");
+  EXPECT_EQ(Value("big::int2"), "ERROR: smallint out of range");
+  EXPECT_EQ(Value("qty * 20000"), "integer: 40000");
+  EXPECT_EQ(Value("2147483647 + id"), "ERROR: integer out of range");
+  EXPECT_EQ(Value("id * 2147483647"), "integer: 2147483647");
+  EXPECT_EQ(Value("big * big"), "ERROR: bigint out of range");
+  EXPECT_EQ(Value("amount / 0"), "ERROR: division by zero");
+  EXPECT_EQ(Value("id / 0"), "ERROR: division by zero");
+  EXPECT_EQ(Value("id % 0"), "ERROR: division by zero");
+  EXPECT_EQ(Value("price / 0"), "ERROR: division by zero");
+  EXPECT_EQ(Value("'1e308'::float8 * price * 10"), "ERROR: value out of range: overflow");
+  EXPECT_EQ(Value("'x'::int"), "ERROR: invalid input syntax for type integer: \"x\"");
+  EXPECT_EQ(Value("'99999999999'::int"), "ERROR: value \"99999999999\" is out of range for type integer");
+  EXPECT_EQ(Value("'abc'::date"), "ERROR: invalid input syntax for type date: \"abc\"");
+  EXPECT_EQ(Value("'2024-02-30'::date"), "ERROR: date/time field value out of range: \"2024-02-30\"");
+  EXPECT_EQ(Value("(amount * 1000000000000000000000000000)"), "numeric: 12500000000000000000000000000.00");
+  EXPECT_EQ(Value("amount * amount * amount"), "numeric: 1953.125000");
+  EXPECT_EQ(Value("qty / 2"), "integer: 1");
+  EXPECT_EQ(Value("qty / 2.0"), "numeric: 1.00000000000000000000");
+  EXPECT_EQ(Value("ratio / 3"), "double precision: 0.08333333333333333");
+  EXPECT_EQ(Value("price / 3"), "double precision: 0.5");
 }
 
 }  // namespace
