@@ -194,7 +194,9 @@ struct ViewEngine::Impl {
   Status EvalRow(int vi, const std::vector<sql::Datum>& input, int sign, int64_t times, std::vector<Delta>* out);
   void BuildInput(const View& v, const std::vector<sql::Datum>* left, const std::vector<sql::Datum>* right,
                   std::vector<sql::Datum>* input) const;
-  Status ChangeDeltas(int vi, int s, const Change& c, std::vector<Delta>* out);
+  // The deltas of change `c` of side `s`'s table to view `vi`. `post_left`: enumerate the left side
+  // as it is after `c` (the second half of a self-join's change).
+  Status ChangeDeltas(int vi, int s, const Change& c, bool post_left, std::vector<Delta>* out);
   Status ApplyDelta(View& v, ByteTable* groups, const Delta& d);
   void EnsureOneGroup(View& v, ByteTable* groups);
   void SetRow(int ti, const std::string& key, const std::optional<std::string>& old_value,
@@ -484,7 +486,7 @@ Status ViewEngine::Impl::EvalRow(int vi, const std::vector<sql::Datum>& input, i
   return Status::OK();
 }
 
-Status ViewEngine::Impl::ChangeDeltas(int vi, int s, const Change& c, std::vector<Delta>* out) {
+Status ViewEngine::Impl::ChangeDeltas(int vi, int s, const Change& c, bool post_left, std::vector<Delta>* out) {
   View& v = vstate[vi];
   std::vector<sql::Datum> input;
   if (v.sides == 1) {
@@ -500,7 +502,6 @@ Status ViewEngine::Impl::ChangeDeltas(int vi, int s, const Change& c, std::vecto
   }
   const bool left_join = v.plan->join->kind == sql::JoinSpec::Kind::kLeft;
   const int o = 1 - s;
-  const Table& other = tables[v.side[o].table];
   auto join_key = [&](const std::vector<sql::Datum>& row, int side, std::string* key) {
     const sql::Datum& d = row[v.side[side].join_slot];
     if (d.is_null()) return false;
@@ -515,6 +516,36 @@ Status ViewEngine::Impl::ChangeDeltas(int vi, int s, const Change& c, std::vecto
   std::vector<sql::Datum> orow;
   int64_t omult = 0;
   std::string k;
+  // Calls fn(row, multiplicity) for each row of side `side` whose join key is `key`. With
+  // `post_left`, side 0 is read as after `c`: its row at c.key is c's new row (a self-join).
+  auto for_rows = [&](int side, const std::string& key, auto&& fn) -> Status {
+    const Table& st = tables[v.side[side].table];
+    bool patch = post_left && side == 0;
+    if (auto it = v.index[side].find(key); it != v.index[side].end()) {
+      for (const std::string& okey : it->second) {
+        if (patch && okey == c.key) continue;
+        if (!LoadRow(st, okey, &orow, &omult)) continue;
+        CDC_RETURN_IF_ERROR(fn(orow, omult));
+      }
+    }
+    if (patch && c.add) {
+      std::string nk;
+      int64_t after = c.add;
+      if (st.keyless()) {
+        uint64_t n = 0;
+        if (c.new_value) {
+          std::string_view nv = *c.new_value;
+          GetVarint(&nv, &n);
+        }
+        after = static_cast<int64_t>(n);
+      }
+      if (after > 0 && join_key(c.new_row, 0, &nk) && nk == key) {
+        std::vector<sql::Datum> row = c.new_row;
+        CDC_RETURN_IF_ERROR(fn(row, after));
+      }
+    }
+    return Status::OK();
+  };
   if (s == 0 || !left_join) {
     // The changed row against the other side's rows with its join key (null-extended for LEFT).
     for (int pass = 0; pass < 2; ++pass) {
@@ -524,15 +555,11 @@ Status ViewEngine::Impl::ChangeDeltas(int vi, int s, const Change& c, std::vecto
       int sign = pass == 0 ? -1 : +1;
       bool matched = false;
       if (join_key(row, s, &k)) {
-        auto it = v.index[o].find(k);
-        if (it != v.index[o].end()) {
-          for (const std::string& okey : it->second) {
-            if (!LoadRow(other, okey, &orow, &omult)) continue;
-            matched = true;
-            combine(&row, &orow);
-            CDC_RETURN_IF_ERROR(EvalRow(vi, input, sign, n * omult, out));
-          }
-        }
+        CDC_RETURN_IF_ERROR(for_rows(o, k, [&](const std::vector<sql::Datum>& r, int64_t m) {
+          matched = true;
+          combine(&row, &r);
+          return EvalRow(vi, input, sign, n * m, out);
+        }));
       }
       if (!matched && left_join) {
         combine(&row, nullptr);
@@ -570,25 +597,23 @@ Status ViewEngine::Impl::ChangeDeltas(int vi, int s, const Change& c, std::vecto
     }
     int64_t after = before - (has_ko && ko == key ? c.rm : 0) + (has_kn && kn == key ? c.add : 0);
     if (before == 0 && after == 0) continue;
-    auto it = v.index[0].find(key);
-    if (it == v.index[0].end()) continue;
-    for (const std::string& lkey : it->second) {
-      if (!LoadRow(other, lkey, &orow, &omult)) continue;
+    CDC_RETURN_IF_ERROR(for_rows(0, key, [&](const std::vector<sql::Datum>& l, int64_t lm) -> Status {
       if (before == 0) {
-        BuildInput(v, &orow, nullptr, &input);
-        CDC_RETURN_IF_ERROR(EvalRow(vi, input, -1, omult, out));
+        BuildInput(v, &l, nullptr, &input);
+        CDC_RETURN_IF_ERROR(EvalRow(vi, input, -1, lm, out));
       } else if (has_ko && ko == key) {
-        BuildInput(v, &orow, &c.old_row, &input);
-        CDC_RETURN_IF_ERROR(EvalRow(vi, input, -1, omult * c.rm, out));
+        BuildInput(v, &l, &c.old_row, &input);
+        CDC_RETURN_IF_ERROR(EvalRow(vi, input, -1, lm * c.rm, out));
       }
       if (after == 0) {
-        BuildInput(v, &orow, nullptr, &input);
-        CDC_RETURN_IF_ERROR(EvalRow(vi, input, +1, omult, out));
+        BuildInput(v, &l, nullptr, &input);
+        CDC_RETURN_IF_ERROR(EvalRow(vi, input, +1, lm, out));
       } else if (has_kn && kn == key) {
-        BuildInput(v, &orow, &c.new_row, &input);
-        CDC_RETURN_IF_ERROR(EvalRow(vi, input, +1, omult * c.add, out));
+        BuildInput(v, &l, &c.new_row, &input);
+        CDC_RETURN_IF_ERROR(EvalRow(vi, input, +1, lm * c.add, out));
       }
-    }
+      return Status::OK();
+    }));
   }
   return Status::OK();
 }
@@ -699,7 +724,7 @@ Status ViewEngine::Impl::Rebuild(int vi, ByteTable* groups) {
     c.new_row = row;
     c.add = mult;
     out.clear();
-    st = ChangeDeltas(vi, 0, c, &out);
+    st = ChangeDeltas(vi, 0, c, /*post_left=*/false, &out);
     for (const Delta& d : out) {
       if (st.ok()) st = ApplyDelta(v, groups, d);
     }
@@ -891,12 +916,8 @@ Status ViewEngine::ApplyRaw(std::string_view topic, std::optional<std::string_vi
     m.deltas.clear();
     Status cs;
     for (auto [vi, s] : t.users) {
-      if (m.vstate[vi].self_join) {
-        cs = Status::InvalidArgument("view \"" + m.vstate[vi].plan->name +
-                                     "\": a join of a table with itself is not maintained yet");
-        break;
-      }
-      cs = m.ChangeDeltas(vi, s, c, &m.deltas);
+      // A self-join's change: (new L - L) x R, then L' x (new R - R).
+      cs = m.ChangeDeltas(vi, s, c, /*post_left=*/m.vstate[vi].self_join && s == 1, &m.deltas);
       if (!cs.ok()) {
         cs = Status::InvalidArgument("view \"" + m.vstate[vi].plan->name + "\": " + where(ev.after.present ? ev.after.values : ev.before.values) + ": " + cs.message());
         break;
