@@ -748,5 +748,339 @@ TEST_F(ViewsTest, ExpressionsEvaluateAsPostgres) {
   EXPECT_EQ(Value("price / 3"), "double precision: 0.5");
 }
 
+// Each expected row set is PostgreSQL 15's result of the same SELECT over the same rows.
+TEST_F(ViewsTest, ViewsComputeAsPostgres) {
+  EXPECT_EQ(Rows("SELECT status, count(*), sum(amount), avg(qty) FROM orders GROUP BY status"), (Strings{"new|1|7.25|1.00000000000000000000", "paid|2|12.50|3.5000000000000000", "∅|1|0.01|∅"}));
+  EXPECT_EQ(Rows("SELECT count(*) AS n, count(amount) AS a, count(DISTINCT customer_id) AS c, sum(qty) AS s1, sum(big) AS s2, sum(price) AS s3, sum(ratio) AS s4, avg(amount) AS a1, avg(price) AS a2, min(note), max(created), bool_and(paid), bool_or(paid) FROM orders"), (Strings{"4|3|3|8|8999999996|3.25|1.75|6.5866666666666667|1.0833333333333333|%_x|2024-01-05 00:00:00+00|f|t"}));
+  EXPECT_EQ(Rows("SELECT count(*), sum(amount), avg(qty), min(day), bool_and(paid) FROM orders WHERE id > 100"), (Strings{"0|∅|∅|∅|∅"}));
+  EXPECT_EQ(Rows("SELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id HAVING sum(amount) > 1"), (Strings{"10|19.75"}));
+  EXPECT_EQ(Rows("SELECT customer_id, count(*) FROM orders GROUP BY 1 HAVING count(*) > 1"), (Strings{"10|2"}));
+  EXPECT_EQ(Rows("SELECT customer_id AS c, max(amount) FROM orders GROUP BY c"), (Strings{"10|12.50", "20|∅", "99|0.01"}));
+  EXPECT_EQ(Rows("SELECT status IS NULL AS missing, count(*) FROM orders GROUP BY status IS NULL"), (Strings{"f|3", "t|1"}));
+  EXPECT_EQ(Rows("SELECT date_trunc('month', created) AS month, count(*), sum(amount) FROM orders GROUP BY 1"), (Strings{"2023-12-01 00:00:00+00|1|∅", "2024-01-01 00:00:00+00|2|19.75", "∅|1|0.01"}));
+  EXPECT_EQ(Rows("SELECT extract(year FROM created) AS y, avg(amount) FROM orders GROUP BY extract(year FROM created)"), (Strings{"2023|∅", "2024|9.8750000000000000", "∅|0.01000000000000000000"}));
+  EXPECT_EQ(Rows("SELECT upper(status), count(*) FROM orders GROUP BY upper(status)"), (Strings{"NEW|1", "PAID|2", "∅|1"}));
+  EXPECT_EQ(Rows("SELECT customer_id, sum(amount) / count(*) AS per_order, sum(qty) * 2 FROM orders GROUP BY customer_id"), (Strings{"10|9.8750000000000000|6", "20|∅|10", "99|0.01000000000000000000|∅"}));
+  EXPECT_EQ(Rows("SELECT status, customer_id FROM orders"), (Strings{"new|10", "paid|10", "paid|20", "∅|99"}));
+  EXPECT_EQ(Rows("SELECT DISTINCT status FROM orders"), (Strings{"new", "paid", "∅"}));
+  EXPECT_EQ(Rows("SELECT DISTINCT customer_id, paid FROM orders"), (Strings{"10|f", "10|t", "20|∅", "99|t"}));
+  EXPECT_EQ(Rows("SELECT id, amount * qty AS value FROM orders WHERE amount IS NOT NULL AND qty > 1"), (Strings{"1|25.00"}));
+  EXPECT_EQ(Rows("SELECT c.country, count(o.id), sum(o.amount) FROM customers c LEFT JOIN orders o ON o.customer_id = c.id GROUP BY c.country"), (Strings{"DE|1|∅", "PL|2|19.75"}));
+  EXPECT_EQ(Rows("SELECT c.name, o.id FROM orders o JOIN customers c ON o.customer_id = c.id"), (Strings{"Ann|1", "Ann|2", "Bob|3"}));
+  EXPECT_EQ(Rows("SELECT c.name, o.id FROM orders o LEFT JOIN customers c ON c.id = o.customer_id"), (Strings{"Ann|1", "Ann|2", "Bob|3", "∅|4"}));
+  EXPECT_EQ(Rows("SELECT name, count(o.id) AS orders FROM customers c LEFT JOIN orders o ON c.id = o.customer_id GROUP BY name"), (Strings{"Ann|2", "Bob|1", "Cy|0"}));
+  EXPECT_EQ(Rows("SELECT c.id, c.name, count(*) FROM customers c JOIN orders o ON c.id = o.customer_id GROUP BY c.id"), (Strings{"10|Ann|2", "20|Bob|1"}));
+  EXPECT_EQ(Rows("SELECT country, avg(age) AS avg_age FROM customers GROUP BY country"), (Strings{"DE|∅", "PL|35.5000000000000000"}));
+  EXPECT_EQ(Rows("SELECT avg(age), sum(age), count(age) FROM customers"), (Strings{"35.5000000000000000|71|2"}));
+  EXPECT_EQ(Rows("SELECT count(*) FROM orders HAVING count(*) > 10"), (Strings{}));
+  EXPECT_EQ(Rows("SELECT sum(DISTINCT customer_id), avg(DISTINCT qty), count(DISTINCT status) FROM orders"), (Strings{"129|2.6666666666666667|2"}));
+  EXPECT_EQ(Rows("SELECT max(amount) - min(amount) AS spread FROM orders"), (Strings{"12.49"}));
+  EXPECT_EQ(Rows("SELECT 1 AS one, count(*) FROM orders"), (Strings{"1|4"}));
+  EXPECT_EQ(Rows("SELECT paid, count(*) FROM orders GROUP BY paid HAVING bool_or(amount > 5)"), (Strings{"f|1", "t|2"}));
+  EXPECT_EQ(Rows("SELECT coalesce(status, 'none') AS s, count(*) FROM orders GROUP BY 1"), (Strings{"new|1", "none|1", "paid|2"}));
+  EXPECT_EQ(Rows("SELECT customer_id, min(ts), max(day) FROM orders GROUP BY customer_id"), (Strings{"10|2024-03-10 23:59:59.5|2024-03-01", "20|∅|∅", "99|1999-12-31 12:00:00|2023-01-01"}));
+}
+
+
+// Every refusal names the view, the construct, a hint, and the line and column of the node at fault
+// (columns count characters, as PostgreSQL's error cursor does).
+TEST_F(ViewsTest, RefusalsPointAtTheConstruct) {
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT id, count(*) OVER () FROM orders;"),
+            "views.sql:1:29: view \"v\": window function count(...) OVER is not supported in views (views compute aggregates per GROUP BY group)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT id FROM orders WHERE customer_id IN (SELECT id FROM customers);"),
+            "views.sql:1:58: view \"v\": a subquery is not supported in views (a view reads its tables directly; use a join or define another view)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT x FROM (SELECT id AS x FROM orders) s;"),
+            "views.sql:1:32: view \"v\": a subquery in FROM is not supported in views (a view reads captured tables directly; define the inner query as the view)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS WITH t AS (SELECT id FROM orders) SELECT id FROM t;"),
+            "views.sql:1:18: view \"v\": WITH (a common table expression) is not supported in views (define the inner query as the view itself)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT id FROM orders UNION SELECT id FROM customers;"),
+            "views.sql:1:40: view \"v\": UNION is not supported in views (define one view per SELECT)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT id FROM orders ORDER BY id;"),
+            "views.sql:1:40: view \"v\": ORDER BY is not supported in views (a view is an unordered set of rows; order when reading it)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT id FROM orders LIMIT 10;"),
+            "views.sql:1:40: view \"v\": LIMIT is not supported in views (a view holds all of its rows; limit when reading it)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT id FROM orders OFFSET 5;"),
+            "views.sql:1:40: view \"v\": OFFSET is not supported in views (a view holds all of its rows; limit when reading it)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT o.id FROM orders o JOIN customers c ON o.customer_id = c.id JOIN orders p ON p.id = o.id;"),
+            "views.sql:1:85: view \"v\": a join of three or more tables is not supported in views (a view joins at most two captured tables)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT o.id FROM orders o RIGHT JOIN customers c ON o.customer_id = c.id;"),
+            "views.sql:1:44: view \"v\": RIGHT JOIN is not supported in views (swap the tables and write LEFT JOIN)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT o.id FROM orders o FULL JOIN customers c ON o.customer_id = c.id;"),
+            "views.sql:1:44: view \"v\": FULL JOIN is not supported in views (only INNER and LEFT joins are maintained)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT o.id FROM orders o CROSS JOIN customers c;"),
+            "views.sql:1:44: view \"v\": CROSS JOIN is not supported in views (join on one column pair: JOIN b ON a.x = b.y)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT o.id FROM orders o, customers c;"),
+            "views.sql:1:45: view \"v\": a comma-separated FROM list (a cross join) is not supported in views (join two tables with FROM a JOIN b ON a.x = b.y)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT o.id FROM orders o JOIN customers c ON o.customer_id = c.id AND c.age > 3;"),
+            "views.sql:1:85: view \"v\": this join condition is not supported in views (a view joins on one equality of a column of each table: ON a.x = b.y)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT o.id FROM orders o JOIN customers c ON o.customer_id < c.id;"),
+            "views.sql:1:78: view \"v\": this join condition is not supported in views (a view joins on one equality of a column of each table: ON a.x = b.y)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT o.id FROM orders o JOIN customers c USING (id);"),
+            "views.sql:1:49: view \"v\": JOIN ... USING is not supported in views (write JOIN ... ON a.x = b.y)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT o.id FROM orders o JOIN customers c ON o.status = c.id;"),
+            "views.sql:1:73: view \"v\": join columns of types text and integer cannot be compared (join on columns of the same type)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT id FROM ordrs;"),
+            "views.sql:1:33: view \"v\": relation \"ordrs\" is not a captured table (did you mean \"orders\"? captured tables: public.customers, public.orders, sales.items)");
+  EXPECT_TRUE(Load("CREATE VIEW v AS SELECT id FROM sales.items;").ok());
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT id FROM public.items;"),
+            "views.sql:1:33: view \"v\": relation \"public.items\" is not a captured table (did you mean \"public.orders\"? captured tables: public.customers, public.orders, sales.items)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT statuss FROM orders;"),
+            "views.sql:1:25: view \"v\": column \"statuss\" does not exist (did you mean \"status\"?)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT o.nme FROM orders o;"),
+            "views.sql:1:25: view \"v\": column \"o.nme\" does not exist (did you mean \"note\"?)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT id FROM orders o JOIN customers c ON o.customer_id = c.id;"),
+            "views.sql:1:25: view \"v\": column reference \"id\" is ambiguous (qualify it: o.id or c.id)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT orders.id FROM orders o;"),
+            "views.sql:1:25: view \"v\": invalid reference to FROM-clause entry for table \"orders\" (use the table's alias \"o\")");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT z.id FROM orders o;"),
+            "views.sql:1:25: view \"v\": missing FROM-clause entry for table \"z\" (did you mean \"o\"?)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT data FROM orders;"),
+            "views.sql:1:25: view \"v\": column \"data\" of type bytea is not supported in views (views read boolean, integer, numeric, real/double, text/varchar/char/uuid/enum, date and timestamp columns; cast it in the source or leave it out)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT status + 1 FROM orders;"),
+            "views.sql:1:32: view \"v\": operator does not exist: text + integer (cast the text to a number, e.g. x::numeric)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT sum(status) FROM orders;"),
+            "views.sql:1:29: view \"v\": function sum(text) does not exist (sum and avg take numbers; cast with ::numeric)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT id FROM orders WHERE qty;"),
+            "views.sql:1:46: view \"v\": argument of WHERE must be type boolean, not type smallint (write a comparison, e.g. x <> 0)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT status, count(*) FROM orders;"),
+            "views.sql:1:25: view \"v\": column \"orders.status\" must appear in the GROUP BY clause or be used in an aggregate function (add it to GROUP BY or wrap it in an aggregate such as min())");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT status, amount, count(*) FROM orders GROUP BY status;"),
+            "views.sql:1:33: view \"v\": column \"orders.amount\" must appear in the GROUP BY clause or be used in an aggregate function (add it to GROUP BY or wrap it in an aggregate such as min())");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT id FROM orders WHERE count(*) > 1;"),
+            "views.sql:1:46: view \"v\": aggregate functions are not allowed in WHERE (filter groups with HAVING)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT sum(count(*)) FROM orders;"),
+            "views.sql:1:29: view \"v\": aggregate function calls cannot be nested (compute the inner value per row, without an aggregate)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT foo(id) FROM orders;"),
+            "views.sql:1:25: view \"v\": function foo() is not supported in views (supported functions: lower, upper, length, substr/substring, date_trunc, extract, date_part, coalesce, nullif and the aggregates count, sum, avg, min, max, bool_and, bool_or)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT lowr(status) FROM orders;"),
+            "views.sql:1:25: view \"v\": function lowr() is not supported in views (did you mean lower()?)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT id, id FROM orders;"),
+            "views.sql:1:29: view \"v\": output column name \"id\" is used twice (Parquet needs unique column names: give one an alias with AS)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT count(*), count(id) FROM orders;"),
+            "views.sql:1:35: view \"v\": output column name \"count\" is used twice (Parquet needs unique column names: give one an alias with AS)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT status, count(*) FILTER (WHERE paid) FROM orders GROUP BY status;"),
+            "views.sql:1:33: view \"v\": FILTER (WHERE ...) is not supported in views (use CASE inside the aggregate, e.g. sum(CASE WHEN c THEN x END))");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT 'abc'::int FROM orders;"),
+            "views.sql:1:25: view \"v\": invalid input syntax for type integer: \"abc\" (write a valid integer literal)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT id FROM orders GROUP BY 3;"),
+            "views.sql:1:49: view \"v\": GROUP BY position 3 is not in select list (positions run from 1 to 1)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT DISTINCT ON (status) status FROM orders;"),
+            "views.sql:1:34: view \"v\": DISTINCT ON is not supported in views (use GROUP BY with min()/max())");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT now() FROM orders;"),
+            "views.sql:1:25: view \"v\": function now() is not supported in views (supported functions: lower, upper, length, substr/substring, date_trunc, extract, date_part, coalesce, nullif and the aggregates count, sum, avg, min, max, bool_and, bool_or)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT CURRENT_DATE FROM orders;"),
+            "views.sql:1:25: view \"v\": CURRENT_DATE, CURRENT_TIMESTAMP and the like are not supported in views (a view's rows must depend only on the tables' rows)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT id FROM orders GROUP BY ROLLUP (id);"),
+            "views.sql:1:49: view \"v\": GROUPING SETS, ROLLUP and CUBE are not supported in views (define one view per grouping)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT 1;"),
+            "views.sql:1:13: view \"v\": a SELECT without FROM is not supported in views (a view reads one captured table, or two joined: SELECT ... FROM orders)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT status LIKE 1 FROM orders;"),
+            "views.sql:1:32: view \"v\": operator does not exist: text ~~ integer (LIKE compares text; cast with ::text)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT CASE WHEN id THEN 1 END FROM orders;"),
+            "views.sql:1:35: view \"v\": argument of CASE/WHEN must be type boolean, not type integer (write a comparison, e.g. x <> 0)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT CASE WHEN paid THEN 1 ELSE 'x' END FROM orders;"),
+            "views.sql:1:52: view \"v\": invalid input syntax for type integer: \"x\" (write a valid integer literal)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT CASE WHEN paid THEN id ELSE status END FROM orders;"),
+            "views.sql:1:53: view \"v\": CASE types integer and text cannot be matched (cast them to one type)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT id IS TRUE FROM orders;"),
+            "views.sql:1:28: view \"v\": IS TRUE / IS FALSE / IS UNKNOWN is not supported in views (write x = true, x = false or x IS NULL)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT date_trunc('fortnight', created) FROM orders;"),
+            "views.sql:1:36: view \"v\": unit \"fortnight\" not recognized for type timestamp with time zone (microseconds, milliseconds, second, minute, hour, day, week, month, quarter, year, decade, century, millennium)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT extract(hour FROM day) FROM orders;"),
+            "views.sql:1:33: view \"v\": unit \"hour\" not supported for type date (fields: year, quarter, month, week, day, hour, minute, second, milliseconds, microseconds, dow, isodow, doy, isoyear, decade, century, millennium, epoch)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT min(paid) FROM orders;"),
+            "views.sql:1:29: view \"v\": function min(boolean) does not exist (cast the argument)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT id::bytea FROM orders;"),
+            "views.sql:1:29: view \"v\": type \"bytea\" is not supported in views (cast to boolean, smallint, integer, bigint, numeric, real, double precision, text, varchar, date, timestamp or timestamptz)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT * FROM orders;"),
+            "views.sql:1:25: view \"v\": column \"data\" of type bytea is not supported in views (views read boolean, integer, numeric, real/double, text/varchar/char/uuid/enum, date and timestamp columns; cast it in the source or leave it out)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT id FROM orders WHERE NOT status;"),
+            "views.sql:1:50: view \"v\": argument of NOT must be type boolean, not type text (write a comparison, e.g. x <> 0)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT price % 2 FROM orders;"),
+            "views.sql:1:31: view \"v\": operator does not exist: double precision % integer (cast to numeric first)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT status || id || paid, 1 || 2 FROM orders;"),
+            "views.sql:1:47: view \"v\": output column name \"?column?\" is used twice (Parquet needs unique column names: give one an alias with AS)\nviews.sql:1:49: view \"v\": operator does not exist: integer || integer (cast one side to text)");
+  EXPECT_EQ(Refusal("CREATE TABLE t (id int);"),
+            "views.sql:1:1: CREATE TABLE is not supported in a views file (it holds only CREATE VIEW name AS SELECT ... statements)");
+  EXPECT_EQ(Refusal("CREATE MATERIALIZED VIEW m AS SELECT id FROM orders;"),
+            "views.sql:1:1: CREATE MATERIALIZED VIEW is not supported in a views file (it holds only CREATE VIEW name AS SELECT ... statements)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELEC id FROM orders;"),
+            "views.sql:1:18: view \"v\": syntax error at or near \"SELEC\" (write CREATE VIEW name AS SELECT ... in PostgreSQL's syntax)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT id FROM orders WHERE id IN (1, 'x');"),
+            "views.sql:1:56: view \"v\": invalid input syntax for type integer: \"x\" (write a valid integer literal)");
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT id FROM generate_series(1, 3) id;"),
+            "views.sql:1:33: view \"v\": a function in FROM is not supported in views (a view reads captured tables only)");
+}
+
+TEST_F(ViewsTest, AllProblemsOfTheFileAtOnceWithLineAndColumn) {
+  const std::string file =
+      "-- the user's views\n"
+      "CREATE VIEW \"klienci-by-country\" AS\n"
+      "  SELECT country AS kraj, count(*) AS klienci FROM customers GROUP BY country;\n"
+      "\n"
+      "/* a comment; with a semicolon */ CREATE VIEW bad AS SELECT 'zażółć' AS t, nme FROM customers ORDER BY 1;\n"
+      "CREATE VIEW broken AS SELECT FROM WHERE;\n"
+      "CREATE VIEW \"klienci-by-country\" AS SELECT 1 AS x FROM orders;\n"
+      "CREATE VIEW good AS SELECT id FROM orders";
+  // Line 5: the comment is 33 characters; "zażółć" counts 6 characters (10 bytes), so "nme" is column 76.
+  EXPECT_EQ(Refusal(file),
+            "views.sql:5:76: view \"bad\": column \"nme\" does not exist (did you mean \"name\"?)\n"
+            "views.sql:5:95: view \"bad\": ORDER BY is not supported in views (a view is an unordered set of rows; order "
+            "when reading it)\n"
+            "views.sql:6:35: view \"broken\": syntax error at or near \"WHERE\" (write CREATE VIEW name AS SELECT ... in "
+            "PostgreSQL's syntax)\n"
+            "views.sql:7:13: view \"klienci-by-country\": view \"klienci-by-country\" is defined twice (first defined at "
+            "line 2, column 13; rename one)");
+}
+
+TEST_F(ViewsTest, PlanShapes) {
+  auto set = Load(
+      "CREATE VIEW \"klienci-by-country\" AS SELECT country AS kraj, count(*) AS klienci FROM customers GROUP BY country;\n"
+      "  CREATE VIEW totals AS SELECT count(*), sum(qty) AS s, avg(amount) AS a, min(amount) AS lo FROM orders;\n"
+      "CREATE VIEW rows AS SELECT status, amount + 1 FROM orders WHERE paid;\n"
+      "CREATE VIEW d AS SELECT DISTINCT status FROM orders;\n"
+      "CREATE VIEW j AS SELECT c.name, o.amount FROM orders o LEFT JOIN customers c ON c.id = o.customer_id;\n"
+      "CREATE VIEW names AS SELECT id::int8, 1::int8, CASE WHEN paid THEN 1 END, coalesce(qty, 0), nullif(qty, 0),\n"
+      "  extract(year FROM day), amount::numeric(12,3), sum(qty) OVER () IS NULL AS w FROM orders;\n");
+  ASSERT_FALSE(set.ok());  // the window function
+  set = Load(
+      "CREATE VIEW \"klienci-by-country\" AS SELECT country AS kraj, count(*) AS klienci FROM customers GROUP BY country;\n"
+      "  CREATE VIEW totals AS SELECT count(*), sum(qty) AS s, avg(amount) AS a, min(amount) AS lo FROM orders;\n"
+      "CREATE VIEW rows AS SELECT status, amount + 1 FROM orders WHERE paid;\n"
+      "CREATE VIEW d AS SELECT DISTINCT status FROM orders;\n"
+      "CREATE VIEW j AS SELECT c.name, o.amount FROM orders o LEFT JOIN customers c ON c.id = o.customer_id;\n"
+      "CREATE VIEW names AS SELECT id::int8, 1::int8, CASE WHEN paid THEN 1 END, coalesce(qty, 0), nullif(qty, 0),\n"
+      "  extract(year FROM day), amount::numeric(12,3), upper(status), 'x' FROM orders;\n");
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  ASSERT_EQ(set->views.size(), 6u);
+  const ViewPlan& k = set->views[0];
+  EXPECT_EQ(k.name, "klienci-by-country");
+  EXPECT_EQ(k.line, 1);
+  EXPECT_EQ(k.column, 1);
+  EXPECT_EQ(k.sql, "CREATE VIEW \"klienci-by-country\" AS SELECT country AS kraj, count(*) AS klienci FROM customers GROUP BY country");
+  EXPECT_EQ(k.inputs.size(), 1u);
+  EXPECT_EQ(k.inputs[0].schema, "public");
+  EXPECT_EQ(k.inputs[0].table, "customers");
+  EXPECT_EQ(k.inputs[0].columns, std::vector<int>{2});
+  EXPECT_EQ(k.group_keys.size(), 1u);
+  EXPECT_EQ(k.aggregates.size(), 1u);
+  EXPECT_FALSE(k.bag);
+  EXPECT_FALSE(k.always_one_group);
+  ASSERT_EQ(k.outputs.size(), 2u);
+  EXPECT_EQ(k.outputs[0].name, "kraj");
+  EXPECT_EQ(TypeName(k.outputs[0].type), "text");
+  EXPECT_EQ(k.outputs[1].name, "klienci");
+  EXPECT_EQ(TypeName(k.outputs[1].type), "bigint");
+
+  const ViewPlan& t = set->views[1];
+  EXPECT_EQ(t.line, 2);
+  EXPECT_EQ(t.column, 3);
+  EXPECT_TRUE(t.always_one_group);
+  EXPECT_TRUE(t.group_keys.empty());
+  std::vector<std::string> names, types;
+  for (const auto& o : t.outputs) {
+    names.push_back(o.name);
+    types.push_back(TypeName(o.type));
+  }
+  // select pg_typeof(count(*)), pg_typeof(sum(qty)), pg_typeof(avg(amount)), pg_typeof(min(amount)) from orders
+  EXPECT_EQ(names, (Strings{"count", "s", "a", "lo"}));
+  EXPECT_EQ(types, (Strings{"bigint", "bigint", "numeric", "numeric"}));
+
+  const ViewPlan& r = set->views[2];
+  EXPECT_TRUE(r.bag);
+  EXPECT_FALSE(r.distinct);
+  ASSERT_NE(r.where, nullptr);
+  ASSERT_EQ(r.aggregates.size(), 1u);
+  EXPECT_EQ(r.aggregates[0].kind, AggregateKind::kCountStar);
+  EXPECT_EQ(r.group_keys.size(), 2u);
+  EXPECT_EQ(r.outputs[1].name, "?column?");
+  EXPECT_EQ(TypeName(r.outputs[1].type), "numeric");
+  EXPECT_EQ(r.inputs[0].columns, (std::vector<int>{2, 4, 10}));  // amount, status, paid: catalog order
+  EXPECT_EQ(TypeName(r.input_types[0]), "numeric(10,2)");
+
+  const ViewPlan& d = set->views[3];
+  EXPECT_TRUE(d.bag);
+  EXPECT_TRUE(d.distinct);
+
+  const ViewPlan& j = set->views[4];
+  ASSERT_TRUE(j.join.has_value());
+  EXPECT_EQ(j.join->kind, JoinSpec::Kind::kLeft);
+  ASSERT_EQ(j.inputs.size(), 2u);
+  EXPECT_EQ(j.inputs[0].table, "orders");
+  EXPECT_EQ(j.inputs[0].columns, (std::vector<int>{1, 2}));  // customer_id, amount
+  EXPECT_EQ(j.inputs[1].table, "customers");
+  EXPECT_EQ(j.inputs[1].columns, (std::vector<int>{0, 1}));  // id, name
+  EXPECT_EQ(j.join->left_key, 0);
+  EXPECT_EQ(j.join->right_key, 2);
+  EXPECT_EQ(j.input_types.size(), 4u);
+
+  // PostgreSQL's column names (FigureColname) and types, as psql shows them for the same SELECT.
+  names.clear();
+  types.clear();
+  for (const auto& o : set->views[5].outputs) {
+    names.push_back(o.name);
+    types.push_back(TypeName(o.type));
+  }
+  EXPECT_EQ(names, (Strings{"id", "int8", "case", "coalesce", "nullif", "extract", "amount", "upper", "?column?"}));
+  EXPECT_EQ(types, (Strings{"bigint", "bigint", "integer", "integer", "smallint", "numeric", "numeric(12,3)", "text",
+                            "text"}));
+}
+
+TEST_F(ViewsTest, FingerprintIgnoresLayoutButNotMeaningOrColumnTypes) {
+  auto fp = [&](const std::string& text, const Catalog& catalog) {
+    auto set = LoadViews("views.sql", text, catalog);
+    EXPECT_TRUE(set.ok()) << set.status().ToString();
+    return set.ok() ? set->views[0].fingerprint : "";
+  };
+  std::string a = fp("CREATE VIEW v AS SELECT status, sum(amount) FROM orders GROUP BY status", catalog_);
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_EQ(a, fp("\n\n-- comment\nCREATE   VIEW v AS\n  SELECT status,\n sum(amount) /* x */ FROM orders GROUP BY status;", catalog_));
+  EXPECT_EQ(a, fp("create view v as select STATUS, SUM(amount) from ORDERS group by status", catalog_));
+  EXPECT_NE(a, fp("CREATE VIEW v AS SELECT status, sum(amount) FROM orders WHERE paid GROUP BY status", catalog_));
+  EXPECT_NE(a, fp("CREATE VIEW v AS SELECT status, avg(amount) FROM orders GROUP BY status", catalog_));
+  Catalog changed = catalog_;
+  changed["public.orders"].columns[2].type_modifier = NumericTypmod(12, 3);
+  EXPECT_NE(a, fp("CREATE VIEW v AS SELECT status, sum(amount) FROM orders GROUP BY status", changed));
+  // A column the view does not read may change freely.
+  Catalog other = catalog_;
+  other["public.orders"].columns[7].type_oid = 23;
+  EXPECT_EQ(a, fp("CREATE VIEW v AS SELECT status, sum(amount) FROM orders GROUP BY status", other));
+}
+
+TEST_F(ViewsTest, ColumnTypesFromTheCatalog) {
+  Catalog c = catalog_;
+  event::TableSchema t;
+  t.schema = "public";
+  t.table = "typed";
+  t.columns = {Col("u", 2950), Col("n", 19), Col("b", 1042, 8), Col("mood", 16384), Col("dom", 16390), Col("j", 3802),
+               Col("wide", 1700, NumericTypmod(50, 2))};
+  t.columns[3].type_name = "public.mood";
+  t.columns[3].user_type = event::UserType{event::UserType::Kind::kEnum};
+  t.columns[4].type_name = "public.price";
+  event::UserType dom{event::UserType::Kind::kDomain};
+  dom.base_type_oid = 1700;
+  dom.base_type_modifier = NumericTypmod(8, 2);
+  t.columns[4].user_type = dom;
+  c["public.typed"] = t;
+  auto set = LoadViews("views.sql", "CREATE VIEW v AS SELECT u, n, b, mood, dom, wide FROM typed", c);
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  Strings types;
+  for (const auto& o : set->views[0].outputs) types.push_back(TypeName(o.type));
+  EXPECT_EQ(types, (Strings{"text", "text", "text", "text", "numeric(8,2)", "numeric"}));
+  auto bad = LoadViews("views.sql", "CREATE VIEW v AS SELECT j FROM typed", c);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "views.sql:1:25: view \"v\": column \"j\" of type jsonb is not supported in views (views read boolean, "
+            "integer, numeric, real/double, text/varchar/char/uuid/enum, date and timestamp columns; cast it in the "
+            "source or leave it out)");
+}
+
+TEST_F(ViewsTest, EmptyFileHasNoViews) {
+  auto set = Load("-- nothing yet\n");
+  ASSERT_TRUE(set.ok());
+  EXPECT_TRUE(set->views.empty());
+  EXPECT_TRUE(Load("").ok());
+}
+
 }  // namespace
 }  // namespace cdc::sql

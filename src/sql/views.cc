@@ -464,6 +464,7 @@ class ViewPlanner {
   }
 
   bool CheckSelectShape(const json& select, int view_loc);
+  void ReportStructuralProblems(const json& n);
   bool PlanFrom(const json& select, int view_loc);
   bool AddTable(const json& range_var);
   void PlanJoinCondition(const json& quals, int join_loc);
@@ -606,7 +607,8 @@ bool ViewPlanner::PlanFrom(const json& select, int view_loc) {
   const json& larg = j["larg"];
   const json& rarg = j["rarg"];
   if (NodeKind(larg) == "JoinExpr") {
-    Unsupported(LocationOf(rarg), "a join of three or more tables", "a view joins at most two captured tables");
+    int third = LocationOf(rarg);
+    Unsupported(FindKeyword(third, "join", third), "a join of three or more tables", "a view joins at most two captured tables");
     return false;
   }
   if (NodeKind(larg) != "RangeVar") {
@@ -1688,8 +1690,8 @@ NodePtr ViewPlanner::Analyze(const json& n, Ctx ctx) {
     return nullptr;
   }
   if (kind == "SQLValueFunction") {
-    Unsupported(loc, "CURRENT_DATE, now() and other functions of the moment",
-                "a view's rows must depend only on the tables' rows");
+    Error(loc, "CURRENT_DATE, CURRENT_TIMESTAMP and the like are not supported in views",
+          "a view's rows must depend only on the tables' rows");
     return nullptr;
   }
   static const std::map<std::string_view, std::string> kNames = {
@@ -1876,6 +1878,28 @@ ExprPtr ViewPlanner::Compile(const Node& n, const std::vector<NodePtr>* keys) co
 
 // ---- the statement --------------------------------------------------------------------------------
 
+void ViewPlanner::ReportStructuralProblems(const json& n) {
+  if (n.is_array()) {
+    for (const json& e : n) ReportStructuralProblems(e);
+    return;
+  }
+  if (!n.is_object()) return;
+  std::string_view kind = NodeKind(n);
+  if (kind == "SubLink") {
+    Unsupported(LocationOf(n), "a subquery", "a view reads its tables directly; use a join or define another view");
+    return;
+  }
+  if (kind == "FuncCall" && NodeBody(n).contains("over")) {
+    Unsupported(LocationOf(n), "window function " + StringValue(NodeBody(n)["funcname"].back()) + "(...) OVER",
+                "views compute aggregates per GROUP BY group");
+    return;
+  }
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    if (it.key() == "fromClause") continue;  // reported by PlanFrom
+    ReportStructuralProblems(it.value());
+  }
+}
+
 bool ViewPlanner::CheckSelectShape(const json& s, int view_loc) {
   bool ok = true;
   if (s.value("op", "SETOP_NONE") != "SETOP_NONE") {
@@ -1944,8 +1968,14 @@ bool ViewPlanner::Plan(const json& stmt, size_t stmt_end, ViewPlan* plan) {
     return false;
   }
   const json& s = NodeBody(query);
-  if (!CheckSelectShape(s, view_loc)) return false;
-  if (!PlanFrom(s, view_loc)) return false;
+  if (s.value("op", "SETOP_NONE") != "SETOP_NONE") return CheckSelectShape(s, view_loc);
+  if (!CheckSelectShape(s, view_loc) && s.contains("withClause")) return false;  // FROM names the CTE
+  if (!PlanFrom(s, view_loc)) {
+    // Without the tables no column can be resolved; still name the constructs that no table would
+    // make valid, so that one load reports them all.
+    ReportStructuralProblems(s);
+    return false;
+  }
 
   // SELECT list (with * expanded), WHERE, GROUP BY, HAVING: analysed into typed trees.
   struct Target {
@@ -2004,7 +2034,7 @@ bool ViewPlanner::Plan(const json& stmt, size_t stmt_end, ViewPlan* plan) {
       std::string_view gk = NodeKind(g);
       int gloc = LocationOf(g);
       if (gk == "GroupingSet") {
-        Unsupported(gloc, "GROUPING SETS, ROLLUP and CUBE", "define one view per grouping");
+        Error(gloc, "GROUPING SETS, ROLLUP and CUBE are not supported in views", "define one view per grouping");
         continue;
       }
       const Target* by_output = nullptr;
@@ -2269,10 +2299,27 @@ Result<ViewSet> LoadViews(std::string_view file, std::string_view text, const Ca
       const json& raw = tree["stmts"][0];
       const json& stmt = raw["stmt"];
       if (NodeKind(stmt) != "ViewStmt") {
-        std::string kind(NodeKind(stmt));
-        std::string what = kind == "CreateTableAsStmt" ? "CREATE MATERIALIZED VIEW / CREATE TABLE AS"
-                           : kind == "SelectStmt"     ? "a bare SELECT"
-                                                      : "a " + kind;
+        // Named by its first keywords as written: "CREATE TABLE", "INSERT", "CREATE MATERIALIZED VIEW".
+        std::vector<std::string> words;
+        for (size_t i = 0; i < piece.size() && words.size() < 3;) {
+          size_t e = i;
+          while (e < piece.size() && IsWordChar(piece[e])) ++e;
+          if (e == i) break;
+          std::string w(piece.substr(i, e - i));
+          for (char& c : w) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+          words.push_back(w);
+          i = e;
+          while (i < piece.size() && (piece[i] == ' ' || piece[i] == '\n' || piece[i] == '\t' || piece[i] == '\r')) ++i;
+        }
+        std::string what = words.empty() ? "" : words[0];
+        if (words.size() > 1 && (words[0] == "CREATE" || words[0] == "DROP" || words[0] == "ALTER")) {
+          what += " " + words[1];
+          if (words.size() > 2 && (words[1] == "MATERIALIZED" || words[1] == "TEMP" || words[1] == "TEMPORARY" ||
+                                   words[1] == "UNLOGGED" || words[1] == "OR")) {
+            what += " " + words[2];
+          }
+        }
+        if (what.empty()) what = "this statement";
         problems.push_back({start, what + " is not supported in a views file (it holds only CREATE VIEW name AS SELECT ... statements)"});
         continue;
       }
