@@ -277,6 +277,18 @@ inline uint64_t ReadLength(const char** p) {
 }
 }  // namespace
 
+namespace {
+size_t EncodeLength(uint64_t v, char* out) {
+  size_t n = 0;
+  while (v >= 0x80) {
+    out[n++] = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out[n++] = static_cast<char>(v);
+  return n;
+}
+}  // namespace
+
 void ByteTable::Split(const char* block, std::string_view* key, std::string_view* value) {
   const char* p = block;
   uint64_t kn = ReadLength(&p);
@@ -299,13 +311,14 @@ uint64_t ByteTable::HashKey(std::string_view key) {
 
 int64_t ByteTable::Find(std::string_view key, uint64_t hash) const {
   if (slots_.empty()) return -1;
-  size_t mask = slots_.size() - 1;
+  const size_t mask = slots_.size() - 1;
+  const uint64_t tag = Tag(hash);
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    char* b = slots_[i];
-    if (b == nullptr) return -1;
-    if (b == Tombstone()) continue;
+    uint64_t slot = slots_[i];
+    if (slot == kEmpty) return -1;
+    if (slot == kTombstone || Tag(slot) != tag) continue;
     std::string_view k, v;
-    Split(b, &k, &v);
+    Split(Block(slot), &k, &v);
     if (k == key) return static_cast<int64_t>(i);
   }
 }
@@ -314,26 +327,26 @@ bool ByteTable::Get(std::string_view key, std::string_view* value) const {
   int64_t i = Find(key, HashKey(key));
   if (i < 0) return false;
   std::string_view k;
-  Split(slots_[i], &k, value);
+  Split(Block(slots_[i]), &k, value);
   return true;
 }
 
 void ByteTable::Grow() {
-  // Live entries stay at or under 5/8 of the slots; a rehash at the same size drops tombstones.
+  // A rehash at the same size only drops tombstones.
   size_t n = slots_.empty() ? 16 : slots_.size();
   while ((size_ + 1) * 8 > n * 5) n *= 2;
-  std::vector<char*> old;
+  std::vector<uint64_t> old;
   old.swap(slots_);
-  slots_.assign(n, nullptr);
+  slots_.assign(n, kEmpty);
   used_ = size_;
-  size_t mask = n - 1;
-  for (char* b : old) {
-    if (b == nullptr || b == Tombstone()) continue;
+  const size_t mask = n - 1;
+  for (uint64_t slot : old) {
+    if (slot == kEmpty || slot == kTombstone) continue;
     std::string_view k, v;
-    Split(b, &k, &v);
+    Split(Block(slot), &k, &v);
     size_t i = HashKey(k) & mask;
-    while (slots_[i] != nullptr) i = (i + 1) & mask;
-    slots_[i] = b;
+    while (slots_[i] != kEmpty) i = (i + 1) & mask;
+    slots_[i] = slot;
   }
 }
 
@@ -342,51 +355,55 @@ void ByteTable::Reserve(size_t n) {
   while (want * 5 < n * 8) want *= 2;
   if (want <= slots_.size()) return;
   size_t keep = size_;
-  // Grow() sizes by size_; pretend for a moment.
-  size_ = n;
+  size_ = n;  // Grow() sizes for size_ entries
   Grow();
   size_ = keep;
   used_ = keep;
 }
 
 void ByteTable::Put(std::string_view key, std::string_view value) {
-  uint64_t h = HashKey(key);
+  const uint64_t h = HashKey(key);
   int64_t at = Find(key, h);
-  std::string head;
-  PutVarint(&head, key.size());
-  head.append(key);
-  PutVarint(&head, value.size());
-  size_t need = head.size() + value.size();
-  auto fill = [&head, &value](char* b) {
-    std::memcpy(b, head.data(), head.size());
-    if (!value.empty()) std::memcpy(b + head.size(), value.data(), value.size());
+  // The block's head (lengths and key) is built in place; no temporary string.
+  char klen[10], vlen[10];
+  size_t kl = EncodeLength(key.size(), klen), vl = EncodeLength(value.size(), vlen);
+  const size_t head_size = kl + key.size() + vl;
+  const size_t need = head_size + value.size();
+  auto fill = [&](char* block) {
+    std::memcpy(block, klen, kl);
+    std::memcpy(block + kl, key.data(), key.size());
+    std::memcpy(block + kl + key.size(), vlen, vl);
   };
   if (at >= 0) {
-    char* b = slots_[at];
+    char* b = Block(slots_[at]);
     size_t have = BlockSize(b);
-    if (have != need) {
-      // `value` may point into the old block: copy it before the block moves.
-      std::string copy(value);
-      value = copy;
-      char* nb = static_cast<char*>(std::malloc(need));
-      fill(nb);
-      std::free(b);
-      slots_[at] = nb;
-      block_bytes_ += need;
-      block_bytes_ -= have;
-    } else {
-      std::memmove(b + head.size(), value.data(), value.size());
+    if (have == need) {
+      std::memmove(b + head_size, value.data(), value.size());
+      return;
     }
+    // `value` may point into the old block: fill the new one before freeing the old.
+    char* nb = static_cast<char*>(std::malloc(need));
+    if (nb == nullptr || reinterpret_cast<uintptr_t>(nb) > kPointerMask) std::abort();  // as below
+    fill(nb);
+    if (!value.empty()) std::memcpy(nb + head_size, value.data(), value.size());
+    std::free(b);
+    slots_[at] = Slot(nb, h);
+    block_bytes_ += need;
+    block_bytes_ -= have;
     return;
   }
   if ((used_ + 1) * 8 > slots_.size() * 5) Grow();
-  size_t mask = slots_.size() - 1;
+  const size_t mask = slots_.size() - 1;
   size_t i = h & mask;
-  while (slots_[i] != nullptr && slots_[i] != Tombstone()) i = (i + 1) & mask;
-  if (slots_[i] == nullptr) ++used_;
+  while (slots_[i] != kEmpty && slots_[i] != kTombstone) i = (i + 1) & mask;
+  if (slots_[i] == kEmpty) ++used_;
   char* b = static_cast<char*>(std::malloc(need));
+  // The hash tag lives in the top 16 bits: user-space pointers never reach them (47-bit address
+  // space on x86-64 and arm64 unless a mapping asks for more).
+  if (b == nullptr || reinterpret_cast<uintptr_t>(b) > kPointerMask) std::abort();
   fill(b);
-  slots_[i] = b;
+  if (!value.empty()) std::memcpy(b + head_size, value.data(), value.size());
+  slots_[i] = Slot(b, h);
   ++size_;
   block_bytes_ += need;
 }
@@ -394,16 +411,17 @@ void ByteTable::Put(std::string_view key, std::string_view value) {
 bool ByteTable::Erase(std::string_view key) {
   int64_t at = Find(key, HashKey(key));
   if (at < 0) return false;
-  block_bytes_ -= BlockSize(slots_[at]);
-  std::free(slots_[at]);
-  slots_[at] = Tombstone();
+  char* b = Block(slots_[at]);
+  block_bytes_ -= BlockSize(b);
+  std::free(b);
+  slots_[at] = kTombstone;
   --size_;
   return true;
 }
 
 void ByteTable::Clear() {
-  for (char* b : slots_) {
-    if (b != nullptr && b != Tombstone()) std::free(b);
+  for (uint64_t slot : slots_) {
+    if (slot != kEmpty && slot != kTombstone) std::free(Block(slot));
   }
   slots_.clear();
   slots_.shrink_to_fit();

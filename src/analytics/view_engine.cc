@@ -103,6 +103,9 @@ struct GroupState {
   void Release() {
     for (auto& a : aggs) (void)a.values.release();
   }
+  void FreeMaps() {
+    for (auto& a : aggs) a.values.reset();
+  }
 };
 
 bool DecodeGroup(std::string_view val, size_t naggs, GroupState* g) {
@@ -180,6 +183,9 @@ struct ViewEngine::Impl {
   std::string last_topic;
   int last_table = -1;
   std::vector<Delta> deltas;  // scratch
+  // ApplyDelta's scratch (reused: no allocation per change). Between calls its `values` are null.
+  GroupState group;
+  std::string group_bytes;
 
   int TableOf(std::string_view topic);
   Status Decode(const Table& t, std::string_view value, Decoded* out);
@@ -313,6 +319,15 @@ ViewStats ViewEngine::Stats(size_t i) const {
   const View& v = impl_->vstate[i];
   ViewStats s;
   s.groups = v.groups.size();
+  if (v.plan->bag && !v.plan->distinct) {
+    // A bag's rows repeat: count them (one pass over the groups).
+    s.groups = 0;
+    v.groups.ForEach([&](std::string_view, std::string_view val) {
+      uint64_t rows = 0;
+      GetVarint(&val, &rows);
+      s.groups += rows;
+    });
+  }
   s.state_bytes = v.groups.bytes();
   for (const auto& index : v.index) {
     for (const auto& [k, keys] : index) {
@@ -630,16 +645,17 @@ void ViewEngine::Impl::EnsureOneGroup(View& v, ByteTable* groups) {
 Status ViewEngine::Impl::ApplyDelta(View& v, ByteTable* groups, const Delta& d) {
   const sql::ViewPlan& plan = *v.plan;
   const size_t n = plan.aggregates.size();
-  GroupState g;
+  GroupState& g = group;
   std::string_view val;
   bool existed = groups->Get(d.key, &val);
   if (existed) {
     if (!DecodeGroup(val, n, &g)) return Status::Internal("view state: a damaged group");
   } else {
     if (d.sign < 0) return Status::Internal("view state: retracting a row from a group that does not exist");
+    g.rows = 0;
+    g.aggs.clear();
     g.aggs.resize(n);
   }
-  static const sql::Datum kNull;
   for (int64_t t = 0; t < d.times; ++t) {
     for (size_t j = 0; j < n; ++j) {
       Status st = sql::Accumulate(plan.aggregates[j], &g.aggs[j], d.args[j], d.sign);
@@ -652,18 +668,20 @@ Status ViewEngine::Impl::ApplyDelta(View& v, ByteTable* groups, const Delta& d) 
       }
       if (existed) {
         g.Release();  // the maps stay the group's
-      }  // a new group's maps die with `g`
+      } else {
+        g.FreeMaps();  // a new group's maps were never stored
+      }
       return st;
     }
   }
   g.rows += d.sign * d.times;
   if (g.rows == 0 && !plan.always_one_group) {
     groups->Erase(d.key);
-    return Status::OK();  // `g` frees the maps
+    g.FreeMaps();
+    return Status::OK();
   }
-  std::string bytes;
-  EncodeGroup(g, &bytes);
-  groups->Put(d.key, bytes);
+  EncodeGroup(g, &group_bytes);
+  groups->Put(d.key, group_bytes);
   g.Release();
   return Status::OK();
 }
