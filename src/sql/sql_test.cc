@@ -1082,5 +1082,28 @@ TEST_F(ViewsTest, EmptyFileHasNoViews) {
   EXPECT_TRUE(Load("").ok());
 }
 
+// Regression: libpg_query's scanner split stops at an unbalanced parenthesis, which hid every later
+// statement (and its problems) from the check.
+TEST_F(ViewsTest, AnUnbalancedParenthesisDoesNotHideLaterStatements) {
+  EXPECT_EQ(Refusal("CREATE VIEW a AS SELECT count(* AS n FROM orders;\nCREATE VIEW b AS SELECT nope FROM orders;\n"),
+            "views.sql:1:33: view \"a\": syntax error at or near \"AS\" (write CREATE VIEW name AS SELECT ... in "
+            "PostgreSQL's syntax)\n"
+            "views.sql:2:25: view \"b\": column \"nope\" does not exist (did you mean \"note\"?)");
+  // Semicolons inside strings, quoted names, dollar quotes and comments do not split.
+  auto set = Load("CREATE VIEW \"a;b\" AS SELECT status = ';' AS s, 'it''s;' AS t, E'\\';' AS u, $q$;$q$ AS w\n"
+                  "  FROM orders /* ; */ -- ;\n  WHERE note <> $$;$$;\nCREATE VIEW c AS SELECT id FROM orders");
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  ASSERT_EQ(set->views.size(), 2u);
+  EXPECT_EQ(set->views[0].name, "a;b");
+  EXPECT_EQ(set->views[1].line, 4);
+  EXPECT_EQ(set->views[1].column, 1);
+}
+
+// A GROUP BY that names an output column analyses its expression again; its problem is reported once.
+TEST_F(ViewsTest, AProblemIsReportedOnce) {
+  EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT stauts, count(*) AS n FROM orders GROUP BY stauts"),
+            "views.sql:1:25: view \"v\": column \"stauts\" does not exist (did you mean \"status\"?)");
+}
+
 }  // namespace
 }  // namespace cdc::sql

@@ -450,8 +450,13 @@ class ViewPlanner {
  private:
   void Error(int loc, const std::string& what, const std::string& hint) {
     ++errors_;
-    problems_->push_back({base_ + static_cast<size_t>(loc < 0 ? 0 : loc),
-                          "view " + Quote(name_) + ": " + what + (hint.empty() ? "" : " (" + hint + ")")});
+    Problem p{base_ + static_cast<size_t>(loc < 0 ? 0 : loc),
+              "view " + Quote(name_) + ": " + what + (hint.empty() ? "" : " (" + hint + ")")};
+    // A node analysed twice (GROUP BY naming an output column) reports its problem once.
+    for (const Problem& q : *problems_) {
+      if (q.offset == p.offset && q.message == p.message) return;
+    }
+    problems_->push_back(std::move(p));
   }
   void Unsupported(int loc, const std::string& what, const std::string& hint) {
     Error(loc, what + " is not supported in views", hint);
@@ -2218,6 +2223,59 @@ bool ViewPlanner::Plan(const json& stmt, size_t stmt_end, ViewPlan* plan) {
 
 // ---- the file -----------------------------------------------------------------------------------
 
+// Splits a file into statements at the semicolons outside quotes, dollar quotes and comments.
+// (libpg_query's pg_query_split_with_scanner only splits at parenthesis depth 0, so one unbalanced
+// "(" would hide every later statement; this splitter lets each statement fail on its own.)
+std::vector<std::pair<size_t, size_t>> SplitStatements(std::string_view t) {
+  std::vector<std::pair<size_t, size_t>> out;
+  size_t start = 0, i = 0;
+  auto ident = [](char c) { return IsWordChar(c) || c == '$'; };
+  while (i < t.size()) {
+    char c = t[i];
+    if (c == '-' && i + 1 < t.size() && t[i + 1] == '-') {
+      while (i < t.size() && t[i] != '\n') ++i;
+    } else if (c == '/' && i + 1 < t.size() && t[i + 1] == '*') {
+      i = SkipSpaceAndComments(t, i);
+    } else if (c == '\'' || c == '"') {
+      // E'...' strings take backslash escapes; '' and "" are the quote itself.
+      bool escapes = c == '\'' && i > 0 && (t[i - 1] == 'E' || t[i - 1] == 'e') && (i < 2 || !IsWordChar(t[i - 2]));
+      ++i;
+      while (i < t.size()) {
+        if (escapes && t[i] == '\\') {
+          i += 2;
+          continue;
+        }
+        if (t[i] == c) {
+          if (i + 1 < t.size() && t[i + 1] == c) {
+            i += 2;
+            continue;
+          }
+          break;
+        }
+        ++i;
+      }
+      ++i;
+    } else if (c == '$' && (i == 0 || !ident(t[i - 1]))) {
+      size_t e = i + 1;
+      while (e < t.size() && IsWordChar(t[e]) && !(t[e] >= '0' && t[e] <= '9' && e == i + 1)) ++e;
+      if (e < t.size() && t[e] == '$') {
+        std::string_view tag = t.substr(i, e - i + 1);
+        size_t close = t.find(tag, e + 1);
+        i = close == std::string_view::npos ? t.size() : close + tag.size();
+      } else {
+        ++i;
+      }
+    } else if (c == ';') {
+      out.push_back({start, i});
+      start = ++i;
+    } else {
+      ++i;
+    }
+  }
+  if (start < t.size()) out.push_back({start, t.size()});
+  return out;
+}
+
 // The name after CREATE [OR REPLACE] [TEMP] [RECURSIVE] VIEW in a statement that did not parse, for
 // the message; "" when there is none.
 std::string GuessViewName(std::string_view stmt) {
@@ -2260,27 +2318,13 @@ Result<ViewSet> LoadViews(std::string_view file, std::string_view text, const Ca
   ViewSet set;
   set.file = std::string(file);
   std::vector<Problem> problems;
-  std::string owned(text);  // NUL-terminated for libpg_query
 
-  PgQuerySplitResult split = pg_query_split_with_scanner(owned.c_str());
-  if (split.error) {
-    size_t at = CharPositionToOffset(text, split.error->cursorpos);
-    problems.push_back({at, std::string(split.error->message) + " (the file must hold CREATE VIEW statements separated by ;)"});
-    pg_query_free_split_result(split);
-  } else {
-    std::vector<std::pair<size_t, size_t>> stmts;
-    for (int i = 0; i < split.n_stmts; ++i) {
-      size_t loc = static_cast<size_t>(split.stmts[i]->stmt_location);
-      size_t len = static_cast<size_t>(split.stmts[i]->stmt_len);
-      if (len == 0) len = text.size() - loc;
-      stmts.push_back({loc, len});
-    }
-    pg_query_free_split_result(split);
-
+  {
+    std::vector<std::pair<size_t, size_t>> stmts = SplitStatements(text);
     std::map<std::string, size_t> defined;  // view name -> offset of its first definition
-    for (const auto& [loc, len] : stmts) {
+    for (const auto& [loc, stmt_end] : stmts) {
       size_t start = SkipSpaceAndComments(text, loc);
-      size_t end = loc + len;
+      size_t end = stmt_end;
       if (start >= end) continue;  // only comments
       std::string piece(text.substr(start, end - start));
       PgQueryParseResult parsed = pg_query_parse(piece.c_str());
