@@ -816,7 +816,7 @@ TEST_F(ViewsTest, RefusalsPointAtTheConstruct) {
   EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT o.id FROM orders o JOIN customers c ON o.customer_id < c.id;"),
             "views.sql:1:78: view \"v\": this join condition is not supported in views (a view joins on one equality of a column of each table: ON a.x = b.y)");
   EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT o.id FROM orders o JOIN customers c USING (id);"),
-            "views.sql:1:49: view \"v\": JOIN ... USING is not supported in views (write JOIN ... ON a.x = b.y)");
+            "views.sql:1:61: view \"v\": JOIN ... USING is not supported in views (write JOIN ... ON a.x = b.y)");
   EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT o.id FROM orders o JOIN customers c ON o.status = c.id;"),
             "views.sql:1:73: view \"v\": join columns of types text and integer cannot be compared (join on columns of the same type)");
   EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT id FROM ordrs;"),
@@ -1103,6 +1103,20 @@ TEST_F(ViewsTest, AnUnbalancedParenthesisDoesNotHideLaterStatements) {
 TEST_F(ViewsTest, AProblemIsReportedOnce) {
   EXPECT_EQ(Refusal("CREATE VIEW v AS SELECT stauts, count(*) AS n FROM orders GROUP BY stauts"),
             "views.sql:1:25: view \"v\": column \"stauts\" does not exist (did you mean \"status\"?)");
+}
+
+TEST_F(ViewsTest, ViewColumnNamesAndRuntimeOverflow) {
+  ViewPlan p = Plan("CREATE OR REPLACE VIEW v (a, b) AS SELECT status, count(*) FROM orders GROUP BY status");
+  ASSERT_EQ(p.outputs.size(), 2u);
+  EXPECT_EQ(p.outputs[0].name, "a");
+  EXPECT_EQ(p.outputs[1].name, "b");
+  EXPECT_EQ(p.fingerprint, Plan("CREATE VIEW v (a, b) AS SELECT status, count(*) FROM orders GROUP BY status").fingerprint);
+  EXPECT_EQ(Refusal("CREATE VIEW v (a, b, c) AS SELECT status, count(*) FROM orders GROUP BY status"),
+            "views.sql:1:13: view \"v\": CREATE VIEW specifies more column names than columns (name at most 2)");
+  // select big * 10000000000 from orders where id = 1: ERROR:  bigint out of range
+  EXPECT_EQ(Rows("SELECT big * 10000000000 AS s FROM orders WHERE id = 1"), (Strings{"error: bigint out of range"}));
+  // sum(bigint) is numeric: exact beyond bigint (select sum(big * 1000000000) from orders -> 8999999996000000000).
+  EXPECT_EQ(Rows("SELECT sum(big * 1000000000) AS s FROM orders"), (Strings{"8999999996000000000"}));
 }
 
 }  // namespace

@@ -153,7 +153,10 @@ json StripLocations(const json& n) {
   if (n.is_object()) {
     json out = json::object();
     for (auto it = n.begin(); it != n.end(); ++it) {
-      if (it.key() == "location" || it.key() == "stmt_location" || it.key() == "stmt_len") continue;
+      // Locations move with whitespace and comments; OR REPLACE does not change what a view computes.
+      if (it.key() == "location" || it.key() == "stmt_location" || it.key() == "stmt_len" || it.key() == "replace") {
+        continue;
+      }
       out[it.key()] = StripLocations(it.value());
     }
     return out;
@@ -649,9 +652,11 @@ bool ViewPlanner::PlanFrom(const json& select, int view_loc) {
     return false;
   }
   if (j.contains("usingClause")) {
-    Unsupported(FindKeyword(FirstLocation(j["usingClause"]) >= 0 ? FirstLocation(j["usingClause"]) : rloc + 1, "using",
-                            rloc),
-                "JOIN ... USING", "write JOIN ... ON a.x = b.y");
+    // The USING list carries no location: the keyword follows the right table.
+    size_t from = base_ + static_cast<size_t>(rloc);
+    size_t to = text_.find('(', from);
+    size_t at = KeywordBefore(text_, from, to == std::string_view::npos ? text_.size() : to, "using", std::string::npos);
+    Unsupported(at == std::string::npos ? rloc : static_cast<int>(at - base_), "JOIN ... USING", "write JOIN ... ON a.x = b.y");
     return false;
   }
   if (!j.contains("quals")) {
