@@ -432,7 +432,11 @@ int Compare(const std::string& dir, const std::string& views_file, long rows, lo
       if (run == 2) std::printf("checkpoint_load_seconds=%.3f\n", Now() - t0);
     }
     double cpu = 0;
+    double w0 = Now();
     double t = Apply(engine.get(), ch.records, &cpu);
+    // CLOCK_MONOTONIC seconds: `perf record -k CLOCK_MONOTONIC` samples inside this window are the
+    // change batch's (perf script --time START,END).
+    std::printf("apply_window_%d=%.6f,%.6f\n", run, w0, Now());
     best = std::min(best, t);
     best_cpu = std::min(best_cpu, cpu);
     all += (all.empty() ? "" : ",") + std::to_string(t);
