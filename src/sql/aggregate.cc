@@ -11,13 +11,15 @@ bool KeepsValues(const AggregateSpec& spec) {
   return spec.distinct || spec.kind == AggregateKind::kMin || spec.kind == AggregateKind::kMax;
 }
 
-Status AddToSum(AggregateState* state, const Datum& arg, int sign) {
+// `float4_sum`: sum(real), whose state PostgreSQL keeps as a real (float4pl), rounding every step.
+Status AddToSum(AggregateState* state, const Datum& arg, int sign, bool float4_sum) {
   switch (arg.kind) {
     case Datum::Kind::kInt:
       state->isum += sign > 0 ? static_cast<__int128>(arg.i) : -static_cast<__int128>(arg.i);
       break;
     case Datum::Kind::kFloat:
       state->fsum += sign > 0 ? arg.f : -arg.f;
+      if (float4_sum) state->fsum = static_cast<float>(state->fsum);
       break;
     case Datum::Kind::kNumeric: {
       if (arg.scale > state->scale) {
@@ -79,7 +81,8 @@ Status Accumulate(const AggregateSpec& spec, AggregateState* state, const Datum&
       return Status::OK();
     case AggregateKind::kSum:
     case AggregateKind::kAvg:
-      CDC_RETURN_IF_ERROR(AddToSum(state, arg, sign));
+      CDC_RETURN_IF_ERROR(AddToSum(state, arg, sign,
+                                   spec.kind == AggregateKind::kSum && spec.result_type.id == TypeId::kFloat4));
       state->count += sign;
       return Status::OK();
     case AggregateKind::kBoolAnd:

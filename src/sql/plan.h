@@ -74,8 +74,9 @@ struct AggregateSpec {
 // The running state of one aggregate in one group, under insertions (sign +1) and retractions
 // (sign -1) of input rows. Retraction is exact for every kind: min/max and DISTINCT keep a
 // value -> multiplicity map (ordered), so deleting the current minimum never rescans the group.
-// Floating-point sums are the one exception: they are kept as a double, so after retractions they
-// may differ from a fresh sum in the last bits (docs/VIEWS.md).
+// Floating-point sums are the one exception: they are kept as a double (sum(real) rounded to real at
+// every step, as PostgreSQL's float4pl state is), so after retractions, or when rows arrive in another
+// order than PostgreSQL scans them, they may differ from a fresh sum in the last bits (docs/VIEWS.md).
 // Layout: 48 bytes (the 16-byte isum first, so that no padding sits between the members).
 // bool_and/bool_or keep the number of true arguments in isum and of non-null ones in count.
 struct AggregateState {

@@ -262,6 +262,15 @@ TEST(AggregateTest, BoolAndOr) {
   EXPECT_EQ(Final(band, a), "t");
 }
 
+// sum(real) keeps a real state like PostgreSQL's float4pl:
+//   select sum(x) from (values (16777216::float4), (1::float4), (1::float4)) t(x) -> 1.6777216e+07
+TEST(AggregateTest, SumOfRealRoundsEveryStep) {
+  AggregateSpec sum = Spec(AggregateKind::kSum, {TypeId::kFloat4}, {TypeId::kFloat4});
+  AggregateState st;
+  for (double v : {16777216.0, 1.0, 1.0}) ASSERT_TRUE(Accumulate(sum, &st, Datum::Float(v), +1).ok());
+  EXPECT_EQ(Final(sum, st), "1.6777216e+07");
+}
+
 TEST(AggregateTest, FloatSumAndAvg) {
   AggregateSpec avg = Spec(AggregateKind::kAvg, kFloat8Type, kFloat8Type);
   AggregateState st;
