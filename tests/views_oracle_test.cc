@@ -258,6 +258,11 @@ class Workload {
       }
     }
     if (r < 48) {  // several orders at once (ids unchanged)
+      if (Chance(8)) {
+        // every order in one transaction: larger than a raw batch (--max-batch-rows 300) once the
+        // table has grown, so one transaction's changes span batches
+        return "UPDATE orders SET qty = coalesce(qty, 0) + 1, status = " + Status() + " WHERE id > 0;\n";
+      }
       switch (rng_() % 3) {
         case 0: return "UPDATE orders SET qty = qty + 1 WHERE customer_id = " + CustomerRef() + ";\n";
         case 1: return "UPDATE orders SET status = " + Status() + " WHERE id % 7 = " + Num(rng_() % 7) + ";\n";
@@ -476,6 +481,10 @@ Row CanonicalRow(const View& v, const json& values) {
   return row;
 }
 
+// The largest difference accepted so far, relative to max(|x|, |y|, 1) (printed: shows how much of
+// the tolerance is used).
+double g_max_double_deviation = 0, g_max_real_deviation = 0;
+
 bool SameValue(const Column& c, const std::optional<std::string>& a, const std::optional<std::string>& b) {
   if (!a || !b) return !a && !b;
   if (c.kind != Kind::kDouble && c.kind != Kind::kReal) return *a == *b;
@@ -488,7 +497,12 @@ bool SameValue(const Column& c, const std::optional<std::string>& a, const std::
   if (x == y) return true;  // also inf == inf, -0 == 0
   double rel = c.kind == Kind::kDouble ? 1e-9 : 1e-5;
   double abs_floor = c.kind == Kind::kDouble ? 1e-8 : 1e-5;
-  return std::fabs(x - y) <= std::max(rel * std::max(std::fabs(x), std::fabs(y)), abs_floor);
+  bool same = std::fabs(x - y) <= std::max(rel * std::max(std::fabs(x), std::fabs(y)), abs_floor);
+  if (same) {  // relative for magnitudes >= 1, absolute below
+    double& seen = c.kind == Kind::kDouble ? g_max_double_deviation : g_max_real_deviation;
+    seen = std::max(seen, std::fabs(x - y) / std::max({std::fabs(x), std::fabs(y), 1.0}));
+  }
+  return same;
 }
 
 std::string Show(const View& v, const Row& r) {
@@ -873,7 +887,15 @@ class ViewsOracleTest : public ::testing::Test {
   // `control`: a negative control: differences are expected, returned and not reported.
   std::vector<std::string> Compare(const std::string& phase, int64_t written_after_ms = 0, bool control = false) {
     auto want_all = OracleRows();
-    auto got_all = ParquetRows();
+    // A live run may replace a folder between our reading its _SUCCESS and its files (the listed files
+    // are then gone): read the manifests again, as a reader must.
+    std::map<std::string, Folder> got_all;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      got_all = ParquetRows();
+      bool vanished = false;
+      for (const auto& [name, f] : got_all) vanished = vanished || f.problem.rfind("DuckDB", 0) == 0;
+      if (!vanished) break;
+    }
     std::vector<std::string> failed;
     size_t compared_rows = 0;
     for (const auto& v : views_) {
@@ -1046,7 +1068,8 @@ TEST_F(ViewsOracleTest, LiveBatchFullAndIncrementalEqualPostgres) {
 
   std::string all;
   for (const auto& s : summaries_) all += s + "\n";
-  std::printf("[oracle] %s\n%s", Seed().c_str(), all.c_str());
+  std::printf("[oracle] %s\n%s[oracle] largest accepted float difference (relative, absolute below 1): double %g, real %g\n", Seed().c_str(),
+              all.c_str(), g_max_double_deviation, g_max_real_deviation);
 }
 
 }  // namespace

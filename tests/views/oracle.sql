@@ -269,3 +269,75 @@ CREATE VIEW vip_big_orders AS
 CREATE VIEW join_totals AS
   SELECT count(*) AS n, sum(o.amount * c.credit) AS weighted, min(c.signup) AS first_signup
   FROM orders o JOIN customers c ON o.customer_id = c.id;
+
+-- substr with a start before the string and a negative start; length of a COALESCE
+CREATE VIEW customers_substr_edges AS
+  SELECT substr(name, 0, 3) AS s0, substr(name, -1, 3) AS s_neg, length(coalesce(name, '')) AS len,
+         count(*) AS n
+  FROM customers
+  GROUP BY substr(name, 0, 3), substr(name, -1, 3), length(coalesce(name, ''));
+
+-- more extract fields and date_trunc units, around year ends (ISO weeks, quarters, epoch)
+CREATE VIEW orders_time_fields AS
+  SELECT extract(epoch FROM created_at) AS epoch, extract(week FROM created_at) AS week,
+         extract(isoyear FROM created_at) AS isoyear, extract(doy FROM shipped) AS doy,
+         extract(quarter FROM shipped) AS quarter, extract(microseconds FROM shipped) AS us,
+         extract(hour FROM created_at) AS hour, date_trunc('week', created_at) AS week_start,
+         date_trunc('quarter', shipped) AS quarter_start, date_trunc('minute', created_at) AS minute,
+         count(*) AS n
+  FROM orders
+  GROUP BY extract(epoch FROM created_at), extract(week FROM created_at),
+           extract(isoyear FROM created_at), extract(doy FROM shipped), extract(quarter FROM shipped),
+           extract(microseconds FROM shipped), extract(hour FROM created_at),
+           date_trunc('week', created_at), date_trunc('quarter', shipped),
+           date_trunc('minute', created_at);
+
+-- casts to text: PostgreSQL's output of double, real, numeric, timestamp, timestamptz, date, boolean
+CREATE VIEW orders_text_casts AS
+  SELECT price::text AS price_text, discount::text AS discount_text, amount::text AS amount_text,
+         created_at::text AS created_text, shipped::text AS shipped_text, count(*) AS n
+  FROM orders
+  GROUP BY price::text, discount::text, amount::text, created_at::text, shipped::text;
+
+CREATE VIEW customers_text_casts AS
+  SELECT id, signup::text AS signup_text, vip::text AS vip_text, credit::text AS credit_text,
+         (credit::text)::numeric(14,3) AS credit_back
+  FROM customers
+  WHERE vip OR credit < 0;
+
+-- three-valued logic: NOT IN with a NULL in the list is never true, NOT of NULL is NULL (the row is
+-- filtered out), comparisons across integer, numeric and double, LIKE with an escaped wildcard
+CREATE VIEW orders_three_valued AS
+  SELECT status, count(*) AS n, sum(qty) AS qty
+  FROM orders
+  WHERE (status NOT IN ('new', NULL) OR NOT (qty > 2) OR qty > 2.5 OR price = 2.5 OR amount < 10.5)
+    AND (status IS NULL OR status NOT LIKE 'P\_%')
+  GROUP BY status;
+
+CREATE VIEW customers_escaped_like AS
+  SELECT name, count(*) AS n
+  FROM customers
+  WHERE name LIKE 'A\%%' OR name LIKE '%\_%' OR name ILIKE 'o''b%'
+  GROUP BY name;
+
+-- COALESCE across integer and double, NULLIF of text, HAVING on a group key
+CREATE VIEW orders_mixed_coalesce AS
+  SELECT nullif(status, '') AS status, coalesce(price, qty) AS price_or_qty, count(*) AS n
+  FROM orders
+  GROUP BY nullif(status, ''), coalesce(price, qty)
+  HAVING nullif(status, '') <> 'new' OR count(*) > 1;
+
+-- a LEFT JOIN projection: unmatched orders keep NULL customer columns, and change when a customer
+-- with their key appears, changes key or goes away
+CREATE VIEW orders_with_customer AS
+  SELECT o.id, o.status, c.name, c.country, c.signup
+  FROM orders o LEFT JOIN customers c ON o.customer_id = c.id
+  WHERE o.amount >= 0 OR o.amount IS NULL;
+
+-- max of a cast, min of a CASE, count(DISTINCT) of an expression, per customer country (join)
+CREATE VIEW join_expressions AS
+  SELECT upper(c.country) AS country, max(o.created_at::date) AS last_day,
+         min(CASE WHEN o.qty > 5 THEN 'bulk' ELSE 'single' END) AS kind,
+         count(DISTINCT lower(o.status)) AS statuses, avg(o.price) AS avg_price
+  FROM orders o JOIN customers c ON o.customer_id = c.id
+  GROUP BY upper(c.country);
