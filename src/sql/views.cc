@@ -890,10 +890,11 @@ NodePtr ViewPlanner::AnalyzeConst(const json& body) {
 NodePtr ViewPlanner::Coerce(NodePtr n, const Type& to, const std::string& context) {
   if (!n) return nullptr;
   if (n->type.id == to.id && (to.id != TypeId::kNumeric || to.precision < 0 || n->type == to)) return n;
-  if (n->kind == NodeType::kConst && n->type.id == TypeId::kUnknown) {
+  if (n->kind == NodeType::kConst && (n->type.id == TypeId::kUnknown || CanCoerceImplicitly(n->type.id, to.id))) {
+    // Literals are converted once, here, not per row (an unknown literal is parsed as the type).
     if (to.id == TypeId::kUnknown) return n;
     Datum folded;
-    Status st = expr::CastDatum(n->value, kUnknownType, to, 0, &folded);
+    Status st = expr::CastDatum(n->value, n->type, to, 0, &folded);
     if (!st.ok()) {
       Error(n->loc, st.message(), "write a valid " + TypeName(to) + " literal");
       return nullptr;
