@@ -341,3 +341,15 @@ CREATE VIEW join_expressions AS
          count(DISTINCT lower(o.status)) AS statuses, avg(o.price) AS avg_price
   FROM orders o JOIN customers c ON o.customer_id = c.id
   GROUP BY upper(c.country);
+
+-- names: a quoted Unicode view name (its folder), quoted column names with spaces and Unicode, and an
+-- unquoted mixed-case name, which PostgreSQL folds to lower case (folder "customersbyvip")
+CREATE VIEW "ventes-été" AS
+  SELECT country AS "Pays ✓", count(*) AS "Nombre de clients", sum(credit) AS "Crédit total"
+  FROM customers
+  GROUP BY country;
+
+CREATE VIEW CustomersByVip AS
+  SELECT vip AS "VIP", count(*) AS Total
+  FROM customers
+  GROUP BY vip;
