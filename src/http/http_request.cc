@@ -104,7 +104,7 @@ bool HttpRequest::KeepAlive() const {
   return minor_version >= 1 || keep_alive;
 }
 
-ParseResult ParseRequestHead(std::string_view buf, size_t max_head, HttpRequest* out) {
+ParseResult ParseRequestHead(std::string_view buf, size_t max_head, HttpRequest* out, size_t max_fields) {
   *out = HttpRequest();
   size_t pos = 0;
   // RFC 9112 section 2.2: ignore empty lines received before the request line (a few; more is abuse).
@@ -153,6 +153,9 @@ ParseResult ParseRequestHead(std::string_view buf, size_t max_head, HttpRequest*
     }
     if (line.empty()) break;  // end of the head
     if (line.front() == ' ' || line.front() == '\t') return Error(400, "obsolete line folding");
+    if (out->headers.size() >= max_fields) {
+      return Error(431, "more than " + std::to_string(max_fields) + " header fields");
+    }
     size_t colon = line.find(':');
     if (colon == std::string_view::npos || !IsToken(line.substr(0, colon))) {
       return Error(400, "malformed header field");

@@ -6,7 +6,8 @@
 // empty lines before the request line are skipped. Rejected with 400: whitespace before a field's
 // colon, obsolete line folding, control characters (a bare CR, NUL) in a line, a malformed request
 // line, an HTTP/1.1 request without exactly one Host, a bad or conflicting Content-Length. HTTP/2+
-// gets 505. A head longer than `max_head` bytes gets 431.
+// gets 505. A head longer than `max_head` bytes, or with more than `max_fields` header fields, gets 431.
+// fuzz/http_request_fuzz.cc fuzzes it (and checks the properties the server relies on).
 //
 // Thread-safety: stateless functions.
 #pragma once
@@ -47,9 +48,14 @@ struct ParseResult {
   std::string error;      // kError: why, for the response body
 };
 
+// Header fields a request head may carry by default (browsers send about 20).
+inline constexpr size_t kDefaultMaxHeaderFields = 100;
+
 // Parses the request head at the start of `buf` into `*out`. kIncomplete while no empty line has
-// been seen within `max_head` bytes (read more and call again with the longer buffer).
-ParseResult ParseRequestHead(std::string_view buf, size_t max_head, HttpRequest* out);
+// been seen within `max_head` bytes (read more and call again with the longer buffer); never once
+// `buf` holds more than `max_head` bytes (431), so a caller buffers at most that much of a head.
+ParseResult ParseRequestHead(std::string_view buf, size_t max_head, HttpRequest* out,
+                             size_t max_fields = kDefaultMaxHeaderFields);
 
 // Decodes %XX escapes; '+' stays '+'. False on a malformed escape.
 bool PercentDecode(std::string_view in, std::string* out);

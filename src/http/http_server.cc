@@ -14,12 +14,11 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
 #include <ctime>
-#include <deque>
-#include <mutex>
+#include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -34,15 +33,15 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-// Limits that keep one client from holding the server (it may face a network with a token).
-constexpr size_t kMaxHead = 16 * 1024;       // request line + header fields -> 431 beyond
+// Limits that keep one client from holding the server (it may face a network with a token); the
+// ones an operator may need to change are HttpOptions.
 constexpr int64_t kMaxBody = 1024;           // a GET has no body; a small one is read and dropped -> 413 beyond
 constexpr int kMaxRequestsPerConnection = 100;
-constexpr auto kReadTimeout = std::chrono::seconds(5);   // to receive a whole request head (and body)
-constexpr auto kWriteTimeout = std::chrono::seconds(10); // to hand a whole response to the kernel
-constexpr auto kIdleCheck = std::chrono::milliseconds(100);  // how often an idle connection looks for waiters
-constexpr size_t kMaxPendingConnections = 64;            // accepted, waiting for a worker -> 503 beyond
-constexpr int kListenBacklog = 64;
+constexpr size_t kReadChunk = 16 * 1024;     // read per connection per turn: a fast client cannot starve the rest
+constexpr auto kLingerTime = std::chrono::milliseconds(500);  // draining after an answer that ends a connection
+constexpr size_t kMaxLingerBytes = 256 * 1024;
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);  // out of descriptors, nothing to evict
+constexpr int kListenBacklog = 128;
 
 // Compares without an early exit, so response time does not reveal how much of a guess was right.
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
@@ -143,10 +142,9 @@ bool MayHoldEndOfHead(std::string_view buf, size_t from) {
 
 int MillisUntil(SteadyClock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
-  return left < 0 ? 0 : static_cast<int>(left);
+  // Rounded up: poll() waking a millisecond early would spin until the deadline.
+  return left < 0 ? 0 : static_cast<int>(std::min<int64_t>(left + 1, 60'000));
 }
-
-enum class Io { kOk, kEof, kTimeout, kStopped, kError };
 
 }  // namespace
 
@@ -191,93 +189,53 @@ bool IsLoopbackHost(std::string_view host) {
 }
 
 struct HttpServer::Impl {
+  // One client connection. Owned by the server thread (Loop); nothing else touches it.
+  struct Conn {
+    enum class State {
+      kReading,    // waiting for (the rest of) a request head, or its small body
+      kWriting,    // handing `out` to the kernel
+      kLingering,  // answered and shut down for writing; dropping what the client still sends
+    };
+    int fd = -1;
+    State state = State::kReading;
+    // kReading: idle_timeout after connecting or answering while `in` is empty, head_timeout after the
+    // first byte of a request; kWriting: write_timeout after the answer was ready; kLingering: kLingerTime.
+    SteadyClock::time_point deadline;
+    std::string in;           // received, not yet consumed (pipelined requests stay here)
+    size_t scanned = 0;       // bytes of `in` known to hold no end of the head
+    size_t head_bytes = 0;    // > 0: `req` parsed from in[0, head_bytes), waiting for its body
+    HttpRequest req;
+    std::string out;          // the answer being written
+    size_t out_done = 0;
+    bool close_after = false; // end the connection once `out` is written
+    int served = 0;
+    size_t lingered = 0;      // bytes dropped while lingering
+    bool eof = false;         // the client shut down its side: answer what arrived whole, then close
+  };
+
   const jobs::PipelineStateHub* hub = nullptr;
-  std::string token;
+  HttpOptions options;
   int listen_fd = -1;
-  // Written once by Stop() and never read: stays readable, so every poll() below wakes up.
+  // Written once by Stop() and never read: stays readable, so the loop's poll() wakes up and it ends.
   int wake[2] = {-1, -1};
   std::atomic<bool> stopping{false};
   bool stopped = false;
-
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<int> pending;  // accepted connections waiting for a worker
-  std::thread acceptor;
-  std::vector<std::thread> workers;
+  std::thread thread;
+  std::vector<std::unique_ptr<Conn>> conns;  // server thread only
+  SteadyClock::time_point accept_paused_until{};
 
   ~Impl() {
-    for (int fd : pending) ::close(fd);
+    for (auto& c : conns) ::close(c->fd);
     if (listen_fd >= 0) ::close(listen_fd);
     for (int fd : wake)
       if (fd >= 0) ::close(fd);
   }
 
-  // Waits until `fd` is ready for `events`, the deadline passes, or Stop() is called.
-  Io Wait(int fd, short events, SteadyClock::time_point deadline) {
-    while (true) {
-      if (stopping.load()) return Io::kStopped;
-      pollfd p[2] = {{fd, events, 0}, {wake[0], POLLIN, 0}};
-      int n = ::poll(p, 2, MillisUntil(deadline));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Io::kError;
-      }
-      if (p[1].revents) return Io::kStopped;
-      if (n == 0) return Io::kTimeout;
-      return Io::kOk;  // ready, or an error/hang-up the next read or write reports
-    }
-  }
-
-  // Appends what `fd` has (up to 4 KiB) to `*buf`.
-  Io ReadSome(int fd, std::string* buf, SteadyClock::time_point deadline) {
-    while (true) {
-      char chunk[4096];
-      ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-      if (n > 0) {
-        buf->append(chunk, static_cast<size_t>(n));
-        return Io::kOk;
-      }
-      if (n == 0) return Io::kEof;
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) return Io::kError;
-      Io w = Wait(fd, POLLIN, deadline);
-      if (w != Io::kOk) return w;
-    }
-  }
-
-  Io WriteAll(int fd, std::string_view data) {
-    auto deadline = SteadyClock::now() + kWriteTimeout;
-    while (!data.empty()) {
-      ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n > 0) {
-        data.remove_prefix(static_cast<size_t>(n));
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return Io::kError;
-      Io w = Wait(fd, POLLOUT, deadline);
-      if (w != Io::kOk) return w;
-    }
-    return Io::kOk;
-  }
-
-  // After an answer that ends the connection early (the client may still be sending): stop writing,
-  // read and drop what arrives for a moment, so that closing does not reset the connection before
-  // the client has read the answer (RFC 9112 section 9.6).
-  void LingeringClose(int fd) {
-    ::shutdown(fd, SHUT_WR);
-    auto deadline = SteadyClock::now() + std::chrono::milliseconds(500);
-    std::string sink;
-    for (size_t total = 0; total < 256 * 1024;) {
-      sink.clear();
-      if (ReadSome(fd, &sink, deadline) != Io::kOk) break;
-      total += sink.size();
-    }
-  }
+  std::chrono::milliseconds Ms(int ms) const { return std::chrono::milliseconds(ms); }
 
   Response Handle(const HttpRequest& req) const {
     // The token first: every request, any method or path, is refused without it.
-    if (!token.empty() && !RequestHasToken(req, token)) {
+    if (!options.token.empty() && !RequestHasToken(req, options.token)) {
       Response r = Text(401,
                         "unauthorized: send Authorization: Bearer <token> or ?token=<token> (the --http-token of "
                         "cdcpipe run)\n");
@@ -304,117 +262,243 @@ struct HttpServer::Impl {
     return Text(404, "not found\n");
   }
 
-  bool OthersWaiting() {
-    std::lock_guard<std::mutex> lock(mu);
-    return !pending.empty();
+  // Queues `bytes` as the connection's answer; `close_after` ends the connection once it is written.
+  void Answer(Conn& c, std::string bytes, bool close_after) {
+    c.out = std::move(bytes);
+    c.out_done = 0;
+    c.close_after = close_after;
+    c.state = Conn::State::kWriting;
+    c.deadline = SteadyClock::now() + Ms(options.write_timeout_ms);
   }
 
-  // Answers requests on one connection until it closes, errs, idles past kReadTimeout, reaches
-  // kMaxRequestsPerConnection, or Stop() is called.
-  void Serve(int fd) {
-    std::string buf;
-    for (int served = 0; served < kMaxRequestsPerConnection;) {
-      auto deadline = SteadyClock::now() + kReadTimeout;
-      HttpRequest req;
-      ParseResult parsed;
-      size_t scanned = 0;  // bytes of buf known to hold no end of the head: parse only when one may be there
-      while (true) {
-        if (buf.size() > kMaxHead || MayHoldEndOfHead(buf, scanned)) {
-          parsed = ParseRequestHead(buf, kMaxHead, &req);
-          if (parsed.state != ParseState::kIncomplete) break;
-        }
-        scanned = buf.size();
-        // An idle connection (kept alive, or opened ahead by a browser) gives its thread up as soon
-        // as another connection waits for one; the client opens a new one when it needs it.
-        bool idle = buf.empty();
-        auto until = idle ? std::min(deadline, SteadyClock::now() + kIdleCheck) : deadline;
-        Io io = ReadSome(fd, &buf, until);
-        if (idle && io == Io::kTimeout && SteadyClock::now() < deadline) {
-          if (OthersWaiting()) return;
-          continue;
-        }
-        if (io == Io::kTimeout && buf.find_first_not_of("\r\n") != std::string::npos) {
-          WriteAll(fd, Serialize(Text(408, "request timeout\n"), false, false, false));
-        }
-        if (io != Io::kOk) return;
+  void AnswerError(Conn& c, int status, const std::string& why) {
+    Answer(c, Serialize(Text(status, why + "\n"), false, false, false), true);
+  }
+
+  // kReading: answers the request at the start of `in` if it has arrived whole. False when more bytes
+  // are needed (or the connection ended).
+  bool ParseAndAnswer(Conn& c) {
+    if (c.head_bytes == 0) {
+      // Parse only when an empty line may have arrived (or the head is already too long): a client
+      // sending a byte at a time must not make every read re-parse up to max_head_bytes.
+      if (c.in.size() <= options.max_head_bytes && !MayHoldEndOfHead(c.in, c.scanned)) {
+        c.scanned = c.in.size();
+        return false;
+      }
+      ParseResult parsed = ParseRequestHead(c.in, options.max_head_bytes, &c.req, options.max_header_fields);
+      if (parsed.state == ParseState::kIncomplete) {
+        c.scanned = c.in.size();
+        return false;
       }
       if (parsed.state == ParseState::kError) {
-        WriteAll(fd, Serialize(Text(parsed.error_status, parsed.error + "\n"), false, false, false));
-        LingeringClose(fd);
-        return;
+        AnswerError(c, parsed.error_status, parsed.error);
+        return true;
       }
-      buf.erase(0, parsed.consumed);
-      if (req.has_transfer_encoding) {
-        WriteAll(fd, Serialize(Text(501, "request bodies are not accepted\n"), false, false, false));
-        LingeringClose(fd);
-        return;
+      if (c.req.has_transfer_encoding) {
+        AnswerError(c, 501, "request bodies are not accepted");
+        return true;
       }
-      if (req.content_length > kMaxBody) {
-        WriteAll(fd, Serialize(Text(413, "request bodies are not accepted\n"), false, false, false));
-        LingeringClose(fd);
-        return;
+      if (c.req.content_length > kMaxBody) {
+        AnswerError(c, 413, "request bodies are not accepted");
+        return true;
       }
-      // A small body (a GET should have none) is read and dropped.
-      while (buf.size() < static_cast<size_t>(req.content_length)) {
-        if (ReadSome(fd, &buf, deadline) != Io::kOk) return;
+      c.head_bytes = parsed.consumed;
+    }
+    // A small body (a GET should have none) is read and dropped.
+    size_t whole = c.head_bytes + static_cast<size_t>(c.req.content_length);
+    if (c.in.size() < whole) return false;
+    c.in.erase(0, whole);
+    c.head_bytes = 0;
+    c.scanned = 0;
+    ++c.served;
+    bool keep_alive = c.req.KeepAlive() && c.served < kMaxRequestsPerConnection && !stopping.load();
+    Response res = Handle(c.req);
+    Answer(c, Serialize(res, c.req.method == "HEAD", keep_alive, c.req.minor_version == 0), !keep_alive);
+    return true;
+  }
+
+  // After an answer that ends the connection early (the client may still be sending): stop writing,
+  // read and drop what arrives for a moment, so that closing does not reset the connection before
+  // the client has read the answer (RFC 9112 section 9.6).
+  void StartLingering(Conn& c) {
+    ::shutdown(c.fd, SHUT_WR);
+    c.state = Conn::State::kLingering;
+    c.deadline = SteadyClock::now() + kLingerTime;
+    c.in.clear();
+    c.in.shrink_to_fit();
+  }
+
+  // Writes what the kernel takes. False when the connection must end now.
+  bool Flush(Conn& c) {
+    while (c.out_done < c.out.size()) {
+      ssize_t n = ::send(c.fd, c.out.data() + c.out_done, c.out.size() - c.out_done, MSG_NOSIGNAL);
+      if (n > 0) {
+        c.out_done += static_cast<size_t>(n);
+        continue;
       }
-      buf.erase(0, static_cast<size_t>(req.content_length));
-      ++served;
-      // Hand the thread to a waiting connection rather than keep this one open.
-      bool keep_alive = req.KeepAlive() && served < kMaxRequestsPerConnection && !stopping.load() && !OthersWaiting();
-      Response res = Handle(req);
-      if (WriteAll(fd, Serialize(res, req.method == "HEAD", keep_alive, req.minor_version == 0)) != Io::kOk) return;
-      if (!keep_alive) {
-        LingeringClose(fd);
-        return;
+      if (n < 0 && errno == EINTR) continue;
+      return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);  // wait for POLLOUT
+    }
+    c.out.clear();
+    c.out.shrink_to_fit();
+    if (c.close_after) {
+      StartLingering(c);
+      return true;
+    }
+    c.state = Conn::State::kReading;
+    // Pipelined bytes already here start the next head's clock; otherwise the connection idles.
+    c.deadline = SteadyClock::now() + Ms(c.in.empty() ? options.idle_timeout_ms : options.head_timeout_ms);
+    return true;
+  }
+
+  // Moves the connection on as far as it goes without waiting: answers every whole request it holds,
+  // writes what the kernel takes. False when the connection must be closed.
+  bool Drive(Conn& c) {
+    while (true) {
+      switch (c.state) {
+        case Conn::State::kReading:
+          if (!ParseAndAnswer(c)) return !c.eof;  // nothing more will come after an EOF
+          break;
+        case Conn::State::kWriting:
+          if (!Flush(c)) return false;
+          if (c.state == Conn::State::kWriting) return true;  // the kernel's buffer is full
+          break;
+        case Conn::State::kLingering:
+          return !c.eof;
       }
     }
   }
 
-  void WorkerLoop() {
-    while (true) {
-      int fd;
-      {
-        std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [this] { return stopping.load() || !pending.empty(); });
-        if (stopping.load()) return;
-        fd = pending.front();
-        pending.pop_front();
+  // The connection is readable (or hung up / failed: recv says which). False when it must be closed.
+  bool OnReadable(Conn& c) {
+    char chunk[4096];
+    for (size_t got = 0; got < kReadChunk;) {
+      ssize_t n = ::recv(c.fd, chunk, sizeof chunk, 0);
+      if (n > 0) {
+        got += static_cast<size_t>(n);
+        if (c.state == Conn::State::kLingering) {
+          c.lingered += static_cast<size_t>(n);
+          if (c.lingered > kMaxLingerBytes) return false;
+          continue;
+        }
+        // The first byte of a request starts the head's clock.
+        if (c.in.empty() && c.state == Conn::State::kReading) {
+          c.deadline = SteadyClock::now() + Ms(options.head_timeout_ms);
+        }
+        c.in.append(chunk, static_cast<size_t>(n));
+        // Never buffer more than a head and a small body: past that the parse below answers 431.
+        if (c.in.size() > options.max_head_bytes + static_cast<size_t>(kMaxBody)) break;
+        continue;
       }
-      Serve(fd);
-      ::close(fd);
+      if (n == 0) {  // the client is done sending: a request that came whole is still answered
+        c.eof = true;
+        break;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      return false;
     }
+    return Drive(c);
   }
 
-  void AcceptLoop() {
-    while (true) {
-      pollfd p[2] = {{listen_fd, POLLIN, 0}, {wake[0], POLLIN, 0}};
-      int n = ::poll(p, 2, -1);
-      if (n < 0 && errno != EINTR) return;
-      if (stopping.load() || p[1].revents) return;
-      if (n <= 0 || !(p[0].revents & POLLIN)) continue;
+  // The deadline of `c` passed. False when it must be closed now.
+  bool OnDeadline(Conn& c) {
+    if (c.state != Conn::State::kReading) return false;  // a write that stalled, or lingering done
+    if (c.in.find_first_not_of("\r\n") == std::string::npos) return false;  // idle: close silently
+    AnswerError(c, 408, "request timeout: the request head did not arrive in " +
+                            std::to_string(options.head_timeout_ms) + " ms");
+    return Drive(c);
+  }
+
+  // At max_connections: closes the reading connection (idle or with an unfinished head) closest to its
+  // deadline. False when every connection is being answered or lingering.
+  bool EvictOne() {
+    size_t victim = conns.size();
+    for (size_t i = 0; i < conns.size(); ++i) {
+      const Conn& c = *conns[i];
+      if (c.state != Conn::State::kReading) continue;
+      if (victim == conns.size() || c.deadline < conns[victim]->deadline) victim = i;
+    }
+    if (victim == conns.size()) return false;
+    ::close(conns[victim]->fd);
+    conns.erase(conns.begin() + static_cast<long>(victim));
+    return true;
+  }
+
+  void AcceptAll() {
+    for (int i = 0; i < 64; ++i) {  // a burst at a time; the loop comes back while more wait
       int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
-        // Out of descriptors: back off instead of spinning on a listener that stays readable.
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        // Out of descriptors: free one if a connection may go, else stop accepting for a moment
+        // instead of spinning on a listener that stays readable.
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          if (EvictOne()) continue;
+          accept_paused_until = SteadyClock::now() + kAcceptBackoff;
         }
+        return;
+      }
+      if (conns.size() >= static_cast<size_t>(options.max_connections) && !EvictOne()) {
+        // Every connection is being answered: say so at once rather than hold this one.
+        std::string busy = Serialize(Text(503, "busy, try again\n"), false, false, false);
+        (void)!::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        ::close(fd);
         continue;
       }
       int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        if (pending.size() < kMaxPendingConnections) {
-          pending.push_back(fd);
-          cv.notify_one();
-          continue;
-        }
+      auto c = std::make_unique<Conn>();
+      c->fd = fd;
+      c->deadline = SteadyClock::now() + Ms(options.idle_timeout_ms);
+      conns.push_back(std::move(c));
+    }
+  }
+
+  // The server thread: one poll() over the wake pipe, the listener and every connection.
+  void Loop() {
+    std::vector<pollfd> fds;
+    std::vector<Conn*> polled;  // polled[i] is fds[i + 2]
+    while (!stopping.load()) {
+      auto now = SteadyClock::now();
+      fds.clear();
+      polled.clear();
+      fds.push_back({wake[0], POLLIN, 0});
+      bool accepting = now >= accept_paused_until;
+      fds.push_back({accepting ? listen_fd : -1, POLLIN, 0});
+      auto next = accepting ? now + std::chrono::hours(1) : accept_paused_until;
+      for (auto& c : conns) {
+        // After an EOF only the answer being written is waited for (a closed side stays readable).
+        short events = c->state == Conn::State::kWriting ? POLLOUT : c->eof ? 0 : POLLIN;
+        fds.push_back({c->fd, events, 0});
+        polled.push_back(c.get());
+        next = std::min(next, c->deadline);
       }
-      // Every worker busy and the queue full: say so at once rather than hold the connection.
-      std::string busy = Serialize(Text(503, "busy, try again\n"), false, false, false);
-      (void)!::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      ::close(fd);
+      int n = ::poll(fds.data(), static_cast<nfds_t>(fds.size()), MillisUntil(next));
+      if (n < 0 && errno != EINTR) {
+        log::Error("http", "poll failed: {}; the dashboard stops", std::strerror(errno));
+        return;
+      }
+      if (stopping.load() || fds[0].revents) return;
+      now = SteadyClock::now();
+      std::vector<Conn*> closing;
+      for (size_t i = 0; i < polled.size(); ++i) {
+        Conn& c = *polled[i];
+        short ev = fds[i + 2].revents;
+        bool keep = true;
+        if (ev & (POLLIN | POLLHUP | POLLERR)) keep = OnReadable(c);
+        if (keep && (ev & POLLOUT) && c.state == Conn::State::kWriting) keep = Drive(c);
+        if (keep && SteadyClock::now() >= c.deadline) keep = OnDeadline(c);
+        if (!keep) closing.push_back(&c);
+      }
+      if (!closing.empty()) {
+        std::erase_if(conns, [&](const std::unique_ptr<Conn>& c) {
+          if (std::find(closing.begin(), closing.end(), c.get()) == closing.end()) return false;
+          ::close(c->fd);
+          return true;
+        });
+      }
+      // After the connections: an accept that evicts must not pull a Conn from under `polled`.
+      if (n > 0 && (fds[1].revents & POLLIN)) AcceptAll();
     }
   }
 };
@@ -432,14 +516,9 @@ void HttpServer::Stop() {
   impl_->stopped = true;
   impl_->stopping.store(true);
   if (impl_->wake[1] >= 0) (void)!::write(impl_->wake[1], "x", 1);
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);  // no worker between its check and its wait
-  }
-  impl_->cv.notify_all();
-  if (impl_->acceptor.joinable()) impl_->acceptor.join();
-  for (auto& t : impl_->workers)
-    if (t.joinable()) t.join();
-  impl_->workers.clear();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  for (auto& c : impl_->conns) ::close(c->fd);
+  impl_->conns.clear();
   if (impl_->listen_fd >= 0) {
     ::close(impl_->listen_fd);
     impl_->listen_fd = -1;
@@ -490,10 +569,15 @@ Result<std::unique_ptr<HttpServer>> StartHttpServer(const HttpOptions& options, 
                                    ": binding a non-loopback address exposes the pipeline's state; pass "
                                    "--http-token TOKEN (clients send Authorization: Bearer TOKEN) or bind 127.0.0.1");
   }
+  if (options.max_connections < 1 || options.head_timeout_ms < 1 || options.idle_timeout_ms < 1 ||
+      options.write_timeout_ms < 1 || options.max_head_bytes < 64 || options.max_header_fields < 1) {
+    return Status::InvalidArgument("http: max_connections, the timeouts and max_header_fields must be >= 1 and "
+                                   "max_head_bytes >= 64");
+  }
   std::unique_ptr<HttpServer> s(new HttpServer());
   HttpServer::Impl& impl = *s->impl_;
   impl.hub = hub;
-  impl.token = options.token;
+  impl.options = options;
   impl.listen_fd = Listen(hp.host, hp.port);
   int port = impl.listen_fd >= 0 ? BoundPort(impl.listen_fd) : -1;
   if (port <= 0) {
@@ -505,11 +589,9 @@ Result<std::unique_ptr<HttpServer>> StartHttpServer(const HttpOptions& options, 
   }
   s->host_ = hp.host;
   s->port_ = port;
-  int threads = options.threads > 0 ? std::min(options.threads, 64) : 4;
-  for (int i = 0; i < threads; ++i) impl.workers.emplace_back([&impl] { impl.WorkerLoop(); });
-  impl.acceptor = std::thread([&impl] { impl.AcceptLoop(); });
+  impl.thread = std::thread([&impl] { impl.Loop(); });
   // The socket already listens: connections made from here on queue in the backlog until accepted.
-  log::Info("http", "dashboard and API on {} ({})", s->Url(), impl.token.empty() ? "no token" : "token required");
+  log::Info("http", "dashboard and API on {} ({})", s->Url(), impl.options.token.empty() ? "no token" : "token required");
   return s;
 }
 
