@@ -84,17 +84,20 @@ void AppendBigEndian(parquet::ColumnVector* col, __int128 v) {
   col->AppendString(std::string_view(b, 16));
 }
 
-}  // namespace
-
-Result<std::string> EncodeParquet(const sql::ViewPlan& view, const ViewRows& rows) {
+parquet::Schema SchemaOf(const sql::ViewPlan& view) {
   parquet::Schema schema;
   for (const sql::OutputColumn& out : view.outputs) schema.columns.push_back(SpecFor(out));
-  parquet::RecordBatch batch(schema);
-  for (size_t c = 0; c < schema.columns.size(); ++c) batch.column(c).Reserve(rows.rows.size());
+  return schema;
+}
+
+// Appends `rows` to `batch` (built from SchemaOf(view)).
+Status AppendRows(const sql::ViewPlan& view, const parquet::Schema& schema, const ViewRows& rows,
+                  parquet::RecordBatch* batch) {
+  for (size_t c = 0; c < schema.columns.size(); ++c) batch->column(c).Reserve(rows.rows.size());
   for (const auto& row : rows.rows) {
     for (size_t c = 0; c < schema.columns.size(); ++c) {
       const sql::Datum& d = row[c];
-      parquet::ColumnVector& col = batch.column(c);
+      parquet::ColumnVector& col = batch->column(c);
       const parquet::ColumnSpec& spec = schema.columns[c];
       if (d.is_null()) {
         col.AppendNull();
@@ -128,10 +131,35 @@ Result<std::string> EncodeParquet(const sql::ViewPlan& view, const ViewRows& row
       }
     }
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::string> EncodeParquet(const sql::ViewPlan& view, const ViewRows& rows) {
+  parquet::Schema schema = SchemaOf(view);
+  parquet::RecordBatch batch(schema);
+  CDC_RETURN_IF_ERROR(AppendRows(view, schema, rows, &batch));
   auto sink = std::make_unique<parquet::StringSink>(view.name);
   parquet::StringSink* raw = sink.get();
   CDC_ASSIGN_OR_RETURN(auto writer, parquet::ParquetWriter::Open(std::move(sink), schema, {}));
   CDC_RETURN_IF_ERROR(writer->Write(batch));
+  CDC_RETURN_IF_ERROR(writer->Close());
+  return raw->Release();
+}
+
+Result<std::string> EncodeParquet(const ViewEngine& engine, size_t i) {
+  const sql::ViewPlan& view = engine.view(i);
+  parquet::Schema schema = SchemaOf(view);
+  parquet::RecordBatch batch(schema);
+  auto sink = std::make_unique<parquet::StringSink>(view.name);
+  parquet::StringSink* raw = sink.get();
+  CDC_ASSIGN_OR_RETURN(auto writer, parquet::ParquetWriter::Open(std::move(sink), schema, {}));
+  CDC_RETURN_IF_ERROR(engine.ForEachRowChunk(i, 65536, [&](const ViewRows& chunk) {
+    batch.Clear();
+    CDC_RETURN_IF_ERROR(AppendRows(view, schema, chunk, &batch));
+    return writer->Write(batch);
+  }));
   CDC_RETURN_IF_ERROR(writer->Close());
   return raw->Release();
 }

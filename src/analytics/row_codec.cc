@@ -176,6 +176,166 @@ bool SkipDatum(std::string_view* in) {
 }
 
 namespace {
+enum SortTag : uint8_t { kSortBool = 0x10, kSortInt = 0x11, kSortFloat = 0x12, kSortNumeric = 0x13, kSortText = 0x14,
+                         kSortNull = 0xff };
+
+void PutBigEndian(std::string* out, uint64_t v) {
+  char b[8];
+  for (int i = 7; i >= 0; --i) {
+    b[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  out->append(b, 8);
+}
+
+bool GetBigEndian(std::string_view* in, uint64_t* v) {
+  if (in->size() < 8) return false;
+  uint64_t r = 0;
+  for (int i = 0; i < 8; ++i) r = (r << 8) | static_cast<uint8_t>((*in)[i]);
+  in->remove_prefix(8);
+  *v = r;
+  return true;
+}
+}  // namespace
+
+void PutSortKey(std::string* out, const sql::Datum& d) {
+  using K = sql::Datum::Kind;
+  switch (d.kind) {
+    case K::kNull: out->push_back(static_cast<char>(kSortNull)); return;
+    case K::kBool:
+      out->push_back(static_cast<char>(kSortBool));
+      out->push_back(d.b ? 1 : 0);
+      return;
+    case K::kInt:
+      out->push_back(static_cast<char>(kSortInt));
+      PutBigEndian(out, static_cast<uint64_t>(d.i) ^ (uint64_t{1} << 63));
+      return;
+    case K::kFloat: {
+      out->push_back(static_cast<char>(kSortFloat));
+      double f = std::isnan(d.f) ? std::numeric_limits<double>::quiet_NaN() : (d.f == 0 ? 0.0 : d.f);
+      uint64_t u = std::bit_cast<uint64_t>(f);
+      if (std::isnan(f)) u &= ~(uint64_t{1} << 63);  // a positive NaN: above +Infinity
+      u = (u >> 63) ? ~u : (u | (uint64_t{1} << 63));
+      PutBigEndian(out, u);
+      return;
+    }
+    case K::kNumeric: {
+      out->push_back(static_cast<char>(kSortNumeric));
+      if (d.n == 0) {
+        out->push_back(2);
+        return;
+      }
+      bool negative = d.n < 0;
+      unsigned __int128 m = negative ? static_cast<unsigned __int128>(-d.n) : static_cast<unsigned __int128>(d.n);
+      char digits[40];
+      int len = 0;
+      while (m > 0) {
+        digits[len++] = static_cast<char>(m % 10);
+        m /= 10;
+      }
+      // digits[] is least significant first; the exponent counts the digits before the point.
+      int exponent = len - d.scale;
+      int last = 0;  // drop trailing zeros of the significand
+      while (last < len && digits[last] == 0) ++last;
+      uint8_t flip = negative ? 0xff : 0x00;
+      out->push_back(negative ? 1 : 3);
+      out->push_back(static_cast<char>(static_cast<uint8_t>(exponent + 128) ^ flip));
+      for (int i = len - 1; i >= last; --i) out->push_back(static_cast<char>(static_cast<uint8_t>(digits[i] + 1) ^ flip));
+      out->push_back(static_cast<char>(flip));
+      return;
+    }
+    case K::kText:
+      out->push_back(static_cast<char>(kSortText));
+      for (char c : d.s) {
+        out->push_back(c);
+        if (c == 0) out->push_back(static_cast<char>(0xff));
+      }
+      out->push_back(0);
+      out->push_back(0);
+      return;
+  }
+}
+
+bool GetSortKey(std::string_view* in, sql::Datum* d) {
+  if (in->empty()) return false;
+  uint8_t tag = static_cast<uint8_t>((*in)[0]);
+  in->remove_prefix(1);
+  switch (tag) {
+    case kSortNull: *d = sql::Datum::Null(); return true;
+    case kSortBool:
+      if (in->empty()) return false;
+      *d = sql::Datum::Bool((*in)[0] != 0);
+      in->remove_prefix(1);
+      return true;
+    case kSortInt: {
+      uint64_t u;
+      if (!GetBigEndian(in, &u)) return false;
+      *d = sql::Datum::Int(static_cast<int64_t>(u ^ (uint64_t{1} << 63)));
+      return true;
+    }
+    case kSortFloat: {
+      uint64_t u;
+      if (!GetBigEndian(in, &u)) return false;
+      u = (u >> 63) ? (u & ~(uint64_t{1} << 63)) : ~u;
+      *d = sql::Datum::Float(std::bit_cast<double>(u));
+      return true;
+    }
+    case kSortNumeric: {
+      if (in->empty()) return false;
+      uint8_t sign = static_cast<uint8_t>((*in)[0]);
+      in->remove_prefix(1);
+      if (sign == 2) {
+        *d = sql::Datum::Numeric(0, 0);
+        return true;
+      }
+      if ((sign != 1 && sign != 3) || in->empty()) return false;
+      uint8_t flip = sign == 1 ? 0xff : 0x00;
+      int exponent = static_cast<int>(static_cast<uint8_t>((*in)[0]) ^ flip) - 128;
+      in->remove_prefix(1);
+      __int128 n = 0;
+      int len = 0;
+      while (true) {
+        if (in->empty()) return false;
+        uint8_t b = static_cast<uint8_t>((*in)[0]) ^ flip;
+        in->remove_prefix(1);
+        if (b == 0) break;
+        if (b > 10 || ++len > 38) return false;
+        n = n * 10 + (b - 1);
+      }
+      int scale = len - exponent;
+      while (scale < 0) {
+        if (n > sql::kMaxNumericUnscaled / 10) return false;
+        n *= 10;
+        ++scale;
+      }
+      if (scale > 38) return false;
+      *d = sql::Datum::Numeric(sign == 1 ? -n : n, static_cast<int16_t>(scale));
+      return true;
+    }
+    case kSortText: {
+      std::string s;
+      while (true) {
+        if (in->size() < 2) return false;
+        char c = (*in)[0];
+        if (c == 0) {
+          uint8_t next = static_cast<uint8_t>((*in)[1]);
+          in->remove_prefix(2);
+          if (next == 0) break;
+          if (next != 0xff) return false;
+          s.push_back(0);
+          continue;
+        }
+        s.push_back(c);
+        in->remove_prefix(1);
+      }
+      *d = sql::Datum::Text(std::move(s));
+      return true;
+    }
+    default: return false;
+  }
+}
+
+namespace {
 
 enum StateFlag : uint8_t { kCount = 1, kIsum = 2, kFsum = 4, kScale = 8, kValues = 16 };
 

@@ -46,6 +46,17 @@ bool GetDatum(std::string_view* in, sql::Datum* d);
 // Skips one Datum; false when damaged.
 bool SkipDatum(std::string_view* in);
 
+// Sort keys: an order-preserving encoding (memcmp order = sql::Compare order, NULLs last) that
+// decodes back to equal Datums (numerics lose trailing fraction zeros: 1.50 -> 1.5; -0.0 -> 0.0).
+//   tag byte: 0x10 bool, 0x11 int, 0x12 float, 0x13 numeric, 0x14 text, 0xff null; then
+//   bool 1 byte; int 8 bytes big-endian with the sign bit flipped; float the IEEE bits big-endian,
+//   flipped so that negative < positive (NaN canonical, above +Infinity as PostgreSQL orders it);
+//   numeric 0x01 negative / 0x02 zero / 0x03 positive, then (inverted when negative) the decimal
+//   exponent + 128 and the significant digits as bytes 1..10, ended by 0x00;
+//   text its bytes with 0x00 escaped as 0x00 0xff, ended by 0x00 0x00.
+void PutSortKey(std::string* out, const sql::Datum& d);
+bool GetSortKey(std::string_view* in, sql::Datum* d);
+
 // AggregateState::values (ordered by sql::DatumLess).
 using ValueMap = std::map<sql::Datum, int64_t, bool (*)(const sql::Datum&, const sql::Datum&)>;
 

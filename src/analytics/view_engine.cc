@@ -1026,6 +1026,88 @@ Result<ViewRows> ViewEngine::Rows(size_t i) const {
   return out;
 }
 
+Status ViewEngine::ForEachRowChunk(size_t i, size_t chunk_rows,
+                                   const std::function<Status(const ViewRows&)>& fn) const {
+  const View& v = impl_->vstate[i];
+  const sql::ViewPlan& plan = *v.plan;
+  const size_t nk = plan.group_keys.size(), na = plan.aggregates.size();
+  // Every result row as an order-preserving key in one buffer; sorted by memcmp.
+  struct Entry {
+    uint64_t offset;
+    uint32_t size;
+    int64_t repeat;
+  };
+  std::string keys;
+  std::vector<Entry> entries;
+  entries.reserve(v.groups.size());
+  Status st;
+  GroupState g;
+  std::vector<sql::Datum> group_row(nk + na), row(plan.outputs.size());
+  v.groups.ForEach([&](std::string_view key, std::string_view val) {
+    if (!st.ok()) return;
+    for (size_t k = 0; k < nk; ++k) {
+      if (!GetDatum(&key, &group_row[k])) {
+        st = Status::Internal("view state: a damaged group key");
+        return;
+      }
+    }
+    if (!DecodeGroup(val, na, &g)) {
+      st = Status::Internal("view state: a damaged group");
+      return;
+    }
+    for (size_t j = 0; j < na && st.ok(); ++j) st = sql::Finalize(plan.aggregates[j], g.aggs[j], &group_row[nk + j]);
+    int64_t rows = g.rows;
+    g.Release();
+    if (!st.ok()) return;
+    if (plan.having) {
+      sql::Datum h;
+      st = plan.having->Eval(group_row.data(), &h);
+      if (!st.ok() || h.kind != sql::Datum::Kind::kBool || !h.b) return;
+    }
+    for (size_t c = 0; c < plan.outputs.size() && st.ok(); ++c) st = plan.outputs[c].expr->Eval(group_row.data(), &row[c]);
+    if (!st.ok()) return;
+    int64_t repeat = plan.bag && !plan.distinct ? rows : 1;
+    if (repeat <= 0) return;
+    uint64_t offset = keys.size();
+    for (const auto& d : row) PutSortKey(&keys, d);
+    entries.push_back({offset, static_cast<uint32_t>(keys.size() - offset), repeat});
+  });
+  if (!st.ok()) return st.WithContext("view \"" + plan.name + "\"");
+  auto key_of = [&](const Entry& e) { return std::string_view(keys).substr(e.offset, e.size); };
+  std::sort(entries.begin(), entries.end(), [&](const Entry& a, const Entry& b) { return key_of(a) < key_of(b); });
+  ViewRows chunk;
+  chunk_rows = std::max<size_t>(chunk_rows, 1);
+  std::string_view previous;
+  for (size_t e = 0; e < entries.size(); ++e) {
+    std::string_view k = key_of(entries[e]);
+    if (plan.distinct && e > 0 && k == previous) continue;
+    previous = k;
+    for (size_t c = 0; c < row.size(); ++c) {
+      if (!GetSortKey(&k, &row[c])) return Status::Internal("view \"" + plan.name + "\": a damaged sort key");
+    }
+    // Typed numerics get their declared scale back (the key dropped trailing zeros).
+    for (size_t c = 0; c < row.size(); ++c) {
+      const sql::Type& type = plan.outputs[c].type;
+      sql::Datum& d = row[c];
+      if (d.kind == sql::Datum::Kind::kNumeric && type.id == sql::TypeId::kNumeric && type.scale > d.scale) {
+        while (d.scale < type.scale) {
+          d.n *= 10;
+          ++d.scale;
+        }
+      }
+    }
+    for (int64_t r = 0; r < entries[e].repeat; ++r) {
+      chunk.rows.push_back(row);
+      if (chunk.rows.size() >= chunk_rows) {
+        CDC_RETURN_IF_ERROR(fn(chunk));
+        chunk.rows.clear();
+      }
+    }
+  }
+  if (!chunk.rows.empty()) CDC_RETURN_IF_ERROR(fn(chunk));
+  return Status::OK();
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Checkpoint
 

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -706,6 +707,42 @@ TEST(EventValuesTest, Helpers) {
   EXPECT_TRUE(n == -1);
 }
 
+TEST(RowCodecTest, SortKeysOrderLikeCompareAndRoundTrip) {
+  std::vector<Datum> values = {Datum::Null(), Datum::Int(0), Datum::Int(-1), Datum::Int(INT64_MIN), Datum::Int(INT64_MAX),
+                               Datum::Int(7)};
+  std::vector<Datum> nums = {Datum::Null(), Datum::Numeric(0, 3), Datum::Numeric(150, 2), Datum::Numeric(15, 1),
+                             Datum::Numeric(155, 2), Datum::Numeric(-15, 1), Datum::Numeric(-155, 2),
+                             Datum::Numeric(1, 38), Datum::Numeric(-1, 38), Datum::Numeric(sql::kMaxNumericUnscaled, 0),
+                             Datum::Numeric(-sql::kMaxNumericUnscaled, 0), Datum::Numeric(99, 0), Datum::Numeric(100, 0),
+                             Datum::Numeric(5, 2)};
+  std::vector<Datum> floats = {Datum::Null(), Datum::Float(0.0), Datum::Float(-0.0), Datum::Float(-1.5),
+                               Datum::Float(std::numeric_limits<double>::infinity()),
+                               Datum::Float(-std::numeric_limits<double>::infinity()),
+                               Datum::Float(std::numeric_limits<double>::quiet_NaN()), Datum::Float(1e-300)};
+  std::vector<Datum> texts = {Datum::Null(), Datum::Text(""), Datum::Text("a"), Datum::Text(std::string("a\0b", 3)),
+                              Datum::Text("ab"), Datum::Text("\xc3\xa9"), Datum::Text("b")};
+  std::vector<Datum> bools = {Datum::Null(), Datum::Bool(false), Datum::Bool(true)};
+  for (const auto* set : {&values, &nums, &floats, &texts, &bools}) {
+    for (const Datum& a : *set) {
+      std::string ka;
+      PutSortKey(&ka, a);
+      std::string_view in = ka;
+      Datum back;
+      ASSERT_TRUE(GetSortKey(&in, &back));
+      EXPECT_TRUE(in.empty());
+      EXPECT_EQ(sql::Compare(a, back), 0) << sql::ToText(a, kNumeric);
+      for (const Datum& b : *set) {
+        std::string kb;
+        PutSortKey(&kb, b);
+        int want = sql::Compare(a, b);
+        int got = ka.compare(kb);
+        EXPECT_EQ(want < 0, got < 0);
+        EXPECT_EQ(want == 0, got == 0);
+      }
+    }
+  }
+}
+
 TEST(RowCodecTest, ByteTable) {
   ByteTable t;
   for (int i = 0; i < 1000; ++i) t.Put(Cat("k", i), std::string(i % 40, 'v'));
@@ -829,6 +866,22 @@ TEST(ViewEngineMemoryTest, DISABLED_MillionGroupsCountSumAvg) {
     update_s += static_cast<double>(std::clock() - t0) / CLOCKS_PER_SEC;
   }
   std::printf("ApplyRaw update: %.2f us CPU per event\n", update_s * 1e6 / 100000);
+  {
+    // The streamed file first (Rows() would leave its peak in the RSS).
+    auto streamed = EncodeParquet(h.engine(), 0);
+    ASSERT_TRUE(streamed.ok());
+    int64_t rss_streamed = RssKb();
+    auto rows = h.engine().Rows(0);
+    ASSERT_TRUE(rows.ok());
+    int64_t rss_rows = RssKb();
+    auto file = EncodeParquet(h.engine().view(0), *rows);
+    ASSERT_TRUE(file.ok());
+    EXPECT_TRUE(*file == *streamed);  // the same bytes
+    std::printf("EncodeParquet(engine): %zu bytes, RSS %lld kB; Rows(): %zu rows, RSS %lld kB with them; "
+                "EncodeParquet(rows): RSS %lld kB\n",
+                streamed->size(), static_cast<long long>(rss_streamed), rows->rows.size(), static_cast<long long>(rss_rows),
+                static_cast<long long>(RssKb()));
+  }
   std::printf("rows %llu groups %llu group bytes %llu (%.1f per group); RSS +%lld kB (%.1f bytes per row+group), total %lld kB\n",
               static_cast<unsigned long long>(h.engine().stored_rows()), static_cast<unsigned long long>(st.groups),
               static_cast<unsigned long long>(st.state_bytes), static_cast<double>(st.state_bytes) / st.groups,
@@ -1035,6 +1088,19 @@ void RandomWorkload(const std::function<std::vector<sql::ViewPlan>()>& make_plan
         auto want = BruteForce(p, Inputs(p, orders, customers));
         auto got = h.engine().Rows(v);
         ASSERT_TRUE(got.ok()) << got.status().ToString();
+        // The chunked rows equal Rows(), in the same order.
+        ViewRows chunked;
+        ASSERT_TRUE(h.engine().ForEachRowChunk(v, 3, [&](const ViewRows& c) {
+          EXPECT_LE(c.rows.size(), 3u);
+          chunked.rows.insert(chunked.rows.end(), c.rows.begin(), c.rows.end());
+          return Status::OK();
+        }).ok());
+        ASSERT_EQ(chunked.rows.size(), got->rows.size()) << p.name;
+        for (size_t r = 0; r < chunked.rows.size(); ++r) {
+          for (size_t c = 0; c < chunked.rows[r].size(); ++c) {
+            ASSERT_EQ(sql::Compare(chunked.rows[r][c], got->rows[r][c]), 0) << p.name << " row " << r << " col " << c;
+          }
+        }
         ASSERT_EQ(got->rows.size(), want.size()) << "seed " << seed << " step " << step << " view " << p.name;
         for (size_t r = 0; r < want.size(); ++r) {
           for (size_t c = 0; c < want[r].size(); ++c) {
