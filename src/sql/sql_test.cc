@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <new>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -12,6 +14,26 @@
 #include "sql/expr.h"
 #include "sql/numeric.h"
 #include "sql/plan.h"
+
+// Counts allocations while `g_count_allocations` is set: Eval over int/numeric/bool must not allocate.
+// Not under AddressSanitizer, which owns operator new and delete (and reports the malloc/free pairing).
+namespace {
+bool g_count_allocations = false;
+size_t g_allocations = 0;
+}  // namespace
+#ifndef __SANITIZE_ADDRESS__
+#define CDC_COUNTS_ALLOCATIONS 1
+// The replacement pairs malloc with free on purpose; GCC cannot see that new and delete are both ours.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(size_t n) {
+  if (g_count_allocations) ++g_allocations;
+  void* p = std::malloc(n == 0 ? 1 : n);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+#endif
 
 namespace cdc::sql {
 namespace {
@@ -1126,6 +1148,37 @@ TEST_F(ViewsTest, ViewColumnNamesAndRuntimeOverflow) {
   EXPECT_EQ(Rows("SELECT big * 10000000000 AS s FROM orders WHERE id = 1"), (Strings{"error: bigint out of range"}));
   // sum(bigint) is numeric: exact beyond bigint (select sum(big * 1000000000) from orders -> 8999999996000000000).
   EXPECT_EQ(Rows("SELECT sum(big * 1000000000) AS s FROM orders"), (Strings{"8999999996000000000"}));
+}
+
+TEST_F(ViewsTest, EvalDoesNotAllocateForNumbersAndBooleans) {
+#ifndef CDC_COUNTS_ALLOCATIONS
+  GTEST_SKIP() << "allocations are not counted under AddressSanitizer";
+#endif
+  ViewPlan p = Plan(
+      "CREATE VIEW v AS SELECT customer_id, sum(amount * qty / 3 + big) AS s, count(*) AS n FROM orders "
+      "WHERE (amount > 1 OR qty IN (1, 2, 3)) AND NOT paid IS NULL AND price BETWEEN -1 AND 10 AND "
+      "CASE WHEN qty % 2 = 0 THEN amount::int ELSE -id END <> 7 AND coalesce(total, 0) >= -100 "
+      "GROUP BY customer_id HAVING sum(amount * qty / 3 + big) > 0");
+  ASSERT_NE(p.where, nullptr);
+  // The input row: columns in catalog order (id, customer_id, amount, qty, big, price, paid, total).
+  std::vector<Datum> row;
+  for (size_t i = 0; i < p.input_types.size(); ++i) {
+    TypeId t = p.input_types[i].id;
+    row.push_back(t == TypeId::kNumeric ? Num("12.50") : t == TypeId::kFloat8 ? Datum::Float(2.5)
+                  : t == TypeId::kBool  ? Datum::Bool(true)
+                                        : Datum::Int(2));
+  }
+  Datum w, k, a;
+  g_allocations = 0;
+  g_count_allocations = true;
+  Status s1 = p.where->Eval(row.data(), &w);
+  Status s2 = p.group_keys[0]->Eval(row.data(), &k);
+  Status s3 = p.aggregates[0].arg->Eval(row.data(), &a);
+  g_count_allocations = false;
+  ASSERT_TRUE(s1.ok() && s2.ok() && s3.ok()) << s1.ToString() << s2.ToString() << s3.ToString();
+  EXPECT_TRUE(w.kind == Datum::Kind::kBool && w.b);
+  EXPECT_EQ(ToText(a, p.aggregates[0].arg->type()), "10.3333333333333333");  // 12.50 * 2 / 3 + 2
+  EXPECT_EQ(g_allocations, 0u);
 }
 
 }  // namespace
