@@ -17,8 +17,8 @@
 #     DuckDB (threads=2): recompute the views from the raw Parquet, all N + M events (best of R) = T_duck;
 #     its row counts must equal cdcpipe's.
 #     Each figure is printed as wall-clock seconds and as CPU seconds (cdcpipe: the process; PostgreSQL:
-#     the backends' and parallel workers' CPU as the postmaster reaps them; DuckDB: node's process CPU,
-#     both threads): on a shared machine the CPU figures are the steadier ones.
+#     the backend's and its parallel workers'; DuckDB: node's process CPU, both threads): on a shared
+#     machine the CPU figures are the steadier ones.
 # (c) views-bench memory per aggregate kind: 1,000,000 rows in 1,000,000 groups, and the same columns
 #     in one group (baseline: the row store alone), each in its own process; bytes per group from the
 #     engine's Stats and from the RSS difference; peak RSS (GNU time) of the count/sum/avg process.
@@ -71,18 +71,22 @@ psql -X -q -v ON_ERROR_STOP=1 -f "$data/changes.sql" >/dev/null
 q "VACUUM ANALYZE big" && q "VACUUM ANALYZE dim"
 refresh=""
 for n in "${names[@]}"; do refresh+="REFRESH MATERIALIZED VIEW $n; "; done
-# CPU: the backend (and any parallel worker) exits with psql, and the postmaster reaps it: its
-# cutime + cstime grow by their CPU time (clock ticks).
+# CPU, read by the backend itself before and after the REFRESHes: its own utime + stime, plus the
+# postmaster's cutime + cstime (parallel workers have exited and been reaped when their query
+# returns). Autovacuum is off so that no other process's exit is counted.
+q "ALTER SYSTEM SET autovacuum = off" && q "SELECT pg_reload_conf()" >/dev/null
 pm=$(head -1 "$work/pg/postmaster.pid")
-pm_ticks() { awk '{ print $16 + $17 }' "/proc/$pm/stat"; }
+q "CREATE FUNCTION bench_cpu_ticks() RETURNS bigint LANGUAGE sql AS \$\$
+     SELECT split_part(s, ' ', 14)::bigint + split_part(s, ' ', 15)::bigint
+          + split_part(p, ' ', 16)::bigint + split_part(p, ' ', 17)::bigint
+     FROM (SELECT pg_read_file('/proc/self/stat') AS s, pg_read_file('/proc/$pm/stat') AS p) x \$\$"
 hz=$(getconf CLK_TCK)
 best_pg=999999 best_pg_cpu=999999 all_pg=""
 for ((i = 1; i <= runs; i++)); do
-  c0=$(pm_ticks)
   t0=$EPOCHREALTIME
-  psql -X -q -v ON_ERROR_STOP=1 -c "$refresh" >/dev/null
+  out=$(printf 'SELECT bench_cpu_ticks();\n%s\nSELECT bench_cpu_ticks();\n' "$refresh" | psql -X -q -A -t -v ON_ERROR_STOP=1 -f -)
   t1=$EPOCHREALTIME
-  c1=$(pm_ticks)
+  c0=$(echo "$out" | head -1) c1=$(echo "$out" | tail -1)
   t=$(echo "$t1 - $t0" | bc -l)
   c=$(echo "($c1 - $c0) / $hz" | bc -l)
   all_pg+="$(printf '%.3f ' "$t")"
