@@ -334,7 +334,8 @@ TEST_F(BatchTest, OracleFullIncrementalAndLive) {
   // Rows that exist before capture starts arrive as snapshot reads (op r).
   pg().Psql(db_, gen.Next(150, false));
   live_ = std::make_unique<jobs::LiveViews>(
-      jobs::LiveViewsOptions{.output = store_.get(), .views = SeedViews(), .state = nullptr, .materialize = false});
+      jobs::LiveViewsOptions{.output = store_.get(), .views = SeedViews(), .events = {}, .state = nullptr,
+                             .materialize = false, .checkpoint_interval = {}});
   ASSERT_TRUE(live_->Start().ok());
   for (int round = 0; round < 4; ++round) {
     pg().Psql(db_, gen.Next(400, /*allow_truncate=*/round == 1));
