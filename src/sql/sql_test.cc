@@ -1181,5 +1181,59 @@ TEST_F(ViewsTest, EvalDoesNotAllocateForNumbersAndBooleans) {
   EXPECT_EQ(g_allocations, 0u);
 }
 
+// Odd but valid PostgreSQL never crashes the loader (a missing target list once read a JSON key that
+// was not there); each statement either loads or is refused with a located message.
+TEST_F(ViewsTest, OddStatementsAreRefusedOrLoadedNeverCrash) {
+  const std::vector<std::string> statements = {
+      "CREATE VIEW a AS SELECT FROM orders;",
+      "CREATE VIEW b AS SELECT;",
+      "CREATE VIEW c AS VALUES (1);",
+      "CREATE VIEW d AS TABLE orders;",
+      "CREATE VIEW e AS SELECT * FROM orders, LATERAL (SELECT 1) x;",
+      "CREATE VIEW f AS SELECT id FROM ONLY orders;",
+      "CREATE VIEW g AS SELECT id FROM orders TABLESAMPLE SYSTEM (10);",
+      "CREATE VIEW h AS SELECT ROW(1,2) FROM orders;",
+      "CREATE VIEW i AS SELECT ARRAY[1] FROM orders;",
+      "CREATE VIEW j AS SELECT (id).x FROM orders;",
+      "CREATE VIEW k AS SELECT $1 FROM orders;",
+      "CREATE VIEW l AS SELECT id FROM orders FOR UPDATE;",
+      "CREATE VIEW m AS SELECT GREATEST(1, 2) FROM orders;",
+      "CREATE VIEW n AS SELECT id COLLATE \"C\" FROM orders;",
+      "CREATE VIEW o AS SELECT id FROM orders WINDOW w AS (PARTITION BY id);",
+      "CREATE VIEW p AS SELECT count(*) FROM orders GROUP BY ();",
+      "CREATE VIEW q AS SELECT id FROM orders o JOIN customers c ON true;",
+      "CREATE VIEW r AS SELECT id FROM orders NATURAL JOIN customers;",
+      "CREATE VIEW s AS SELECT x.* FROM orders o;",
+      "CREATE VIEW t AS SELECT o.* FROM orders o JOIN customers c ON o.customer_id = c.id;",
+      "CREATE VIEW u AS SELECT 1 AS x FROM orders HAVING true;",
+      "CREATE VIEW v AS SELECT interval '1 day' FROM orders;",
+      "CREATE VIEW w AS SELECT id::int[] FROM orders;",
+      "CREATE VIEW x AS SELECT id FROM orders WHERE id = ANY (ARRAY[1,2]);",
+      "CREATE VIEW y AS SELECT id FROM orders WHERE id IS DISTINCT FROM 3;",
+      "CREATE VIEW z AS SELECT xmin FROM orders;",
+      "CREATE TEMP VIEW tv AS SELECT id FROM orders;",
+      "CREATE RECURSIVE VIEW rv (n) AS SELECT 1 UNION ALL SELECT n + 1 FROM rv;",
+      "CREATE VIEW other.v AS SELECT id FROM orders;",
+      "CREATE VIEW cnt AS SELECT count(DISTINCT *) FROM orders;",
+      "CREATE VIEW cs AS SELECT count(1, 2) FROM orders;",
+      "CREATE VIEW pg AS SELECT pg_catalog.lower(status) FROM orders;",
+      "CREATE VIEW sch AS SELECT public.lower(status) FROM orders;",
+      "CREATE VIEW nn AS SELECT -'1' FROM orders;",
+      "CREATE VIEW bb AS SELECT B'101' FROM orders;",
+      "CREATE VIEW xx AS SELECT 1 FROM orders GROUP BY 1.5;",
+      "CREATE VIEW yy AS SELECT status FROM orders GROUP BY status, -1;",
+      "CREATE VIEW zz AS SELECT status, sum(amount) FILTER (WHERE true) OVER () FROM orders;"};
+  for (const std::string& sql : statements) {
+    auto set = Load(sql);
+    if (!set.ok()) {
+      EXPECT_EQ(set.status().message().rfind("views.sql:1:", 0), 0u) << sql << "\n" << set.status().message();
+    }
+  }
+  EXPECT_EQ(Refusal("CREATE VIEW a AS SELECT FROM orders;"),
+            "views.sql:1:13: view \"a\": a SELECT without columns is not supported in views (list at least one column)");
+  EXPECT_EQ(Refusal("CREATE VIEW c AS VALUES (1);"),
+            "views.sql:1:13: view \"c\": VALUES is not supported in views (a view reads captured tables)");
+}
+
 }  // namespace
 }  // namespace cdc::sql

@@ -1980,7 +1980,8 @@ bool ViewPlanner::Plan(const json& stmt, size_t stmt_end, ViewPlan* plan) {
   }
   const json& s = NodeBody(query);
   if (s.value("op", "SETOP_NONE") != "SETOP_NONE") return CheckSelectShape(s, view_loc);
-  if (!CheckSelectShape(s, view_loc) && s.contains("withClause")) return false;  // FROM names the CTE
+  // A CTE's name in FROM, or VALUES without FROM, would only add a confusing second problem.
+  if (!CheckSelectShape(s, view_loc) && (s.contains("withClause") || s.contains("valuesLists"))) return false;
   if (!PlanFrom(s, view_loc)) {
     // Without the tables no column can be resolved; still name the constructs that no table would
     // make valid, so that one load reports them all.
@@ -1997,7 +1998,8 @@ bool ViewPlanner::Plan(const json& stmt, size_t stmt_end, ViewPlan* plan) {
   };
   std::vector<Target> targets;
   Ctx select_ctx;
-  for (const json& rt : s["targetList"]) {
+  static const json kNoTargets = json::array();
+  for (const json& rt : s.contains("targetList") ? s["targetList"] : kNoTargets) {
     const json& b = NodeBody(rt);
     int loc = b.value("location", -1);
     const json& val = b["val"];
@@ -2022,7 +2024,7 @@ bool ViewPlanner::Plan(const json& stmt, size_t stmt_end, ViewPlan* plan) {
     NodePtr n = Analyze(val, select_ctx);
     targets.push_back({OutputName(rt), std::move(n), loc, &val});
   }
-  if (targets.empty()) {
+  if (targets.empty() && errors_ == 0) {
     Unsupported(view_loc, "a SELECT without columns", "list at least one column");
     return false;
   }
