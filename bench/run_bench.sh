@@ -4,6 +4,7 @@
 # at exit). The set-up and slot-copy pattern follow bench/capture_bench.sh.
 #
 #   bench/run_bench.sh [--rows N] [--runs R] [--latency-seconds S] [--latency-rate ROWS_PER_S] [--trigger T]
+#                      [--no-views] [--no-latency]
 #   defaults: 1,000,000 rows, 2 runs (best of), 30 s at 5,000 rows/s, trigger 1s
 #
 # Throughput: 100 transactions insert N rows into klienci. A base pgoutput slot created before the
@@ -18,6 +19,12 @@
 # Freshness: a fresh slot, `cdcpipe run --trigger T --latency-log`; a DO block commits rate/50 rows every
 # 20 ms for S seconds; per transaction the log holds PostgreSQL commit time -> the batch holding it
 # committed (its _spark_metadata written; DurableLsn passing its end LSN). Target p99 <= T + 1 s.
+# Views (issue 16): in the same run, on the same backlog, `cdcpipe run --tables klienci,pracownicy` with
+# no views file, with --views views/seed.sql and with --views bench/views/ten.sql (10 views, a LEFT
+# JOIN among them), interleaved, best of R each: the slowdown of each views file against no views
+# (target <= 15 %) and its peak RSS. The live views are applied to every committed batch, their
+# folders written after each batch and their checkpoint saved at the end, all inside the timed command.
+# --no-views / --no-latency skip those parts.
 # Results: docs/BENCHMARKS.md.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,6 +34,8 @@ runs=2
 lat_seconds=30
 lat_rate=5000
 trigger=1s
+views=1
+latency=1
 while (($#)); do
   case "$1" in
     --rows) rows=$2; shift 2 ;;
@@ -34,6 +43,8 @@ while (($#)); do
     --latency-seconds) lat_seconds=$2; shift 2 ;;
     --latency-rate) lat_rate=$2; shift 2 ;;
     --trigger) trigger=$2; shift 2 ;;
+    --no-views) views=0; shift ;;
+    --no-latency) latency=0; shift ;;
     *) echo "run_bench.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -49,6 +60,10 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# Every cdcpipe command runs on the defaults and its flags: without this, a ./cdcpipe.yaml in the
+# current directory (the repository's demo config names views/seed.sql) would be read.
+printf '# run_bench.sh: defaults and flags only\n' >"$work/cdcpipe.yaml"
+export CDCPIPE_CONFIG="$work/cdcpipe.yaml"
 
 bench_private_pg "$work" 54700
 run_flags=(--db "$url" --tables klienci --replica-identity-full --snapshot never --heartbeat 0 --http off)
@@ -58,6 +73,14 @@ run_flags=(--db "$url" --tables klienci --replica-identity-full --snapshot never
 "$build/cdcpipe" run "${run_flags[@]}" --slot warmup --output "$work/warmup" \
   --end-lsn "$(q 'SELECT pg_current_wal_insert_lsn()')" >"$work/warmup.log" 2>&1 || { cat "$work/warmup.log"; exit 1; }
 q "SELECT pg_drop_replication_slot('warmup')" >/dev/null
+# The views runs capture pracownicy too (the seed views and the join read it): add it to the
+# publication before the backlog, so that every run decodes the same WAL with the same publication.
+views_flags=(--db "$url" --tables klienci,pracownicy --replica-identity-full --snapshot never --heartbeat 0 --http off)
+if ((views)); then
+  "$build/cdcpipe" run "${views_flags[@]}" --slot warmup --output "$work/warmup2" \
+    --end-lsn "$(q 'SELECT pg_current_wal_insert_lsn()')" >"$work/warmup.log" 2>&1 || { cat "$work/warmup.log"; exit 1; }
+  q "SELECT pg_drop_replication_slot('warmup')" >/dev/null
+fi
 bench_backlog "$rows"
 
 best_recv=999999 best_run=999999 peak_run=0
@@ -81,6 +104,33 @@ for ((i = 1; i <= runs; i++)); do
   best_run=$(min "$best_run" "$(elapsed "$t0" "$t1")")
   peak_run=$(awk -v a="$peak_run" -v b="$(tail -1 "$work/rss")" 'BEGIN { print (a > b ? a : b) }')
 done
+
+# Views: no views file / views/seed.sql / bench/views/ten.sql, interleaved within each round.
+view_cfgs=(none "$repo/views/seed.sql" "$repo/bench/views/ten.sql")
+declare -A best_v peak_v
+for c in "${view_cfgs[@]}"; do best_v[$c]=999999; peak_v[$c]=0; done
+for ((i = 1; i <= runs && views; i++)); do
+  for c in "${view_cfgs[@]}"; do
+    s=$(fresh_slot)
+    rm -rf "$work/vout"
+    vf=()
+    [[ $c == none ]] || vf=(--views "$c")
+    t0=$(now)
+    /usr/bin/time -f "%M" -o "$work/rss" "$build/cdcpipe" run "${views_flags[@]}" "${vf[@]}" --slot "$s" \
+      --end-lsn "$end" --output "$work/vout" >"$work/vrun.log" 2>&1 || { cat "$work/vrun.log"; exit 1; }
+    t1=$(now)
+    grep -q " $rows events committed" "$work/vrun.log" || { echo "run ($c) did not commit $rows events:"; tail -5 "$work/vrun.log"; exit 1; }
+    if [[ $c != none ]]; then
+      # Each view's folder holds a committed result.
+      for v in $(sed -nE 's/^CREATE VIEW "?([^" ]+)"? AS.*/\1/p' "$c"); do
+        [[ -f "$work/vout/$v/_SUCCESS" ]] || { echo "run ($c) wrote no result for view $v"; tail -5 "$work/vrun.log"; exit 1; }
+      done
+    fi
+    drop_slot "$s"
+    best_v[$c]=$(min "${best_v[$c]}" "$(elapsed "$t0" "$t1")")
+    peak_v[$c]=$(awk -v a="${peak_v[$c]}" -v b="$(tail -1 "$work/rss")" 'BEGIN { print (a > b ? a : b) }')
+  done
+done
 drop_slot base
 files=$(ls "$work/out/raw-kafka-data" | grep -c '^part-' || true)
 bytes=$(du -sb "$work/out/raw-kafka-data" | cut -f1)
@@ -94,6 +144,24 @@ printf "%-40s %8.2f s %10s rows/s  ratio %s (target >= 0.70)  peak RSS %d MB (ta
   "cdcpipe run -> committed Parquet" "$best_run" "$(rate "$best_run")" "$(ratio "$best_run" "$best_recv")" \
   "$((peak_run / 1024))"
 echo "    output of the last run: $files Parquet files, $((bytes / 1024 / 1024)) MiB"
+if ((views)); then
+  echo
+  echo "== views: cdcpipe run --tables klienci,pracownicy, same backlog, best of $runs (interleaved) =="
+  base_t=${best_v[none]}
+  for c in "${view_cfgs[@]}"; do
+    label="no views file"
+    [[ $c == none ]] || label="--views ${c#"$repo"/} ($(grep -c '^CREATE VIEW' "$c") views)"
+    if [[ $c == none ]]; then
+      printf "%-44s %8.2f s %10s rows/s  peak RSS %d MB\n" "$label" "${best_v[$c]}" "$(rate "${best_v[$c]}")" \
+        "$((peak_v[$c] / 1024))"
+    else
+      printf "%-44s %8.2f s %10s rows/s  slowdown %+.1f%% (target <= 15%%)  peak RSS %d MB\n" "$label" \
+        "${best_v[$c]}" "$(rate "${best_v[$c]}")" "$(awk -v a="$base_t" -v b="${best_v[$c]}" 'BEGIN { print 100 * (b - a) / a }')" \
+        "$((peak_v[$c] / 1024))"
+    fi
+  done
+fi
+((latency)) || exit 0
 
 echo
 echo "==> freshness: $lat_rate rows/s for $lat_seconds s, trigger $trigger"
