@@ -5,19 +5,30 @@
 #include <algorithm>
 #include <vector>
 
+#include "parquet/reader.h"
+
 namespace cdc::analytics {
+
+namespace {
+
+// The rows of a Parquet file, from its footer.
+Result<int64_t> CountRows(const std::string& bytes, const std::string& name) {
+  CDC_ASSIGN_OR_RETURN(auto reader, parquet::ParquetReader::OpenView(bytes, nullptr, name));
+  return reader->num_rows();
+}
+
+}  // namespace
 
 Status WriteViews(store::ObjectStore* store, const ViewEngine& engine, const lake::ResultPosition& position,
                   std::string_view failpoint_prefix) {
   std::vector<lake::FolderResult> results;
   results.reserve(engine.view_count());
   for (size_t i = 0; i < engine.view_count(); ++i) {
-    const sql::ViewPlan& view = engine.view(i);
-    CDC_ASSIGN_OR_RETURN(ViewRows rows, engine.Rows(i));
     lake::FolderResult r;
-    r.folder = view.name;
-    r.rows = static_cast<int64_t>(rows.rows.size());
-    CDC_ASSIGN_OR_RETURN(r.bytes, EncodeParquet(view, rows));
+    r.folder = engine.view(i).name;
+    // Streamed from the engine's sorted rows: a big view is never held whole as Datums.
+    CDC_ASSIGN_OR_RETURN(r.bytes, EncodeParquet(engine, i));
+    CDC_ASSIGN_OR_RETURN(r.rows, CountRows(r.bytes, r.folder));
     results.push_back(std::move(r));
   }
   if (results.empty()) return Status::OK();
@@ -28,8 +39,17 @@ Result<std::string> FormatViews(const ViewEngine& engine, size_t max_rows) {
   std::string out;
   for (size_t i = 0; i < engine.view_count(); ++i) {
     const sql::ViewPlan& view = engine.view(i);
-    CDC_ASSIGN_OR_RETURN(ViewRows rows, engine.Rows(i));
-    size_t shown = std::min(max_rows, rows.rows.size());
+    // The first max_rows rows and the count, without holding a big view's rows whole.
+    ViewRows rows;
+    size_t total = 0;
+    CDC_RETURN_IF_ERROR(engine.ForEachRowChunk(i, 1024, [&](const ViewRows& chunk) {
+      for (const auto& row : chunk.rows) {
+        if (rows.rows.size() < max_rows) rows.rows.push_back(row);
+      }
+      total += chunk.rows.size();
+      return Status::OK();
+    }));
+    size_t shown = rows.rows.size();
     std::vector<std::vector<std::string>> cells;
     std::vector<size_t> width;
     std::vector<std::string> header;
@@ -46,7 +66,7 @@ Result<std::string> FormatViews(const ViewEngine& engine, size_t max_rows) {
       }
       cells.push_back(std::move(row));
     }
-    out += fmt::format("{} ({} row{})\n", view.name, rows.rows.size(), rows.rows.size() == 1 ? "" : "s");
+    out += fmt::format("{} ({} row{})\n", view.name, total, total == 1 ? "" : "s");
     auto line = [&](const std::vector<std::string>& row) {
       out += " ";
       for (size_t c = 0; c < row.size(); ++c) out += fmt::format(" {:<{}}", row[c], width[c]);
@@ -54,7 +74,7 @@ Result<std::string> FormatViews(const ViewEngine& engine, size_t max_rows) {
     };
     line(header);
     for (const auto& row : cells) line(row);
-    if (rows.rows.size() > shown) out += fmt::format("  ... {} more\n", rows.rows.size() - shown);
+    if (total > shown) out += fmt::format("  ... {} more\n", total - shown);
   }
   return out;
 }

@@ -110,16 +110,20 @@ Status LiveViews::Publish(int64_t newest_event_us) {
     ViewState v;
     v.name = plan.name;
     for (const sql::OutputColumn& c : plan.outputs) v.columns.push_back({c.name, sql::TypeName(c.type)});
-    CDC_ASSIGN_OR_RETURN(analytics::ViewRows rows, engine.Rows(i));
-    v.row_count = rows.rows.size();
-    for (size_t r = 0; r < rows.rows.size() && r < ViewState::kMaxRows; ++r) {
-      std::vector<std::optional<std::string>> row;
-      for (size_t c = 0; c < rows.rows[r].size(); ++c) {
-        const sql::Datum& d = rows.rows[r][c];
-        row.push_back(d.is_null() ? std::nullopt : std::optional<std::string>(sql::ToText(d, plan.outputs[c].type)));
+    // The first rows and the count, without holding a big view's rows whole.
+    CDC_RETURN_IF_ERROR(engine.ForEachRowChunk(i, 1024, [&](const analytics::ViewRows& chunk) {
+      for (const auto& r : chunk.rows) {
+        if (v.rows.size() >= ViewState::kMaxRows) break;
+        std::vector<std::optional<std::string>> row;
+        for (size_t c = 0; c < r.size(); ++c) {
+          row.push_back(r[c].is_null() ? std::nullopt
+                                       : std::optional<std::string>(sql::ToText(r[c], plan.outputs[c].type)));
+        }
+        v.rows.push_back(std::move(row));
       }
-      v.rows.push_back(std::move(row));
-    }
+      v.row_count += chunk.rows.size();
+      return Status::OK();
+    }));
     analytics::ViewStats stats = engine.Stats(i);
     v.groups = stats.groups;
     v.state_bytes = stats.state_bytes;
