@@ -106,6 +106,10 @@ std::vector<Case> Cases() {
       {"name_with_slash",
        std::string(kValid) + "CREATE VIEW \"a/b\" AS\n  SELECT status FROM orders;\n",
        {{{"\"a/b\" AS", "CREATE VIEW \"a/b\""}, "a/b", {"folder", "name", "'/'", "\"/\"", "slash"}, {}}}},
+      // The raw data's own folder under the output root: a view there would overwrite the raw log.
+      {"name_of_the_raw_folder",
+       "CREATE VIEW \"raw-kafka-data\" AS\n  SELECT status FROM orders;\n",
+       {{{"\"raw-kafka-data\" AS", "CREATE VIEW"}, "raw-kafka-data", {"folder", "reserved"}, {}}}},
       {"duplicate_view_name",
        "CREATE VIEW dup AS SELECT status FROM orders;\n-- the same name again\nCREATE VIEW dup AS SELECT country FROM customers;\n",
        {{{"dup AS SELECT country", "CREATE VIEW dup AS SELECT country"}, "dup", {"duplicate", "twice", "more than once", "already"}, {}}}},
