@@ -184,6 +184,16 @@ std::string ToText(const Datum& d, const Type& type) {
     case TypeId::kNumeric:
       if (d.kind == Datum::Kind::kInt) {
         out = std::to_string(d.i);
+      } else if (type.scale > d.scale && type.scale <= 38) {
+        // numeric(p,s) prints s fraction digits in PostgreSQL (1.50, not 1.5), whatever scale the
+        // value was computed at.
+        __int128 n = d.n;
+        int16_t scale = d.scale;
+        while (scale < type.scale && n < kMaxNumericUnscaled / 10 && n > -kMaxNumericUnscaled / 10) {
+          n *= 10;
+          ++scale;
+        }
+        numeric::AppendString(n, scale, &out);
       } else {
         numeric::AppendString(d.n, d.scale, &out);
       }
