@@ -7,23 +7,34 @@
 // Not a fuzzer: no coverage feedback, the same inputs on every run (seeded PRNG), so a failure reproduces.
 // The mutations are the kinds libFuzzer starts with: bit flips, random and "interesting" bytes and 16/32-bit
 // values (0, -1, 0x7fff..., lengths just past the end), erased, inserted and duplicated ranges, truncation,
-// splices of two seeds, and tokens of the text formats the values are parsed from.
+// splices of two seeds, and tokens of the format (the target's libFuzzer dictionary, or the pgoutput
+// value-text tokens below).
 //
-// Compile definitions: CDC_FUZZ_SEEDS = the golden hex files (one message per line), separated by '|';
-// CDC_FUZZ_FRAMED = 1 when the target takes Byte1 mode + (Int16 length, message)* (pgoutput_stream_fuzz);
-// CDC_FUZZ_RUNS = the number of mutations.
-// CDC_FUZZ_WRITE_CORPUS=DIR writes the seeds there as files, for a real libFuzzer run.
+// Compile definitions (fuzz/CMakeLists.txt sets them, once per target):
+//   CDC_FUZZ_SEEDS   '|'-separated: pgoutput golden hex files (*.hex, one message per line) and/or
+//                    directories whose every file is one seed (fuzz/corpus/<target>/)
+//   CDC_FUZZ_DICT    optional: a libFuzzer dictionary (fuzz/<target>.dict), the tokens mutations insert
+//   CDC_FUZZ_FRAMED  1 when the target takes Byte1 mode + (Int16 length, message)* (pgoutput_stream_fuzz)
+//   CDC_FUZZ_RUNS    the number of mutations
+// CDC_FUZZ_WRITE_CORPUS=DIR (environment) writes the seeds there as files, for a real libFuzzer run.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "pg/pgoutput_testdata.h"
+
+#ifndef CDC_FUZZ_DICT
+#define CDC_FUZZ_DICT ""
+#endif
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
@@ -49,11 +60,27 @@ std::string Frame(const std::vector<std::string>& msgs, size_t begin, size_t end
   return out;
 }
 
-// The seeds: every message alone, or (framed targets) each golden file whole in every encoder mode, and
-// each transaction with the Type/Relation messages before it.
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in.good()) throw std::runtime_error("cannot read " + path.string());
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The seeds: every file of a corpus directory (sorted by name, so the mutations are the same on every
+// machine); of a golden hex file, every message alone, or (framed targets) the file whole in every
+// encoder mode, and each transaction with the Type/Relation messages before it.
 std::vector<std::string> Seeds() {
   std::vector<std::string> seeds;
   for (const std::string& file : Split(CDC_FUZZ_SEEDS)) {
+    if (std::filesystem::is_directory(file)) {
+      std::vector<std::filesystem::path> paths;
+      for (const auto& e : std::filesystem::directory_iterator(file))
+        if (e.is_regular_file()) paths.push_back(e.path());
+      std::sort(paths.begin(), paths.end());
+      if (paths.empty()) throw std::runtime_error("no seed files in " + file);
+      for (const auto& p : paths) seeds.push_back(ReadFile(p));
+      continue;
+    }
     auto msgs = cdc::pg::ReadPgOutputHex(file);
     if (!CDC_FUZZ_FRAMED) {
       seeds.insert(seeds.end(), msgs.begin(), msgs.end());
@@ -87,9 +114,51 @@ struct Rng {
   size_t Below(size_t n) { return n == 0 ? 0 : static_cast<size_t>(Next() % n); }
 };
 
-const char* const kTokens[] = {"{", "}", "\"", "\\", ",", "NULL", "{}", "[1:2]=", "{{1},{2}}", ":", ".", "-", "+",
-                               " years ", " mons ", " days ", "@ ", " ago", "P", "T", "Y", "M", "S", "$", "(", ")",
-                               "infinity", "NaN", "e+", "\\x", "24:00:00", " BC", "99999999999999999999"};
+const char* const kPgOutputTokens[] = {
+    "{", "}", "\"", "\\", ",", "NULL", "{}", "[1:2]=", "{{1},{2}}", ":", ".", "-", "+", " years ", " mons ", " days ",
+    "@ ", " ago", "P", "T", "Y", "M", "S", "$", "(", ")", "infinity", "NaN", "e+", "\\x", "24:00:00", " BC",
+    "99999999999999999999"};
+
+// One libFuzzer dictionary entry's value: `name="value"` or `"value"`, with \\, \" and \xNN escapes.
+// Comments (#) and blank lines give nothing.
+bool ParseDictLine(const std::string& line, std::string* out) {
+  size_t open = line.find('"');
+  size_t start = line.find_first_not_of(" \t");
+  if (open == std::string::npos || start == std::string::npos || line[start] == '#') return false;
+  size_t close = line.rfind('"');
+  if (close <= open) return false;
+  out->clear();
+  for (size_t i = open + 1; i < close; ++i) {
+    if (line[i] != '\\' || i + 1 >= close) {
+      out->push_back(line[i]);
+    } else if (line[i + 1] == 'x' && i + 3 < close) {
+      out->push_back(static_cast<char>(std::stoi(line.substr(i + 2, 2), nullptr, 16)));
+      i += 3;
+    } else {
+      out->push_back(line[++i]);
+    }
+  }
+  return !out->empty();
+}
+
+// The tokens mutations insert: the target's dictionary when it has one, else the pgoutput value texts.
+const std::vector<std::string>& Tokens() {
+  static const std::vector<std::string> tokens = [] {
+    std::vector<std::string> t;
+    if (*CDC_FUZZ_DICT) {
+      std::ifstream in(CDC_FUZZ_DICT);
+      if (!in.good()) throw std::runtime_error(std::string("cannot read ") + CDC_FUZZ_DICT);
+      std::string line, token;
+      while (std::getline(in, line))
+        if (ParseDictLine(line, &token)) t.push_back(token);
+      if (t.empty()) throw std::runtime_error(std::string("no tokens in ") + CDC_FUZZ_DICT);
+    } else {
+      t.assign(std::begin(kPgOutputTokens), std::end(kPgOutputTokens));
+    }
+    return t;
+  }();
+  return tokens;
+}
 
 // Framed inputs only: mutates the text of one column value of one Insert message and fixes the value's
 // and the message's lengths, so that the hostile text reaches the encoder's value parsers instead of
@@ -132,7 +201,7 @@ bool MutateValueText(Rng& rng, std::string* s) {
   for (int k = 0, steps = 1 + static_cast<int>(rng.Below(3)); k < steps; ++k) {
     size_t n = value.size();
     switch (rng.Below(4)) {
-      case 0: value.insert(rng.Below(n + 1), kTokens[rng.Below(sizeof kTokens / sizeof kTokens[0])]); break;
+      case 0: value.insert(rng.Below(n + 1), Tokens()[rng.Below(Tokens().size())]); break;
       case 1: if (n) value.erase(rng.Below(n), 1 + rng.Below(4)); break;
       case 2: if (n) value[rng.Below(n)] = "0123456789:.,-+ {}\"\\NPTYMDHS$"[rng.Below(29)]; break;
       default: value.resize(rng.Below(n + 1)); break;
@@ -200,7 +269,7 @@ void Mutate(Rng& rng, const std::vector<std::string>& seeds, std::string* s) {
         break;
       }
       default: {  // a token of the text formats, inserted or overwriting
-        std::string tok = kTokens[rng.Below(sizeof kTokens / sizeof kTokens[0])];
+        const std::string& tok = Tokens()[rng.Below(Tokens().size())];
         size_t at = rng.Below(n + 1);
         if (rng.Below(2) && at + tok.size() <= n) s->replace(at, tok.size(), tok);
         else s->insert(at, tok);
@@ -218,8 +287,8 @@ void RunInput(const std::string& input) {
 }
 
 TEST(FuzzReplayTest, SeedCorpus) {
-  auto seeds = Seeds();
-  ASSERT_GT(seeds.size(), 10u);
+  auto seeds = Seeds();  // throws (and fails the test) when a seed file or directory is missing or empty
+  ASSERT_GE(seeds.size(), 3u);
   for (const auto& s : seeds) RunInput(s);
   RunInput("");
   if (const char* dir = std::getenv("CDC_FUZZ_WRITE_CORPUS")) {
