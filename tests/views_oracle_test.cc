@@ -40,6 +40,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -111,15 +112,14 @@ class Workload {
   std::string Num(int64_t v) { return std::to_string(v); }
 
   std::string Name() {
-    static const char* const v[] = {"'Anna'",   "'adam'",    "'Åsa'",          "'Zoë'",      "'Ólafur'",
-                                    "'李小龙'", "'🙂 smile'", "'O''Brien'",     "''",         "'A%b_c'",
-                                    "'Ångström'", "'ΣΊΣΥΦΟΣ'", "'Bartholomew'", "'maria'", "NULL"};
+    static const char* const v[] = {"'Anna'",     "'adam'",       "'Åsa'",         "'Zoë'",   "'Ólafur'",
+                                    "'李小龙'",   "'🙂 smile'", "'O''Brien'",    "''",      "'A%b_c'",
+                                    "'Ångström'", "'ΣΊΣΥΦΟΣ'",    "'Bartholomew'", "'maria'", "NULL"};
     return Pick(v);
   }
   std::string Country() {
-    static const char* const v[] = {"'Polska'",   "'Ελλάδα'",      "'日本'",  "'Côte d''Ivoire'", "'Iceland'",
-                                    "'iceland'", "'NEW ZEALAND'", "'🇵🇱'",    "''",               "'Ελλάς'",
-                                    "'Polska'",   "NULL"};
+    static const char* const v[] = {"'Polska'",      "'Ελλάδα'", "'日本'", "'Côte d''Ivoire'", "'Iceland'", "'iceland'",
+                                    "'NEW ZEALAND'", "'🇵🇱'",     "''",     "'Ελλάς'",          "'Polska'",  "NULL"};
     return Pick(v);
   }
   std::string Bool() {
@@ -139,19 +139,18 @@ class Workload {
   std::string Decimal2(int64_t limit) {
     int64_t cents = static_cast<int64_t>(rng_() % (2 * limit * 100 + 1)) - limit * 100;
     char buf[48];
-    std::snprintf(buf, sizeof buf, "%s%lld.%02lld", cents < 0 ? "-" : "", static_cast<long long>(std::llabs(cents) / 100),
-                  static_cast<long long>(std::llabs(cents) % 100));
+    std::snprintf(buf, sizeof buf, "%s%lld.%02lld", cents < 0 ? "-" : "",
+                  static_cast<long long>(std::llabs(cents) / 100), static_cast<long long>(std::llabs(cents) % 100));
     return buf;
   }
   std::string Credit() {
-    static const char* const v[] = {"0",     "-0.01", "9999999999.99", "-9999999999.99", "0.01",
-                                    "0.05",  "1234.50", "NULL"};
+    static const char* const v[] = {"0", "-0.01", "9999999999.99", "-9999999999.99", "0.01", "0.05", "1234.50", "NULL"};
     return Chance(40) ? Pick(v) : Decimal2(50000);
   }
   std::string Amount() {
     // 0.005 and -0.005 are rounded by PostgreSQL on input (half away from zero) to 0.01 / -0.01.
-    static const char* const v[] = {"0",   "-5.25",  "99999999.99", "0.01",  "0.005", "-0.005",
-                                    "10",  "1000",   "100",         "NULL",  "99.99"};
+    static const char* const v[] = {"0",  "-5.25", "99999999.99", "0.01", "0.005", "-0.005",
+                                    "10", "1000",  "100",         "NULL", "99.99"};
     return Chance(35) ? Pick(v) : Decimal2(1500);
   }
   std::string Qty() {
@@ -161,8 +160,8 @@ class Workload {
   std::string Price() {
     // Mostly multiples of 1/4 (exact in binary), some not (0.1, 99.99, 1e-4), both zeros, halves for
     // the half-to-even rounding of double -> integer.
-    static const char* const v[] = {"0",   "'-0'",  "2.5",      "3.5",   "-2.5", "0.1",  "1e-4",
-                                    "99.99", "100", "100.25", "123456.75", "-0.5", "NULL"};
+    static const char* const v[] = {"0",     "'-0'", "2.5",    "3.5",       "-2.5", "0.1", "1e-4",
+                                    "99.99", "100",  "100.25", "123456.75", "-0.5", "NULL"};
     if (Chance(45)) return Pick(v);
     return Num(static_cast<int64_t>(rng_() % 8000)) + ".0 / 4";
   }
@@ -175,19 +174,25 @@ class Workload {
     return Pick(v);
   }
   std::string Status() {
-    static const char* const v[] = {"'new'",     "'paid'", "'shipped'", "'cancelled'", "'Paid'",
-                                    "'ünïcödé'", "'Ελλάδα'", "NULL",    "'new'",       "'paid'"};
+    static const char* const v[] = {"'new'",     "'paid'",   "'shipped'", "'cancelled'", "'Paid'",
+                                    "'ünïcödé'", "'Ελλάδα'", "NULL",      "'new'",       "'paid'"};
     return Pick(v);
   }
   std::string CreatedAt() {
     // Around midnight, DST changes in Europe/Warsaw (a local time that does not exist, one that exists
     // twice), year ends in other zones, before 1970 (negative epoch), a leap day far east.
-    static const char* const v[] = {"'2024-03-31 01:59:59.999999+01'", "'2024-03-31 02:30:00 Europe/Warsaw'",
-                                    "'2024-10-27 02:30:00 Europe/Warsaw'", "'2023-12-31 23:59:59.999999+00'",
-                                    "'2024-01-01 00:00:00+00'",          "'2024-12-31 23:30:00-05'",
-                                    "'1999-12-31 23:59:59 UTC'",         "'2000-01-01 00:00:00.000001+00'",
-                                    "'1970-01-01 00:00:00+00'",          "'1969-12-31 23:59:59.5+00'",
-                                    "'2024-02-29 12:00:00+14'",          "NULL"};
+    static const char* const v[] = {"'2024-03-31 01:59:59.999999+01'",
+                                    "'2024-03-31 02:30:00 Europe/Warsaw'",
+                                    "'2024-10-27 02:30:00 Europe/Warsaw'",
+                                    "'2023-12-31 23:59:59.999999+00'",
+                                    "'2024-01-01 00:00:00+00'",
+                                    "'2024-12-31 23:30:00-05'",
+                                    "'1999-12-31 23:59:59 UTC'",
+                                    "'2000-01-01 00:00:00.000001+00'",
+                                    "'1970-01-01 00:00:00+00'",
+                                    "'1969-12-31 23:59:59.5+00'",
+                                    "'2024-02-29 12:00:00+14'",
+                                    "NULL"};
     if (Chance(50)) return Pick(v);
     char buf[64];
     std::snprintf(buf, sizeof buf, "'2024-%02d-%02d %02d:%02d:%02d.%06d+00'", 1 + static_cast<int>(rng_() % 12),
@@ -196,8 +201,13 @@ class Workload {
     return buf;
   }
   std::string Shipped() {
-    static const char* const v[] = {"'2024-03-31 02:30:00'", "'2023-12-31 23:59:59.999999'", "'2024-01-01 00:00:00'",
-                                    "'1969-12-31 23:59:59.999999'", "'2000-02-29 00:00:00'", "NULL", "NULL"};
+    static const char* const v[] = {"'2024-03-31 02:30:00'",
+                                    "'2023-12-31 23:59:59.999999'",
+                                    "'2024-01-01 00:00:00'",
+                                    "'1969-12-31 23:59:59.999999'",
+                                    "'2000-02-29 00:00:00'",
+                                    "NULL",
+                                    "NULL"};
     if (Chance(50)) return Pick(v);
     char buf[64];
     std::snprintf(buf, sizeof buf, "'2024-%02d-%02d %02d:%02d:%02d.%03d'", 1 + static_cast<int>(rng_() % 12),
@@ -225,8 +235,9 @@ class Workload {
            ", " + Priority() + ", " + Status() + ", " + CreatedAt() + ", " + Shipped() + ")";
   }
   std::string InsertOrders(int rows) {
-    std::string sql = "INSERT INTO orders(id, customer_id, amount, qty, price, discount, priority, status, created_at, "
-                      "shipped) VALUES ";
+    std::string sql =
+        "INSERT INTO orders(id, customer_id, amount, qty, price, discount, priority, status, created_at, "
+        "shipped) VALUES ";
     for (int i = 0; i < rows; ++i) {
       int64_t id = next_order_++;
       orders_.insert(id);
@@ -250,13 +261,22 @@ class Workload {
     if (r < 42) {  // one order: grouped columns, aggregated columns, the join key, several at once
       std::string id = Num(PickId(orders_));
       switch (rng_() % 8) {
-        case 0: return "UPDATE orders SET status = " + Status() + " WHERE id = " + id + ";\n";
-        case 1: return "UPDATE orders SET amount = " + Amount() + ", price = " + Price() + " WHERE id = " + id + ";\n";
-        case 2: return "UPDATE orders SET customer_id = " + CustomerRef() + " WHERE id = " + id + ";\n";
-        case 3: return "UPDATE orders SET created_at = " + CreatedAt() + ", shipped = " + Shipped() + " WHERE id = " + id + ";\n";
-        case 4: return "UPDATE orders SET qty = " + Qty() + " WHERE id = " + id + ";\n";
-        case 5: return "UPDATE orders SET discount = " + Discount() + ", priority = " + Priority() + " WHERE id = " + id + ";\n";
-        case 6: return "UPDATE orders SET status = status WHERE id = " + id + ";\n";  // same values
+        case 0:
+          return "UPDATE orders SET status = " + Status() + " WHERE id = " + id + ";\n";
+        case 1:
+          return "UPDATE orders SET amount = " + Amount() + ", price = " + Price() + " WHERE id = " + id + ";\n";
+        case 2:
+          return "UPDATE orders SET customer_id = " + CustomerRef() + " WHERE id = " + id + ";\n";
+        case 3:
+          return "UPDATE orders SET created_at = " + CreatedAt() + ", shipped = " + Shipped() + " WHERE id = " + id +
+                 ";\n";
+        case 4:
+          return "UPDATE orders SET qty = " + Qty() + " WHERE id = " + id + ";\n";
+        case 5:
+          return "UPDATE orders SET discount = " + Discount() + ", priority = " + Priority() + " WHERE id = " + id +
+                 ";\n";
+        case 6:
+          return "UPDATE orders SET status = status WHERE id = " + id + ";\n";  // same values
         default:
           return "UPDATE orders SET status = " + Status() + ", qty = " + Qty() + ", amount = " + Amount() +
                  ", customer_id = " + CustomerRef() + ", created_at = " + CreatedAt() + " WHERE id = " + id + ";\n";
@@ -269,18 +289,25 @@ class Workload {
         return "UPDATE orders SET qty = coalesce(qty, 0) + 1, status = " + Status() + " WHERE id > 0;\n";
       }
       switch (rng_() % 3) {
-        case 0: return "UPDATE orders SET qty = qty + 1 WHERE customer_id = " + CustomerRef() + ";\n";
-        case 1: return "UPDATE orders SET status = " + Status() + " WHERE id % 7 = " + Num(rng_() % 7) + ";\n";
-        default: return "UPDATE orders SET price = price * 2 WHERE status = " + Status() + " AND abs(price) < 1000;\n";
+        case 0:
+          return "UPDATE orders SET qty = qty + 1 WHERE customer_id = " + CustomerRef() + ";\n";
+        case 1:
+          return "UPDATE orders SET status = " + Status() + " WHERE id % 7 = " + Num(rng_() % 7) + ";\n";
+        default:
+          return "UPDATE orders SET price = price * 2 WHERE status = " + Status() + " AND abs(price) < 1000;\n";
       }
     }
     if (r < 57) {  // one customer
       std::string id = Num(PickId(customers_));
       switch (rng_() % 5) {
-        case 0: return "UPDATE customers SET name = " + Name() + " WHERE id = " + id + ";\n";
-        case 1: return "UPDATE customers SET country = " + Country() + " WHERE id = " + id + ";\n";
-        case 2: return "UPDATE customers SET vip = " + Bool() + ", credit = " + Credit() + " WHERE id = " + id + ";\n";
-        case 3: return "UPDATE customers SET signup = " + Signup() + " WHERE id = " + id + ";\n";
+        case 0:
+          return "UPDATE customers SET name = " + Name() + " WHERE id = " + id + ";\n";
+        case 1:
+          return "UPDATE customers SET country = " + Country() + " WHERE id = " + id + ";\n";
+        case 2:
+          return "UPDATE customers SET vip = " + Bool() + ", credit = " + Credit() + " WHERE id = " + id + ";\n";
+        case 3:
+          return "UPDATE customers SET signup = " + Signup() + " WHERE id = " + id + ";\n";
         default:
           return "UPDATE customers SET name = " + Name() + ", country = " + Country() + ", vip = " + Bool() +
                  " WHERE id = " + id + ";\n";
@@ -311,8 +338,10 @@ class Workload {
                         " WHERE id = " + Num(id) + ";\n";
       if (Chance(30)) {
         orders_.insert(id);
-        sql += "INSERT INTO orders(id, customer_id, amount, qty, price, discount, priority, status, created_at, "
-               "shipped) VALUES " + OrderValues(id) + ";\n";
+        sql +=
+            "INSERT INTO orders(id, customer_id, amount, qty, price, discount, priority, status, created_at, "
+            "shipped) VALUES " +
+            OrderValues(id) + ";\n";
       }
       return sql;
     }
@@ -415,11 +444,15 @@ std::string QuoteLiteral(const std::string& s) {
 std::string PgCanonical(const Column& c) {
   std::string v = "t." + QuoteIdent(c.name);
   switch (c.kind) {
-    case Kind::kTimestamp: return "(extract(epoch FROM " + v + ") * 1000000)::bigint::text";
-    case Kind::kNumeric: return "round(" + v + ", " + std::to_string(c.scale) + ")::text";
+    case Kind::kTimestamp:
+      return "(extract(epoch FROM " + v + ") * 1000000)::bigint::text";
+    case Kind::kNumeric:
+      return "round(" + v + ", " + std::to_string(c.scale) + ")::text";
     case Kind::kDouble:
-    case Kind::kReal: return v + "::float8::text";
-    case Kind::kExact: return v + "::text";
+    case Kind::kReal:
+      return v + "::float8::text";
+    case Kind::kExact:
+      return v + "::text";
   }
   return v;
 }
@@ -591,16 +624,17 @@ class ViewsOracleTest : public ::testing::Test {
         "CREATE TABLE orders(id bigint PRIMARY KEY, customer_id int, amount numeric(10,2), qty int, "
         "price double precision, discount real, priority smallint, status text, created_at timestamptz, "
         "shipped timestamp);"  // REPLICA IDENTITY DEFAULT: no before images
-        "CREATE SCHEMA " + std::string(kViewSchema));
+        "CREATE SCHEMA " +
+        std::string(kViewSchema));
     corpus_ = SourceDir() + "/tests/views/oracle.sql";
     // The same views in PostgreSQL: the oracle.
     CommandResult r = RunCommand({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", corpus_}, OracleEnv());
     ASSERT_EQ(r.exit_code, 0) << "tests/views/oracle.sql is not valid PostgreSQL:\n" << r.Describe();
-    std::string rows = Sql(
-        "SELECT json_agg(json_build_array(c.relname, a.attname, format_type(a.atttypid, a.atttypmod)) "
-        "ORDER BY c.relname, a.attnum) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '" + std::string(kViewSchema) +
-        "' AND c.relkind = 'v' AND a.attnum > 0 AND NOT a.attisdropped");
+    std::string rows =
+        Sql("SELECT json_agg(json_build_array(c.relname, a.attname, format_type(a.atttypid, a.atttypmod)) "
+            "ORDER BY c.relname, a.attnum) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '" +
+            std::string(kViewSchema) + "' AND c.relkind = 'v' AND a.attnum > 0 AND NOT a.attisdropped");
     std::map<std::string, View> views;
     for (const auto& col : json::parse(rows)) {
       View& v = views[col[0].get<std::string>()];
@@ -624,7 +658,16 @@ class ViewsOracleTest : public ::testing::Test {
     return env;
   }
   std::string Out() const { return dir_ / "out"; }
-  std::string Seed() const { return "seed " + std::to_string(seed_) + " (CDCPIPE_ORACLE_SEED=" + std::to_string(seed_) + ")"; }
+  // An empty config file: settings come from the flags alone, never from a ./cdcpipe.yaml or
+  // $CDCPIPE_CONFIG of the environment the test runs in.
+  std::string EmptyConfig() {
+    std::string path = dir_ / "empty.yaml";
+    if (!std::filesystem::exists(path)) WriteFile(path, "");
+    return path;
+  }
+  std::string Seed() const {
+    return "seed " + std::to_string(seed_) + " (CDCPIPE_ORACLE_SEED=" + std::to_string(seed_) + ")";
+  }
 
   void ApplyWorkload(const std::string& sql, const std::string& what) {
     std::string file = dir_ / "workload.sql";
@@ -638,9 +681,10 @@ class ViewsOracleTest : public ::testing::Test {
   // them (the others are still compared).
   void StartRun(bool with_views) {
     for (int attempt = 0; attempt < 3; ++attempt) {
-      std::vector<std::string> argv = {CdcpipeBin(), "run", "--db", pg().Uri(db_), "--output", Out(),
-                                       "--trigger", "200ms", "--max-batch-rows", "300", "--heartbeat", "0",
-                                       "--http", "off", "--tables", kTables};
+      std::vector<std::string> argv = {
+          CdcpipeBin(), "run",   "--config",         EmptyConfig(), "--db",        pg().Uri(db_), "--output", Out(),
+          "--trigger",  "200ms", "--max-batch-rows", "300",         "--heartbeat", "0",           "--http",   "off",
+          "--tables",   kTables};
       if (with_views) argv.insert(argv.end(), {"--views", EffectiveCorpus()});
       std::string log = dir_ / ("run-" + std::to_string(++runs_) + ".log");
       run_log_ = log;
@@ -734,7 +778,9 @@ class ViewsOracleTest : public ::testing::Test {
       for (const auto& b : behind) list += "  " + b + "\n";
       ADD_FAILURE() << what << ", " << Seed() << ": run committed the raw data up to " << target
                     << " but these views' _SUCCESS never recorded a source LSN at or after " << std::hex << after
-                    << std::dec << ":\n" << list << "run log:\n" << ReadFile(run_log_);
+                    << std::dec << ":\n"
+                    << list << "run log:\n"
+                    << ReadFile(run_log_);
     }
   }
 
@@ -746,8 +792,9 @@ class ViewsOracleTest : public ::testing::Test {
   // change's or its transaction's end.
   void LiveRound(Workload& gen, int statements, bool truncate, bool force_truncate, const std::string& what) {
     if (statements > 0) ApplyWorkload(gen.Round(statements, truncate, force_truncate), what);
-    std::string fence = Sql("SELECT pg_logical_emit_message(false, 'cdcpipe-views-oracle', 'fence'); "
-                            "SELECT pg_current_wal_insert_lsn()");
+    std::string fence =
+        Sql("SELECT pg_logical_emit_message(false, 'cdcpipe-views-oracle', 'fence'); "
+            "SELECT pg_current_wal_insert_lsn()");
     uint64_t before_marker = ParseLsn(fence.substr(fence.rfind('\n') + 1));
     ApplyWorkload(gen.Marker(), what);
     WaitLive(before_marker, what);
@@ -761,8 +808,8 @@ class ViewsOracleTest : public ::testing::Test {
       std::string cols;
       for (const auto& c : v.columns) cols += (cols.empty() ? "" : ", ") + PgCanonical(c);
       sql += (i ? " UNION ALL " : "") + std::string("SELECT ") + QuoteLiteral(v.name) +
-             " AS v, (SELECT coalesce(json_agg(json_build_array(" + cols + ")), '[]'::json) FROM " + kViewSchema +
-             "." + QuoteIdent(v.name) + " t) AS r";
+             " AS v, (SELECT coalesce(json_agg(json_build_array(" + cols + ")), '[]'::json) FROM " + kViewSchema + "." +
+             QuoteIdent(v.name) + " t) AS r";
     }
     sql += ") s";
     CommandResult r = RunCommand({"psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql}, OracleEnv());
@@ -779,9 +826,9 @@ class ViewsOracleTest : public ::testing::Test {
 
   struct Folder {
     bool readable = false;
-    std::string problem;                                         // why not
-    json success;                                                // the _SUCCESS manifest
-    std::string files;                                           // DuckDB list literal of the listed files
+    std::string problem;  // why not
+    json success;         // the _SUCCESS manifest
+    std::string files;    // DuckDB list literal of the listed files
     size_t file_count = 0;
     std::vector<std::pair<std::string, std::string>> described;  // name, DuckDB type
     std::vector<Row> rows;
@@ -930,14 +977,16 @@ class ViewsOracleTest : public ::testing::Test {
           }
           if (!types_ok) {
             problem << "columns differ:\n  PostgreSQL -> expected Parquet:";
-            for (const auto& c : v.columns) problem << " " << c.name << " " << c.pg_type << " -> " << c.parquet_type << ";";
+            for (const auto& c : v.columns)
+              problem << " " << c.name << " " << c.pg_type << " -> " << c.parquet_type << ";";
             problem << "\n  Parquet (DuckDB DESCRIBE):     ";
             for (const auto& [n, t] : f.described) problem << " " << n << " " << t << ";";
             problem << "\n";
           }
           if (f.success.contains("rows") && f.success["rows"].is_number() &&
               f.success["rows"].get<int64_t>() != static_cast<int64_t>(f.rows.size())) {
-            problem << "_SUCCESS says rows=" << f.success["rows"] << " but the listed files hold " << f.rows.size() << "\n";
+            problem << "_SUCCESS says rows=" << f.success["rows"] << " but the listed files hold " << f.rows.size()
+                    << "\n";
           }
         }
         std::vector<Row> missing, unexpected;
@@ -967,12 +1016,13 @@ class ViewsOracleTest : public ::testing::Test {
         std::string cols;
         for (const auto& c : v.columns) cols += (cols.empty() ? "" : ", ") + c.name + " " + c.pg_type;
         ADD_FAILURE() << phase << ": view \"" << v.name << "\" (" << cols << ") differs from PostgreSQL, " << Seed()
-                      << "\n" << problem.str();
+                      << "\n"
+                      << problem.str();
       }
     }
     std::string summary = "[oracle] " + phase + ": " + std::to_string(views_.size() - failed.size()) + "/" +
-                          std::to_string(views_.size()) + " views equal PostgreSQL (" +
-                          std::to_string(compared_rows) + " rows)";
+                          std::to_string(views_.size()) + " views equal PostgreSQL (" + std::to_string(compared_rows) +
+                          " rows)";
     if (!failed.empty()) {
       summary += "; differ:";
       for (const auto& n : failed) summary += " " + n;
@@ -984,8 +1034,8 @@ class ViewsOracleTest : public ::testing::Test {
   }
 
   CommandResult Batch(bool full) {
-    std::vector<std::string> argv = {CdcpipeBin(), "batch", "--output", Out(), "--db", pg().Uri(db_), "--views",
-                                     EffectiveCorpus()};
+    std::vector<std::string> argv = {CdcpipeBin(), "batch", "--config",    EmptyConfig(), "--output",
+                                     Out(),        "--db",  pg().Uri(db_), "--views",     EffectiveCorpus()};
     if (full) argv.push_back("--full");
     return RunCommand(argv);
   }
@@ -1058,11 +1108,13 @@ TEST_F(ViewsOracleTest, LiveBatchFullAndIncrementalEqualPostgres) {
   ApplyWorkload(gen.Round(100, false), "raw only, round 3");
   std::string target = Sql("SELECT pg_current_wal_insert_lsn()");
   ASSERT_TRUE(WaitFor(
-      [&] {
-        return !run_->Running() || Sql("SELECT coalesce((SELECT confirmed_flush_lsn >= '" + target +
-                                       "'::pg_lsn FROM pg_replication_slots WHERE slot_name = 'cdcpipe'), false)") == "t";
-      },
-      120000) && run_->Running())
+                  [&] {
+                    return !run_->Running() ||
+                           Sql("SELECT coalesce((SELECT confirmed_flush_lsn >= '" + target +
+                               "'::pg_lsn FROM pg_replication_slots WHERE slot_name = 'cdcpipe'), false)") == "t";
+                  },
+                  120000) &&
+              run_->Running())
       << ReadFile(run_log_);
   ASSERT_NO_FATAL_FAILURE(StopRun());
   started = NowMs();
@@ -1080,8 +1132,9 @@ TEST_F(ViewsOracleTest, LiveBatchFullAndIncrementalEqualPostgres) {
 
   std::string all;
   for (const auto& s : summaries_) all += s + "\n";
-  std::printf("[oracle] %s\n%s[oracle] largest accepted float difference (relative, absolute below 1): double %g, real %g\n", Seed().c_str(),
-              all.c_str(), g_max_double_deviation, g_max_real_deviation);
+  std::printf(
+      "[oracle] %s\n%s[oracle] largest accepted float difference (relative, absolute below 1): double %g, real %g\n",
+      Seed().c_str(), all.c_str(), g_max_double_deviation, g_max_real_deviation);
 }
 
 }  // namespace

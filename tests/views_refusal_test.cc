@@ -12,8 +12,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <sstream>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -36,17 +36,22 @@ struct Case {
 };
 
 // A valid view, placed before some of the bad ones so that line numbers count across statements.
-const char* kValid = "-- a valid view first\nCREATE VIEW fine AS\n  SELECT status, count(*) AS n FROM orders GROUP BY status;\n\n";
+const char* kValid =
+    "-- a valid view first\nCREATE VIEW fine AS\n  SELECT status, count(*) AS n FROM orders GROUP BY status;\n\n";
 
 std::vector<Case> Cases() {
   return {
       {"window_function",
-       "-- a window function\nCREATE VIEW ranked AS\n  SELECT status, count(*) OVER (PARTITION BY status) AS n\n  FROM orders;\n",
+       "-- a window function\nCREATE VIEW ranked AS\n  SELECT status, count(*) OVER (PARTITION BY status) AS n\n  FROM "
+       "orders;\n",
        {{{"count(*) OVER", "OVER ("}, "ranked", {"window", "OVER"}, {}}}},
       {"subquery_in_where",
        std::string(kValid) + "CREATE VIEW sub_where AS\n  SELECT status, count(*) AS n\n  FROM orders\n"
                              "  WHERE customer_id IN (SELECT id FROM customers WHERE vip)\n  GROUP BY status;\n",
-       {{{"customer_id IN", "IN (SELECT", "(SELECT id", "SELECT id"}, "sub_where", {"subquer", "sub-select", "subselect", "sublink"}, {}}}},
+       {{{"customer_id IN", "IN (SELECT", "(SELECT id", "SELECT id"},
+         "sub_where",
+         {"subquer", "sub-select", "subselect", "sublink"},
+         {}}}},
       {"subquery_in_from",
        "CREATE VIEW sub_from AS\n  SELECT s.status, count(*) AS n\n  FROM (SELECT status FROM orders WHERE qty > 1) s\n"
        "  GROUP BY s.status;\n",
@@ -58,22 +63,30 @@ std::vector<Case> Cases() {
        std::string(kValid) + "CREATE VIEW limited AS\n  SELECT id, amount FROM orders\n  LIMIT 10;\n",
        {{{"LIMIT", "10;"}, "limited", {"LIMIT"}, {}}}},
       {"three_table_join",
-       "CREATE VIEW three AS\n  SELECT c.country, count(*) AS n\n  FROM orders o\n  JOIN customers c ON o.customer_id = c.id\n"
+       "CREATE VIEW three AS\n  SELECT c.country, count(*) AS n\n  FROM orders o\n  JOIN customers c ON o.customer_id "
+       "= c.id\n"
        "  JOIN customers c2 ON c2.id = c.id\n  GROUP BY c.country;\n",
-       {{{"JOIN customers c2", "customers c2"}, "three", {"three", "more than", "two tables", "2 tables", "join"}, {}}}},
+       {{{"JOIN customers c2", "customers c2"},
+         "three",
+         {"three", "more than", "two tables", "2 tables", "join"},
+         {}}}},
       {"right_join",
-       "CREATE VIEW righty AS\n  SELECT c.country, count(*) AS n\n  FROM orders o RIGHT JOIN customers c ON o.customer_id = c.id\n"
+       "CREATE VIEW righty AS\n  SELECT c.country, count(*) AS n\n  FROM orders o RIGHT JOIN customers c ON "
+       "o.customer_id = c.id\n"
        "  GROUP BY c.country;\n",
        {{{"RIGHT JOIN", "orders o RIGHT", "customers c ON"}, "righty", {"RIGHT"}, {}}}},
       {"full_join",
-       "CREATE VIEW fully AS\n  SELECT c.country, count(*) AS n\n  FROM orders o FULL JOIN customers c ON o.customer_id = c.id\n"
+       "CREATE VIEW fully AS\n  SELECT c.country, count(*) AS n\n  FROM orders o FULL JOIN customers c ON "
+       "o.customer_id = c.id\n"
        "  GROUP BY c.country;\n",
        {{{"FULL JOIN", "orders o FULL", "customers c ON"}, "fully", {"FULL"}, {}}}},
       {"cross_join",
-       "CREATE VIEW crossed AS\n  SELECT c.country, count(*) AS n\n  FROM orders o CROSS JOIN customers c\n  GROUP BY c.country;\n",
+       "CREATE VIEW crossed AS\n  SELECT c.country, count(*) AS n\n  FROM orders o CROSS JOIN customers c\n  GROUP BY "
+       "c.country;\n",
        {{{"CROSS JOIN", "orders o CROSS", "customers c\n"}, "crossed", {"CROSS", "equi", "ON"}, {}}}},
       {"non_equi_join",
-       "CREATE VIEW nonequi AS\n  SELECT c.country, count(*) AS n\n  FROM orders o JOIN customers c ON o.customer_id < c.id\n"
+       "CREATE VIEW nonequi AS\n  SELECT c.country, count(*) AS n\n  FROM orders o JOIN customers c ON o.customer_id < "
+       "c.id\n"
        "  GROUP BY c.country;\n",
        {{{"o.customer_id < c.id", "< c.id"}, "nonequi", {"equi", "equal", "="}, {}}}},
       {"unknown_column",
@@ -81,7 +94,10 @@ std::vector<Case> Cases() {
        {{{"stauts"}, "typo", {"did you mean"}, {"stauts", "status"}}}},
       {"unknown_table",
        "CREATE VIEW nowhere AS\n  SELECT count(*) AS n\n  FROM ordres;\n",
-       {{{"ordres"}, "nowhere", {"does not exist", "unknown", "not captured", "no table", "did you mean"}, {"ordres"}}}},
+       {{{"ordres"},
+         "nowhere",
+         {"does not exist", "unknown", "not captured", "no table", "did you mean"},
+         {"ordres"}}}},
       {"table_not_captured",
        std::string(kValid) + "CREATE VIEW leak AS\n  SELECT owner, count(*) AS n\n  FROM secrets\n  GROUP BY owner;\n",
        {{{"secrets"}, "leak", {"captured", "--tables", "source.tables"}, {"secrets"}}}},
@@ -111,8 +127,12 @@ std::vector<Case> Cases() {
        "CREATE VIEW \"raw-kafka-data\" AS\n  SELECT status FROM orders;\n",
        {{{"\"raw-kafka-data\" AS", "CREATE VIEW"}, "raw-kafka-data", {"folder", "reserved"}, {}}}},
       {"duplicate_view_name",
-       "CREATE VIEW dup AS SELECT status FROM orders;\n-- the same name again\nCREATE VIEW dup AS SELECT country FROM customers;\n",
-       {{{"dup AS SELECT country", "CREATE VIEW dup AS SELECT country"}, "dup", {"duplicate", "twice", "more than once", "already"}, {}}}},
+       "CREATE VIEW dup AS SELECT status FROM orders;\n-- the same name again\nCREATE VIEW dup AS SELECT country FROM "
+       "customers;\n",
+       {{{"dup AS SELECT country", "CREATE VIEW dup AS SELECT country"},
+         "dup",
+         {"duplicate", "twice", "more than once", "already"},
+         {}}}},
       {"insert_statement",
        std::string(kValid) + "INSERT INTO orders(id) VALUES (1);\n",
        {{{"INSERT"}, "", {"INSERT "}, {}}}},  // the statement named as written, not as a parse node
@@ -120,8 +140,7 @@ std::vector<Case> Cases() {
       {"two_problems",
        "CREATE VIEW first_bad AS SELECT status FROM orders ORDER BY status;\n\n"
        "CREATE VIEW second_bad AS\n  SELECT nope FROM orders;\n",
-       {{{"ORDER BY", "status;"}, "first_bad", {"ORDER BY"}, {}},
-        {{"nope"}, "second_bad", {"nope"}, {}}}},
+       {{{"ORDER BY", "status;"}, "first_bad", {"ORDER BY"}, {}}, {{"nope"}, "second_bad", {"nope"}, {}}}},
   };
 }
 
@@ -159,8 +178,10 @@ class ViewsRefusalTest : public ::testing::Test {
 
   // Runs cdcpipe with a 15 s limit (a file that is wrongly accepted would make `run` run forever).
   CommandResult Cdcpipe(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {"timeout", "-s", "KILL", "15", CdcpipeBin()};
-    argv.insert(argv.end(), args.begin(), args.end());
+    std::string config = dir_ / "empty.yaml";  // settings from the flags alone, not ./cdcpipe.yaml
+    if (!std::filesystem::exists(config)) WriteFile(config, "");
+    std::vector<std::string> argv = {"timeout", "-s", "KILL", "15", CdcpipeBin(), args[0], "--config", config};
+    argv.insert(argv.end(), args.begin() + 1, args.end());
     return RunCommand(argv);
   }
 
@@ -168,8 +189,8 @@ class ViewsRefusalTest : public ::testing::Test {
   std::string CheckRefusal(const Case& c, const std::string& file, const CommandResult& r) {
     std::string wrong;
     if (r.exit_code != 2) {
-      wrong += "exit " + std::to_string(r.exit_code) + (r.exit_code == 137 ? " (still running after 15 s: the file was accepted)" : "") +
-               ", expected 2\n";
+      wrong += "exit " + std::to_string(r.exit_code) +
+               (r.exit_code == 137 ? " (still running after 15 s: the file was accepted)" : "") + ", expected 2\n";
     }
     // One record per problem: from one "<file>:<line>:" to the next or to the end of the line.
     std::vector<std::string> lines;
@@ -230,11 +251,11 @@ class ViewsRefusalTest : public ::testing::Test {
   std::string CheckNothingChanged(const std::string& out, const std::string& publications) {
     std::string wrong;
     // One query (each psql start costs ~0.3 s here): slots | publications | replica identities.
-    std::string state = Sql(
-        "SELECT (SELECT count(*) FROM pg_replication_slots WHERE database = current_database()) || '|' || "
-        "(SELECT coalesce(string_agg(pubname, ',' ORDER BY pubname), '') FROM pg_publication) || '|' || "
-        "(SELECT string_agg(relname || '=' || relreplident::text, ',' ORDER BY relname) FROM pg_class "
-        "WHERE relname IN ('customers', 'orders', 'secrets') AND relkind = 'r')");
+    std::string state =
+        Sql("SELECT (SELECT count(*) FROM pg_replication_slots WHERE database = current_database()) || '|' || "
+            "(SELECT coalesce(string_agg(pubname, ',' ORDER BY pubname), '') FROM pg_publication) || '|' || "
+            "(SELECT string_agg(relname || '=' || relreplident::text, ',' ORDER BY relname) FROM pg_class "
+            "WHERE relname IN ('customers', 'orders', 'secrets') AND relkind = 'r')");
     std::string slots = state.substr(0, state.find('|'));
     std::string rest = state.substr(state.find('|') + 1);
     std::string pubs = rest.substr(0, rest.find('|'));
@@ -280,7 +301,9 @@ TEST_F(ViewsRefusalTest, RunRefusesEachFileAndCreatesNothing) {
       std::printf("[refusal] run %s: %s", c.name.c_str(), r.err.c_str());
     } else {
       ADD_FAILURE() << "case " << c.name << ": `cdcpipe run --views " << file << "`:\n"
-                    << wrong << "--- file ---\n" << c.sql << "--- stderr ---\n" << r.err;
+                    << wrong << "--- file ---\n"
+                    << c.sql << "--- stderr ---\n"
+                    << r.err;
       CleanUp(out, "");
     }
   }
@@ -302,7 +325,9 @@ TEST_F(ViewsRefusalTest, BatchRefusesEachFileAndWritesNothing) {
       ++refused;
     } else {
       ADD_FAILURE() << "case " << c.name << ": `cdcpipe batch --views " << file << "`:\n"
-                    << wrong << "--- file ---\n" << c.sql << "--- stderr ---\n" << r.err;
+                    << wrong << "--- file ---\n"
+                    << c.sql << "--- stderr ---\n"
+                    << r.err;
       CleanUp(out, "cdcpipe");
     }
   }
