@@ -344,7 +344,8 @@ TEST_F(CaptureSetupTest, LegacyOffsetsTableIsHonouredReadOnly) {
 }
 
 // A crash after the slot was made but before the snapshot was durable: the marker says pending, even if a
-// legacy row for that slot name claims a finished snapshot, so the next start takes the snapshot again.
+// legacy row for that slot name claims a finished snapshot, so the next start takes the snapshot again:
+// it resumes after the rows the marker records as durable (issue 18) and reads the rest.
 TEST_F(CaptureSetupTest, PendingMarkerWinsOverALegacyRow) {
   Sql("CREATE TABLE public.cdcpipe_offsets (slot_name text PRIMARY KEY, snapshot_lsn pg_lsn NOT NULL, "
       "snapshot_completed_at timestamptz NOT NULL DEFAULT now());"
@@ -355,9 +356,10 @@ TEST_F(CaptureSetupTest, PendingMarkerWinsOverALegacyRow) {
   unsetenv("CDCPIPE_FAILPOINTS");
   FailpointReload();
   EXPECT_EQ(Marker("setup")["snapshot"], "pending");
+  uint64_t durable = Marker("setup").value("/position/rows"_json_pointer, uint64_t{0});
   uint64_t rows = 0;
   ASSERT_TRUE(Capture(Options(), &rows).ok());
-  EXPECT_EQ(rows, 18u);
+  EXPECT_EQ(durable + rows, 18u);
   EXPECT_EQ(Marker("setup")["snapshot"], "complete");
 }
 

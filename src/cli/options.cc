@@ -25,6 +25,7 @@ Result<jobs::CaptureOptions> CaptureOptionsFrom(const config::Config& c) {
   CDC_ASSIGN_OR_RETURN(o.snapshot, jobs::ParseSnapshotMode(c.source.snapshot));
   o.heartbeat = c.source.heartbeat;
   o.retained_wal_warn_bytes = c.source.retained_wal_warn_mb << 20;
+  o.snapshot_chunk_rows = c.source.snapshot_chunk_rows;
   o.state_uri = c.CaptureStateUri();
   o.state_store = StoreOptionsFrom(c);
   o.encoder.topic_prefix = c.kafka.topic_prefix;

@@ -8,10 +8,12 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/clock.h"
 #include "base/failpoint.h"
@@ -103,6 +105,23 @@ struct CaptureJob::Impl {
   event::ChangeEvent ev;
   std::vector<event::EncodedRecord> encoded;
 
+  // The snapshot in chunks (docs/CAPTURE.md, "Snapshot in chunks" and "Resuming").
+  bool resume = false;     // PrepareSlot: continue the pending snapshot in a new transaction
+  uint64_t chunk_seq = 0;  // chunks handed to the sink in this run
+  std::deque<std::pair<uint64_t, pg::SnapshotPosition>> chunks_pending;  // not yet known durable
+  int64_t position_saved_us = 0;
+  // The resume filter: one per resumed read (marker->resumes). A change of a row that a resumed read
+  // took from its own snapshot is dropped when that snapshot saw the change's transaction.
+  struct ResumeFilter {
+    pg::SnapshotPosition from;  // the read covers the rows after `from` up to the next filter's `from`
+    uint32_t xmax = 0;          // the snapshot's xmax and in-progress transactions (32-bit xids)
+    std::vector<uint32_t> xip;
+    Lsn wal_insert_lsn;         // no transaction committed after it is in the snapshot
+  };
+  std::vector<ResumeFilter> filters;
+  Lsn filter_until;  // the highest wal_insert_lsn: later transactions are never filtered
+  std::unordered_map<uint32_t, std::pair<std::shared_ptr<const event::TableSchema>, pg::PrimaryKey>> filter_keys;
+
   // Latency log: transactions not yet durable (end LSN, commit time).
   std::FILE* latency_file = nullptr;
   struct PendingLatency {
@@ -129,7 +148,10 @@ struct CaptureJob::Impl {
   Status LoadMarker();
   Status PrepareSlot(bool* need_snapshot, std::optional<pg::CreatedSlot>* created,
                      std::optional<pg::ReplicationStream>* stream);
-  Status Snapshot(const pg::CreatedSlot& created);
+  Status Snapshot(const pg::CreatedSlot* created);
+  Status SaveDurablePosition(bool force);
+  Status BuildFilters();
+  Result<bool> Filtered(event::Op op, const std::shared_ptr<const event::TableSchema>& table);
   Status Stream(std::optional<pg::ReplicationStream> stream, Lsn start);
   Status StreamSession(pg::ReplicationStream& stream, Lsn start, bool* streamed_something);
   Status HandleMessage(std::string_view payload, Lsn wal_start);
@@ -247,15 +269,23 @@ Status CaptureJob::Impl::PrepareSlot(bool* need_snapshot, std::optional<pg::Crea
   bool want_snapshot = opts.snapshot != SnapshotMode::kNever;
   *need_snapshot = false;
   if (exists && want_snapshot && !snapshot_done) {
-    log::Warn(kComponent, "slot \"{}\" exists but its snapshot never completed: dropping it and starting over",
-              opts.slot);
-    CDC_RETURN_IF_ERROR(c.ExecParams("SELECT pg_drop_replication_slot($1)", {opts.slot}).status());
-    exists = false;
+    // An interrupted snapshot continues where its durable rows end, in a new transaction (its exported
+    // snapshot died with the last run), unless it stopped inside a table without a primary key.
+    if (marker && marker->snapshot_lsn.valid() && (!marker->position || marker->position->resumable)) {
+      resume = true;
+      *need_snapshot = true;
+    } else {
+      log::Warn(kComponent, "slot \"{}\" exists but its snapshot never completed{}: dropping it and starting over",
+                opts.slot,
+                marker && marker->position ? " and stopped inside a table without a primary key" : "");
+      CDC_RETURN_IF_ERROR(c.ExecParams("SELECT pg_drop_replication_slot($1)", {opts.slot}).status());
+      exists = false;
+    }
   }
   if (!exists) {
     // Pending before the slot exists, so that a crash from here on is seen as an unfinished snapshot
     // (a marker left by an older slot of that name would otherwise say "complete").
-    marker = SnapshotMarker{opts.slot, plan.database, system_id, false, Lsn(), ""};
+    marker = SnapshotMarker{opts.slot, plan.database, system_id, false, Lsn(), "", std::nullopt, {}};
     Status st = state->Write(*marker);
     if (st.ok()) st = FailpointHit("capture.before_create_slot");
     Result<pg::CreatedSlot> cs = st.ok() ? repl->CreateSlot(opts.slot, want_snapshot) : Result<pg::CreatedSlot>(st);
@@ -311,38 +341,223 @@ Status CaptureJob::Impl::WaitDurable(Lsn lsn) {
   }
 }
 
-Status CaptureJob::Impl::Snapshot(const pg::CreatedSlot& created) {
+Status CaptureJob::Impl::SaveDurablePosition(bool force) {
+  if (chunks_pending.empty()) return Status::OK();
+  int64_t now = MonoMicros();
+  if (!force && now - position_saved_us < 1000000) return Status::OK();  // at most once a second
+  position_saved_us = now;
+  std::optional<uint64_t> durable = sink->DurableSnapshotChunk();
+  if (!durable) {
+    // The sink tracks no chunks (Kafka): everything appended is durable once Flush succeeds.
+    for (Status last;;) {
+      Status st = sink->Flush(std::chrono::milliseconds(1000));
+      if (st.ok()) break;
+      if (!st.IsUnavailable()) return st;
+      if (ShutdownRequested()) return Status::Cancelled("stopped while waiting for the sink");
+      if (st.message() != last.message()) log::Warn(kComponent, "waiting for the destination: {}", st.ToString());
+      last = st;
+    }
+    durable = chunks_pending.back().first;
+  }
+  std::optional<pg::SnapshotPosition> pos;
+  while (!chunks_pending.empty() && chunks_pending.front().first <= *durable) {
+    pos = std::move(chunks_pending.front().second);
+    chunks_pending.pop_front();
+  }
+  if (!pos) return Status::OK();
+  marker->position = std::move(*pos);
+  CDC_RETURN_IF_ERROR(state->Write(*marker));
+  log::Debug(kComponent, "snapshot durable up to {} key ({}) ({} rows)", marker->position->table,
+             fmt::join(marker->position->key, ", "), marker->position->rows);
+  return Status::OK();
+}
+
+namespace {
+
+// "xmin:xmax:xip,..." (pg_snapshot's text, 64-bit xids) -> the 32-bit xmax and in-progress xids.
+bool ParsePgSnapshot(const std::string& text, uint32_t* xmax, std::vector<uint32_t>* xip) {
+  size_t a = text.find(':'), b = a == std::string::npos ? a : text.find(':', a + 1);
+  if (b == std::string::npos) return false;
+  try {
+    *xmax = static_cast<uint32_t>(std::stoull(text.substr(a + 1, b - a - 1)));
+    xip->clear();
+    for (size_t at = b + 1; at < text.size();) {
+      size_t comma = text.find(',', at);
+      if (comma == std::string::npos) comma = text.size();
+      xip->push_back(static_cast<uint32_t>(std::stoull(text.substr(at, comma - at))));
+      at = comma + 1;
+    }
+  } catch (const std::exception&) {
+    return false;
+  }
+  return true;
+}
+
+// Whether the committed transaction `xid` is visible to a snapshot (PostgreSQL's XidInMVCCSnapshot for
+// top-level xids, which is what the stream's Begin carries): before xmax and not in progress. xids are
+// compared modulo 2^32 like TransactionIdPrecedes; stream transactions are recent, so this is exact.
+bool VisibleTo(uint32_t xid, uint32_t xmax, const std::vector<uint32_t>& xip) {
+  if (static_cast<int32_t>(xid - xmax) >= 0) return false;
+  return std::find(xip.begin(), xip.end(), xid) == xip.end();
+}
+
+}  // namespace
+
+Status CaptureJob::Impl::BuildFilters() {
+  filters.clear();
+  filter_until = Lsn();
+  if (!marker) return Status::OK();
+  for (const SnapshotResume& r : marker->resumes) {
+    ResumeFilter f;
+    f.from = r.from;
+    f.wal_insert_lsn = r.view.wal_insert_lsn;
+    if (!ParsePgSnapshot(r.view.snapshot, &f.xmax, &f.xip)) {
+      return Status::Corruption(fmt::format("capture's snapshot marker {} has a bad resume snapshot '{}'",
+                                            state->Describe(opts.slot), r.view.snapshot));
+    }
+    if (f.from.table_index < tables.size() &&
+        f.from.table != tables[f.from.table_index]->schema + "." + tables[f.from.table_index]->table) {
+      return Status::FailedPrecondition(fmt::format(
+          "the initial snapshot was resumed at table {} but the captured tables changed since (now {} at that "
+          "place): stop, `cdcpipe capture --drop-slot` and start again",
+          f.from.table, tables[f.from.table_index]->schema + "." + tables[f.from.table_index]->table));
+    }
+    filter_until = std::max(filter_until, f.wal_insert_lsn);
+    filters.push_back(std::move(f));
+  }
+  return Status::OK();
+}
+
+Result<bool> CaptureJob::Impl::Filtered(event::Op op, const std::shared_ptr<const event::TableSchema>& table) {
+  if (filters.empty() || tx_commit_lsn > filter_until) return false;
+  std::string name = table->schema + "." + table->table;
+  size_t ti = 0;
+  while (ti < tables.size() && tables[ti]->schema + "." + tables[ti]->table != name) ++ti;
+  if (ti == tables.size()) return false;
+  if (op == event::Op::kTruncate) {
+    for (const ResumeFilter& f : filters) {
+      if (f.from.table_index <= ti && tx_commit_lsn <= f.wal_insert_lsn && VisibleTo(tx_xid, f.xmax, f.xip)) {
+        return Status::FailedPrecondition(fmt::format(
+            "{} was truncated while the initial snapshot was interrupted, and a resumed read already took its rows "
+            "after the truncate: the truncate cannot be placed; stop, `cdcpipe capture --drop-slot` and start again",
+            name));
+      }
+    }
+    return false;
+  }
+  const event::Row* row = op == event::Op::kDelete ? (ev.before ? &*ev.before : nullptr) : (ev.after ? &*ev.after : nullptr);
+  // The read that took this key: the last one whose start position is before it.
+  std::vector<std::string> key;
+  bool have_key = false;
+  for (size_t r = filters.size(); r-- > 0;) {
+    const ResumeFilter& f = filters[r];
+    bool after = ti > f.from.table_index || (ti == f.from.table_index && f.from.key.empty());
+    if (ti == f.from.table_index && !f.from.key.empty()) {
+      if (!have_key) {
+        auto& cached = filter_keys[table->relation_id];
+        if (cached.first != table) {
+          CDC_ASSIGN_OR_RETURN(pg::PrimaryKey pk, pg::LookupPrimaryKey(*conn, *table));
+          cached = {table, std::move(pk)};
+        }
+        const pg::PrimaryKey& pk = cached.second;
+        if (pk.names.empty() || !row) return Status::FailedPrecondition("no primary key to place a change of " + name);
+        for (size_t c : pk.index) {
+          if (c >= row->size() || (*row)[c].kind != event::Value::Kind::kText) {
+            return Status::FailedPrecondition("a change of " + name + " without its primary key value");
+          }
+          key.push_back((*row)[c].text);
+        }
+        have_key = true;
+      }
+      CDC_ASSIGN_OR_RETURN(int cmp, pg::CompareKeys(*conn, filter_keys[table->relation_id].second, key, f.from.key));
+      after = cmp > 0;
+    }
+    if (!after) continue;
+    return tx_commit_lsn <= f.wal_insert_lsn && VisibleTo(tx_xid, f.xmax, f.xip);
+  }
+  return false;  // read in the exported snapshot: every change of it is streamed
+}
+
+Status CaptureJob::Impl::Snapshot(const pg::CreatedSlot* created) {
+  const Lsn cp = marker->snapshot_lsn;
   pg::SnapshotOptions so;
-  so.snapshot_name = created.snapshot_name;
+  so.snapshot_name = created ? created->snapshot_name : "";
   so.tables = tables;
-  so.snapshot_lsn = created.consistent_point;
+  so.snapshot_lsn = cp;
+  so.chunk_rows = opts.snapshot_chunk_rows;
+  if (resume) {
+    pg::SnapshotPosition from;
+    if (marker->position) {
+      from = *marker->position;
+    } else if (!tables.empty()) {
+      from.table = tables[0]->schema + "." + tables[0]->table;
+    }
+    if (from.table_index > tables.size() ||
+        (from.table_index < tables.size() &&
+         from.table != tables[from.table_index]->schema + "." + tables[from.table_index]->table)) {
+      return Status::FailedPrecondition(fmt::format(
+          "the interrupted initial snapshot of slot \"{}\" stopped at table {}, but the captured tables changed "
+          "since: stop, `cdcpipe capture --drop-slot` and start again",
+          opts.slot, from.table));
+    }
+    log::Info(kComponent,
+              "resuming the initial snapshot of slot \"{}\" (consistent point {}) after {} durable rows, at table {} "
+              "after key ({}), in a new transaction",
+              opts.slot, cp.ToString(), from.rows, from.table.empty() ? "(end)" : from.table,
+              fmt::join(from.key, ", "));
+    so.resume_after = std::move(from);
+  }
   uint64_t n = 0;
-  auto rows = pg::ReadSnapshot(*conn, so, [&](const event::ChangeEvent& e) -> Status {
+  pg::SnapshotCallbacks cb;
+  cb.emit = [&](const event::ChangeEvent& e) -> Status {
     CDC_RETURN_IF_ERROR(Append(e));
     if ((++n & 1023) == 0) {
       CDC_RETURN_IF_ERROR(sink->Poll());
+      CDC_RETURN_IF_ERROR(SaveDurablePosition(false));
       CDC_FAILPOINT("capture.during_snapshot");
     }
     return Status::OK();
-  });
+  };
+  cb.chunk_done = [&](const pg::SnapshotPosition& p) -> Status {
+    uint64_t seq = ++chunk_seq;
+    CDC_RETURN_IF_ERROR(sink->EndSnapshotChunk(seq, SerializeSnapshotPosition(cp, p)));
+    chunks_pending.emplace_back(seq, p);
+    return SaveDurablePosition(false);
+  };
+  if (resume) {
+    // Recorded before any row of the new transaction is emitted: the stream must filter with it from now
+    // on, whatever happens next.
+    cb.started = [&](const pg::SnapshotView& v) -> Status {
+      marker->resumes.push_back({*so.resume_after, v});
+      CDC_RETURN_IF_ERROR(state->Write(*marker));
+      return BuildFilters();
+    };
+  }
+  auto rows = pg::ReadSnapshot(*conn, so, cb);
   if (!rows.ok()) return rows.status();
-  CDC_RETURN_IF_ERROR(sink->EndTransaction(created.consistent_point));
-  last_end_lsn = created.consistent_point;
-  CDC_RETURN_IF_ERROR(WaitDurable(created.consistent_point));
+  CDC_RETURN_IF_ERROR(sink->EndTransaction(cp));
+  last_end_lsn = cp;
+  CDC_RETURN_IF_ERROR(WaitDurable(cp));
   CDC_FAILPOINT("capture.before_snapshot_marker");
   marker->complete = true;
-  marker->snapshot_lsn = created.consistent_point;
   marker->completed_at = UtcNow();
+  marker->position.reset();
   CDC_RETURN_IF_ERROR(state->Write(*marker));
   {
     std::lock_guard<std::mutex> l(stats_mu);
     stats.snapshot_rows = *rows;
   }
-  log::Info(kComponent, "snapshot complete: {} rows, streaming from {}", *rows, created.consistent_point.ToString());
+  log::Info(kComponent, "snapshot complete: {} rows{}, streaming from {}", *rows, resume ? " (resumed)" : "",
+            cp.ToString());
   return Status::OK();
 }
 
 Status CaptureJob::Impl::EmitRow(event::Op op, const std::shared_ptr<const event::TableSchema>& table, Lsn lsn) {
+  if (!filters.empty()) {
+    // Before order_in_tx is counted: the filter is deterministic, so a replay counts the same events.
+    CDC_ASSIGN_OR_RETURN(bool filtered, Filtered(op, table));
+    if (filtered) return Status::OK();
+  }
   ev.op = op;
   ev.table = table;
   ev.xid = tx_xid;
@@ -671,14 +886,15 @@ Status CaptureJob::Run() {
   std::optional<pg::ReplicationStream> stream;
   CDC_RETURN_IF_ERROR(im.PrepareSlot(&need_snapshot, &created, &stream));
   Lsn start;
+  CDC_RETURN_IF_ERROR(im.BuildFilters());
   if (need_snapshot) {
-    Status st = im.Snapshot(*created);
+    Status st = im.Snapshot(created ? &*created : nullptr);
     if (st.IsCancelled()) {
-      log::Info(kComponent, "stopped during the snapshot; the next start takes it again");
+      log::Info(kComponent, "stopped during the snapshot; the next start resumes it");
       return Status::OK();
     }
     CDC_RETURN_IF_ERROR(st);
-    start = created->consistent_point;
+    start = im.marker->snapshot_lsn;
   } else if (created) {
     start = created->consistent_point;
   }

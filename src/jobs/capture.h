@@ -11,10 +11,15 @@
 //    marker) lives in state_uri (jobs/capture_state.h).
 // 2. Slot: created with an exported snapshot when missing (a publication or replica identity this
 //    run changed is put back if that fails). With snapshot mode initial, an existing slot without a
-//    completed marker (a crash during the snapshot) is dropped and created again.
-// 3. Snapshot: every table is read in the exported snapshot and emitted as op `r`; the snapshot ends
-//    with EndTransaction(consistent point); once the sink says it is durable, the marker in state_uri
-//    is set to complete. Streaming then starts at the consistent point: no gap, no duplicate.
+//    completed marker (a crash during the snapshot) is kept and the snapshot resumed (3), unless it
+//    stopped inside a table without a primary key: then the slot is dropped and created again.
+// 3. Snapshot: every table is read in chunks in the exported snapshot and emitted as op `r`; after each
+//    chunk EndSnapshotChunk, and the position of the last durable chunk is saved in the marker. A
+//    resumed snapshot reads the rest in a new transaction whose snapshot is recorded in the marker
+//    first; the stream then drops the changes that snapshot already holds (docs/CAPTURE.md,
+//    "Resuming an interrupted snapshot"). The snapshot ends with EndTransaction(consistent point);
+//    once the sink says it is durable, the marker is set to complete. Streaming then starts at the
+//    consistent point: no gap, no duplicate.
 // 4. Streaming: pgoutput messages are decoded and turned into events one at a time (a transaction
 //    is never buffered: memory stays bounded however large it is); each Commit calls
 //    EndTransaction(end LSN). The flushed LSN sent to PostgreSQL is only ever the sink's DurableLsn()
@@ -86,6 +91,9 @@ struct CaptureOptions {
   std::chrono::milliseconds heartbeat{10000};
   // Warn when the slot retains more WAL than this. Default 1 GiB.
   uint64_t retained_wal_warn_bytes = 1ull << 30;
+  // Rows per chunk of the initial snapshot (pg/snapshot_reader.h). Default 10000 (docs/CAPTURE.md says
+  // why). REQUIRES: > 0.
+  uint64_t snapshot_chunk_rows = 10000;
   // Standby status updates are sent at least this often (and when the server asks). Default 10 s.
   std::chrono::milliseconds status_interval{10000};
   // Reconnect backoff: first wait, doubled up to the maximum. Defaults 200 ms and 10 s.

@@ -12,7 +12,44 @@ constexpr int kFormat = 1;
 
 std::string KeyOf(const std::string& slot) { return "slot-" + slot + ".json"; }
 
+nlohmann::json PositionJson(const pg::SnapshotPosition& p) {
+  return {{"table_index", p.table_index}, {"table", p.table}, {"key", p.key}, {"resumable", p.resumable},
+          {"rows", p.rows}};
+}
+
+std::optional<pg::SnapshotPosition> PositionFrom(const nlohmann::json& j) {
+  if (!j.is_object() || !j.contains("table_index") || !j["table_index"].is_number_unsigned() ||
+      !j.contains("key") || !j["key"].is_array()) {
+    return std::nullopt;
+  }
+  pg::SnapshotPosition p;
+  p.table_index = j["table_index"].get<size_t>();
+  p.table = j.value("table", std::string());
+  for (const auto& k : j["key"]) {
+    if (!k.is_string()) return std::nullopt;
+    p.key.push_back(k.get<std::string>());
+  }
+  p.resumable = j.value("resumable", false);
+  p.rows = j.value("rows", uint64_t{0});
+  return p;
+}
+
 }  // namespace
+
+std::string SerializeSnapshotPosition(Lsn snapshot_lsn, const pg::SnapshotPosition& position) {
+  nlohmann::json j = PositionJson(position);
+  j["snapshot_lsn"] = snapshot_lsn.ToString();
+  return j.dump();
+}
+
+Result<std::pair<Lsn, pg::SnapshotPosition>> ParseSnapshotPosition(std::string_view text) {
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  auto p = PositionFrom(j);
+  std::optional<Lsn> lsn;
+  if (p && j.contains("snapshot_lsn") && j["snapshot_lsn"].is_string()) lsn = Lsn::Parse(j["snapshot_lsn"].get<std::string>());
+  if (!p || !lsn) return Status::Corruption(fmt::format("bad snapshot position '{}'", text.substr(0, 200)));
+  return std::make_pair(*lsn, std::move(*p));
+}
 
 Result<std::unique_ptr<CaptureState>> CaptureState::Open(const std::string& uri, const store::StoreOptions& options) {
   if (uri.empty()) {
@@ -62,6 +99,22 @@ Result<std::optional<SnapshotMarker>> CaptureState::Read(const std::string& slot
   if (m.complete && !m.snapshot_lsn.valid()) return bad("is complete but has no snapshot_lsn");
   m.completed_at = str("completed_at");
   if (m.slot != slot) return bad("names slot '" + m.slot + "'");
+  if (j.contains("position")) {
+    m.position = PositionFrom(j["position"]);
+    if (!m.position) return bad("has a bad \"position\"");
+  }
+  if (j.contains("resumes")) {
+    if (!j["resumes"].is_array()) return bad("has a bad \"resumes\"");
+    for (const auto& r : j["resumes"]) {
+      auto from = r.is_object() && r.contains("from") ? PositionFrom(r["from"]) : std::nullopt;
+      std::optional<Lsn> wal;
+      if (r.is_object() && r.contains("wal_insert_lsn") && r["wal_insert_lsn"].is_string()) {
+        wal = Lsn::Parse(r["wal_insert_lsn"].get<std::string>());
+      }
+      if (!from || !wal || !r.contains("snapshot") || !r["snapshot"].is_string()) return bad("has a bad \"resumes\"");
+      m.resumes.push_back({std::move(*from), {r["snapshot"].get<std::string>(), *wal}});
+    }
+  }
   return std::optional<SnapshotMarker>(std::move(m));
 }
 
@@ -74,6 +127,15 @@ Status CaptureState::Write(const SnapshotMarker& m) {
   j["snapshot"] = m.complete ? "complete" : "pending";
   if (m.snapshot_lsn.valid()) j["snapshot_lsn"] = m.snapshot_lsn.ToString();
   if (!m.completed_at.empty()) j["completed_at"] = m.completed_at;
+  if (m.position) j["position"] = PositionJson(*m.position);
+  if (!m.resumes.empty()) {
+    j["resumes"] = nlohmann::json::array();
+    for (const auto& r : m.resumes) {
+      j["resumes"].push_back({{"from", PositionJson(r.from)},
+                              {"snapshot", r.view.snapshot},
+                              {"wal_insert_lsn", r.view.wal_insert_lsn.ToString()}});
+    }
+  }
   Status st = store_->Put(KeyOf(m.slot), j.dump() + "\n");
   return st.ok() ? st : st.WithContext("writing capture's snapshot marker " + Describe(m.slot));
 }

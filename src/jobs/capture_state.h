@@ -6,7 +6,12 @@
 // snapshot of the slot was completed (made durable in the sink).
 //
 //   {"format":1,"slot":"cdcpipe","database":"shop","system_identifier":"7361...",
-//    "snapshot":"complete","snapshot_lsn":"0/16B3748","completed_at":"2026-11-25T10:00:00Z"}
+//    "snapshot":"complete","snapshot_lsn":"0/16B3748","completed_at":"2026-11-25T10:00:00Z",
+//    "position":{"table_index":1,"table":"public.orders","key":["41234"],"resumable":true,"rows":91234},
+//    "resumes":[{"from":{...position...},"snapshot":"812:815:813","wal_insert_lsn":"0/1A2B3C4"}]}
+//
+// `position` (while pending) is how far the snapshot's rows are durable in the sink; `resumes` lists
+// the reads that continued an interrupted snapshot in a new transaction (both optional).
 //
 // `snapshot` is "pending" from just before the slot is created until the snapshot is durable, then
 // "complete". A "pending" object (or none) for an existing slot means the previous run died during
@@ -23,13 +28,25 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/lsn.h"
 #include "base/status.h"
 #include "pg/connection.h"
+#include "pg/snapshot_reader.h"
 #include "store/object_store.h"
 
 namespace cdc::jobs {
+
+// One resumed read of an interrupted snapshot (docs/CAPTURE.md, "Resuming"): it read the rows after
+// `from` (up to the next resume's `from`, or to the end) in a new transaction whose snapshot is `view`.
+// The stream drops the changes of those rows made by transactions that `view` saw.
+struct SnapshotResume {
+  pg::SnapshotPosition from;
+  pg::SnapshotView view;
+};
 
 struct SnapshotMarker {
   std::string slot;
@@ -38,7 +55,17 @@ struct SnapshotMarker {
   bool complete = false;          // false = "pending"
   Lsn snapshot_lsn;               // the slot's consistent point; invalid while unknown
   std::string completed_at;       // RFC 3339 UTC, when complete
+  // Pending: how far the snapshot's rows are durable in the sink (none: nothing yet).
+  std::optional<pg::SnapshotPosition> position;
+  // Every resumed read, in order; kept after completion (the stream filters with them).
+  std::vector<SnapshotResume> resumes;
 };
+
+// A chunk position as it travels with the records (RecordSink::EndSnapshotChunk) and into the raw
+// checkpoint of `cdcpipe run`: JSON {"snapshot_lsn", "table_index", "table", "key", "resumable", "rows"}.
+// `snapshot_lsn` ties it to one slot (its consistent point).
+std::string SerializeSnapshotPosition(Lsn snapshot_lsn, const pg::SnapshotPosition& position);
+Result<std::pair<Lsn, pg::SnapshotPosition>> ParseSnapshotPosition(std::string_view text);
 
 class CaptureState {
  public:

@@ -56,6 +56,7 @@ std::string SerializeBatchPlan(const BatchPlan& plan) {
                {"files", plan.files},
                {"sourceLsn", plan.source_lsn.valid() ? plan.source_lsn.ToString() : ""},
                {"sourceSkip", plan.source_skip}};
+  if (!plan.snapshot_position.empty()) meta["snapshotPosition"] = plan.snapshot_position;
   return "v1\n" + meta.dump() + "\n" + OffsetsToJson(plan.start).dump() + "\n" + OffsetsToJson(plan.end).dump();
 }
 
@@ -85,6 +86,7 @@ Result<BatchPlan> ParseBatchPlan(std::string_view data, std::string_view name) {
       plan.source_lsn = *parsed;
     }
     plan.source_skip = meta.at("sourceSkip").get<uint64_t>();
+    if (meta.contains("snapshotPosition")) plan.snapshot_position = meta.at("snapshotPosition").get<std::string>();
     CDC_ASSIGN_OR_RETURN(plan.start, OffsetsFromJson(json::parse(lines[2]), name));
     CDC_ASSIGN_OR_RETURN(plan.end, OffsetsFromJson(json::parse(lines[3]), name));
   } catch (const json::exception& e) {
@@ -180,6 +182,7 @@ Status RawSink::Recover() {
     recovery_.next = plan.end;
     recovery_.source_lsn = plan.source_lsn;
     recovery_.source_skip = plan.source_skip;
+    recovery_.snapshot_position = plan.snapshot_position;
     // Every path the log still names, withdrawn ones included (like Spark's sink, a "delete" entry does
     // not remove the file; once a compaction forgets the path, the file is an orphan and goes).
     for (int64_t id : log_.ValidBatches(last)) {

@@ -53,6 +53,9 @@ struct BatchPlan {
   // transaction (a transaction may span batches). Invalid/0 for `stream`.
   Lsn source_lsn;
   uint64_t source_skip = 0;
+  // Embedded `run` during the initial snapshot: where the snapshot resumes after this batch (the
+  // position of the chunk that ends the batch, jobs/capture_state.h; opaque here). Empty otherwise.
+  std::string snapshot_position;
 };
 
 // Serialises a plan (docs/STREAM.md: "v1", a metadata line, the start offsets, the end offsets).
@@ -98,6 +101,7 @@ struct RecoveryInfo {
   PartitionOffsets next;                  // next offset per topic-partition after the last commit
   Lsn source_lsn;                         // the committed source position (run), see BatchPlan
   uint64_t source_skip = 0;
+  std::string snapshot_position;          // of the last committed batch, see BatchPlan
   std::optional<BatchPlan> pending;       // the plan of batch last_committed + 1, if one was written
   uint64_t orphans_deleted = 0;
 };

@@ -2,7 +2,11 @@
 #include "jobs/run.h"
 
 #include <algorithm>
+#include <iterator>
 #include <thread>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -131,6 +135,41 @@ Status CompleteSnapshotMarker(const CaptureOptions& c, Lsn committed) {
   return state->Write(*m);
 }
 
+// A committed snapshot chunk (the position of the last committed batch) is where the interrupted snapshot
+// continues: capture resumes after it when the slot and its pending marker are still there. The marker
+// is set to that position here because the last run may have died between committing the batch and
+// saving the position. Returns false when the snapshot cannot continue (then its committed rows are
+// withdrawn and it starts over), with the marker's position cleared so that nothing resumes past them.
+Result<bool> ResumeSnapshotMarker(const CaptureOptions& c, const std::string& committed_position) {
+  CDC_ASSIGN_OR_RETURN(auto state, CaptureState::Open(c.state_uri, c.state_store));
+  CDC_ASSIGN_OR_RETURN(std::optional<SnapshotMarker> m, state->Read(c.slot));
+  if (!m || m->complete) return false;
+  bool resumable = false;
+  auto parsed = ParseSnapshotPosition(committed_position);
+  if (parsed.ok() && parsed->second.resumable && parsed->first == m->snapshot_lsn) {
+    CDC_ASSIGN_OR_RETURN(pg::PgConnection conn, pg::PgConnection::Connect(c.conninfo));
+    CDC_ASSIGN_OR_RETURN(pg::PgResult r, conn.ExecParams("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 "
+                                                         "AND database = current_database()",
+                                                         {c.slot}));
+    resumable = r.rows() == 1;
+  }
+  if (resumable) {
+    const pg::SnapshotPosition& p = parsed->second;
+    if (!m->position || m->position->rows != p.rows) {
+      log::Info(kComponent, "the committed output holds the initial snapshot up to {} key ({}) ({} rows): capture "
+                "resumes after it", p.table.empty() ? "(end)" : p.table, fmt::join(p.key, ", "), p.rows);
+      m->position = p;
+      CDC_RETURN_IF_ERROR(state->Write(*m));
+    }
+    return true;
+  }
+  if (m->position) {
+    m->position.reset();
+    CDC_RETURN_IF_ERROR(state->Write(*m));
+  }
+  return false;
+}
+
 }  // namespace
 
 Pipeline::Pipeline(RunOptions options) : options_(std::move(options)) {
@@ -219,11 +258,20 @@ Status Pipeline::RunEmbedded() {
   std::unique_ptr<RawSink> sink = std::move(*opened);
   const RecoveryInfo& rec = sink->recovery();
 
-  // A previous run stopped during the initial snapshot after committing some of its rows: capture takes
-  // the snapshot again (a new exported snapshot, other rows), so withdraw what was committed of the old
-  // one first (Spark "delete" entries), else those rows would be there twice.
+  // A previous run stopped during the initial snapshot after committing some of its chunks: capture
+  // resumes after the last committed one (ResumeSnapshotMarker). Only when it cannot (it stopped inside
+  // a table without a primary key, the slot is gone, or an older version committed the rows) does it
+  // take the snapshot again, and what was committed of the old one is withdrawn first (Spark "delete"
+  // entries), else those rows would be there twice.
   uint64_t committed_skip = rec.source_skip;
-  if (!rec.source_lsn.valid() && rec.source_skip > 0) {
+  bool resumes = false;
+  if (!rec.source_lsn.valid() && !rec.snapshot_position.empty()) {
+    auto r = ResumeSnapshotMarker(options_.capture, rec.snapshot_position);
+    CDC_RETURN_IF_ERROR(r.status());
+    resumes = *r;
+    if (resumes) committed_skip = 0;
+  }
+  if (!resumes && !rec.source_lsn.valid() && rec.source_skip > 0) {
     BatchPlan withdraw;
     withdraw.batch_id = sink->next_batch_id();
     withdraw.end = rec.next;
@@ -253,10 +301,16 @@ Status Pipeline::RunEmbedded() {
   uint64_t tx_records = 0;      // records taken since that marker (cumulative across batches)
   if (rec.source_lsn.valid() && skip > 0) tx_records = skip;
   Lsn durable = rec.source_lsn;
-  // Until the first end marker of a fresh pipeline, capture is taking the initial snapshot: a stop or a
-  // crash makes it take the snapshot again, so its rows are committed only with its end marker (or, for
-  // a snapshot larger than max_batch_rows, in full batches, which a restart withdraws; see above).
+  // Until the first end marker of a fresh pipeline, capture is taking the initial snapshot in chunks:
+  // only whole chunks are committed (a batch ends at a chunk end and carries its position), because a
+  // restart continues after the last committed chunk. Memory: at most max_batch_rows plus one chunk of
+  // events wait here.
   bool in_snapshot = !rec.source_lsn.valid();
+  size_t chunk_events = 0;        // events before the last chunk end (0: none since the last commit)
+  uint64_t chunk_seq = 0;         // that chunk's number and position
+  std::string chunk_position;
+  uint64_t chunk_tx_records = 0;  // tx_records at that chunk end
+  std::map<std::string, int64_t> chunk_offsets;  // next_offset at that chunk end
   {
     std::lock_guard<std::mutex> l(stats_mu_);
     stats_.durable_lsn = durable;
@@ -293,23 +347,40 @@ Status Pipeline::RunEmbedded() {
     state_.Update([&](PipelineState& s) { s.last_committed_lsn = lsn.ToString(); });
   };
 
+  // Commits all events, or during the snapshot the events up to the last chunk end (the rest waits for
+  // the next chunk end, or is dropped at a stop: the resumed snapshot reads it again).
   auto commit = [&]() -> Status {
     BatchPlan plan;
     plan.batch_id = sink->next_batch_id();
-    for (const RawEvent& e : events) {
-      auto& s = plan.start[e.topic];
-      if (!s.count(0)) s[0] = e.offset;
+    size_t n = in_snapshot ? chunk_events : events.size();
+    for (size_t i = 0; i < n; ++i) {
+      auto& s = plan.start[events[i].topic];
+      if (!s.count(0)) s[0] = events[i].offset;
     }
-    for (const auto& [topic, off] : next_offset) plan.end[topic][0] = off;
+    for (const auto& [topic, off] : in_snapshot ? chunk_offsets : next_offset) plan.end[topic][0] = off;
     plan.source_lsn = tx_lsn;
-    plan.source_skip = tx_records;
+    plan.source_skip = in_snapshot ? chunk_tx_records : tx_records;
+    if (in_snapshot) plan.snapshot_position = chunk_position;
+    std::vector<RawEvent> tail;
+    if (n < events.size()) {
+      tail.assign(std::make_move_iterator(events.begin() + n), std::make_move_iterator(events.end()));
+      events.erase(events.begin() + static_cast<std::ptrdiff_t>(n), events.end());
+    }
     CDC_RETURN_IF_ERROR(sink->Commit(plan, events));
     {
       std::lock_guard<std::mutex> l(stats_mu_);
       ++stats_.batches;
       stats_.rows += events.size();
     }
-    events.clear();
+    events.clear();  // keeps its capacity for the next batch
+    if (!tail.empty()) {
+      std::move(tail.begin(), tail.end(), std::back_inserter(events));
+      batch_start_us = MonoMicros();
+    }
+    if (in_snapshot) {
+      channel.MarkSnapshotChunkDurable(chunk_seq);
+      chunk_events = 0;
+    }
     mark_durable(tx_lsn);
     return Status::OK();
   };
@@ -324,8 +395,17 @@ Status Pipeline::RunEmbedded() {
     if (stopping) timeout = std::chrono::milliseconds(20);
     std::optional<log::ChannelItem> item = channel.Pop(timeout);
     bool drained = !item && channel.closed() && channel.size() == 0;
+    bool chunk_ended = false;
     if (item) {
-      if (item->end_of_transaction) {
+      if (item->snapshot_chunk > 0) {
+        chunk_ended = true;
+        chunk_events = events.size();
+        chunk_seq = item->snapshot_chunk;
+        chunk_position = std::move(item->snapshot_position);
+        chunk_tx_records = tx_records;
+        chunk_offsets = next_offset;
+        if (events.empty()) channel.MarkSnapshotChunkDurable(chunk_seq);  // all its events are committed
+      } else if (item->end_of_transaction) {
         if (skip > 0) {
           log::Warn(kComponent, "the transaction ending at {} had fewer records than were committed ({} left to skip)",
                     item->end_lsn.ToString(), skip);
@@ -334,6 +414,7 @@ Status Pipeline::RunEmbedded() {
         tx_lsn = item->end_lsn;
         tx_records = 0;
         in_snapshot = false;
+        chunk_events = 0;
         if (events.empty()) mark_durable(tx_lsn);  // every record before it is committed
       } else if (skip > 0) {
         --skip;
@@ -358,7 +439,7 @@ Status Pipeline::RunEmbedded() {
     bool due = !events.empty() &&
                (stopping || drained || events.size() >= oo.max_batch_rows ||
                 MonoMicros() - batch_start_us >= static_cast<int64_t>(oo.trigger.count()) * 1000);
-    if (in_snapshot && events.size() < oo.max_batch_rows) due = false;
+    if (in_snapshot && (chunk_events == 0 || !(stopping || drained || chunk_ended))) due = false;
     if (due) {
       Status st = commit();
       if (!st.ok()) {

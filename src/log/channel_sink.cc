@@ -36,6 +36,19 @@ Status ChannelSink::EndTransaction(Lsn end_lsn) {
   return Push(std::move(item));
 }
 
+Status ChannelSink::EndSnapshotChunk(uint64_t chunk, const std::string& position) {
+  ChannelItem item;
+  item.snapshot_chunk = chunk;
+  item.snapshot_position = position;
+  return Push(std::move(item));
+}
+
+void ChannelSink::MarkSnapshotChunkDurable(uint64_t chunk) {
+  uint64_t prev = durable_chunk_.load(std::memory_order_relaxed);
+  while (chunk > prev && !durable_chunk_.compare_exchange_weak(prev, chunk, std::memory_order_release)) {
+  }
+}
+
 Status ChannelSink::Poll() {
   std::lock_guard lock(mu_);
   return failure_;

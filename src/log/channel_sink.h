@@ -25,10 +25,14 @@
 namespace cdc::log {
 
 struct ChannelItem {
-  // True: end of a source transaction (`end_lsn` set, `record` empty). False: a record.
+  // True: end of a source transaction (`end_lsn` set, `record` empty). False: a record (or a chunk end).
   bool end_of_transaction = false;
   Lsn end_lsn;
   Record record;
+  // > 0: the end of snapshot chunk `snapshot_chunk` (`record` empty), `snapshot_position` as given to
+  // EndSnapshotChunk.
+  uint64_t snapshot_chunk = 0;
+  std::string snapshot_position;
 };
 
 class ChannelSink final : public RecordSink {
@@ -40,6 +44,10 @@ class ChannelSink final : public RecordSink {
   Status Append(Record record) override;
   Status EndTransaction(Lsn end_lsn) override;
   Lsn DurableLsn() const override { return Lsn(durable_.load(std::memory_order_acquire)); }
+  Status EndSnapshotChunk(uint64_t chunk, const std::string& position) override;
+  std::optional<uint64_t> DurableSnapshotChunk() const override {
+    return durable_chunk_.load(std::memory_order_acquire);
+  }
   Status Poll() override;
   // Waits until the consumer marked the last EndTransaction LSN durable (records after the last
   // EndTransaction are not counted), or timeout -> Unavailable.
@@ -50,6 +58,8 @@ class ChannelSink final : public RecordSink {
   std::optional<ChannelItem> Pop(std::chrono::milliseconds timeout = std::chrono::milliseconds::max());
   // Everything up to end LSN `lsn` is durable downstream. Lower values are ignored (never backwards).
   void MarkDurable(Lsn lsn);
+  // Every record of snapshot chunk `chunk` is durable downstream (never backwards).
+  void MarkSnapshotChunkDurable(uint64_t chunk);
   // A permanent consumer error: the producer stops at its next call.
   void Fail(Status status);
   // The producer is done: consumers drain and then see nullopt.
@@ -68,6 +78,7 @@ class ChannelSink final : public RecordSink {
   Status failure_;
   Lsn last_end_lsn_;
   std::atomic<uint64_t> durable_{0};
+  std::atomic<uint64_t> durable_chunk_{0};
 };
 
 }  // namespace cdc::log

@@ -55,6 +55,18 @@ class RecordSink {
   // Waits until everything appended is durable or `timeout` passes (Unavailable then).
   virtual Status Flush(std::chrono::milliseconds timeout) = 0;
 
+  // Snapshot chunks (docs/CAPTURE.md, "Snapshot in chunks"): every record of snapshot chunk `chunk`
+  // (numbered from 1 in a run, increasing) was appended; `position` is where the snapshot resumes
+  // after it (opaque here). A sink that tracks chunks itself (the channel of `cdcpipe run`) reports
+  // the highest durable one with DurableSnapshotChunk(); the default tracks nothing (nullopt), and the
+  // caller then takes a successful Flush() as the proof that the chunk is durable.
+  virtual Status EndSnapshotChunk(uint64_t chunk, const std::string& position) {
+    (void)chunk;
+    (void)position;
+    return Status::OK();
+  }
+  virtual std::optional<uint64_t> DurableSnapshotChunk() const { return std::nullopt; }
+
   // Learns the topics before the first record (Kafka: looks up their partitions and leaders, so the
   // first transaction does not wait for that lookup). Best effort and bounded in time: a destination
   // that is not reachable yet is retried by Append as always. Default: nothing to do.

@@ -1,5 +1,7 @@
 #include "pg/snapshot_reader.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "base/clock.h"
@@ -89,14 +91,109 @@ Status ParseCopyTextRow(std::string_view line, size_t ncols, event::Row* row) {
   return Status::OK();
 }
 
-Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts,
-                              const std::function<Status(const event::ChangeEvent&)>& emit) {
+namespace {
+
+// How one table is cut into chunks: its primary key in index order, or heap page ranges.
+struct ChunkPlan {
+  struct KeyColumn {
+    std::string quoted;  // "\"id\""
+    std::string type;    // format_type with the typmod, for the literal's cast: "integer", "character(5)"
+    size_t index = 0;    // position in the table's column list (the COPY row)
+  };
+  std::vector<KeyColumn> key;    // empty: no primary key -> ctid ranges
+  uint64_t pages = 0;            // ctid ranges: the table's pages when its read began
+  uint64_t pages_per_chunk = 1;  // ctid ranges: about chunk_rows rows
+};
+
+Result<ChunkPlan> PlanChunks(PgConnection& conn, const event::TableSchema& table, uint64_t chunk_rows) {
+  ChunkPlan plan;
+  std::string oid = std::to_string(table.relation_id);
+  CDC_ASSIGN_OR_RETURN(PrimaryKey pk, LookupPrimaryKey(conn, table));
+  for (size_t i = 0; i < pk.names.size(); ++i) plan.key.push_back({conn.QuoteIdent(pk.names[i]), pk.types[i], pk.index[i]});
+  if (!plan.key.empty()) return plan;
+  // Pages of the relation now (not MVCC: pages added after the snapshot hold no row it sees, reading
+  // them costs a little and is harmless) and the rows per page from the last ANALYZE/VACUUM.
+  CDC_ASSIGN_OR_RETURN(PgResult p, conn.ExecParams(
+      "SELECT pg_relation_size($1::oid) / current_setting('block_size')::bigint, "
+      "CASE WHEN relpages > 0 AND reltuples > 0 THEN ceil(reltuples / relpages)::bigint ELSE 0 END "
+      "FROM pg_class WHERE oid = $1::oid",
+      {oid}));
+  if (p.rows() != 1) return Status::NotFound(fmt::format("table {}.{} (oid {}) is gone", table.schema, table.table, oid));
+  plan.pages = std::stoull(std::string(p.Get(0, 0)));
+  uint64_t per_page = std::stoull(std::string(p.Get(0, 1)));
+  // Never analyzed: assume 100 rows per 8 kB page (rows of ~80 bytes), so a chunk is not far above
+  // chunk_rows for narrow rows and below it for wide ones.
+  if (per_page == 0) per_page = 100;
+  plan.pages_per_chunk = std::max<uint64_t>(1, chunk_rows / per_page);
+  return plan;
+}
+
+}  // namespace
+
+Result<PrimaryKey> LookupPrimaryKey(PgConnection& conn, const event::TableSchema& table) {
+  PrimaryKey pk;
+  CDC_ASSIGN_OR_RETURN(PgResult k, conn.ExecParams(
+      "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_index i "
+      "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
+      "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+      "WHERE i.indrelid = $1::oid AND i.indisprimary ORDER BY k.n",
+      {std::to_string(table.relation_id)}));
+  for (int r = 0; r < k.rows(); ++r) {
+    std::string name(k.Get(r, 0));
+    auto col = std::find_if(table.columns.begin(), table.columns.end(),
+                            [&](const event::Column& c) { return c.name == name; });
+    if (col == table.columns.end()) return PrimaryKey{};  // the schema predates the key
+    pk.names.push_back(std::move(name));
+    pk.types.emplace_back(k.Get(r, 1));
+    pk.index.push_back(static_cast<size_t>(col - table.columns.begin()));
+  }
+  return pk;
+}
+
+Result<int> CompareKeys(PgConnection& conn, const PrimaryKey& key, const std::vector<std::string>& a,
+                        const std::vector<std::string>& b) {
+  if (a.size() != key.names.size() || b.size() != key.names.size()) {
+    return Status::InvalidArgument(fmt::format("comparing keys of {} and {} values for a key of {} columns", a.size(),
+                                               b.size(), key.names.size()));
+  }
+  std::string ra, rb;
+  std::vector<std::optional<std::string>> params;
+  for (size_t i = 0; i < key.names.size(); ++i) {
+    ra += fmt::format("{}CAST(${} AS {})", i ? ", " : "", i + 1, key.types[i]);
+    rb += fmt::format("{}CAST(${} AS {})", i ? ", " : "", key.names.size() + i + 1, key.types[i]);
+  }
+  for (const auto& v : a) params.emplace_back(v);
+  for (const auto& v : b) params.emplace_back(v);
+  CDC_ASSIGN_OR_RETURN(PgResult r, conn.ExecParams(fmt::format("SELECT CASE WHEN ROW({0}) < ROW({1}) THEN -1 WHEN "
+                                                               "ROW({0}) = ROW({1}) THEN 0 ELSE 1 END",
+                                                               ra, rb),
+                                                   params));
+  return std::stoi(std::string(r.Get(0, 0)));
+}
+
+Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, const SnapshotCallbacks& cb) {
+  if (opts.chunk_rows == 0) return Status::InvalidArgument("snapshot chunk_rows must be > 0");
+  if (opts.resume_after && !opts.resume_after->resumable) {
+    return Status::InvalidArgument("a snapshot position inside a table without a primary key cannot be resumed");
+  }
   CDC_RETURN_IF_ERROR(conn.Run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+  auto fail = [&](Status st) -> Status {
+    (void)conn.Run("ROLLBACK");
+    return st;
+  };
   if (!opts.snapshot_name.empty()) {
     Status st = conn.Run("SET TRANSACTION SNAPSHOT " + conn.QuoteLiteral(opts.snapshot_name));
-    if (!st.ok()) {
-      (void)conn.Run("ROLLBACK");
-      return st.WithContext("importing exported snapshot " + opts.snapshot_name);
+    if (!st.ok()) return fail(st.WithContext("importing exported snapshot " + opts.snapshot_name));
+  }
+  {
+    // The first statement takes the transaction's snapshot; the insert position read after it is at
+    // or after the commit record of every transaction the snapshot sees.
+    auto view = conn.Exec("SELECT pg_current_snapshot()::text, pg_current_wal_insert_lsn()::text");
+    if (!view.ok()) return fail(view.status().WithContext("reading the snapshot's transaction state"));
+    if (cb.started) {
+      SnapshotView v{std::string(view->Get(0, 0)), Lsn::Parse(view->Get(0, 1)).value_or(Lsn())};
+      Status st = cb.started(v);
+      if (!st.ok()) return fail(st);
     }
   }
   int64_t ts = opts.snapshot_time_us ? opts.snapshot_time_us : WallMicros();
@@ -104,18 +201,57 @@ Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts,
   event::ChangeEvent ev[2];
   int cur = 0;
   bool have_pending = false;
-  uint64_t total = 0;
-  auto fail = [&](Status st) -> Status {
-    (void)conn.Run("ROLLBACK");
-    return st;
+  // The end of the last chunk read, reported once the pending event (its last row) is emitted.
+  std::optional<SnapshotPosition> unreported;
+  SnapshotPosition pos;
+  if (opts.resume_after) pos = *opts.resume_after;
+  const uint64_t rows_before = pos.rows;
+  auto chunk_end = [&](SnapshotPosition p) -> Status {
+    if (!cb.chunk_done) return Status::OK();
+    if (have_pending) {
+      unreported = std::move(p);
+      return Status::OK();
+    }
+    return cb.chunk_done(p);
   };
-  for (const auto& table : opts.tables) {
+  auto emit_pending = [&](event::ChangeEvent& e) -> Status {
+    CDC_RETURN_IF_ERROR(cb.emit(e));
+    if (unreported) {
+      Status st = cb.chunk_done(*unreported);
+      unreported.reset();
+      return st;
+    }
+    return Status::OK();
+  };
+  for (size_t ti = pos.table_index; ti < opts.tables.size(); ++ti) {
+    const auto& table = opts.tables[ti];
+    std::string name = table->schema + "." + table->table;
     std::string qualified = conn.QuoteIdent(table->schema) + "." + conn.QuoteIdent(table->table);
+    std::vector<std::string> last_key;  // the key after which the next chunk starts
+    if (ti == pos.table_index && !pos.key.empty()) {
+      if (pos.table != name) {
+        return fail(Status::FailedPrecondition(fmt::format(
+            "the snapshot to resume stopped in table {} but table {} is captured at that place", pos.table, name)));
+      }
+      last_key = pos.key;
+    }
+    pos.table_index = ti;
+    pos.table = name;
+    pos.key.clear();
+    pos.resumable = true;
     uint64_t estimate = 0;
     if (opts.show_progress) {
       auto est = conn.ExecParams("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = $1",
                                  {std::to_string(table->relation_id)});
       if (est.ok() && est->rows() == 1) estimate = std::stoull(std::string(est->Get(0, 0)));
+    }
+    auto planned = PlanChunks(conn, *table, opts.chunk_rows);
+    if (!planned.ok()) return fail(planned.status().WithContext("snapshot of " + qualified));
+    const ChunkPlan& plan = *planned;
+    if (!last_key.empty() && last_key.size() != plan.key.size()) {
+      return fail(Status::FailedPrecondition(fmt::format(
+          "the snapshot to resume stopped at a key of {} columns in {}, whose primary key now has {}",
+          last_key.size(), qualified, plan.key.size())));
     }
     ProgressLine progress("snapshot " + table->table, estimate, "rows");
     std::string cols;
@@ -123,49 +259,120 @@ Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts,
       if (i) cols += ", ";
       cols += conn.QuoteIdent(table->columns[i].name);
     }
-    Status st = conn.CopyOutBegin(fmt::format("COPY {} ({}) TO STDOUT", qualified, cols));
-    if (!st.ok()) return fail(st.WithContext("snapshot of " + qualified));
-    uint64_t rows = 0;
-    for (;;) {
-      std::string_view line;
-      auto more = conn.CopyOutNext(&line);
-      if (!more.ok()) return fail(more.status().WithContext("snapshot of " + qualified));
-      if (!*more) break;
-      event::ChangeEvent& e = ev[cur];
-      if (!e.after) e.after.emplace();
-      st = ParseCopyTextRow(line, table->columns.size(), &*e.after);
+    std::string key_list;  // "k1, k2"
+    for (size_t i = 0; i < plan.key.size(); ++i) key_list += (i ? ", " : "") + plan.key[i].quoted;
+    uint64_t rows = 0, chunks = 0;
+    uint64_t next_page = 0;  // ctid ranges: the first page of the next chunk
+    bool table_done = false;
+    while (!table_done) {
+      std::string sql;
+      if (!plan.key.empty()) {
+        std::string where;
+        if (!last_key.empty()) {
+          std::string values;
+          for (size_t i = 0; i < plan.key.size(); ++i) {
+            values += fmt::format("{}CAST({} AS {})", i ? ", " : "", conn.QuoteLiteral(last_key[i]), plan.key[i].type);
+          }
+          where = fmt::format(" WHERE ({}) > ({})", key_list, values);
+        }
+        sql = fmt::format("COPY (SELECT {} FROM {}{} ORDER BY {} LIMIT {}) TO STDOUT", cols, qualified, where,
+                          key_list, opts.chunk_rows);
+      } else {
+        uint64_t end = next_page + plan.pages_per_chunk;
+        // The last range is open-ended: rows of pages added since the size was read are not in the
+        // snapshot anyway, and the range then covers the table whatever its size.
+        sql = end >= plan.pages
+                  ? fmt::format("COPY (SELECT {} FROM {} WHERE ctid >= '({},0)'::tid) TO STDOUT", cols, qualified,
+                                next_page)
+                  : fmt::format("COPY (SELECT {} FROM {} WHERE ctid >= '({},0)'::tid AND ctid < '({},0)'::tid) TO "
+                                "STDOUT",
+                                cols, qualified, next_page, end);
+        next_page = end;
+        table_done = end >= plan.pages;
+      }
+      Status st = conn.CopyOutBegin(sql);
       if (!st.ok()) return fail(st.WithContext("snapshot of " + qualified));
-      e.op = event::Op::kRead;
-      e.table = table;
-      e.before.reset();
-      e.lsn = opts.snapshot_lsn;
-      e.commit_lsn = opts.snapshot_lsn;
-      e.commit_time_us = ts;
-      e.snapshot = event::SnapshotMarker::kTrue;
-      e.order_in_tx = 0;
-      if (have_pending) {
-        st = emit(ev[1 - cur]);
+      ++chunks;
+      uint64_t chunk_rows = 0;
+      for (;;) {
+        std::string_view line;
+        auto more = conn.CopyOutNext(&line);
+        if (!more.ok()) return fail(more.status().WithContext("snapshot of " + qualified));
+        if (!*more) break;
+        event::ChangeEvent& e = ev[cur];
+        if (!e.after) e.after.emplace();
+        st = ParseCopyTextRow(line, table->columns.size(), &*e.after);
+        if (!st.ok()) return fail(st.WithContext("snapshot of " + qualified));
+        e.op = event::Op::kRead;
+        e.table = table;
+        e.before.reset();
+        e.lsn = opts.snapshot_lsn;
+        e.commit_lsn = opts.snapshot_lsn;
+        e.commit_time_us = ts;
+        e.snapshot = event::SnapshotMarker::kTrue;
+        e.order_in_tx = 0;
+        if (have_pending) {
+          st = emit_pending(ev[1 - cur]);
+          if (!st.ok()) return fail(st);
+        }
+        have_pending = true;
+        cur = 1 - cur;
+        ++rows;
+        ++chunk_rows;
+        if ((rows & 0xfff) == 0) {
+          progress.Update(rows);
+          if (ShutdownRequested()) return fail(Status::Cancelled("snapshot interrupted"));
+        }
+      }
+      pos.rows += chunk_rows;
+      if (!plan.key.empty()) {
+        if (chunk_rows < opts.chunk_rows) {
+          table_done = true;  // the last chunk of the table
+        } else {
+          // The last row read is the pending event (emitted once the next row is known).
+          const event::Row& last = *ev[1 - cur].after;
+          last_key.clear();
+          for (const auto& k : plan.key) {
+            const event::Value& v = last[k.index];
+            if (v.kind != event::Value::Kind::kText) {
+              return fail(Status::Corruption(fmt::format("snapshot of {}: primary key column {} is NULL",
+                                                         qualified, k.quoted)));
+            }
+            last_key.push_back(v.text);
+          }
+        }
+      }
+      if (!table_done) {
+        pos.key = plan.key.empty() ? std::vector<std::string>{std::to_string(next_page)} : last_key;
+        pos.resumable = !plan.key.empty();
+        st = chunk_end(pos);
         if (!st.ok()) return fail(st);
       }
-      have_pending = true;
-      cur = 1 - cur;
-      ++rows;
-      if ((rows & 0xfff) == 0) {
-        progress.Update(rows);
-        if (ShutdownRequested()) return fail(Status::Cancelled("snapshot interrupted"));
-      }
+      if (ShutdownRequested()) return fail(Status::Cancelled("snapshot interrupted"));
     }
-    total += rows;
-    log::Info("snapshot", "{}: {} rows", qualified, rows);
+    // The table is read: the next position is the start of the next table.
+    pos.table_index = ti + 1;
+    pos.table = ti + 1 < opts.tables.size() ? opts.tables[ti + 1]->schema + "." + opts.tables[ti + 1]->table : "";
+    pos.key.clear();
+    pos.resumable = true;
+    Status st = chunk_end(pos);
+    if (!st.ok()) return fail(st);
+    if (plan.key.empty()) {
+      log::Info("snapshot", "{}: {} rows in {} chunks of {} pages (no primary key: ctid ranges)", qualified, rows,
+                chunks, plan.pages_per_chunk);
+    } else {
+      log::Info("snapshot", "{}: {} rows in {} chunks of at most {} rows (keyset on ({}))", qualified, rows, chunks,
+                opts.chunk_rows, key_list);
+    }
   }
   if (have_pending) {
     event::ChangeEvent& last = ev[1 - cur];
     last.snapshot = event::SnapshotMarker::kLast;
-    Status st = emit(last);
+    Status st = emit_pending(last);
     if (!st.ok()) return fail(st);
   }
   CDC_RETURN_IF_ERROR(conn.Run("COMMIT"));
-  return total;
+  return pos.rows - rows_before;
 }
 
 }  // namespace cdc::pg

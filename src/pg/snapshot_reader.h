@@ -2,8 +2,20 @@
 // CREATE_REPLICATION_SLOT so that it joins the replication stream with no gap and no overlap.
 //
 //   BEGIN ISOLATION LEVEL REPEATABLE READ; SET TRANSACTION SNAPSHOT '<exported>';
-//   COPY "schema"."table" TO STDOUT   -- text format, one table after the other
+//   -- each table in chunks of about `chunk_rows` rows, one table after the other (docs/CAPTURE.md):
+//   COPY (SELECT cols FROM t [WHERE (k1, k2) > (last k1, last k2)] ORDER BY k1, k2 LIMIT n) TO STDOUT
+//   -- a table without a primary key: ranges of heap pages (TID range scans)
+//   COPY (SELECT cols FROM t WHERE ctid >= '(p,0)' AND ctid < '(p+m,0)') TO STDOUT
 //   COMMIT
+//
+// Keys are taken in the primary key's index order (so each chunk is an index range scan) and compared
+// as a row value, which is the index's order; the last key of a chunk is passed back as literals cast
+// to the columns' types. Every chunk reads the same snapshot, so the chunks together are exactly the
+// table as of the snapshot, whatever concurrent writers do.
+//
+// Memory: one row at a time (COPY rows are streamed, the reader keeps the last row and one parsed
+// event back), whatever the table size and chunk size; the chunk size bounds only the server's work
+// per statement.
 //
 // Rows become op `r` ChangeEvents (after = the row, source.snapshot = "true", and "last" for the very
 // last row of the snapshot; the reader holds one event back to know which one that is).
@@ -15,10 +27,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/lsn.h"
 #include "base/status.h"
 #include "event/change_event.h"
 #include "pg/connection.h"
@@ -30,17 +44,69 @@ namespace cdc::pg {
 // Reuses the strings in `row`. Wrong column count -> Corruption.
 Status ParseCopyTextRow(std::string_view line, size_t ncols, event::Row* row);
 
+// Where a chunked snapshot stands: every table before `table_index` was read whole, and of that table
+// the rows whose primary key is <= `key` (in the key's index order; text as COPY writes it). An empty
+// `key`: nothing of that table yet. table_index == tables.size(): the snapshot is read to its end.
+struct SnapshotPosition {
+  size_t table_index = 0;
+  std::string table;             // "schema.table" at table_index ("" past the end); checked on resume
+  std::vector<std::string> key;  // the last key read
+  // False inside a table without a primary key (a page position does not survive the snapshot: rows
+  // move between pages when they are updated): such a position cannot be resumed from.
+  bool resumable = true;
+  uint64_t rows = 0;             // snapshot rows emitted up to here (counting earlier runs)
+};
+
+// The snapshot a ReadSnapshot transaction reads, for the resume filter (docs/CAPTURE.md): a transaction
+// of the stream is in it iff it is visible to `snapshot` (pg_current_snapshot(): "xmin:xmax:xip,..."),
+// and every transaction that is committed at or before `wal_insert_lsn` might be, none after it.
+struct SnapshotView {
+  std::string snapshot;
+  Lsn wal_insert_lsn;
+};
+
 struct SnapshotOptions {
   std::string snapshot_name;  // exported snapshot; "" = a fresh REPEATABLE READ snapshot (tests)
   std::vector<std::shared_ptr<const event::TableSchema>> tables;  // read in this order
   Lsn snapshot_lsn;           // the slot's consistent point: the events' lsn/commit_lsn
   int64_t snapshot_time_us = 0;  // the events' commit time (default: now)
   bool show_progress = true;  // a progress line per table on a terminal
+  // Rows per chunk (keyset) or the page count that holds about that many rows (no primary key).
+  // REQUIRES: > 0.
+  uint64_t chunk_rows = 10000;
+  // Read only what follows this position (a resumed snapshot). REQUIRES: resumable.
+  std::optional<SnapshotPosition> resume_after;
 };
 
-// Reads every table; calls `emit` once per row in order. Stops at the first error from `emit`.
-// Returns the number of rows read.
-Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts,
-                              const std::function<Status(const event::ChangeEvent&)>& emit);
+// A table's primary key in its index's column order, for keyset pagination and key comparisons.
+struct PrimaryKey {
+  std::vector<std::string> names;  // column names
+  std::vector<std::string> types;  // format_type with the typmod: "integer", "character(5)"
+  std::vector<size_t> index;       // each column's position in the TableSchema's columns
+};
+// The primary key of `table` as the catalog has it now (names.empty(): none, or a key column the schema
+// does not have).
+Result<PrimaryKey> LookupPrimaryKey(PgConnection& conn, const event::TableSchema& table);
+// Compares two keys (text values in `key`'s order) as PostgreSQL orders them: -1, 0 or 1.
+Result<int> CompareKeys(PgConnection& conn, const PrimaryKey& key, const std::vector<std::string>& a,
+                        const std::vector<std::string>& b);
+
+struct SnapshotCallbacks {
+  // Each row, in order. An error stops the read.
+  std::function<Status(const event::ChangeEvent&)> emit;
+  // After the last row of each chunk was passed to `emit`: where the snapshot stands. Optional.
+  std::function<Status(const SnapshotPosition&)> chunk_done;
+  // Once, when the transaction's snapshot is taken (before any row). Optional.
+  std::function<Status(const SnapshotView&)> started;
+};
+
+// Reads every table; calls `emit` once per row in order (a table in key order when it has a primary
+// key). Stops at the first error from `emit`. Returns the number of rows read. Each table's row and
+// chunk counts are logged.
+Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, const SnapshotCallbacks& callbacks);
+inline Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts,
+                                     std::function<Status(const event::ChangeEvent&)> emit) {
+  return ReadSnapshot(conn, opts, SnapshotCallbacks{std::move(emit), nullptr, nullptr});
+}
 
 }  // namespace cdc::pg
