@@ -137,7 +137,9 @@ struct ViewPlan {
   std::vector<OutputColumn> outputs;               // over the group row
 
   bool bag = false;               // no aggregates, no GROUP BY: emit each group count(*) times
-  bool distinct = false;          // SELECT DISTINCT (bag semantics without the repetition)
+  bool distinct = false;          // SELECT DISTINCT: with `bag`, each group once; on an aggregated
+                                  // view, equal output rows once (LoadViews sets both for a
+                                  // non-aggregated SELECT DISTINCT)
   bool always_one_group = false;  // aggregates without GROUP BY: one row even over no input
 };
 
