@@ -54,7 +54,8 @@ TEST_F(RunTest, EmbeddedEndToEndExactlyOnceInCommitOrder) {
   int64_t klienci = std::stoll(Sql("SELECT count(*) FROM klienci"));
   int64_t pracownicy = std::stoll(Sql("SELECT count(*) FROM pracownicy"));
   int64_t projekty = std::stoll(Sql("SELECT count(*) FROM projekty"));
-  auto run = StartRun({"--max-batch-rows", "200"});
+  // Snapshot batches end at chunk ends (docs/STREAM.md): chunks of 200 keep the snapshot in ~15 batches.
+  auto run = StartRun({"--max-batch-rows", "200", "--snapshot-chunk-rows", "200"});
   ASSERT_TRUE(WaitCaughtUp(run.get())) << run->Log();
 
   // Workload: inserts, updates (of new and imported rows), deletes, in several transactions.
@@ -75,7 +76,7 @@ TEST_F(RunTest, EmbeddedEndToEndExactlyOnceInCommitOrder) {
   ASSERT_EQ(again->Stop(SIGINT), 0) << again->Log();
 
   MetadataCheck meta = ReadSparkMetadata(dir_ / "out");
-  ASSERT_GE(meta.latest, 10) << "expected more than 10 batches (compaction at batch 9)";
+  ASSERT_GE(meta.latest, 10) << "expected more than 10 batches (compaction at batch 9)\n" << ReadFile(dir_ / "run.log");
   // 9.compact holds every live entry of batches 0..9: one file each.
   std::string compact = ReadFile(dir_ / "out/raw-kafka-data/_spark_metadata/9.compact");
   EXPECT_EQ(std::count(compact.begin(), compact.end(), '\n'), 10) << compact;
