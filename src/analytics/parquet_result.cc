@@ -148,8 +148,9 @@ Result<std::string> EncodeParquet(const sql::ViewPlan& view, const ViewRows& row
   return raw->Release();
 }
 
-Result<std::string> EncodeParquet(const ViewEngine& engine, size_t i) {
+Result<std::string> EncodeParquet(const ViewEngine& engine, size_t i, int64_t* rows) {
   const sql::ViewPlan& view = engine.view(i);
+  int64_t written = 0;
   parquet::Schema schema = SchemaOf(view);
   parquet::RecordBatch batch(schema);
   auto sink = std::make_unique<parquet::StringSink>(view.name);
@@ -158,9 +159,11 @@ Result<std::string> EncodeParquet(const ViewEngine& engine, size_t i) {
   CDC_RETURN_IF_ERROR(engine.ForEachRowChunk(i, 65536, [&](const ViewRows& chunk) {
     batch.Clear();
     CDC_RETURN_IF_ERROR(AppendRows(view, schema, chunk, &batch));
+    written += static_cast<int64_t>(chunk.rows.size());
     return writer->Write(batch);
   }));
   CDC_RETURN_IF_ERROR(writer->Close());
+  if (rows != nullptr) *rows = written;
   return raw->Release();
 }
 

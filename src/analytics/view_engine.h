@@ -115,6 +115,7 @@ inline constexpr int kUnconstrainedNumericScale = 16;
 Result<std::string> EncodeParquet(const sql::ViewPlan& view, const ViewRows& rows);
 // The same file for view i of `engine`, streamed from ForEachRowChunk: memory the file plus the
 // sorted keys, not every row as Datums (a 1,000,000-group view: see view_engine_test's memory test).
-Result<std::string> EncodeParquet(const ViewEngine& engine, size_t i);
+// `rows` (may be null) receives the number of rows written.
+Result<std::string> EncodeParquet(const ViewEngine& engine, size_t i, int64_t* rows = nullptr);
 
 }  // namespace cdc::analytics

@@ -5,19 +5,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "parquet/reader.h"
 
 namespace cdc::analytics {
-
-namespace {
-
-// The rows of a Parquet file, from its footer.
-Result<int64_t> CountRows(const std::string& bytes, const std::string& name) {
-  CDC_ASSIGN_OR_RETURN(auto reader, parquet::ParquetReader::OpenView(bytes, nullptr, name));
-  return reader->num_rows();
-}
-
-}  // namespace
 
 Status WriteViews(store::ObjectStore* store, const ViewEngine& engine, const lake::ResultPosition& position,
                   std::string_view failpoint_prefix) {
@@ -27,8 +16,7 @@ Status WriteViews(store::ObjectStore* store, const ViewEngine& engine, const lak
     lake::FolderResult r;
     r.folder = engine.view(i).name;
     // Streamed from the engine's sorted rows: a big view is never held whole as Datums.
-    CDC_ASSIGN_OR_RETURN(r.bytes, EncodeParquet(engine, i));
-    CDC_ASSIGN_OR_RETURN(r.rows, CountRows(r.bytes, r.folder));
+    CDC_ASSIGN_OR_RETURN(r.bytes, EncodeParquet(engine, i, &r.rows));
     results.push_back(std::move(r));
   }
   if (results.empty()) return Status::OK();

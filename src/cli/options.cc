@@ -72,7 +72,18 @@ Result<analytics::EventSettings> EventSettingsFrom(const config::Config& c) {
 }
 
 int ConfigError(std::string_view command, const Status& status) {
-  Fail(command, status);
+  // A config or views file may have several problems: one line each, every line prefixed, so that
+  // each names its own file:line:column.
+  if (status.ok()) return kExitUsage;
+  const std::string& text = status.message();
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + start, end - start);
+    if (!line.empty()) Fail(command, Status(status.code(), std::string(line)));
+    start = end + 1;
+  }
   return kExitUsage;
 }
 
