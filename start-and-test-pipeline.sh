@@ -365,7 +365,7 @@ else
   echo "    the marker's insert, update and delete are committed exactly once"
 fi
 
-views_file=$("$cdcpipe" config --config "$state/cdcpipe.yaml" | awk '/^views:/{v=1;next} v&&/^  file:/{print $2; exit}')
+views_file=$("$cdcpipe" config --config "$state/cdcpipe.yaml" | awk '/^views:/{v=1;next} v&&/^  file:/{f=$2; gsub(/^"|"$/, "", f); print f; exit}')
 step "e2e: waiting until every view of ${views_file:-the views file} equals PostgreSQL running it"
 pg_json="$state/e2e.pg.json" api_json="$state/e2e.api.json"
 # PostgreSQL evaluates the views file itself, in a transaction that is rolled back: nothing is created.
