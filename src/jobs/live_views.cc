@@ -8,6 +8,15 @@
 
 namespace cdc::jobs {
 
+namespace {
+
+// An error that applying the same events again would hit again: a view that cannot evaluate an event
+// (InvalidArgument) or an event or raw file that cannot be decoded (Corruption). Retrying it would
+// recompute from all raw data at every batch, forever; the views stop instead.
+bool Permanent(const Status& st) { return st.IsInvalidArgument() || st.IsCorruption(); }
+
+}  // namespace
+
 LiveViews::LiveViews(LiveViewsOptions options)
     : options_(std::move(options)),
       builder_(options_.output, &options_.views->views, &options_.views->catalog, options_.events) {}
@@ -34,7 +43,7 @@ Status LiveViews::Start() {
   Status st = Rebuild();
   if (!st.ok()) {
     // A view that cannot be evaluated on the history: report it, keep the raw pipeline running.
-    if (st.IsInvalidArgument()) {
+    if (Permanent(st)) {
       failed_ = st;
       PublishError(st, true);
       return Status::OK();
@@ -47,7 +56,7 @@ Status LiveViews::Start() {
 CommittedBatchObserver LiveViews::Observer() {
   return [this](const CommittedBatch& batch) {
     Status st = OnBatch(batch);
-    if (!st.ok()) PublishError(st, st.IsInvalidArgument());
+    if (!st.ok()) PublishError(st, Permanent(st));
   };
 }
 
@@ -66,8 +75,8 @@ Status LiveViews::OnBatch(const CommittedBatch& batch) {
   }
   Status st = batch.withdrawal ? Status::FailedPrecondition(fmt::format("batch {} withdrew earlier files", batch.batch_id))
                                : builder_.ApplyCommittedBatch(batch.batch_id, events, batch.source_lsn);
-  if (st.IsInvalidArgument()) {
-    // A view cannot evaluate an event (the engine left its state as before the event).
+  if (Permanent(st)) {
+    // A view cannot evaluate an event, or it cannot be decoded (the engine left its state as before it).
     failed_ = st;
     return st;
   }
@@ -75,7 +84,7 @@ Status LiveViews::OnBatch(const CommittedBatch& batch) {
     // A gap or a withdrawal: start over from the committed files, which include this batch.
     log::Warn("views", "batch {}: {}; rebuilding from the committed raw files", batch.batch_id, st.message());
     st = Rebuild();
-    if (st.IsInvalidArgument()) failed_ = st;
+    if (Permanent(st)) failed_ = st;
     CDC_RETURN_IF_ERROR(st);
   }
   CDC_RETURN_IF_ERROR(Publish(newest_us));

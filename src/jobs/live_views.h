@@ -11,7 +11,8 @@
 // history without capturing again. A batch that does not follow the last one applied (a gap) makes it
 // rebuild from the committed files, which include that batch.
 //
-// An event a view cannot evaluate (division by zero, a numeric overflow) stops the views: the stage
+// An event a view cannot evaluate (division by zero, a numeric overflow), or one that cannot be
+// decoded, stops the views (retrying would hit it again at every batch): the stage
 // becomes "failed" with the error (table, key, LSN), the folders keep the last good result, and the
 // raw pipeline goes on (the raw data is the durable log: fix the view and restart, and it is
 // recomputed). It never skips the event and never loops.
