@@ -104,8 +104,11 @@ TEST(Compose, MutationsAreCaught) {
       {"bad --component", File::kCompose, "\"--component\", \"capture\"", "\"--component\", \"kapture\"", "--component kapture"},
       {"config not mounted in one service", File::kCompose, "  stream:\n    <<: *cdcpipe", "  stream:\n    image: cdcpipe:latest",
        "stream: CDCPIPE_CONFIG is /etc/cdcpipe/cdcpipe.yaml, but no volume is mounted there"},
-      {"CDCPIPE_CONFIG not set", File::kCompose, "<<: [*config-env, *s3-env]\n      BATCH_INTERVAL_SECONDS",
-       "<<: [*s3-env]\n      BATCH_INTERVAL_SECONDS", "batch: CDCPIPE_CONFIG is not set"},
+      {"CDCPIPE_CONFIG not set", File::kCompose, "<<: [*config-env, *pg-env, *s3-env]\n      BATCH_INTERVAL_SECONDS",
+       "<<: [*pg-env, *s3-env]\n      BATCH_INTERVAL_SECONDS", "batch: CDCPIPE_CONFIG is not set"},
+      // batch reads the captured tables' catalog to check the views file.
+      {"batch without the database password", File::kCompose, "<<: [*config-env, *pg-env, *s3-env]\n      BATCH_INTERVAL_SECONDS",
+       "<<: [*config-env, *s3-env]\n      BATCH_INTERVAL_SECONDS", "batch (entrypoint): cdcpipe batch: no database password"},
       {"CDCPIPE_CONFIG elsewhere than the mount", File::kCompose, "CDCPIPE_CONFIG: /etc/cdcpipe/cdcpipe.yaml",
        "CDCPIPE_CONFIG: /etc/cdcpipe.yaml", "CDCPIPE_CONFIG is /etc/cdcpipe.yaml, but no volume is mounted there"},
       {"config mounted writable", File::kCompose, "/etc/cdcpipe/cdcpipe.yaml:ro", "/etc/cdcpipe/cdcpipe.yaml",
