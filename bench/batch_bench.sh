@@ -15,7 +15,7 @@ GEN="$BUILD/analytics-rawgen"
 export NODE_PATH="$ROOT/tests/node/node_modules"
 export CDCPIPE_NO_PROGRESS=1
 DIR="$(mktemp -d /tmp/batch-bench.XXXXXX)"
-chmod 755 "$DIR"
+chmod 0777 "$DIR"  # the private PostgreSQL (user postgres) creates its data directory in it
 # The views are checked against the catalog of the captured tables: a private PostgreSQL holds them.
 source "$ROOT/bench/lib.sh"
 trap 'bench_stop_pg "$DIR"; rm -rf "$DIR" "$DIR.before-incremental"' EXIT
