@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "sql/datetime.h"
+
 namespace cdc::analytics {
 
 namespace od = simdjson::ondemand;
@@ -19,16 +21,6 @@ int NumericTypmodPrecision(int32_t typmod) { return ((typmod - 4) >> 16) & 0xfff
 
 Status Bad(std::string_view column, std::string_view what) {
   return Status::InvalidArgument("column \"" + std::string(column) + "\": " + std::string(what));
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
 bool Digits(std::string_view* in, size_t n, int64_t* v) {
@@ -219,7 +211,7 @@ bool ParseIsoTimestamp(std::string_view t, int64_t* micros) {
   }
   if (!t.empty() || month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 60)
     return false;
-  int64_t days = DaysFromCivil(sign * year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  int64_t days = sql::datetime::DaysFromCivil(sign * year, static_cast<int>(month), static_cast<int>(day));
   int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_s;
   *micros = secs * 1000000 + frac;
   return true;
