@@ -88,9 +88,10 @@ struct Value {
 // A row: one Value per column of its TableSchema, in the same order.
 using Row = std::vector<Value>;
 
-// Debezium's source.snapshot: "true" for every snapshot row but the last, "last" for the last one,
-// "false" for streamed changes.
-enum class SnapshotMarker : uint8_t { kFalse, kTrue, kLast };
+// Debezium's source.snapshot (io.debezium.connector.SnapshotRecord): "first" on the snapshot's first row,
+// "last_in_data_collection" on the last row of each table but the last, "last" on the very last row, "true" on
+// every other snapshot row, "false" for streamed changes (docs/DEBEZIUM.md, "Snapshot markers").
+enum class SnapshotMarker : uint8_t { kFalse, kTrue, kFirst, kLastInDataCollection, kLast };
 
 // One change to one row (or one TRUNCATE of one table).
 struct ChangeEvent {
@@ -99,7 +100,9 @@ struct ChangeEvent {
   std::optional<Row> before;  // the old row: updates and deletes (whole row with REPLICA IDENTITY FULL)
   std::optional<Row> after;   // the new row: creates, updates, snapshot reads
 
-  uint32_t xid = 0;            // source transaction id (source.txId)
+  // Source transaction id (source.txId): the 32-bit xid of a streamed change; for a snapshot row the reading
+  // transaction's txid_current() (64-bit, epoch included), as Debezium's snapshot sets it. 0 = none (null).
+  uint64_t xid = 0;
   Lsn lsn;                     // LSN of this change's WAL record (source.lsn)
   Lsn commit_lsn;              // LSN of the transaction's commit record (its end LSN in pgoutput)
   Lsn last_commit_lsn;         // the previous transaction's commit LSN (source.sequence[0])

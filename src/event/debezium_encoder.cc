@@ -404,6 +404,8 @@ void AppendFieldSchema(std::string* out, const Column& c, const ColumnPlan& p, b
 const char* SnapshotText(SnapshotMarker m) {
   switch (m) {
     case SnapshotMarker::kTrue: return "true";
+    case SnapshotMarker::kFirst: return "first";
+    case SnapshotMarker::kLastInDataCollection: return "last_in_data_collection";
     case SnapshotMarker::kLast: return "last";
     case SnapshotMarker::kFalse: return "false";
   }

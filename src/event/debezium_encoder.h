@@ -106,7 +106,7 @@ class DebeziumEncoder {
   std::unordered_map<const TableSchema*, std::unique_ptr<TableCache>> cache_;
   TableCache* last_ = nullptr;  // the most recently used entry (most events hit the same table)
   // Transaction metadata: per-table event counters of the current transaction.
-  uint32_t tx_xid_ = 0;
+  uint64_t tx_xid_ = 0;
   Lsn tx_commit_lsn_;
   std::unordered_map<const TableSchema*, uint64_t> tx_table_counts_;
 };

@@ -177,6 +177,7 @@ Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, c
     return Status::InvalidArgument("a snapshot position inside a table without a primary key cannot be resumed");
   }
   CDC_RETURN_IF_ERROR(conn.Run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+  uint64_t snapshot_xid = 0;
   auto fail = [&](Status st) -> Status {
     (void)conn.Run("ROLLBACK");
     return st;
@@ -188,8 +189,11 @@ Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, c
   {
     // The first statement takes the transaction's snapshot; the insert position read after it is at
     // or after the commit record of every transaction the snapshot sees.
-    auto view = conn.Exec("SELECT pg_current_snapshot()::text, pg_current_wal_insert_lsn()::text");
+    // txid_current() gives the reading transaction an id, as Debezium's snapshot does (source.txId of the
+    // snapshot rows); the transaction writes nothing, so its commit carries no change.
+    auto view = conn.Exec("SELECT pg_current_snapshot()::text, pg_current_wal_insert_lsn()::text, txid_current()");
     if (!view.ok()) return fail(view.status().WithContext("reading the snapshot's transaction state"));
+    snapshot_xid = std::stoull(std::string(view->Get(0, 2)));
     if (cb.started) {
       SnapshotView v{std::string(view->Get(0, 0)), Lsn::Parse(view->Get(0, 1)).value_or(Lsn())};
       Status st = cb.started(v);
@@ -197,10 +201,16 @@ Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, c
     }
   }
   int64_t ts = opts.snapshot_time_us ? opts.snapshot_time_us : WallMicros();
-  // Two events: `pending` waits until we know whether another row follows (source.snapshot=last).
+  // Two events: `pending` waits until we know whether another row follows and from which table: its
+  // source.snapshot marker (docs/DEBEZIUM.md, "Snapshot markers") is decided when it is emitted.
   event::ChangeEvent ev[2];
   int cur = 0;
   bool have_pending = false;
+  size_t pending_table = 0;  // the pending event's table index
+  // The pending event is the snapshot's first row: no row was made durable by an earlier run (a resumed
+  // snapshot's `first` was delivered then) and none was emitted yet by this one.
+  bool pending_first = false;
+  bool emitted_any = opts.resume_after && opts.resume_after->rows > 0;
   // The end of the last chunk read, reported once the pending event (its last row) is emitted.
   std::optional<SnapshotPosition> unreported;
   SnapshotPosition pos;
@@ -214,7 +224,16 @@ Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, c
     }
     return cb.chunk_done(p);
   };
-  auto emit_pending = [&](event::ChangeEvent& e) -> Status {
+  // `next_table`: the table index of the row that follows the pending one (nullopt: none follows).
+  auto emit_pending = [&](event::ChangeEvent& e, std::optional<size_t> next_table) -> Status {
+    // Debezium's precedence (RelationalSnapshotChangeEventSource.setSnapshotMarker): last, first,
+    // last_in_data_collection, true.
+    if (!next_table) e.snapshot = event::SnapshotMarker::kLast;
+    else if (pending_first) e.snapshot = event::SnapshotMarker::kFirst;
+    else if (*next_table != pending_table) e.snapshot = event::SnapshotMarker::kLastInDataCollection;
+    else e.snapshot = event::SnapshotMarker::kTrue;
+    pending_first = false;
+    emitted_any = true;
     CDC_RETURN_IF_ERROR(cb.emit(e));
     if (unreported) {
       Status st = cb.chunk_done(*unreported);
@@ -310,12 +329,15 @@ Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, c
         e.commit_lsn = opts.snapshot_lsn;
         e.commit_time_us = ts;
         e.snapshot = event::SnapshotMarker::kTrue;
+        e.xid = snapshot_xid;
         e.order_in_tx = 0;
         if (have_pending) {
-          st = emit_pending(ev[1 - cur]);
+          st = emit_pending(ev[1 - cur], ti);
           if (!st.ok()) return fail(st);
         }
         have_pending = true;
+        pending_table = ti;
+        pending_first = !emitted_any;
         cur = 1 - cur;
         ++rows;
         ++chunk_rows;
@@ -366,9 +388,7 @@ Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, c
     }
   }
   if (have_pending) {
-    event::ChangeEvent& last = ev[1 - cur];
-    last.snapshot = event::SnapshotMarker::kLast;
-    Status st = emit_pending(last);
+    Status st = emit_pending(ev[1 - cur], std::nullopt);
     if (!st.ok()) return fail(st);
   }
   CDC_RETURN_IF_ERROR(conn.Run("COMMIT"));

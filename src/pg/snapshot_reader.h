@@ -17,8 +17,10 @@
 // event back), whatever the table size and chunk size; the chunk size bounds only the server's work
 // per statement.
 //
-// Rows become op `r` ChangeEvents (after = the row, source.snapshot = "true", and "last" for the very
-// last row of the snapshot; the reader holds one event back to know which one that is).
+// Rows become op `r` ChangeEvents (after = the row, xid = the reading transaction's txid_current()) with
+// Debezium's source.snapshot markers: "first" on the first row, "last_in_data_collection" on each table's
+// last row, "last" on the very last, "true" otherwise. The reader holds one event back to know which one
+// a row is. A resumed read (resume_after with rows > 0) writes no "first": the earlier run delivered it.
 // COPY's text format (tab-separated, \N for NULL, backslash escapes) is undone by ParseCopyTextRow.
 //
 // Thread-safety: one thread; uses the given connection exclusively while reading.

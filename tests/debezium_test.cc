@@ -1,0 +1,150 @@
+// Debezium fidelity against a real PostgreSQL (issue 17, docs/DEBEZIUM.md): what the snapshot reader and
+// the catalog give the encoder, checked through the records the encoder writes.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "event/debezium_encoder.h"
+#include "pg/connection.h"
+#include "pg/relation_cache.h"
+#include "pg/snapshot_reader.h"
+#include "support/test_env.h"
+
+namespace cdc::testing {
+namespace {
+
+using json = nlohmann::json;
+
+class DebeziumTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = pg().CreateTestDatabase();
+    auto c = pg::PgConnection::Connect(pg().Conninfo(db_));
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    conn_ = std::make_unique<pg::PgConnection>(std::move(*c));
+  }
+  static PgCluster& pg() { return PgCluster::Shared(); }
+  std::string Sql(const std::string& sql) { return pg().Psql(db_, sql); }
+
+  std::vector<std::shared_ptr<const event::TableSchema>> Tables(const std::vector<std::string>& names) {
+    std::vector<std::shared_ptr<const event::TableSchema>> out;
+    for (const auto& n : names) {
+      auto t = pg::LookupTable(*conn_, "public", n);
+      EXPECT_TRUE(t.ok()) << n << ": " << t.status().ToString();
+      if (t.ok()) out.push_back(pg::SchemaFromCatalog(*t));
+    }
+    return out;
+  }
+
+  // The snapshot of `tables` encoded as Debezium records (schemas off): the value payloads in order.
+  std::vector<json> Snapshot(const std::vector<std::string>& tables, uint64_t chunk_rows,
+                             std::optional<pg::SnapshotPosition> resume = std::nullopt,
+                             std::vector<pg::SnapshotPosition>* chunks = nullptr) {
+    pg::SnapshotOptions so;
+    so.tables = Tables(tables);
+    so.chunk_rows = chunk_rows;
+    so.resume_after = std::move(resume);
+    event::EncoderOptions eo;
+    eo.schemas = false;
+    event::DebeziumEncoder enc(eo);
+    std::vector<json> out;
+    pg::SnapshotCallbacks cb;
+    cb.emit = [&](const event::ChangeEvent& e) -> Status {
+      std::vector<event::EncodedRecord> recs;
+      CDC_RETURN_IF_ERROR(enc.Encode(e, 0, &recs));
+      for (const auto& r : recs) out.push_back(json::parse(*r.value));
+      return Status::OK();
+    };
+    cb.chunk_done = [&](const pg::SnapshotPosition& p) -> Status {
+      if (chunks) chunks->push_back(p);
+      return Status::OK();
+    };
+    auto n = pg::ReadSnapshot(*conn_, so, cb);
+    EXPECT_TRUE(n.ok()) << n.status().ToString();
+    return out;
+  }
+  static std::vector<std::string> Markers(const std::vector<json>& recs) {
+    std::vector<std::string> out;
+    for (const auto& r : recs) {
+      out.push_back(r["source"]["table"].get<std::string>() + ":" + r["after"]["id"].dump() + ":" +
+                    r["source"]["snapshot"].get<std::string>());
+    }
+    return out;
+  }
+
+  std::string db_;
+  std::unique_ptr<pg::PgConnection> conn_;
+};
+
+// Three tables, chunks of 2 rows: `a` ends exactly at a chunk end (its last row is only known to be its
+// last when the next table's first row is read), `b` has one row, `c` three. Debezium's markers
+// (RelationalSnapshotChangeEventSource.setSnapshotMarker): first, true..., last_in_data_collection on each
+// table's last row, last on the very last. Every record carries the reading transaction's id as txId.
+TEST_F(DebeziumTest, SnapshotMarkersOnAThreeTableSnapshot) {
+  Sql("CREATE TABLE a (id int PRIMARY KEY); INSERT INTO a SELECT generate_series(1, 4);"
+      "CREATE TABLE b (id int PRIMARY KEY); INSERT INTO b VALUES (10);"
+      "CREATE TABLE c (id int PRIMARY KEY); INSERT INTO c SELECT generate_series(20, 22);");
+  const uint64_t before = std::stoull(Sql("SELECT txid_current()"));
+  std::vector<json> recs = Snapshot({"a", "b", "c"}, 2);
+  EXPECT_EQ(Markers(recs), (std::vector<std::string>{"a:1:first", "a:2:true", "a:3:true",
+                                                     "a:4:last_in_data_collection", "b:10:last_in_data_collection",
+                                                     "c:20:true", "c:21:true", "c:22:last"}));
+  ASSERT_FALSE(recs.empty());
+  ASSERT_TRUE(recs[0]["source"]["txId"].is_number_unsigned()) << recs[0].dump();
+  const uint64_t xid = recs[0]["source"]["txId"].get<uint64_t>();
+  EXPECT_GT(xid, before);
+  for (const auto& r : recs) EXPECT_EQ(r["source"]["txId"], xid) << r.dump();
+  // A real transaction id: PostgreSQL knows it as a committed transaction now.
+  EXPECT_EQ(Sql("SELECT pg_xact_status('" + std::to_string(xid) + "'::xid8)"), "committed");
+}
+
+// A one-row snapshot: its only row is "last" (Debezium's precedence: last before first). An empty first
+// table: the first row emitted is "first" (Debezium, which marks the first table's first row only, would
+// write none: docs/DEBEZIUM.md, "Snapshot markers"). An empty last table: the row before it is "last".
+TEST_F(DebeziumTest, SnapshotMarkersWithEmptyTablesAndOneRow) {
+  Sql("CREATE TABLE e1 (id int PRIMARY KEY); CREATE TABLE one (id int PRIMARY KEY); INSERT INTO one VALUES (7);"
+      "CREATE TABLE two (id int PRIMARY KEY); INSERT INTO two VALUES (1), (2); CREATE TABLE e2 (id int PRIMARY KEY);");
+  EXPECT_EQ(Markers(Snapshot({"one"}, 10)), (std::vector<std::string>{"one:7:last"}));
+  EXPECT_EQ(Markers(Snapshot({"e1", "two", "one", "e2"}, 10)),
+            (std::vector<std::string>{"two:1:first", "two:2:last_in_data_collection", "one:7:last"}));
+  EXPECT_TRUE(Snapshot({"e1", "e2"}, 10).empty());
+}
+
+// A resumed snapshot (docs/CAPTURE.md, "Resuming"): the rows after the durable position get the markers an
+// uninterrupted read gives them, without a second "first" when rows were made durable before; a resume
+// from the very start (nothing durable) begins with "first". The resumed read is a new transaction: its
+// rows carry its id.
+TEST_F(DebeziumTest, ResumedSnapshotKeepsTheMarkersOfAnUninterruptedOne) {
+  Sql("CREATE TABLE a (id int PRIMARY KEY); INSERT INTO a SELECT generate_series(1, 5);"
+      "CREATE TABLE b (id int PRIMARY KEY); INSERT INTO b VALUES (10), (11);");
+  std::vector<pg::SnapshotPosition> chunks;
+  std::vector<json> whole = Snapshot({"a", "b"}, 2, std::nullopt, &chunks);
+  ASSERT_EQ(whole.size(), 7u);
+  ASSERT_GE(chunks.size(), 2u);
+  // Resume after the first chunk (rows 1 and 2 durable).
+  ASSERT_EQ(chunks[0].rows, 2u);
+  std::vector<json> rest = Snapshot({"a", "b"}, 2, chunks[0]);
+  std::vector<std::string> expected = Markers(whole);
+  expected.erase(expected.begin(), expected.begin() + 2);
+  EXPECT_EQ(Markers(rest), expected);
+  ASSERT_FALSE(rest.empty());
+  EXPECT_NE(rest[0]["source"]["txId"], whole[0]["source"]["txId"]);
+  // Resume at the start of table b (table a durable whole).
+  pg::SnapshotPosition at_b;
+  at_b.table_index = 1;
+  at_b.table = "public.b";
+  at_b.rows = 5;
+  EXPECT_EQ(Markers(Snapshot({"a", "b"}, 2, at_b)), (std::vector<std::string>{"b:10:true", "b:11:last"}));
+  // Nothing durable yet: the resumed read is the whole snapshot again, "first" included.
+  pg::SnapshotPosition start;
+  start.table = "public.a";
+  EXPECT_EQ(Markers(Snapshot({"a", "b"}, 2, start)), Markers(whole));
+}
+
+}  // namespace
+}  // namespace cdc::testing
