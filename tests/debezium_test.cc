@@ -146,5 +146,67 @@ TEST_F(DebeziumTest, ResumedSnapshotKeepsTheMarkersOfAnUninterruptedOne) {
   EXPECT_EQ(Markers(Snapshot({"a", "b"}, 2, start)), Markers(whole));
 }
 
+// Column defaults read from pg_attrdef through the catalog (docs/DEBEZIUM.md, "Column defaults"), the same for
+// the snapshot's schema (LookupTable) and the stream's (a Relation message completed by the catalog), written in
+// the Kafka Connect schema as Debezium's default-value converter writes them.
+TEST_F(DebeziumTest, ColumnDefaultsFromTheCatalogInSnapshotAndStreamSchemas) {
+  Sql("CREATE TYPE mood AS ENUM ('sad', 'ok');"
+      "CREATE TABLE dft (id serial PRIMARY KEY, big bigserial, a int DEFAULT -1, n numeric(6,2) DEFAULT 2.5,"
+      " t text DEFAULT 'abc', ts timestamptz NOT NULL DEFAULT now(), d date DEFAULT '2020-01-02', b bool DEFAULT true,"
+      " i interval DEFAULT '1 day', m mood DEFAULT 'ok', e int DEFAULT (1 + 2), nodef int, arr int[] DEFAULT '{1}');"
+      "INSERT INTO dft DEFAULT VALUES;");
+  const std::map<std::string, json> expected = {
+      {"id", 0}, {"big", 0}, {"a", -1}, {"n", "APo="}, {"t", "abc"}, {"ts", "1970-01-01T00:00:00.000000Z"},
+      {"d", 18263}, {"b", true}, {"i", 86400000000LL}, {"m", "ok"}};
+  auto defaults = [](const json& value) {
+    std::map<std::string, json> out;
+    for (const auto& f : value["schema"]["fields"][1]["fields"]) {
+      if (f.contains("default")) out[f["field"].get<std::string>()] = f["default"];
+    }
+    return out;
+  };
+  auto encode = [](const std::shared_ptr<const event::TableSchema>& t, const event::Row& row) {
+    event::DebeziumEncoder enc(event::EncoderOptions{});
+    event::ChangeEvent ev;
+    ev.op = event::Op::kCreate;
+    ev.table = t;
+    ev.after = row;
+    std::vector<event::EncodedRecord> recs;
+    Status st = enc.Encode(ev, 0, &recs);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return recs;
+  };
+  // Snapshot: the schema the snapshot reader is given.
+  auto tables = Tables({"dft"});
+  ASSERT_EQ(tables.size(), 1u);
+  event::Row row(tables[0]->columns.size(), event::Value::Null());
+  row[0] = event::Value::Text("1");
+  row[5] = event::Value::Text("2024-01-02 03:04:05+00");
+  auto recs = encode(tables[0], row);
+  ASSERT_FALSE(recs.empty());
+  EXPECT_EQ(defaults(json::parse(*recs[0].value)), expected) << *recs[0].value;
+  EXPECT_EQ(json::parse(*recs[0].key)["schema"]["fields"][0]["default"], 0) << *recs[0].key;
+  // Stream: a Relation message (no defaults in pgoutput) completed by the catalog.
+  pg::RelationMessage msg;
+  msg.relation_id = tables[0]->relation_id;
+  msg.schema = "public";
+  msg.table = "dft";
+  for (const auto& c : tables[0]->columns) {
+    pg::RelationColumn rc;
+    rc.name = c.name;
+    rc.type_oid = c.type_oid;
+    rc.type_modifier = c.type_modifier;
+    msg.columns.push_back(rc);
+  }
+  pg::PgCatalogSource catalog(conn_.get());
+  pg::RelationCache cache(&catalog);
+  ASSERT_TRUE(cache.Apply(msg).ok());
+  auto streamed = cache.Find(msg.relation_id);
+  ASSERT_NE(streamed, nullptr);
+  auto srecs = encode(streamed, row);
+  ASSERT_FALSE(srecs.empty());
+  EXPECT_EQ(defaults(json::parse(*srecs[0].value)), expected) << *srecs[0].value;
+}
+
 }  // namespace
 }  // namespace cdc::testing

@@ -55,6 +55,10 @@ struct Column {
   // initialisers above ({name, oid, typmod, key, optional}) valid.
   std::string type_name = {};                     // "public.mood": pgoutput Type message or the catalog
   std::optional<UserType> user_type = std::nullopt;  // resolved in the catalog; nullopt = unknown (string)
+  // The column default as the catalog prints it (pg_get_expr of pg_attrdef.adbin: "nextval('t_id_seq'::regclass)",
+  // "'-1'::integer"), nullopt when it has none or no catalog was read (pgoutput does not carry defaults). The
+  // encoder turns it into the schema's "default" as Debezium does (debezium_default.h).
+  std::optional<std::string> default_expr = std::nullopt;
 };
 
 // pg_type OIDs below this are built in; pgoutput sends a Type message for every column type at or above it

@@ -5,20 +5,11 @@
 #include <cstring>
 
 #include "base/json_escape.h"
+#include "event/debezium_default.h"
+#include "event/pg_type_oids.h"
 
 namespace cdc::event {
 namespace {
-
-// PostgreSQL built-in type OIDs (pg_type.dat).
-enum : uint32_t {
-  kBoolOid = 16, kByteaOid = 17, kCharOid = 18, kNameOid = 19, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23,
-  kTextOid = 25, kOidOid = 26, kJsonOid = 114, kXmlOid = 142, kCidrOid = 650, kFloat4Oid = 700,
-  kFloat8Oid = 701, kMacaddr8Oid = 774, kMoneyOid = 790, kMacaddrOid = 829, kInetOid = 869, kBpcharOid = 1042,
-  kVarcharOid = 1043, kDateOid = 1082, kTimeOid = 1083, kTimestampOid = 1114, kTimestamptzOid = 1184,
-  kIntervalOid = 1186, kTimetzOid = 1266, kNumericOid = 1700, kUuidOid = 2950, kJsonbOid = 3802,
-  kInt4RangeOid = 3904, kNumRangeOid = 3906, kTsRangeOid = 3908, kTsTzRangeOid = 3910, kDateRangeOid = 3912,
-  kInt8RangeOid = 3926, kPointOid = 600, kBitOid = 1560, kVarbitOid = 1562,
-};
 
 constexpr std::string_view kUnavailable = "__debezium_unavailable_value";
 
@@ -121,6 +112,7 @@ struct ColumnPlan {
   TypePlan type;
   TypePlan element;       // type.kind == kArray: each element
   std::string name_json;  // "\"name\":"
+  std::optional<std::string> default_json;  // the schema's "default" value (JSON), as Debezium derives it
 };
 
 void AppendInt(std::string* out, int64_t v) {
@@ -396,6 +388,10 @@ void AppendFieldSchema(std::string* out, const Column& c, const ColumnPlan& p, b
   } else {
     AppendTypeSchema(out, p.type, optional);
   }
+  if (p.default_json) {
+    *out += ",\"default\":";
+    *out += *p.default_json;
+  }
   *out += ",\"field\":";
   AppendJsonString(out, c.name);
   *out += '}';
@@ -411,6 +407,10 @@ const char* SnapshotText(SnapshotMarker m) {
   }
   return "false";
 }
+
+// The schema's "default" of a column (JSON), or nullopt: Debezium's default converter (debezium_default.h),
+// then the column's value conversion. Defined with the value conversions below.
+std::optional<std::string> DefaultJson(const Column& c, const ColumnPlan& p);
 
 Status ColumnError(const TableSchema& t, const Column& c, const Status& s) {
   return Status::InvalidArgument("table " + t.schema + "." + t.table + " column " + c.name + ": " + s.message());
@@ -456,6 +456,7 @@ DebeziumEncoder::TableCache* DebeziumEncoder::CacheFor(const std::shared_ptr<con
   for (size_t i = 0; i < t.columns.size(); ++i) {
     const Column& c = t.columns[i];
     ColumnPlan p = PlanFor(c, options_.decimal_mode);
+    if (options_.schemas) p.default_json = DefaultJson(c, p);
     AppendJsonString(&p.name_json, c.name);
     p.name_json += ':';
     tc->columns.push_back(std::move(p));
@@ -700,6 +701,19 @@ inline Status AppendValue(std::string* out, const ColumnPlan& p, std::string_vie
   if (p.type.kind != Kind::kArray) [[likely]]
     return AppendScalar(out, p.type, text);
   return AppendArray(out, p.element, text);
+}
+
+std::optional<std::string> DefaultJson(const Column& c, const ColumnPlan& p) {
+  // Arrays have no default parser in Debezium; a struct default (VariableScaleDecimal, Point) is dropped
+  // (PostgresDefaultValueConverter's workaround for KAFKA-12694).
+  if (p.type.kind == Kind::kArray || p.type.kind == Kind::kDecimalVariable || p.type.kind == Kind::kPoint) {
+    return std::nullopt;
+  }
+  std::optional<std::string> text = DebeziumDefaultText(c);
+  if (!text) return std::nullopt;
+  std::string json;
+  if (!AppendValue(&json, p, *text).ok()) return std::nullopt;  // Debezium logs and leaves the default out
+  return json;
 }
 
 void AppendUnavailable(std::string* out, const ColumnPlan& p) {

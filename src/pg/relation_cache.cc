@@ -11,9 +11,10 @@ namespace {
 
 constexpr const char* kColumnsSql =
     "SELECT n.nspname, c.relname, a.attname, a.atttypid, a.atttypmod, a.attnotnull, "
-    "       coalesce(a.attnum = ANY(i.indkey), false), c.oid "
+    "       coalesce(a.attnum = ANY(i.indkey), false), c.oid, pg_get_expr(d.adbin, d.adrelid) "
     "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
     "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' "
+    "LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum "
     "LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary ";
 
 // Every type a column of a type that is not built in leads to: the column types themselves, the base types
@@ -144,6 +145,7 @@ Result<CatalogTable> ParseColumns(const PgResult& res, const std::string& what) 
     c.type_modifier = std::stoi(std::string(res.Get(r, 4)));
     c.not_null = res.Get(r, 5) == "t";
     c.primary_key = res.Get(r, 6) == "t";
+    if (!res.IsNull(r, 8)) c.default_expr = std::string(res.Get(r, 8));
     t.columns.push_back(std::move(c));
   }
   return t;
@@ -183,6 +185,7 @@ std::shared_ptr<const event::TableSchema> SchemaFromCatalog(const CatalogTable& 
     col.optional = !c.not_null && !c.primary_key;
     col.type_name = c.type_name;
     col.user_type = c.user_type;
+    col.default_expr = c.default_expr;
     s->columns.push_back(std::move(col));
   }
   return s;
@@ -223,6 +226,8 @@ Status RelationCache::Apply(const RelationMessage& msg) {
         if (cc.name == col.name) {
           col.key = cc.primary_key;
           col.optional = !cc.not_null && !cc.primary_key;
+          // The default as the catalog has it now (pgoutput carries none), for the column's current type only.
+          if (cc.type_oid == col.type_oid) col.default_expr = cc.default_expr;
           // The catalog knows more than a Type message (enum labels, a domain's typmod), but only about
           // the column's current type: if it changed since this Relation message, keep what the stream said.
           if (cc.type_oid == col.type_oid && col.type_oid >= event::kFirstNonBuiltinTypeOid) {

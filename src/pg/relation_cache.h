@@ -44,6 +44,7 @@ struct CatalogColumn {
   // Types that are not built in (type_oid >= 10000) only: "schema.name" and what the type resolves to.
   std::string type_name = {};
   std::optional<event::UserType> user_type = std::nullopt;
+  std::optional<std::string> default_expr = std::nullopt;  // pg_get_expr(pg_attrdef.adbin, adrelid); none: nullopt
 };
 
 struct CatalogTable {
