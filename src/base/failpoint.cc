@@ -3,17 +3,22 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
+
+#include "base/shutdown.h"
 
 namespace cdc {
 namespace {
 
 struct Point {
   bool crash = false;
+  bool pause = false;
   long fire_at = 1;  // the hit number that fires
   long hits = 0;
 };
@@ -44,7 +49,8 @@ void LoadLocked() {
       action.resize(colon);
     }
     p.crash = (action == "crash");
-    if (action != "crash" && action != "error") continue;
+    p.pause = (action == "pause");
+    if (action != "crash" && action != "error" && action != "pause") continue;
     g_points[item.substr(0, eq)] = p;
   }
   g_any.store(!g_points.empty());
@@ -60,11 +66,19 @@ void FailpointReload() {
 Status FailpointHit(std::string_view name) {
   std::call_once(g_loaded, [] { FailpointReload(); });
   if (!g_any.load(std::memory_order_relaxed)) return Status::OK();
-  std::lock_guard<std::mutex> lock(g_mu);
+  std::unique_lock<std::mutex> lock(g_mu);
   auto it = g_points.find(name);
   if (it == g_points.end()) return Status::OK();
   Point& p = it->second;
   if (++p.hits != p.fire_at) return Status::OK();
+  if (p.pause) {
+    // Not under the lock: other threads' failpoints keep working while this one waits.
+    lock.unlock();
+    std::fprintf(stderr, "failpoint %.*s: paused until shutdown\n", static_cast<int>(name.size()), name.data());
+    std::fflush(stderr);
+    while (!ShutdownRequested()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return Status::OK();
+  }
   if (p.crash) {
     std::fprintf(stderr, "failpoint %.*s: crashing on purpose\n", static_cast<int>(name.size()), name.data());
     std::fflush(stderr);

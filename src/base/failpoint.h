@@ -7,8 +7,10 @@
 //   CDCPIPE_FAILPOINTS="stream.after_files_written=crash,capture.before_flush=error:3"
 //
 // Actions: `crash` (the process dies at once with _exit(86), like kill -9: no flush, no destructors),
-// `error` (CDC_FAILPOINT returns an Internal status), either optionally with `:N` meaning "on the
-// Nth time this point is reached" (1-based; default 1). Unknown names are ignored, so a test must
+// `error` (CDC_FAILPOINT returns an Internal status), `pause` (the thread that reaches it waits there
+// until shutdown is requested, then goes on: a test looks at the process in that state, then stops it
+// with SIGINT/SIGTERM), each optionally with `:N` meaning "on the Nth time this point is reached"
+// (1-based; default 1). Unknown names are ignored, so a test must
 // also check the effect (the crash happened) to prove the failpoint fired.
 //
 // Thread-safety: Hit() may be called from any thread.

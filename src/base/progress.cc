@@ -42,4 +42,14 @@ void ProgressLine::Update(uint64_t done) {
   drawn_ = true;
 }
 
+void ProgressLine::Show(const std::string& line, bool force) {
+  if (!enabled_) return;
+  int64_t now = MonoMicros();
+  if (!force && now - last_draw_us_ < 100000) return;
+  last_draw_us_ = now;
+  std::fprintf(stderr, "\r\033[K%s", line.c_str());
+  std::fflush(stderr);
+  drawn_ = true;
+}
+
 }  // namespace cdc

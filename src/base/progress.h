@@ -17,6 +17,9 @@ class ProgressLine {
 
   // Records progress; redraws at most 10 times a second.
   void Update(uint64_t done);
+  // Draws `line` instead of the built-in format (the caller computes it), at most 10 times a second
+  // unless `force`. Nothing is drawn when disabled.
+  void Show(const std::string& line, bool force = false);
   // Whether anything is drawn (stderr is a terminal and CDCPIPE_NO_PROGRESS is unset).
   bool enabled() const { return enabled_; }
 

@@ -531,6 +531,46 @@ void CheckHttp(const StatusFlags& f, Report& r) {
              errs.empty() ? "see the log of `cdcpipe run`" : "latest error: " + OneLine(errs) + "; see the log of `cdcpipe run`");
     }
   }
+  const auto& snap = doc.contains("snapshot") ? doc["snapshot"] : nlohmann::json();
+  if (r.Wants("capture") && snap.is_object()) {
+    // The initial snapshot this process takes (issue 18): rows done of the estimate, rate, ETA, and the
+    // table being read.
+    auto num = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : -1.0; };
+    std::string state = snap.value("state", std::string("?"));
+    double done = num(snap["rows_done"]), est = num(snap["rows_estimated"]), eta = num(snap["eta_seconds"]);
+    char buf[160];
+    if (est > 0) {
+      std::snprintf(buf, sizeof buf, "%.1f%% (%.0f of ~%.0f rows, %.0f rows/s", 100.0 * done / est, done, est,
+                    num(snap["rows_per_second"]));
+    } else {
+      std::snprintf(buf, sizeof buf, "(%.0f rows, %.0f rows/s", done, num(snap["rows_per_second"]));
+    }
+    std::string answer = state + (snap.value("resumed", false) ? " (resumed) " : " ") + buf;
+    if (state == "running" && eta >= 0) {
+      std::snprintf(buf, sizeof buf, ", ETA %.0f s", eta);
+      answer += buf;
+    }
+    answer += ")";
+    size_t tables = 0, tables_done = 0;
+    for (const auto& t : snap["tables"]) {
+      ++tables;
+      std::string ts = t.value("state", std::string());
+      if (ts == "done") ++tables_done;
+      if (ts == "reading") {
+        answer += ", reading " + OneLine(t.value("table", std::string("?")));
+        if (t["percent"].is_number()) {
+          std::snprintf(buf, sizeof buf, " %.1f%%", t["percent"].get<double>());
+          answer += buf;
+        }
+      }
+    }
+    answer += ", " + std::to_string(tables_done) + "/" + std::to_string(tables) + " tables done";
+    if (state == "failed") {
+      r.Fail("capture", "snapshot", answer, "see the log of `cdcpipe run`; the next start resumes the snapshot");
+    } else {
+      r.Pass("capture", "snapshot", answer);
+    }
+  }
   if (r.Wants("postgres") && seen.count("capture")) {
     r.Pass("postgres", "slot lag", HumanBytes(doc.value("slot_lag_bytes", 0.0)) + " behind the current WAL position");
   }

@@ -48,6 +48,10 @@ constexpr std::string_view kPage = R"HTML(<!doctype html>
   .chartmeta { font-size:12px; color:var(--muted); margin-bottom:6px; }
   svg text { font-size:12px; fill:var(--ink); } svg .bar { fill:var(--accent); }
   .views { display:grid; grid-template-columns:repeat(auto-fill, minmax(460px, 1fr)); gap:16px; }
+  #snapshot[hidden] { display:none; }
+  .pbar { height:8px; background:var(--line); border-radius:4px; min-width:80px; overflow:hidden; }
+  .pbar div { height:100%; background:var(--accent); }
+  #snapshot td { overflow-wrap:anywhere; }
   .view h3 { margin:0 0 4px; font-size:14px; overflow-wrap:anywhere; } .view .err { color:#b42318; font-size:12px; overflow-wrap:anywhere; }
   .view table { font-size:12px; } .view td, .view th { overflow-wrap:anywhere; } .view td.null { color:var(--muted); font-style:italic; }
 </style>
@@ -73,6 +77,11 @@ constexpr std::string_view kPage = R"HTML(<!doctype html>
       <div class="card"><div class="label">Slot lag</div><div class="value" id="slotlag">&ndash;</div></div>
       <div class="card"><div class="label">Freshness</div><div class="value" id="freshness">&ndash;</div></div>
     </div>
+  </section>
+  <section id="snapshot" hidden>
+    <h2>Initial snapshot</h2>
+    <div class="chartmeta" id="snapshot-meta"></div>
+    <table><thead><tr><th>table</th><th>state</th><th class="n">rows</th><th class="n">estimated</th><th></th><th class="n">rows/s</th><th class="n">ETA</th></tr></thead><tbody id="snapshot-tables"></tbody></table>
   </section>
   <section>
     <h2>Views</h2>
@@ -214,9 +223,36 @@ function drawView(v) {
   if (v.rows_shown < v.row_count) sec.appendChild(el("div", { class: "chartmeta" }, "first " + v.rows_shown + " of " + v.row_count + " rows"));
   return sec;
 }
+// The initial snapshot's progress (hidden when this process takes none). Table names come from the
+// database: set with textContent only.
+function drawSnapshot(sn) {
+  const sec = document.getElementById("snapshot");
+  if (!sn) { sec.hidden = true; return; }
+  sec.hidden = false;
+  const est = sn.rows_estimated === null ? "" : " of ~" + fmtNum(sn.rows_estimated);
+  const eta = sn.state === "running" && sn.eta_seconds !== null ? " \u00b7 ETA " + fmtSecs(sn.eta_seconds) : "";
+  document.getElementById("snapshot-meta").textContent = sn.state + (sn.resumed ? " (resumed)" : "") + " \u00b7 " +
+    fmtNum(sn.rows_done) + est + " rows \u00b7 " + fmtNum(sn.rows_per_second) + " rows/s" + eta;
+  const tb = document.getElementById("snapshot-tables"); tb.replaceChildren();
+  for (const t of sn.tables) {
+    const tr = el("tr", { "data-table": t.table, "data-state": t.state });
+    const bar = el("div", { class: "pbar" }), fill = el("div");
+    fill.style.width = (t.percent === null ? 0 : t.percent) + "%";
+    bar.appendChild(fill);
+    const pct = el("td"); pct.appendChild(bar);
+    if (t.percent !== null) pct.setAttribute("title", t.percent.toFixed(1) + "%");
+    tr.append(el("td", {}, t.table), el("td", {}, t.state),
+              el("td", { class: "n" }, t.rows_done === null ? "(before restart)" : fmtNum(t.rows_done)),
+              el("td", { class: "n" }, t.rows_estimated === null ? "\u2013" : "~" + fmtNum(t.rows_estimated)), pct,
+              el("td", { class: "n" }, fmtNum(t.rows_per_second)),
+              el("td", { class: "n" }, t.state === "done" ? "\u2013" : t.eta_seconds === null ? "unknown" : fmtSecs(t.eta_seconds)));
+    tb.appendChild(tr);
+  }
+}
 function render(st) {
   document.getElementById("uptime").textContent = "up " + fmtSecs(st.uptime_seconds) + " \u00b7 updated " + new Date(st.now_ms).toLocaleTimeString();
   drawDiagram(st);
+  drawSnapshot(st.snapshot);
   document.getElementById("lsn").textContent = st.last_committed_lsn || "\u2013";
   document.getElementById("batch").textContent = st.last_batch_id >= 0 ? st.last_batch_id : "\u2013";
   document.getElementById("batches").textContent = fmtNum(st.batches_committed_total);

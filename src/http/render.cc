@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 namespace cdc::http {
@@ -36,6 +37,41 @@ json ViewJson(const jobs::ViewState& v, int64_t now_ms) {
 }
 
 double Finite(double v) { return std::isfinite(v) ? v : 0; }
+
+template <typename T>
+json OrNull(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+// The initial snapshot's progress; null when this process takes none.
+json SnapshotJson(const jobs::SnapshotProgress& p) {
+  if (p.state.empty()) return nullptr;
+  json tables = json::array();
+  for (const auto& t : p.tables) {
+    std::optional<double> percent;
+    if (t.state == "done") {
+      percent = 100.0;
+    } else if (t.rows_estimated && *t.rows_estimated > 0 && t.rows_done) {
+      percent = std::min(100.0, 100.0 * static_cast<double>(*t.rows_done) / static_cast<double>(*t.rows_estimated));
+    }
+    tables.push_back({{"table", t.table},
+                      {"state", t.state},
+                      {"rows_done", OrNull(t.rows_done)},
+                      {"rows_estimated", OrNull(t.rows_estimated)},
+                      {"percent", OrNull(percent)},
+                      {"rows_per_second", Finite(t.rows_per_second)},
+                      {"eta_seconds", OrNull(t.eta_seconds)}});
+  }
+  return {{"state", p.state},
+          {"resumed", p.resumed},
+          {"rows_done", p.rows_done},
+          {"rows_estimated", OrNull(p.rows_estimated)},
+          {"rows_per_second", Finite(p.rows_per_second)},
+          {"eta_seconds", OrNull(p.eta_seconds)},
+          {"started_at_ms", p.started_at_ms},
+          {"updated_at_ms", p.updated_at_ms},
+          {"tables", std::move(tables)}};
+}
 
 // Writes one metric family: HELP, TYPE, then its samples.
 class Exposition {
@@ -146,6 +182,7 @@ std::string RenderStatusJson(const jobs::PipelineState& s, int64_t now_ms) {
   for (const auto& v : s.views) views.push_back(ViewJson(v, now_ms));
   doc["views"] = std::move(views);
   doc["views_file"] = s.views_file;
+  doc["snapshot"] = SnapshotJson(s.snapshot);
   return doc.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -186,6 +223,29 @@ std::string RenderMetrics(const jobs::PipelineState& s, int64_t now_ms) {
   for (const auto& st : s.stages) e.Sample("cdcpipe_stage_events_per_second", {{"stage", st.name}}, st.events_per_second);
   e.Family("cdcpipe_stage_lag_seconds", "gauge", "How far each stage is behind its input, in seconds.");
   for (const auto& st : s.stages) e.Sample("cdcpipe_stage_lag_seconds", {{"stage", st.name}}, st.lag_seconds);
+
+  const jobs::SnapshotProgress& snap = s.snapshot;
+  e.Family("cdcpipe_snapshot_running", "gauge", "1 while the initial snapshot is being read, 0 otherwise.");
+  e.Sample("cdcpipe_snapshot_running", snap.state == "running" ? 1 : 0);
+  e.Family("cdcpipe_snapshot_rows", "gauge",
+           "Rows of each table read by the initial snapshot so far, counting runs before a resume.");
+  for (const auto& t : snap.tables) {
+    if (t.rows_done) e.Sample("cdcpipe_snapshot_rows", {{"table", t.table}}, static_cast<double>(*t.rows_done));
+  }
+  e.Family("cdcpipe_snapshot_rows_estimated", "gauge",
+           "Rows each table of the initial snapshot is expected to have (pg_class.reltuples at its start).");
+  for (const auto& t : snap.tables) {
+    if (t.rows_estimated) {
+      e.Sample("cdcpipe_snapshot_rows_estimated", {{"table", t.table}}, static_cast<double>(*t.rows_estimated));
+    }
+  }
+  e.Family("cdcpipe_snapshot_rows_per_second", "gauge", "Rows per second the initial snapshot reads of each table.");
+  for (const auto& t : snap.tables) e.Sample("cdcpipe_snapshot_rows_per_second", {{"table", t.table}}, t.rows_per_second);
+  e.Family("cdcpipe_snapshot_eta_seconds", "gauge",
+           "Estimated seconds until each table of the initial snapshot is read (0 when done).");
+  for (const auto& t : snap.tables) {
+    if (t.eta_seconds) e.Sample("cdcpipe_snapshot_eta_seconds", {{"table", t.table}}, *t.eta_seconds);
+  }
 
   e.Family("cdcpipe_view_rows", "gauge", "Rows in each view's current result.");
   for (const auto& v : s.views) e.Sample("cdcpipe_view_rows", {{"view", v.name}}, static_cast<double>(v.row_count));

@@ -41,6 +41,19 @@ jobs::PipelineState SampleState() {
   v.freshness_seconds = -1;
   s.views.push_back(v);
   s.views_file = "views/seed.sql";
+  s.snapshot.state = "running";
+  s.snapshot.resumed = true;
+  s.snapshot.rows_done = 2500;
+  s.snapshot.rows_estimated = 10000;
+  s.snapshot.rows_per_second = 500;
+  s.snapshot.eta_seconds = 15;
+  s.snapshot.started_at_ms = 1'700'000'001'000;
+  s.snapshot.updated_at_ms = 1'700'000'009'500;
+  jobs::SnapshotTableProgress done{"public.klienci", "done", std::nullopt, 2000, 0, 0.0};
+  // A table name from the database: quotes, a newline and HTML.
+  jobs::SnapshotTableProgress reading{"public.\"big\"\n<img src=x>", "reading", 500, 8000, 500.5, 15.0};
+  jobs::SnapshotTableProgress never{"public.fresh", "waiting", 0, std::nullopt, 0, std::nullopt};
+  s.snapshot.tables = {done, reading, never};
   return s;
 }
 
@@ -76,6 +89,67 @@ TEST(RenderStatusJson, CarriesEveryField) {
   EXPECT_EQ(doc["views"][1]["error"], "division by zero");
   EXPECT_TRUE(doc["views"][1]["freshness_seconds"].is_null());
   EXPECT_EQ(doc["views_file"], "views/seed.sql");
+}
+
+TEST(RenderStatusJson, SnapshotProgress) {
+  auto doc = nlohmann::json::parse(RenderStatusJson(SampleState(), 1'700'000'010'000));
+  const auto& sn = doc["snapshot"];
+  EXPECT_EQ(sn["state"], "running");
+  EXPECT_EQ(sn["resumed"], true);
+  EXPECT_EQ(sn["rows_done"], 2500);
+  EXPECT_EQ(sn["rows_estimated"], 10000);
+  EXPECT_EQ(sn["rows_per_second"], 500.0);
+  EXPECT_EQ(sn["eta_seconds"], 15.0);
+  EXPECT_EQ(sn["updated_at_ms"], 1'700'000'009'500);
+  ASSERT_EQ(sn["tables"].size(), 3u);
+  EXPECT_EQ(sn["tables"][0]["table"], "public.klienci");
+  EXPECT_EQ(sn["tables"][0]["state"], "done");
+  EXPECT_TRUE(sn["tables"][0]["rows_done"].is_null());  // read before a restart
+  EXPECT_EQ(sn["tables"][0]["percent"], 100.0);
+  EXPECT_EQ(sn["tables"][1]["table"], "public.\"big\"\n<img src=x>");
+  EXPECT_EQ(sn["tables"][1]["rows_done"], 500);
+  EXPECT_EQ(sn["tables"][1]["rows_estimated"], 8000);
+  EXPECT_EQ(sn["tables"][1]["percent"], 6.25);
+  EXPECT_EQ(sn["tables"][1]["rows_per_second"], 500.5);
+  EXPECT_EQ(sn["tables"][1]["eta_seconds"], 15.0);
+  EXPECT_TRUE(sn["tables"][2]["rows_estimated"].is_null());  // never analyzed
+  EXPECT_TRUE(sn["tables"][2]["percent"].is_null());
+  EXPECT_TRUE(sn["tables"][2]["eta_seconds"].is_null());
+  // No snapshot in this process: null, not an empty object.
+  EXPECT_TRUE(nlohmann::json::parse(RenderStatusJson(jobs::PipelineState{}, 5))["snapshot"].is_null());
+}
+
+TEST(RenderMetrics, SnapshotProgressWithEscapedTableNames) {
+  std::string text = RenderMetrics(SampleState(), 1'700'000'010'000);
+  const std::string big = "table=\"public.\\\"big\\\"\\n<img src=x>\"";
+  for (const std::string& line : {
+           std::string("# TYPE cdcpipe_snapshot_running gauge"),
+           std::string("cdcpipe_snapshot_running 1"),
+           "cdcpipe_snapshot_rows{" + big + "} 500",
+           std::string("cdcpipe_snapshot_rows{table=\"public.fresh\"} 0"),
+           "cdcpipe_snapshot_rows_estimated{" + big + "} 8000",
+           std::string("cdcpipe_snapshot_rows_estimated{table=\"public.klienci\"} 2000"),
+           "cdcpipe_snapshot_rows_per_second{" + big + "} 500.5",
+           "cdcpipe_snapshot_eta_seconds{" + big + "} 15",
+           std::string("cdcpipe_snapshot_eta_seconds{table=\"public.klienci\"} 0"),
+       }) {
+    EXPECT_NE(text.find(line + "\n"), std::string::npos) << "missing line: " << line << "\n" << text;
+  }
+  // Unknown values have no sample (not a made-up 0).
+  EXPECT_EQ(text.find("cdcpipe_snapshot_rows{table=\"public.klienci\"}"), std::string::npos);
+  EXPECT_EQ(text.find("cdcpipe_snapshot_rows_estimated{table=\"public.fresh\"}"), std::string::npos);
+  EXPECT_EQ(text.find("cdcpipe_snapshot_eta_seconds{table=\"public.fresh\"}"), std::string::npos);
+  EXPECT_NE(RenderMetrics(jobs::PipelineState{}, 0).find("cdcpipe_snapshot_running 0\n"), std::string::npos);
+}
+
+TEST(Dashboard, SnapshotSectionSetsTextOnly) {
+  std::string page(DashboardHtml());
+  size_t from = page.find("function drawSnapshot");
+  ASSERT_NE(from, std::string::npos);
+  std::string fn = page.substr(from, page.find("\nfunction ", from + 1) - from);
+  EXPECT_EQ(fn.find("innerHTML"), std::string::npos);
+  EXPECT_EQ(fn.find("insertAdjacentHTML"), std::string::npos);
+  EXPECT_NE(fn.find("el(\"td\", {}, t.table)"), std::string::npos);  // the name as text
 }
 
 TEST(RenderStatusJson, EmptyStateIsValid) {

@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "base/shutdown.h"
 #include "jobs/capture_state.h"
+#include "jobs/snapshot_progress.h"
 #include "pg/connection.h"
 #include "pg/pgoutput_decoder.h"
 #include "pg/relation_cache.h"
@@ -507,8 +508,14 @@ Status CaptureJob::Impl::Snapshot(const pg::CreatedSlot* created) {
               fmt::join(from.key, ", "));
     so.resume_after = std::move(from);
   }
+  SnapshotProgressPublisher progress(opts.state);
+  {
+    CDC_ASSIGN_OR_RETURN(auto estimates, pg::EstimateRows(*conn, tables));
+    progress.Start(tables, estimates, so.resume_after);
+  }
   uint64_t n = 0;
   pg::SnapshotCallbacks cb;
+  cb.progress = [&](const pg::TableProgress& p) { progress.Update(p); };
   cb.emit = [&](const event::ChangeEvent& e) -> Status {
     CDC_RETURN_IF_ERROR(Append(e));
     if ((++n & 1023) == 0) {
@@ -522,7 +529,9 @@ Status CaptureJob::Impl::Snapshot(const pg::CreatedSlot* created) {
     uint64_t seq = ++chunk_seq;
     CDC_RETURN_IF_ERROR(sink->EndSnapshotChunk(seq, SerializeSnapshotPosition(cp, p)));
     chunks_pending.emplace_back(seq, p);
-    return SaveDurablePosition(false);
+    CDC_RETURN_IF_ERROR(SaveDurablePosition(false));
+    CDC_FAILPOINT("capture.snapshot_chunk_done");
+    return Status::OK();
   };
   if (resume) {
     // Recorded before any row of the new transaction is emitted: the stream must filter with it from now
@@ -534,7 +543,10 @@ Status CaptureJob::Impl::Snapshot(const pg::CreatedSlot* created) {
     };
   }
   auto rows = pg::ReadSnapshot(*conn, so, cb);
-  if (!rows.ok()) return rows.status();
+  if (!rows.ok()) {
+    progress.Finish(rows.status().IsCancelled() ? "stopped" : "failed");
+    return rows.status();
+  }
   CDC_RETURN_IF_ERROR(sink->EndTransaction(cp));
   last_end_lsn = cp;
   CDC_RETURN_IF_ERROR(WaitDurable(cp));
@@ -543,6 +555,7 @@ Status CaptureJob::Impl::Snapshot(const pg::CreatedSlot* created) {
   marker->completed_at = UtcNow();
   marker->position.reset();
   CDC_RETURN_IF_ERROR(state->Write(*marker));
+  progress.Finish("complete");
   {
     std::lock_guard<std::mutex> l(stats_mu);
     stats.snapshot_rows = *rows;

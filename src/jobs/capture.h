@@ -44,6 +44,7 @@
 #include "base/lsn.h"
 #include "base/status.h"
 #include "event/debezium_encoder.h"
+#include "jobs/pipeline_state.h"
 #include "log/record_sink.h"
 #include "store/object_store.h"
 
@@ -107,6 +108,9 @@ struct CaptureOptions {
   std::string latency_log;
   // Encoder settings (topic prefix, schemas, decimal mode, tombstones). `database` is filled in.
   event::EncoderOptions encoder;
+  // Where the snapshot's progress is published (PipelineState::snapshot; `cdcpipe run` passes its hub).
+  // Not owned; null = nowhere (the terminal progress line is drawn either way).
+  PipelineStateHub* state = nullptr;
 };
 
 struct CaptureStats {

@@ -14,7 +14,7 @@ std::string KeyOf(const std::string& slot) { return "slot-" + slot + ".json"; }
 
 nlohmann::json PositionJson(const pg::SnapshotPosition& p) {
   return {{"table_index", p.table_index}, {"table", p.table}, {"key", p.key}, {"resumable", p.resumable},
-          {"rows", p.rows}};
+          {"rows", p.rows}, {"table_rows", p.table_rows}};
 }
 
 std::optional<pg::SnapshotPosition> PositionFrom(const nlohmann::json& j) {
@@ -31,6 +31,7 @@ std::optional<pg::SnapshotPosition> PositionFrom(const nlohmann::json& j) {
   }
   p.resumable = j.value("resumable", false);
   p.rows = j.value("rows", uint64_t{0});
+  p.table_rows = j.value("table_rows", uint64_t{0});
   return p;
 }
 

@@ -52,8 +52,38 @@ struct ViewState {
   static constexpr size_t kMaxRows = 50;
 };
 
+// One table of a snapshot in progress (issue 18 item 4). Table names come from the user's database:
+// readers escape them for their context.
+struct SnapshotTableProgress {
+  std::string table;               // "schema.table"
+  std::string state = "waiting";   // "waiting", "reading", "done"
+  // Rows read so far (counting earlier runs of a resumed snapshot); nullopt for a table read whole
+  // before a restart (only the snapshot's total survives a restart for those).
+  std::optional<uint64_t> rows_done = 0;
+  // pg_class.reltuples when the snapshot started; nullopt when never analyzed (no estimate).
+  std::optional<uint64_t> rows_estimated;
+  double rows_per_second = 0;      // while reading: rows read by this run / seconds it has been reading
+  // Seconds left at that rate (0 when done); nullopt when unknown (no estimate, no rate yet, or more
+  // rows read than estimated).
+  std::optional<double> eta_seconds;
+};
+
+// The initial snapshot of this process, as capture last published it (jobs/snapshot_progress.h).
+struct SnapshotProgress {
+  std::string state;               // "" none in this process, "running", "complete", "stopped", "failed"
+  bool resumed = false;            // continues an interrupted snapshot after its durable position
+  uint64_t rows_done = 0;          // all tables (exact, counting earlier runs)
+  std::optional<uint64_t> rows_estimated;  // sum of the estimates (nullopt if any table has none)
+  double rows_per_second = 0;
+  std::optional<double> eta_seconds;
+  int64_t started_at_ms = 0;
+  int64_t updated_at_ms = 0;
+  std::vector<SnapshotTableProgress> tables;  // in snapshot order
+};
+
 struct PipelineState {
   int64_t started_at_ms = 0;
+  SnapshotProgress snapshot;                    // the initial snapshot (state "" when none)
   std::vector<StageState> stages;
   std::map<std::string, TableCounters> tables;  // by table name
   std::string last_committed_lsn;               // "0/1A2B3C4" (confirmed to PostgreSQL)

@@ -174,6 +174,7 @@ Result<bool> ResumeSnapshotMarker(const CaptureOptions& c, const std::string& co
 
 Pipeline::Pipeline(RunOptions options) : options_(std::move(options)) {
   state_.Update([](PipelineState& s) { s.started_at_ms = WallMillis(); });
+  options_.capture.state = &state_;  // the snapshot's progress (/api/status, /metrics, dashboard)
 }
 Pipeline::~Pipeline() = default;
 

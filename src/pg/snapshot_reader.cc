@@ -6,7 +6,6 @@
 
 #include "base/clock.h"
 #include "base/log.h"
-#include "base/progress.h"
 #include "base/shutdown.h"
 
 namespace cdc::pg {
@@ -129,6 +128,22 @@ Result<ChunkPlan> PlanChunks(PgConnection& conn, const event::TableSchema& table
 }
 
 }  // namespace
+
+Result<std::vector<std::optional<uint64_t>>> EstimateRows(
+    PgConnection& conn, const std::vector<std::shared_ptr<const event::TableSchema>>& tables) {
+  std::vector<std::optional<uint64_t>> out;
+  for (const auto& t : tables) {
+    CDC_ASSIGN_OR_RETURN(PgResult r, conn.ExecParams("SELECT reltuples::bigint FROM pg_class WHERE oid = $1::oid",
+                                                     {std::to_string(t->relation_id)}));
+    std::optional<uint64_t> n;
+    if (r.rows() == 1 && !r.IsNull(0, 0)) {
+      int64_t v = std::stoll(std::string(r.Get(0, 0)));
+      if (v >= 0) n = static_cast<uint64_t>(v);  // -1: never vacuumed or analyzed
+    }
+    out.push_back(n);
+  }
+  return out;
+}
 
 Result<PrimaryKey> LookupPrimaryKey(PgConnection& conn, const event::TableSchema& table) {
   PrimaryKey pk;
@@ -254,16 +269,17 @@ Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, c
       }
       last_key = pos.key;
     }
+    // Rows of this table read before the resume position (0 for a table this run starts).
+    const uint64_t table_rows_before = (ti == pos.table_index && !last_key.empty()) ? pos.table_rows : 0;
     pos.table_index = ti;
     pos.table = name;
     pos.key.clear();
     pos.resumable = true;
-    uint64_t estimate = 0;
-    if (opts.show_progress) {
-      auto est = conn.ExecParams("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = $1",
-                                 {std::to_string(table->relation_id)});
-      if (est.ok() && est->rows() == 1) estimate = std::stoull(std::string(est->Get(0, 0)));
-    }
+    pos.table_rows = table_rows_before;
+    auto report = [&](uint64_t read, bool done) {
+      if (cb.progress) cb.progress(TableProgress{ti, table_rows_before + read, done});
+    };
+    report(0, false);
     auto planned = PlanChunks(conn, *table, opts.chunk_rows);
     if (!planned.ok()) return fail(planned.status().WithContext("snapshot of " + qualified));
     const ChunkPlan& plan = *planned;
@@ -272,7 +288,6 @@ Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, c
           "the snapshot to resume stopped at a key of {} columns in {}, whose primary key now has {}",
           last_key.size(), qualified, plan.key.size())));
     }
-    ProgressLine progress("snapshot " + table->table, estimate, "rows");
     std::string cols;
     for (size_t i = 0; i < table->columns.size(); ++i) {
       if (i) cols += ", ";
@@ -342,11 +357,13 @@ Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, c
         ++rows;
         ++chunk_rows;
         if ((rows & 0xfff) == 0) {
-          progress.Update(rows);
+          report(rows, false);
           if (ShutdownRequested()) return fail(Status::Cancelled("snapshot interrupted"));
         }
       }
       pos.rows += chunk_rows;
+      pos.table_rows += chunk_rows;
+      report(rows, false);
       if (!plan.key.empty()) {
         if (chunk_rows < opts.chunk_rows) {
           table_done = true;  // the last chunk of the table
@@ -372,8 +389,10 @@ Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, c
       }
       if (ShutdownRequested()) return fail(Status::Cancelled("snapshot interrupted"));
     }
+    report(rows, true);
     // The table is read: the next position is the start of the next table.
     pos.table_index = ti + 1;
+    pos.table_rows = 0;
     pos.table = ti + 1 < opts.tables.size() ? opts.tables[ti + 1]->schema + "." + opts.tables[ti + 1]->table : "";
     pos.key.clear();
     pos.resumable = true;

@@ -57,6 +57,8 @@ struct SnapshotPosition {
   // move between pages when they are updated): such a position cannot be resumed from.
   bool resumable = true;
   uint64_t rows = 0;             // snapshot rows emitted up to here (counting earlier runs)
+  uint64_t table_rows = 0;       // of them, rows of the table at table_index (0 in a marker written before
+                                 // this field existed: progress then counts that table from the resume)
 };
 
 // The snapshot a ReadSnapshot transaction reads, for the resume filter (docs/CAPTURE.md): a transaction
@@ -72,7 +74,6 @@ struct SnapshotOptions {
   std::vector<std::shared_ptr<const event::TableSchema>> tables;  // read in this order
   Lsn snapshot_lsn;           // the slot's consistent point: the events' lsn/commit_lsn
   int64_t snapshot_time_us = 0;  // the events' commit time (default: now)
-  bool show_progress = true;  // a progress line per table on a terminal
   // Rows per chunk (keyset) or the page count that holds about that many rows (no primary key).
   // REQUIRES: > 0.
   uint64_t chunk_rows = 10000;
@@ -93,6 +94,18 @@ Result<PrimaryKey> LookupPrimaryKey(PgConnection& conn, const event::TableSchema
 Result<int> CompareKeys(PgConnection& conn, const PrimaryKey& key, const std::vector<std::string>& a,
                         const std::vector<std::string>& b);
 
+// pg_class.reltuples of each table (nullopt: never analyzed, reltuples < 0), for progress estimates.
+Result<std::vector<std::optional<uint64_t>>> EstimateRows(
+    PgConnection& conn, const std::vector<std::shared_ptr<const event::TableSchema>>& tables);
+
+// How far the read of one table is: `rows` of table `table_index` read (counting the rows before a
+// resume position), `done` once the table is read whole.
+struct TableProgress {
+  size_t table_index = 0;
+  uint64_t rows = 0;
+  bool done = false;
+};
+
 struct SnapshotCallbacks {
   // Each row, in order. An error stops the read.
   std::function<Status(const event::ChangeEvent&)> emit;
@@ -100,6 +113,8 @@ struct SnapshotCallbacks {
   std::function<Status(const SnapshotPosition&)> chunk_done;
   // Once, when the transaction's snapshot is taken (before any row). Optional.
   std::function<Status(const SnapshotView&)> started;
+  // When a table's read starts, every 4096 rows, at each chunk end and when the table is read. Optional.
+  std::function<void(const TableProgress&)> progress;
 };
 
 // Reads every table; calls `emit` once per row in order (a table in key order when it has a primary
@@ -108,7 +123,7 @@ struct SnapshotCallbacks {
 Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, const SnapshotCallbacks& callbacks);
 inline Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts,
                                      std::function<Status(const event::ChangeEvent&)> emit) {
-  return ReadSnapshot(conn, opts, SnapshotCallbacks{std::move(emit), nullptr, nullptr});
+  return ReadSnapshot(conn, opts, SnapshotCallbacks{std::move(emit), nullptr, nullptr, nullptr});
 }
 
 }  // namespace cdc::pg
