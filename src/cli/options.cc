@@ -31,7 +31,15 @@ Result<jobs::CaptureOptions> CaptureOptionsFrom(const config::Config& c) {
   o.encoder.topic_prefix = c.kafka.topic_prefix;
   o.encoder.schemas = c.events.schemas;
   o.encoder.tombstones = c.events.tombstones;
+  o.encoder.transaction_metadata = c.events.transaction_metadata;
   CDC_ASSIGN_OR_RETURN(o.encoder.decimal_mode, event::ParseDecimalMode(c.events.decimal_handling));
+  CDC_ASSIGN_OR_RETURN(o.encoder.time_precision, event::ParseTimePrecisionMode(c.events.time_precision));
+  CDC_ASSIGN_OR_RETURN(o.encoder.binary_mode, event::ParseBinaryMode(c.events.binary_handling));
+  auto skipped = event::ParseSkippedOperations(c.events.skipped_operations);
+  if (!skipped.ok()) {
+    return skipped.status().WithContext("events.skipped_operations from " + c.Origin("events.skipped_operations"));
+  }
+  o.encoder.skipped_ops = *skipped;
   return o;
 }
 
@@ -68,6 +76,18 @@ jobs::ViewsOptions ViewsOptionsFrom(const config::Config& c) {
 Result<analytics::EventSettings> EventSettingsFrom(const config::Config& c) {
   analytics::EventSettings e;
   CDC_ASSIGN_OR_RETURN(e.decimal_mode, event::ParseDecimalMode(c.events.decimal_handling));
+  // The views read the changelog as the default switches write it: timestamps by their precision (adaptive),
+  // and every change (a skipped one would leave the views wrong).
+  if (!c.views.file.empty() && c.events.time_precision != "adaptive") {
+    return Status::InvalidArgument("events.time_precision " + c.events.time_precision + " (from " +
+                                   c.Origin("events.time_precision") +
+                                   "): views.file needs adaptive, the form the views read timestamps in");
+  }
+  if (!c.views.file.empty() && c.events.skipped_operations != "none" && !c.events.skipped_operations.empty()) {
+    return Status::InvalidArgument("events.skipped_operations " + c.events.skipped_operations + " (from " +
+                                   c.Origin("events.skipped_operations") +
+                                   "): views.file needs every change (none), or the views go wrong");
+  }
   return e;
 }
 

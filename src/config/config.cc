@@ -75,10 +75,27 @@ const Key kKeys[] = {
      CDC_FIELD(source.snapshot_chunk_rows), true},
     {"events.schemas", Group::kEvents, "--schemas", "", "true", "",
      "Wrap key and value in {schema, payload} (Kafka Connect JsonConverter)", CDC_FIELD(events.schemas)},
-    {"events.decimal_handling", Group::kEvents, "--decimal", "", "precise", "precise|string|double",
-     "numeric values as Decimal bytes, strings or doubles (decimal.handling.mode)", CDC_FIELD(events.decimal_handling)},
-    {"events.tombstones", Group::kEvents, "--tombstones", "", "true", "", "Follow each delete with a tombstone",
-     CDC_FIELD(events.tombstones)},
+    // Debezium's switches: a snake_case key in `events` (as decimal_handling), a flag under cdcpipe's name where
+    // one existed and always under Debezium's (--decimal.handling.mode ...). docs/DEBEZIUM.md, "Switches".
+    {"events.decimal_handling", Group::kEvents, "--decimal,--decimal.handling.mode", "", "precise",
+     "precise|string|double", "numeric values as Decimal bytes, strings or doubles (decimal.handling.mode)",
+     CDC_FIELD(events.decimal_handling)},
+    {"events.time_precision", Group::kEvents, "--time.precision.mode", "", "adaptive",
+     "adaptive|adaptive_time_microseconds|connect",
+     "date/time/timestamp as Debezium's adaptive types, with every time in microseconds, or Kafka Connect's "
+     "(time.precision.mode)",
+     CDC_FIELD(events.time_precision)},
+    {"events.binary_handling", Group::kEvents, "--binary.handling.mode", "", "bytes",
+     "bytes|base64|base64-url-encoded|hex", "bytea values as bytes or as strings in that encoding (binary.handling.mode)",
+     CDC_FIELD(events.binary_handling)},
+    {"events.skipped_operations", Group::kEvents, "--skipped.operations", "", "none", "",
+     "none, or the ops not written: any of c,u,d,t (skipped.operations; Debezium's default is t, cdcpipe's none)",
+     CDC_FIELD(events.skipped_operations)},
+    {"events.tombstones", Group::kEvents, "--tombstones,--tombstones.on.delete", "", "true", "",
+     "Follow each delete with a tombstone (tombstones.on.delete)", CDC_FIELD(events.tombstones)},
+    {"events.transaction_metadata", Group::kEvents, "--provide.transaction.metadata", "", "false", "",
+     "Fill each change's transaction block {id, total_order, data_collection_order} (provide.transaction.metadata)",
+     CDC_FIELD(events.transaction_metadata)},
     {"kafka.brokers", Group::kKafka, "--brokers", "CDCPIPE_BROKERS", "", "",
      "Kafka bootstrap servers; empty: embedded, no Kafka", CDC_FIELD(kafka.brokers)},
     {"kafka.topic_prefix", Group::kKafka, "--topic-prefix", "", "dbserver1", "",
@@ -359,7 +376,7 @@ class Loader {
   }
 
   static Status ApplyFlag(const Key& k, const std::vector<std::string>& values, Config* c) {
-    std::string origin(k.flag);
+    std::string origin(k.flag.substr(0, k.flag.find(',')));  // "--decimal,--decimal.handling.mode": its first name
     FieldRef f = k.field(*c);
     if (auto* l = std::get_if<std::vector<std::string>*>(&f)) {
       (*l)->clear();

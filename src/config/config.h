@@ -56,7 +56,11 @@ struct Config {
   struct Events {
     bool schemas{};                // events.schemas: {schema, payload} envelopes (JsonConverter)
     std::string decimal_handling;  // events.decimal_handling: precise | string | double
+    std::string time_precision;    // events.time_precision: adaptive | adaptive_time_microseconds | connect
+    std::string binary_handling;   // events.binary_handling: bytes | base64 | base64-url-encoded | hex
+    std::string skipped_operations;  // events.skipped_operations: none, or any of c,u,d,t
     bool tombstones{};             // events.tombstones: a tombstone after each delete
+    bool transaction_metadata{};   // events.transaction_metadata: provide.transaction.metadata
   } events;
   struct Kafka {
     std::vector<std::string> brokers;               // kafka.brokers: [] = embedded, no Kafka

@@ -105,6 +105,9 @@ struct TypePlan {
   // TypeInfoCache.getScale: the typmod, 6 without one). Debezium's PostgresValueConverter.getTimePrecision.
   int time_precision = 6;
   int64_t bits_length = 0;   // kBits: Debezium's "length" parameter (the column's bit count)
+  bool connect_time = false;  // kDate/kTimeMillis/kTimestampMillis: Kafka Connect's logical type names
+                              // (time.precision.mode=connect) instead of io.debezium.time.*
+  BinaryMode binary = BinaryMode::kBytes;  // kBytes: binary.handling.mode
   std::string enum_labels;   // kEnum: Debezium's "allowed" parameter
 };
 
@@ -188,8 +191,16 @@ int TimeTypmodPrecision(int32_t typmod) { return typmod < 0 ? 6 : typmod; }
 // for <= 6, the precision being PostgresValueConverter.getTimePrecision(column) = column.scale(), which is
 // pgjdbc's getScale(oid, atttypmod): 6 for a column declared without one. So `timestamp(3)` is milliseconds
 // and a plain `timestamp` microseconds.
-TypePlan ScalarPlan(uint32_t oid, int32_t typmod, DecimalMode mode) {
+//
+// time.precision.mode=adaptive_time_microseconds makes every time MicroTime; connect makes date, time and
+// timestamp Kafka Connect's Date, Time (ms) and Timestamp (ms) whatever the precision (JdbcValueConverters.
+// schemaBuilder, `adaptiveTimePrecisionMode` / `adaptiveTimeMicrosecondsPrecisionMode` / neither).
+TypePlan ScalarPlan(uint32_t oid, int32_t typmod, const EncoderOptions& o) {
+  const DecimalMode mode = o.decimal_mode;
+  const bool connect = o.time_precision == TimePrecisionMode::kConnect;
   TypePlan p;
+  p.connect_time = connect;
+  p.binary = o.binary_mode;
   p.oid = oid;
   p.type_modifier = typmod;
   switch (oid) {
@@ -205,9 +216,16 @@ TypePlan ScalarPlan(uint32_t oid, int32_t typmod, DecimalMode mode) {
     case kBoolOid: p.kind = Kind::kBool; break;
     case kByteaOid: p.kind = Kind::kBytes; break;
     case kDateOid: p.kind = Kind::kDate; break;
-    case kTimestampOid: p.kind = p.time_precision <= 3 ? Kind::kTimestampMillis : Kind::kTimestamp; break;
+    case kTimestampOid:
+      p.kind = connect || p.time_precision <= 3 ? Kind::kTimestampMillis : Kind::kTimestamp;
+      break;
     case kTimestamptzOid: p.kind = Kind::kTimestamptz; break;
-    case kTimeOid: p.kind = p.time_precision <= 3 ? Kind::kTimeMillis : Kind::kTime; break;
+    case kTimeOid:
+      p.kind = connect ? Kind::kTimeMillis
+               : o.time_precision == TimePrecisionMode::kAdaptiveTimeMicroseconds || p.time_precision > 3
+                   ? Kind::kTime
+                   : Kind::kTimeMillis;
+      break;
     case kTimetzOid: p.kind = Kind::kTimetz; break;
     case kIntervalOid: p.kind = Kind::kInterval; break;
     case kBitOid:
@@ -247,7 +265,7 @@ TypePlan ScalarPlan(uint32_t oid, int32_t typmod, DecimalMode mode) {
 
 // A column's plan: built-in scalars and arrays by OID; enums, domains and arrays of them by what the
 // catalog resolved (Column::user_type); anything else as a string.
-ColumnPlan PlanFor(const Column& c, DecimalMode mode) {
+ColumnPlan PlanFor(const Column& c, const EncoderOptions& mode) {
   ColumnPlan p;
   uint32_t oid = c.type_oid;
   int32_t typmod = c.type_modifier;
@@ -310,12 +328,18 @@ void AppendTypeSchema(std::string* out, const TypePlan& t, bool optional) {
       break;
     case Kind::kFloat: simple(t.oid == kFloat4Oid ? "float" : "double", nullptr); break;
     case Kind::kBool: simple("boolean", nullptr); break;
-    case Kind::kBytes: simple("bytes", nullptr); break;
-    case Kind::kDate: simple("int32", "io.debezium.time.Date"); break;
-    case Kind::kTimestampMillis: simple("int64", "io.debezium.time.Timestamp"); break;
+    case Kind::kBytes: simple(t.binary == BinaryMode::kBytes ? "bytes" : "string", nullptr); break;
+    case Kind::kDate:
+      simple("int32", t.connect_time ? "org.apache.kafka.connect.data.Date" : "io.debezium.time.Date");
+      break;
+    case Kind::kTimestampMillis:
+      simple("int64", t.connect_time ? "org.apache.kafka.connect.data.Timestamp" : "io.debezium.time.Timestamp");
+      break;
     case Kind::kTimestamp: simple("int64", "io.debezium.time.MicroTimestamp"); break;
     case Kind::kTimestamptz: simple("string", "io.debezium.time.ZonedTimestamp"); break;
-    case Kind::kTimeMillis: simple("int32", "io.debezium.time.Time"); break;
+    case Kind::kTimeMillis:
+      simple("int32", t.connect_time ? "org.apache.kafka.connect.data.Time" : "io.debezium.time.Time");
+      break;
     case Kind::kTime: simple("int64", "io.debezium.time.MicroTime"); break;
     case Kind::kTimetz: simple("string", "io.debezium.time.ZonedTime"); break;
     case Kind::kInterval: simple("int64", "io.debezium.time.MicroDuration"); break;
@@ -425,6 +449,43 @@ Result<DecimalMode> ParseDecimalMode(std::string_view text) {
   return Status::InvalidArgument("unknown decimal mode '" + std::string(text) + "' (use precise, string or double)");
 }
 
+Result<TimePrecisionMode> ParseTimePrecisionMode(std::string_view text) {
+  if (text == "adaptive") return TimePrecisionMode::kAdaptive;
+  if (text == "adaptive_time_microseconds") return TimePrecisionMode::kAdaptiveTimeMicroseconds;
+  if (text == "connect") return TimePrecisionMode::kConnect;
+  return Status::InvalidArgument("unknown time.precision.mode '" + std::string(text) +
+                                 "' (use adaptive, adaptive_time_microseconds or connect)");
+}
+
+Result<BinaryMode> ParseBinaryMode(std::string_view text) {
+  if (text == "bytes") return BinaryMode::kBytes;
+  if (text == "base64") return BinaryMode::kBase64;
+  if (text == "base64-url-encoded") return BinaryMode::kBase64Url;
+  if (text == "hex") return BinaryMode::kHex;
+  return Status::InvalidArgument("unknown binary.handling.mode '" + std::string(text) +
+                                 "' (use bytes, base64, base64-url-encoded or hex)");
+}
+
+Result<SkippedOps> ParseSkippedOperations(std::string_view text) {
+  SkippedOps out;
+  if (text == "none" || text.empty()) return out;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    uint8_t bit = item.size() == 1 ? SkippedOps::Bit(static_cast<Op>(item[0])) : 0;
+    if (item == "r") bit = 0;
+    if (bit == 0) {
+      return Status::InvalidArgument("unknown operation '" + std::string(item) +
+                                     "' in skipped.operations (use none, or any of c, u, d, t separated by commas)");
+    }
+    out.bits |= bit;
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  }
+  return out;
+}
+
 struct DebeziumEncoder::TableCache {
   std::shared_ptr<const TableSchema> table;  // keeps the key object alive, so its address is not reused
   std::string topic;
@@ -455,7 +516,7 @@ DebeziumEncoder::TableCache* DebeziumEncoder::CacheFor(const std::shared_ptr<con
   tc->topic = TopicFor(t);
   for (size_t i = 0; i < t.columns.size(); ++i) {
     const Column& c = t.columns[i];
-    ColumnPlan p = PlanFor(c, options_.decimal_mode);
+    ColumnPlan p = PlanFor(c, options_);
     if (options_.schemas) p.default_json = DefaultJson(c, p);
     AppendJsonString(&p.name_json, c.name);
     p.name_json += ':';
@@ -553,6 +614,28 @@ Status AppendBase64Bytes(std::string* out, const Result<std::string>& r) {
   return Status::OK();
 }
 
+// Bytes as binary.handling.mode writes them: base64 for bytes (JsonConverter) and base64, URL-safe base64, hex.
+void AppendBinary(std::string* out, BinaryMode mode, std::string_view bytes) {
+  out->push_back('"');
+  if (mode == BinaryMode::kHex) {
+    static constexpr char kHexDigits[] = "0123456789abcdef";
+    for (unsigned char b : bytes) {
+      out->push_back(kHexDigits[b >> 4]);
+      out->push_back(kHexDigits[b & 15]);
+    }
+  } else {
+    size_t start = out->size();
+    pgtext::AppendBase64(out, bytes);
+    if (mode == BinaryMode::kBase64Url) {
+      for (size_t i = start; i < out->size(); ++i) {
+        if ((*out)[i] == '+') (*out)[i] = '-';
+        else if ((*out)[i] == '/') (*out)[i] = '_';
+      }
+    }
+  }
+  out->push_back('"');
+}
+
 Status AppendScalar(std::string* out, const TypePlan& p, std::string_view text) {
   switch (p.kind) {
     case Kind::kInt:
@@ -589,7 +672,11 @@ Status AppendScalar(std::string* out, const TypePlan& p, std::string_view text) 
     case Kind::kEnum:
       AppendJsonString(out, text);
       return Status::OK();
-    case Kind::kBytes: return AppendBase64Bytes(out, pgtext::ByteaToBytes(text));
+    case Kind::kBytes: {
+      CDC_ASSIGN_OR_RETURN(std::string bytes, pgtext::ByteaToBytes(text));
+      AppendBinary(out, p.binary, bytes);
+      return Status::OK();
+    }
     case Kind::kBit: {
       // PostgresValueConverter.convertBit: Integer.valueOf(text, 2) != 0.
       CDC_ASSIGN_OR_RETURN(std::string bytes, pgtext::BitStringToDebeziumBits(text));
@@ -723,9 +810,7 @@ void AppendUnavailable(std::string* out, const ColumnPlan& p) {
       AppendJsonString(out, kUnavailable);
       break;
     case Kind::kBytes:
-      out->push_back('"');
-      pgtext::AppendBase64(out, kUnavailable);
-      out->push_back('"');
+      AppendBinary(out, p.type.binary, kUnavailable);  // the placeholder's bytes, as binary.handling.mode writes bytes
       break;
     case Kind::kArray:
       // Debezium's placeholders for unchanged TOASTed arrays (UnchangedToastedPlaceholder): a one-element
@@ -737,9 +822,9 @@ void AppendUnavailable(std::string* out, const ColumnPlan& p) {
           out->push_back(']');
           break;
         case kByteaOid:
-          out->append("[\"");
-          pgtext::AppendBase64(out, kUnavailable);
-          out->append("\"]");
+          out->push_back('[');
+          AppendBinary(out, p.element.binary, kUnavailable);
+          out->push_back(']');
           break;
         case kInt4Oid: case kDateOid: case kInt8Oid:
           out->push_back('[');
@@ -790,6 +875,7 @@ Status DebeziumEncoder::AppendRow(const TableCache& tc, const Row& row, const Ro
 
 Status DebeziumEncoder::Encode(const ChangeEvent& event, int64_t now_ms, std::vector<EncodedRecord>* out) {
   if (!event.table) return Status::InvalidArgument("change event without a table schema");
+  if (options_.skipped_ops.Skips(event.op)) return Status::OK();  // skipped.operations: nothing is written
   TableCache* tc = CacheFor(event.table);
   const TableSchema& t = *tc->table;
 

@@ -54,6 +54,41 @@ enum class DecimalMode : uint8_t {
 // Parses "precise|string|double"; InvalidArgument otherwise.
 Result<DecimalMode> ParseDecimalMode(std::string_view text);
 
+// How time, date and timestamp columns are encoded (Debezium's time.precision.mode). timestamptz and timetz are
+// ZonedTimestamp / ZonedTime strings in every mode.
+enum class TimePrecisionMode : uint8_t {
+  kAdaptive,                  // by the column's precision: Timestamp/Time (ms) for 0..3, MicroTimestamp/MicroTime
+                              // (us) for 4..6; date -> io.debezium.time.Date
+  kAdaptiveTimeMicroseconds,  // as adaptive, but every time column is MicroTime (us)
+  kConnect,                   // Kafka Connect's logical types: org.apache.kafka.connect.data.Date (days),
+                              // .Time (int32 ms of the day), .Timestamp (int64 ms); finer digits are dropped
+};
+// Parses "adaptive|adaptive_time_microseconds|connect"; InvalidArgument listing them otherwise.
+Result<TimePrecisionMode> ParseTimePrecisionMode(std::string_view text);
+
+// How bytea columns are encoded (Debezium's binary.handling.mode).
+enum class BinaryMode : uint8_t {
+  kBytes,      // schema bytes: JsonConverter writes base64
+  kBase64,     // schema string: base64 (RFC 4648, padded)
+  kBase64Url,  // schema string: URL-safe base64 (- and _, padded, as Java's Base64.getUrlEncoder())
+  kHex,        // schema string: lowercase hex (Debezium's HexConverter)
+};
+// Parses "bytes|base64|base64-url-encoded|hex"; InvalidArgument listing them otherwise.
+Result<BinaryMode> ParseBinaryMode(std::string_view text);
+
+// Debezium's skipped.operations: the ops whose events are not written. A bit per op (SkippedOps::Bit(op)).
+struct SkippedOps {
+  uint8_t bits = 0;
+  static constexpr uint8_t Bit(Op op) {
+    return op == Op::kCreate ? 1 : op == Op::kUpdate ? 2 : op == Op::kDelete ? 4 : op == Op::kTruncate ? 8 : 0;
+  }
+  bool Skips(Op op) const { return (bits & Bit(op)) != 0; }
+  bool operator==(const SkippedOps&) const = default;
+};
+// Parses "none" or a comma-separated list of c, u, d, t (Debezium's names; "" is none); InvalidArgument listing
+// what is allowed otherwise. Snapshot reads (r) cannot be skipped, as in Debezium.
+Result<SkippedOps> ParseSkippedOperations(std::string_view text);
+
 struct EncoderOptions {
   // Debezium's topic.prefix: source.name, topic "<prefix>.<schema>.<table>", schema names. Default "dbserver1".
   std::string topic_prefix = "dbserver1";
@@ -63,6 +98,13 @@ struct EncoderOptions {
   bool schemas = true;
   // decimal.handling.mode. Default precise.
   DecimalMode decimal_mode = DecimalMode::kPrecise;
+  // time.precision.mode. Default adaptive (Debezium's default).
+  TimePrecisionMode time_precision = TimePrecisionMode::kAdaptive;
+  // binary.handling.mode. Default bytes (Debezium's default).
+  BinaryMode binary_mode = BinaryMode::kBytes;
+  // skipped.operations. Default none: cdcpipe writes truncates, which Debezium skips by default (its default is
+  // "t"), because cdcpipe's own views need them (docs/DEBEZIUM.md, "Deliberate differences").
+  SkippedOps skipped_ops = {};
   // tombstones.on.delete: a delete is followed by a record with the same key and a null value. Default true.
   bool tombstones = true;
   // provide.transaction.metadata: fill the envelope's `transaction` block (else null). Default false.
@@ -88,7 +130,8 @@ class DebeziumEncoder {
 
   const EncoderOptions& options() const { return options_; }
 
-  // Appends the records for `event` to `out` (one record; two for a delete with tombstones on).
+  // Appends the records for `event` to `out` (one record; two for a delete with tombstones on; none when
+  // skipped_ops skips its op).
   // `now_ms` is the envelope's ts_ms (processing time); pass WallMillis().
   // Errors: InvalidArgument when a value does not parse as its column type (names table, column, value),
   // or when the event does not match its table schema.

@@ -327,6 +327,167 @@ TEST(DebeziumEncoderGolden, TemporalPrecisions) {
   }
 }
 
+// time.precision.mode's other values on the same table (issue 17, item 4): one golden per value.
+//  [C] adaptive_time_microseconds: JdbcValueConverters.schemaBuilder, Types.TIME with
+//      adaptiveTimeMicrosecondsPrecisionMode -> MicroTime whatever the precision; dates and timestamps as adaptive.
+//      Docs: https://debezium.io/documentation/reference/2.5/connectors/postgresql.html#postgresql-time-types
+//      ("time.precision.mode=adaptive_time_microseconds ... TIME ... INT64 io.debezium.time.MicroTime").
+//  [D] connect: neither adaptive flag -> Types.DATE org.apache.kafka.connect.data.Date (int32 days), Types.TIME
+//      org.apache.kafka.connect.data.Time (int32 ms of day), Types.TIMESTAMP org.apache.kafka.connect.data.Timestamp
+//      (int64 epoch ms): JdbcValueConverters.convertDateToEpochDaysAsDate / convertTimeToMillisPastMidnightAsDate /
+//      convertTimestampToEpochMillisAsDate; digits below the millisecond are dropped (the docs' table "Mapping
+//      when time.precision.mode is connect"). timestamptz/timetz stay ZonedTimestamp/ZonedTime in every mode
+//      (PostgresValueConverter handles TIMESTAMP_WITH_TIMEZONE / TIME_WITH_TIMEZONE itself).
+TEST(DebeziumEncoderGolden, TimePrecisionModes) {
+  for (auto [mode, name] : {std::pair{TimePrecisionMode::kAdaptiveTimeMicroseconds, "adaptive_time_microseconds"},
+                            std::pair{TimePrecisionMode::kConnect, "connect"}}) {
+    EncoderOptions o = Opts(true);
+    o.time_precision = mode;
+    DebeziumEncoder enc(o);
+    ChangeEvent e = BaseEvent(Czasy(), Op::kCreate);
+    e.after = CzasyRow();
+    CheckGolden(std::string("czasy_") + name + "_schema", EncodeOne(enc, e));
+  }
+}
+
+TEST(DebeziumEncoderTest, TimePrecisionModesPickTypes) {
+  auto t = std::make_shared<TableSchema>();
+  t->relation_id = 1;
+  t->schema = "public";
+  t->table = "m";
+  t->columns = {{"d", 1082, -1, false, true}, {"t3", 1083, 3, false, true}, {"t", 1083, -1, false, true},
+                {"ts", 1114, -1, false, true}, {"ts3", 1114, 3, false, true}};
+  ChangeEvent e = BaseEvent(t, Op::kCreate);
+  e.after = Row{Value::Text("1970-01-02"), Value::Text("00:00:01.5"), Value::Text("00:00:01.123456"),
+                Value::Text("1970-01-01 00:00:01.123456"), Value::Text("1970-01-01 00:00:01.5")};
+  struct Expect {
+    TimePrecisionMode mode;
+    std::vector<std::string> names;
+    std::string after;
+  };
+  for (const Expect& x : {
+           Expect{TimePrecisionMode::kAdaptive,
+                  {"io.debezium.time.Date", "io.debezium.time.Time", "io.debezium.time.MicroTime",
+                   "io.debezium.time.MicroTimestamp", "io.debezium.time.Timestamp"},
+                  R"({"d":1,"t3":1500,"t":1123456,"ts":1123456,"ts3":1500})"},
+           Expect{TimePrecisionMode::kAdaptiveTimeMicroseconds,
+                  {"io.debezium.time.Date", "io.debezium.time.MicroTime", "io.debezium.time.MicroTime",
+                   "io.debezium.time.MicroTimestamp", "io.debezium.time.Timestamp"},
+                  R"({"d":1,"t3":1500000,"t":1123456,"ts":1123456,"ts3":1500})"},
+           Expect{TimePrecisionMode::kConnect,
+                  {"org.apache.kafka.connect.data.Date", "org.apache.kafka.connect.data.Time",
+                   "org.apache.kafka.connect.data.Time", "org.apache.kafka.connect.data.Timestamp",
+                   "org.apache.kafka.connect.data.Timestamp"},
+                  R"({"d":1,"t3":1500,"t":1123,"ts":1123,"ts3":1500})"},
+       }) {
+    EncoderOptions o = Opts(true);
+    o.time_precision = x.mode;
+    DebeziumEncoder enc(o);
+    std::vector<EncodedRecord> out;
+    ASSERT_TRUE(enc.Encode(e, kNowMs, &out).ok());
+    auto v = nlohmann::json::parse(*out[0].value);
+    for (size_t i = 0; i < x.names.size(); ++i) {
+      EXPECT_EQ(v["schema"]["fields"][1]["fields"][i]["name"], x.names[i]) << i;
+    }
+    EXPECT_EQ(v["payload"]["after"], nlohmann::json::parse(x.after));
+  }
+}
+
+// binary.handling.mode (issue 17, item 4): bytea, bytea[] and an unchanged TOASTed bytea in each mode.
+//  [E] JdbcValueConverters.convertBinary: BYTES -> bytes (JsonConverter: base64), BASE64 ->
+//      Base64.getEncoder(), BASE64_URL_SAFE -> Base64.getUrlEncoder() (padded), HEX -> io.debezium.util.HexConverter
+//      (lowercase); JdbcValueConverters.binaryMode schema: string for every mode but bytes. The docs:
+//      https://debezium.io/documentation/reference/2.5/connectors/postgresql.html#postgresql-binary-types
+//      ("binary.handling.mode ... bytes, base64, base64-url-encoded, hex"). The TOAST placeholder's bytes go
+//      through the same converter (UnchangedToastedPlaceholder's byte[] placeholder).
+TEST(DebeziumEncoderGolden, BinaryHandlingModes) {
+  auto t = std::make_shared<TableSchema>();
+  t->relation_id = 16800;
+  t->schema = "public";
+  t->table = "binarne";
+  t->columns = {{"id", 23, -1, true, false}, {"b", 17, -1, false, true}, {"ab", 1001, -1, false, true},
+                {"big", 17, -1, false, true}};
+  for (auto [mode, name] : {std::pair{BinaryMode::kBytes, "bytes"}, std::pair{BinaryMode::kBase64, "base64"},
+                            std::pair{BinaryMode::kBase64Url, "base64-url-encoded"}, std::pair{BinaryMode::kHex, "hex"}}) {
+    EncoderOptions o = Opts(true);
+    o.binary_mode = mode;
+    DebeziumEncoder enc(o);
+    ChangeEvent e = BaseEvent(t, Op::kCreate);
+    // 0xfb 0xff 0xbf: '+' and '/' in standard base64 ("+/+/"), '-' and '_' URL-safe.
+    e.after = Row{Value::Text("1"), Value::Text("\\xfbffbffbffbf"), Value::Text(R"({"\\x00ff",NULL})"),
+                  Value::UnchangedToast()};
+    CheckGolden(std::string("binarne_") + name + "_schema", EncodeOne(enc, e));
+  }
+}
+
+TEST(DebeziumEncoderTest, BinaryHandlingModesWriteStringsOrBytes) {
+  auto t = std::make_shared<TableSchema>();
+  t->relation_id = 1;
+  t->schema = "public";
+  t->table = "b";
+  t->columns = {{"b", 17, -1, false, true}};
+  ChangeEvent e = BaseEvent(t, Op::kCreate);
+  e.after = Row{Value::Text("\\xfbffbf00")};
+  for (auto [mode, type, value] : {std::tuple{BinaryMode::kBytes, "bytes", "+/+/AA=="},
+                                   std::tuple{BinaryMode::kBase64, "string", "+/+/AA=="},
+                                   std::tuple{BinaryMode::kBase64Url, "string", "-_-_AA=="},
+                                   std::tuple{BinaryMode::kHex, "string", "fbffbf00"}}) {
+    EncoderOptions o = Opts(true);
+    o.binary_mode = mode;
+    DebeziumEncoder enc(o);
+    std::vector<EncodedRecord> out;
+    ASSERT_TRUE(enc.Encode(e, kNowMs, &out).ok());
+    auto v = nlohmann::json::parse(*out[0].value);
+    EXPECT_EQ(v["schema"]["fields"][1]["fields"][0]["type"], type);
+    EXPECT_EQ(v["payload"]["after"]["b"], value);
+  }
+}
+
+// skipped.operations (issue 17, item 3): the skipped ops write nothing (a skipped delete no tombstone either);
+// reads cannot be skipped. Debezium: CommonConnectorConfig.SKIPPED_OPERATIONS ("none" or c,u,d,t; its
+// default "t"), EventDispatcher / RelationalChangeRecordEmitter skip the operation before anything is sent.
+TEST(DebeziumEncoderTest, SkippedOperationsWriteNothing) {
+  auto t = Klienci();
+  auto count = [&](const char* skipped, Op op) {
+    auto ops = ParseSkippedOperations(skipped);
+    EXPECT_TRUE(ops.ok()) << ops.status().ToString();
+    EncoderOptions o = Opts(false);
+    o.skipped_ops = *ops;
+    DebeziumEncoder enc(o);
+    ChangeEvent e = BaseEvent(t, op);
+    if (op == Op::kDelete) e.before = KlientRow("1", "x", nullptr);
+    else if (op != Op::kTruncate) e.after = KlientRow("1", "x", nullptr);
+    std::vector<EncodedRecord> out;
+    EXPECT_TRUE(enc.Encode(e, kNowMs, &out).ok());
+    return out.size();
+  };
+  EXPECT_EQ(count("none", Op::kTruncate), 1u);
+  EXPECT_EQ(count("t", Op::kTruncate), 0u);
+  EXPECT_EQ(count("t", Op::kCreate), 1u);
+  EXPECT_EQ(count("c,u", Op::kCreate), 0u);
+  EXPECT_EQ(count("c, u", Op::kUpdate), 0u);
+  EXPECT_EQ(count("c,u", Op::kDelete), 2u);  // delete + tombstone
+  EXPECT_EQ(count("d", Op::kDelete), 0u);
+  EXPECT_EQ(count("c,u,d,t", Op::kRead), 1u);
+  EXPECT_EQ(count("", Op::kTruncate), 1u);
+}
+
+TEST(DebeziumEncoderTest, UnknownSwitchValuesListWhatIsAllowed) {
+  auto s = ParseSkippedOperations("c,x");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("'x'"), std::string::npos) << s.status().ToString();
+  EXPECT_NE(s.status().message().find("none, or any of c, u, d, t"), std::string::npos);
+  EXPECT_FALSE(ParseSkippedOperations("r").ok());
+  auto tp = ParseTimePrecisionMode("micro");
+  ASSERT_FALSE(tp.ok());
+  EXPECT_NE(tp.status().message().find("adaptive, adaptive_time_microseconds or connect"), std::string::npos);
+  auto b = ParseBinaryMode("base32");
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.status().message().find("bytes, base64, base64-url-encoded or hex"), std::string::npos);
+  EXPECT_EQ(*ParseBinaryMode("base64-url-encoded"), BinaryMode::kBase64Url);
+  EXPECT_EQ(*ParseTimePrecisionMode("connect"), TimePrecisionMode::kConnect);
+}
+
 TEST(DebeziumEncoderTest, AdaptiveTimePrecisionPicksTypeByTypmod) {
   DebeziumEncoder enc(Opts(true));
   ChangeEvent e = BaseEvent(Czasy(), Op::kCreate);
