@@ -208,5 +208,43 @@ TEST_F(DebeziumTest, ColumnDefaultsFromTheCatalogInSnapshotAndStreamSchemas) {
   EXPECT_EQ(defaults(json::parse(*srecs[0].value)), expected) << *srecs[0].value;
 }
 
+// citext[] resolved through the catalog (the array's element is an extension type): an array of strings in the
+// snapshot's schema and in the stream's, holding what PostgreSQL holds.
+TEST_F(DebeziumTest, CitextArrayIsAnArrayOfStrings) {
+  Sql("CREATE EXTENSION IF NOT EXISTS citext; CREATE TABLE ext (id int PRIMARY KEY, tags citext[]);"
+      "INSERT INTO ext VALUES (1, ARRAY['Abc', 'x y', NULL]::citext[]);");
+  auto tables = Tables({"ext"});
+  ASSERT_EQ(tables.size(), 1u);
+  std::vector<json> recs = Snapshot({"ext"}, 10);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0]["after"]["tags"], json::parse(R"(["Abc","x y",null])")) << recs[0].dump();
+  EXPECT_EQ(Sql("SELECT array_to_json(tags) FROM ext"), R"(["Abc","x y",null])");
+  // Stream: the Relation message's column completed from the catalog.
+  pg::RelationMessage msg;
+  msg.relation_id = tables[0]->relation_id;
+  msg.schema = "public";
+  msg.table = "ext";
+  for (const auto& c : tables[0]->columns) {
+    pg::RelationColumn rc;
+    rc.name = c.name;
+    rc.type_oid = c.type_oid;
+    rc.type_modifier = c.type_modifier;
+    msg.columns.push_back(rc);
+  }
+  pg::PgCatalogSource catalog(conn_.get());
+  pg::RelationCache cache(&catalog);
+  ASSERT_TRUE(cache.Apply(msg).ok());
+  event::DebeziumEncoder enc(event::EncoderOptions{});
+  event::ChangeEvent ev;
+  ev.op = event::Op::kCreate;
+  ev.table = cache.Find(msg.relation_id);
+  ev.after = event::Row{event::Value::Text("2"), event::Value::Text(R"({Q,"\"z\""})")};
+  std::vector<event::EncodedRecord> out;
+  ASSERT_TRUE(enc.Encode(ev, 0, &out).ok());
+  json v = json::parse(*out[0].value);
+  EXPECT_EQ(v["schema"]["fields"][1]["fields"][1]["items"], json::parse(R"({"type":"string","optional":true})"));
+  EXPECT_EQ(v["payload"]["after"]["tags"], json::parse(R"(["Q","\"z\""])"));
+}
+
 }  // namespace
 }  // namespace cdc::testing

@@ -271,7 +271,16 @@ ColumnPlan PlanFor(const Column& c, const EncoderOptions& mode) {
   int32_t typmod = c.type_modifier;
   bool user_array = false;
   if (c.type_oid >= kFirstNonBuiltinTypeOid) {
-    if (!c.user_type || c.user_type->kind == UserType::Kind::kOther) return p;  // string
+    if (!c.user_type) return p;  // string
+    if (c.user_type->kind == UserType::Kind::kOther) {
+      // Arrays of the extension types Debezium knows as strings (PostgresValueConverter: the TypeRegistry's
+      // citext[] and ltree[] oids -> SchemaBuilder.array(OPTIONAL_STRING_SCHEMA)) are arrays of strings; other
+      // extension types and their arrays stay their PostgreSQL text.
+      std::string_view name = c.type_name;
+      name = name.substr(name.rfind('.') == std::string_view::npos ? 0 : name.rfind('.') + 1);
+      if (c.user_type->array && (name == "_citext" || name == "_ltree")) p.type.kind = Kind::kArray;
+      return p;
+    }
     const UserType& u = *c.user_type;
     if (u.kind == UserType::Kind::kEnum) {
       TypePlan e;

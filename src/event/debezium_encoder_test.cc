@@ -488,6 +488,32 @@ TEST(DebeziumEncoderTest, UnknownSwitchValuesListWhatIsAllowed) {
   EXPECT_EQ(*ParseTimePrecisionMode("connect"), TimePrecisionMode::kConnect);
 }
 
+// Arrays of extension types (issue 17, item 5): citext[] and ltree[] are arrays of strings, as Debezium's
+// PostgresValueConverter maps the TypeRegistry's citext/ltree array oids (SchemaBuilder.array(OPTIONAL_STRING_SCHEMA));
+// an array of another extension type (hstore[]) stays its PostgreSQL text.
+TEST(DebeziumEncoderTest, CitextArraysAreArraysOfStrings) {
+  auto t = std::make_shared<TableSchema>();
+  t->relation_id = 1;
+  t->schema = "public";
+  t->table = "ext";
+  t->columns = {{"ci", 16385, -1, false, true}, {"h", 16390, -1, false, true}};
+  t->columns[0].type_name = "public._citext";
+  t->columns[0].user_type = UserType{UserType::Kind::kOther, true, 0, -1, ""};
+  t->columns[1].type_name = "public._hstore";
+  t->columns[1].user_type = UserType{UserType::Kind::kOther, true, 0, -1, ""};
+  ChangeEvent e = BaseEvent(t, Op::kCreate);
+  e.after = Row{Value::Text(R"({Abc,"x y",NULL})"), Value::Text(R"({"\"a\"=>\"1\""})")};
+  DebeziumEncoder enc(Opts(true));
+  std::vector<EncodedRecord> out;
+  ASSERT_TRUE(enc.Encode(e, kNowMs, &out).ok());
+  auto v = nlohmann::json::parse(*out[0].value);
+  EXPECT_EQ(v["schema"]["fields"][1]["fields"][0],
+            nlohmann::json::parse(R"({"type":"array","items":{"type":"string","optional":true},"optional":true,"field":"ci"})"));
+  EXPECT_EQ(v["payload"]["after"]["ci"], nlohmann::json::parse(R"(["Abc","x y",null])"));
+  EXPECT_EQ(v["schema"]["fields"][1]["fields"][1]["type"], "string");
+  EXPECT_TRUE(v["payload"]["after"]["h"].is_string());
+}
+
 TEST(DebeziumEncoderTest, AdaptiveTimePrecisionPicksTypeByTypmod) {
   DebeziumEncoder enc(Opts(true));
   ChangeEvent e = BaseEvent(Czasy(), Op::kCreate);

@@ -64,7 +64,11 @@ event::UserType Resolve(const std::unordered_map<uint32_t, TypeRow>& types, uint
   }
   if (t.array && t.element >= event::kFirstNonBuiltinTypeOid) {
     event::UserType e = Resolve(types, t.element, depth + 1);
-    if (e.kind == event::UserType::Kind::kOther || e.array) return u;  // unknown, or two dimensions
+    if (e.array) return u;  // two dimensions
+    if (e.kind == event::UserType::Kind::kOther) {
+      u.array = true;  // an array of an extension type (citext[]): the encoder decides by the type's name
+      return u;
+    }
     e.array = true;
     return e;
   }
