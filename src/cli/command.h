@@ -19,7 +19,7 @@ enum ExitCode : int {
   kExitBadInput = 3,         // invalid input data (CSV rows, corrupt files)
   kExitUnavailable = 4,      // a component cannot be reached (PostgreSQL, Kafka, S3)
   kExitAuth = 5,             // authentication failed or permission denied
-  kExitPrecondition = 6,     // the environment is not as required (wal_level, missing bucket)
+  kExitPrecondition = 6,     // the environment is not as required (wal_level, missing bucket, a slot gone)
   kExitCheckFailed = 7,      // `cdcpipe status`: at least one check failed
   kExitInterrupted = 130,    // stopped by a second Ctrl-C
 };

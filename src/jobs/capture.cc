@@ -166,6 +166,8 @@ struct CaptureJob::Impl {
   }
   void Heartbeat();
   void DrainLatencies();
+  Status SlotGone(bool exists, bool lost, Lsn slot_confirmed) const;
+  Status DiagnoseSlot(const Status& failure);
 
   void SetRowValues(const std::vector<pg::TupleValue>& tuple, event::Row* row) {
     row->resize(tuple.size());
@@ -262,6 +264,55 @@ Status CaptureJob::Impl::LoadMarker() {
   return Status::OK();
 }
 
+// The slot cannot give capture the changes it needs: PostgreSQL invalidated it (its WAL was removed),
+// or it was dropped after its snapshot had completed (capture's marker says so; a slot of a new name,
+// or one whose snapshot never completed, is made and snapshotted as usual). Either way the changes after
+// the position the destination holds are gone, and neither retrying nor a silent new snapshot would
+// say so: the job stops (FailedPrecondition, exit 6) naming the slot, the LSN and what to do. OK when
+// the slot is usable.
+Status CaptureJob::Impl::SlotGone(bool exists, bool lost, Lsn slot_confirmed) const {
+  bool dropped = !exists && marker && marker->complete;
+  if (!lost && !dropped) return Status::OK();
+  // The last position known to be in the destination: the slot's confirmed one, what this process
+  // confirmed or handed over durably, the caller's committed position; at least the snapshot's end.
+  Lsn needed = std::max({slot_confirmed, confirmed, sink->DurableLsn(), opts.committed_lsn});
+  std::string needed_text =
+      needed.valid() ? "the changes after LSN " + needed.ToString()
+                     : "the changes after its snapshot (consistent point " +
+                           (marker ? marker->snapshot_lsn.ToString() : std::string("unknown")) + ")";
+  std::string what =
+      lost ? fmt::format("replication slot \"{}\" was invalidated by PostgreSQL (pg_replication_slots.wal_status = "
+                         "'lost': the WAL it retained passed max_slot_wal_keep_size and was removed)",
+                         opts.slot)
+           : fmt::format("replication slot \"{}\" no longer exists (it was dropped after its snapshot completed{})",
+                         opts.slot,
+                         marker && !marker->completed_at.empty() ? " at " + marker->completed_at : std::string());
+  return Status::FailedPrecondition(fmt::format(
+      "{}: cdcpipe needed {}, and PostgreSQL can no longer send them; nothing after it was written. Changes "
+      "made since are lost to this pipeline: take a new snapshot with a new slot (--slot <new name> --snapshot "
+      "initial; its rows follow what is already in the output){}",
+      what, needed_text,
+      exists ? fmt::format(", and drop the old slot: SELECT pg_drop_replication_slot('{}');", opts.slot)
+             : std::string()));
+}
+
+// A replication session failed for a reason other than a lost connection: when the slot was dropped or
+// invalidated meanwhile, the clear error of SlotGone; otherwise `failure` as it is.
+Status CaptureJob::Impl::DiagnoseSlot(const Status& failure) {
+  if (!conn || PQstatus(conn->raw()) != CONNECTION_OK) {
+    if (!Connect().ok()) return failure;
+  }
+  auto r = conn->ExecParams(
+      "SELECT coalesce(wal_status, ''), confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1",
+      {opts.slot});
+  if (!r.ok()) return failure;
+  bool exists = r->rows() == 1;
+  bool lost = exists && r->Get(0, 0) == "lost";
+  Lsn slot_confirmed = exists && !r->IsNull(0, 1) ? Lsn::Parse(r->Get(0, 1)).value_or(Lsn()) : Lsn();
+  Status gone = SlotGone(exists, lost, slot_confirmed);
+  return gone.ok() ? failure : gone;
+}
+
 Status CaptureJob::Impl::PrepareSlot(bool* need_snapshot, std::optional<pg::CreatedSlot>* created,
                                      std::optional<pg::ReplicationStream>* stream) {
   pg::PgConnection& c = *conn;
@@ -269,6 +320,9 @@ Status CaptureJob::Impl::PrepareSlot(bool* need_snapshot, std::optional<pg::Crea
   bool snapshot_done = marker && marker->complete;
   bool want_snapshot = opts.snapshot != SnapshotMode::kNever;
   *need_snapshot = false;
+  if (!(snapshot_done && opts.snapshot == SnapshotMode::kInitialOnly)) {
+    CDC_RETURN_IF_ERROR(SlotGone(exists, plan.slot_lost, plan.slot_confirmed_lsn));
+  }
   if (exists && want_snapshot && !snapshot_done) {
     // An interrupted snapshot continues where its durable rows end, in a new transaction (its exported
     // snapshot died with the last run), unless it stopped inside a table without a primary key.
@@ -303,6 +357,12 @@ Status CaptureJob::Impl::PrepareSlot(bool* need_snapshot, std::optional<pg::Crea
       return cs.status().WithContext("creating replication slot \"" + opts.slot + "\"");
     }
     log::Info(kComponent, "created replication slot \"{}\" at {}", opts.slot, cs->consistent_point.ToString());
+    if (opts.committed_lsn.valid() && want_snapshot) {
+      log::Warn(kComponent,
+                "the output already holds changes up to {} from an earlier slot: the new snapshot's rows are "
+                "appended after them",
+                opts.committed_lsn.ToString());
+    }
     marker->snapshot_lsn = cs->consistent_point;
     CDC_RETURN_IF_ERROR(state->Write(*marker));
     *need_snapshot = want_snapshot;
@@ -849,6 +909,7 @@ Status CaptureJob::Impl::Stream(std::optional<pg::ReplicationStream> stream, Lsn
     } else if (st.ok() || st.IsUnavailable()) {
       slot_busy_since_us = 0;
     }
+    if (st.code() == StatusCode::kNotFound || st.code() == StatusCode::kFailedPrecondition) return DiagnoseSlot(st);
     if (!st.IsUnavailable()) return st;
     // Lost connection or server restart: resume from the slot (its confirmed position), with a fresh
     // normal connection too (a server restart broke it as well).

@@ -108,6 +108,9 @@ struct CaptureOptions {
   std::string latency_log;
   // Encoder settings (topic prefix, schemas, decimal mode, tombstones). `database` is filled in.
   event::EncoderOptions encoder;
+  // The source position the destination has committed, when the caller knows it (`cdcpipe run`: its
+  // checkpoint's). Invalid = unknown. Only named in the error for a slot that is gone.
+  Lsn committed_lsn;
   // Where the snapshot's progress is published (PipelineState::snapshot; `cdcpipe run` passes its hub).
   // Not owned; null = nowhere (the terminal progress line is drawn either way).
   PipelineStateHub* state = nullptr;

@@ -69,24 +69,17 @@ constexpr std::string_view kComponent = "run";
 
 // Moves the slot to the committed source position so that capture resumes exactly after what is
 // committed. Sets *skip to the records of the next transaction that are already committed.
-Status PositionSlot(const CaptureOptions& c, Lsn committed, uint64_t committed_skip, bool have_batches,
-                    uint64_t* skip) {
+Status PositionSlot(const CaptureOptions& c, Lsn committed, uint64_t committed_skip, uint64_t* skip) {
   *skip = 0;
   CDC_ASSIGN_OR_RETURN(pg::PgConnection conn, pg::PgConnection::Connect(c.conninfo));
   for (int attempt = 0;; ++attempt) {
     CDC_ASSIGN_OR_RETURN(pg::PgResult r,
-                         conn.ExecParams("SELECT confirmed_flush_lsn, active FROM pg_replication_slots "
-                                         "WHERE slot_name = $1 AND database = current_database()",
+                         conn.ExecParams("SELECT confirmed_flush_lsn, active, wal_status = 'lost' FROM "
+                                         "pg_replication_slots WHERE slot_name = $1 AND database = current_database()",
                                          {c.slot}));
-    if (r.rows() == 0) {
-      if (have_batches) {
-        log::Warn(kComponent,
-                  "replication slot \"{}\" does not exist but the output has committed batches: capture creates "
-                  "it and takes a new snapshot, whose rows are appended after the committed ones",
-                  c.slot);
-      }
-      return Status::OK();
-    }
+    // A missing or invalidated slot: capture's pre-flight decides (a new snapshot, or a stop naming the
+    // LSN the output needs).
+    if (r.rows() == 0 || r.Get(0, 2) == "t") return Status::OK();
     if (!committed.valid()) return Status::OK();  // nothing streamed yet (the snapshot starts over)
     Lsn confirmed = r.IsNull(0, 0) ? Lsn() : Lsn::Parse(r.Get(0, 0)).value_or(Lsn());
     if (confirmed > committed) return Status::OK();  // everything up to `confirmed` is committed, nothing partial
@@ -287,7 +280,7 @@ Status Pipeline::RunEmbedded() {
   }
   CDC_RETURN_IF_ERROR(CompleteSnapshotMarker(options_.capture, rec.source_lsn));
   uint64_t skip = 0;
-  Status positioned = PositionSlot(options_.capture, rec.source_lsn, committed_skip, rec.last_committed >= 0, &skip);
+  Status positioned = PositionSlot(options_.capture, rec.source_lsn, committed_skip, &skip);
   if (positioned.IsCancelled()) return Status::OK();
   CDC_RETURN_IF_ERROR(positioned);
   if (skip > 0) log::Info(kComponent, "skipping the first {} records of the next transaction (already committed)", skip);
@@ -318,7 +311,9 @@ Status Pipeline::RunEmbedded() {
   }
 
   log::ChannelSink channel(std::max<size_t>(options_.channel_capacity, 16));
-  CaptureJob capture(options_.capture, &channel);
+  CaptureOptions capture_options = options_.capture;
+  capture_options.committed_lsn = rec.source_lsn;
+  CaptureJob capture(std::move(capture_options), &channel);
   state_.SetStage("capture", "running", "capturing from slot " + options_.capture.slot);
   state_.SetStage("stream", "running", "writing " + oo.output);
   Status capture_status;

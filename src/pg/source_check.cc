@@ -288,9 +288,14 @@ Result<SourcePlan> CheckSource(PgConnection& c, const SourceCheckOptions& o) {
 
   // The slot.
   CDC_ASSIGN_OR_RETURN(PgResult sl, c.ExecParams("SELECT slot_type, coalesce(plugin, ''), coalesce(database::text, "
-                                                 "'') FROM pg_replication_slots WHERE slot_name = $1",
+                                                 "''), coalesce(wal_status, ''), confirmed_flush_lsn "
+                                                 "FROM pg_replication_slots WHERE slot_name = $1",
                                                  {o.slot}));
   plan.slot_exists = sl.rows() == 1;
+  if (plan.slot_exists) {
+    plan.slot_lost = sl.Get(0, 3) == "lost";
+    if (!sl.IsNull(0, 4)) plan.slot_confirmed_lsn = Lsn::Parse(sl.Get(0, 4)).value_or(Lsn());
+  }
   if (plan.slot_exists &&
       (sl.Get(0, 0) != "logical" || sl.Get(0, 1) != "pgoutput" || sl.Get(0, 2) != plan.database)) {
     add(StatusCode::kFailedPrecondition,

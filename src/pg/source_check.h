@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "base/lsn.h"
 #include "base/status.h"
 #include "pg/connection.h"
 
@@ -69,6 +70,10 @@ struct SourcePlan {
   std::vector<size_t> add_to_publication;  // indexes into `tables`: ALTER PUBLICATION ... ADD TABLE
   std::vector<size_t> set_identity_full;   // indexes into `tables`: ALTER TABLE ... REPLICA IDENTITY FULL
   bool slot_exists = false;
+  // When the slot exists: PostgreSQL invalidated it (pg_replication_slots.wal_status = 'lost': the WAL it
+  // retained passed max_slot_wal_keep_size and was removed), and its confirmed_flush_lsn (invalid if NULL).
+  bool slot_lost = false;
+  Lsn slot_confirmed_lsn;
   // Tables with a primary key and identity DEFAULT (when replica_identity_full is off): their updates
   // and deletes carry only the key as the old row. The job logs it.
   std::vector<std::string> key_only_tables;
