@@ -99,6 +99,19 @@ inline std::string QueryCommitted(const std::string& root, const std::string& se
   return DuckDbQuery(sql);
 }
 
+// The first column of each row of QueryCommitted (a JSON line per row), as text, in DuckDB's order.
+inline std::vector<std::string> QueryCommittedColumn(const std::string& root, const std::string& select,
+                                                     const std::string& list_file) {
+  std::vector<std::string> out;
+  std::istringstream in(QueryCommitted(root, select, list_file));
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    auto j = nlohmann::json::parse(line);
+    out.push_back(j.at(0).is_string() ? j.at(0).get<std::string>() : j.at(0).dump());
+  }
+  return out;
+}
+
 // One committed raw event, reduced to what the checks need.
 struct RawRow {
   std::string topic;

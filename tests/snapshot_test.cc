@@ -49,15 +49,7 @@ class SnapshotTest : public ::testing::Test {
   std::vector<std::string> SourceRows(const std::string& select) { return Sorted(SourceLines(select)); }
   // The first column of each row of a DuckDB query over the committed events (`raw`), in its order.
   std::vector<std::string> Committed(const std::string& select) {
-    std::string text = QueryCommitted(Out(), select, dir_ / "files.csv");
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-      if (line.empty()) continue;
-      auto j = nlohmann::json::parse(line);
-      out.push_back(j.at(0).is_string() ? j.at(0).get<std::string>() : j.at(0).dump());
-    }
-    return out;
+    return QueryCommittedColumn(Out(), select, dir_ / "files.csv");
   }
   static std::vector<std::string> Sorted(std::vector<std::string> v) {
     std::sort(v.begin(), v.end());

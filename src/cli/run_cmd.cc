@@ -2,12 +2,17 @@
 // replication slot is the durable log) or through Kafka when kafka.brokers is set (docs/STREAM.md,
 // "run"). Settings: docs/CONFIG.md.
 #include <memory>
+#include <optional>
+#include <utility>
+
+#include <nlohmann/json.hpp>
 
 #include "base/log.h"
 #include "cli/command.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "config/config.h"
+#include "http/http_request.h"
 #include "http/http_server.h"
 #include "jobs/live_views.h"
 #include "jobs/run.h"
@@ -19,6 +24,37 @@ struct RunFlags {
   std::string end_lsn;
   std::string latency_log;
 };
+
+// GET /api/snapshots: every incremental snapshot of this run; POST /api/snapshots?table=T&where=W starts
+// one (docs/CAPTURE.md, "Incremental snapshots"). Errors: {"error": ...} with 400 (bad where), 404
+// (unknown table), 409 (not published or captured, no key, one already running), 503 (capture not running).
+std::pair<int, std::string> SnapshotsApi(jobs::Pipeline& pipeline, std::string_view method, std::string_view query) {
+  auto error = [](const Status& st) {
+    int code = st.IsInvalidArgument() ? 400
+               : st.code() == StatusCode::kNotFound ? 404
+               : st.code() == StatusCode::kFailedPrecondition || st.code() == StatusCode::kAlreadyExists ? 409
+               : st.IsUnavailable() ? 503
+                                    : 500;
+    return std::make_pair(code, nlohmann::json({{"error", st.message()}}).dump());
+  };
+  if (method == "POST") {
+    std::optional<std::string> table = http::QueryParam(query, "table");
+    std::string where = http::QueryParam(query, "where").value_or("");
+    if (!table) return error(Status::InvalidArgument("POST /api/snapshots needs ?table=schema.table"));
+    auto accepted = pipeline.RequestSnapshot(*table, where);
+    if (!accepted.ok()) return error(accepted.status());
+    return std::make_pair(202, nlohmann::json({{"table", *accepted}, {"where", where}, {"state", "queued"}}).dump());
+  }
+  auto list = pipeline.Snapshots();
+  if (!list.ok()) return error(list.status());
+  nlohmann::json out = {{"snapshots", nlohmann::json::array()}};
+  for (const auto& s : *list) {
+    out["snapshots"].push_back({{"table", s.table}, {"where", s.where}, {"state", s.state}, {"rows", s.rows},
+                                {"chunks", s.chunks}, {"dropped", s.dropped}, {"durable_rows", s.durable_rows},
+                                {"error", s.error}});
+  }
+  return std::make_pair(200, out.dump());
+}
 
 int RunPipeline(const config::Config& cfg, const RunFlags& f, bool http_given) {
   const char* cmd = "run";
@@ -59,6 +95,9 @@ int RunPipeline(const config::Config& cfg, const RunFlags& f, bool http_given) {
     http::HttpOptions ho;
     ho.address = cfg.http.listen;
     ho.token = cfg.HttpToken();
+    ho.snapshots = [&pipeline](std::string_view method, std::string_view query) {
+      return SnapshotsApi(pipeline, method, query);
+    };
     auto srv = http::StartHttpServer(ho, &pipeline.state());
     if (srv.ok()) {
       http_server = std::move(srv).value();

@@ -94,8 +94,9 @@ using Row = std::vector<Value>;
 
 // Debezium's source.snapshot (io.debezium.connector.SnapshotRecord): "first" on the snapshot's first row,
 // "last_in_data_collection" on the last row of each table but the last, "last" on the very last row, "true" on
-// every other snapshot row, "false" for streamed changes (docs/DEBEZIUM.md, "Snapshot markers").
-enum class SnapshotMarker : uint8_t { kFalse, kTrue, kFirst, kLastInDataCollection, kLast };
+// every other snapshot row, "false" for streamed changes, "incremental" on the rows of an incremental snapshot
+// (docs/DEBEZIUM.md, "Snapshot markers"; docs/CAPTURE.md, "Incremental snapshots").
+enum class SnapshotMarker : uint8_t { kFalse, kTrue, kFirst, kLastInDataCollection, kLast, kIncremental };
 
 // One change to one row (or one TRUNCATE of one table).
 struct ChangeEvent {

@@ -436,6 +436,7 @@ const char* SnapshotText(SnapshotMarker m) {
     case SnapshotMarker::kFirst: return "first";
     case SnapshotMarker::kLastInDataCollection: return "last_in_data_collection";
     case SnapshotMarker::kLast: return "last";
+    case SnapshotMarker::kIncremental: return "incremental";
     case SnapshotMarker::kFalse: return "false";
   }
   return "false";

@@ -147,6 +147,11 @@ bool Dechunk(std::string_view in, std::string* out) {
 
 Result<HttpGetReply> HttpGet(const std::string& address, const std::string& path, const std::string& token,
                              int timeout_ms) {
+  return HttpCall("GET", address, path, token, timeout_ms);
+}
+
+Result<HttpGetReply> HttpCall(const std::string& method, const std::string& address, const std::string& path,
+                              const std::string& token, int timeout_ms) {
   std::string a = address;
   if (a.rfind("https://", 0) == 0) {
     return Status::InvalidArgument("--http " + address + ": https is not supported; cdcpipe serves plain HTTP");
@@ -163,9 +168,10 @@ Result<HttpGetReply> HttpGet(const std::string& address, const std::string& path
   Fd fd(*connected);
 
   std::string host = hp.host.find(':') != std::string::npos ? "[" + hp.host + "]" : hp.host;
-  std::string request = "GET " + (path.empty() ? std::string("/") : path) + " HTTP/1.1\r\nHost: " + host + ":" +
+  std::string request = method + " " + (path.empty() ? std::string("/") : path) + " HTTP/1.1\r\nHost: " + host + ":" +
                         std::to_string(hp.port) + "\r\nAccept: */*\r\nConnection: close\r\n";
   if (!token.empty()) request += "Authorization: Bearer " + token + "\r\n";
+  if (method == "POST") request += "Content-Length: 0\r\n";
   request += "\r\n";
   std::string_view pending = request;
   while (!pending.empty()) {

@@ -1,4 +1,4 @@
-// A small HTTP GET for talking to a running `cdcpipe run` (used by `cdcpipe status --http`).
+// A small HTTP client for talking to a running `cdcpipe run` (`cdcpipe status --http`, `cdcpipe snapshot`).
 #pragma once
 
 #include <string>
@@ -17,5 +17,8 @@ struct HttpGetReply {
 // a reply with any status is returned as is.
 Result<HttpGetReply> HttpGet(const std::string& address, const std::string& path, const std::string& token,
                              int timeout_ms = 5000);
+// The same with another method ("POST": an empty body; `cdcpipe snapshot`).
+Result<HttpGetReply> HttpCall(const std::string& method, const std::string& address, const std::string& path,
+                              const std::string& token, int timeout_ms = 5000);
 
 }  // namespace cdc::http

@@ -242,6 +242,19 @@ struct HttpServer::Impl {
       r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"cdcpipe\"");
       return r;
     }
+    if (req.path == "/api/snapshots" && options.snapshots) {
+      if (req.method != "GET" && req.method != "POST") {
+        Response r = Text(405, "method not allowed: /api/snapshots answers GET and POST\n");
+        r.headers.emplace_back("Allow", "GET, POST");
+        return r;
+      }
+      const std::string* site = req.Header("Sec-Fetch-Site");
+      if (req.method == "POST" && (req.Header("Origin") || (site && *site == "cross-site"))) {
+        return Text(403, "forbidden: a snapshot is started by `cdcpipe snapshot`, not from a web page\n");
+      }
+      auto [status, body] = options.snapshots(req.method, req.query);
+      return Response{status, "application/json", std::move(body), {}};
+    }
     if (req.method != "GET" && req.method != "HEAD") {
       Response r = Text(405, "method not allowed: this server answers GET and HEAD\n");
       r.headers.emplace_back("Allow", "GET, HEAD");

@@ -3,6 +3,9 @@
 //   GET /api/status   the snapshot as JSON (http/render.h)
 //   GET /metrics      Prometheus text exposition 0.0.4 (http/render.h)
 //   GET /healthz      200 "ok" while the server runs (readiness probe for scripts and compose)
+//   GET /api/snapshots, POST /api/snapshots?table=T[&where=W]   incremental snapshots (HttpOptions::snapshots);
+//                     a POST that a browser sends from another site (an Origin or Sec-Fetch-Site: cross-site
+//                     header) is refused (403), so a web page cannot start one
 //
 // Access: binds 127.0.0.1:8080 by default. Binding any non-loopback address requires a token; when a
 // token is set it is checked on EVERY request (Authorization: Bearer <token>, or ?token=<token> so a
@@ -26,7 +29,9 @@
 // Stop from one thread. The hub must outlive the server.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <utility>
 #include <string>
 #include <string_view>
 
@@ -57,6 +62,9 @@ struct HttpOptions {
   size_t max_head_bytes = 16 * 1024;
   // Header fields in one request head; 431 beyond. Default kDefaultMaxHeaderFields (100).
   size_t max_header_fields = kDefaultMaxHeaderFields;
+  // GET and POST /api/snapshots (incremental snapshots, `cdcpipe snapshot`): called on the server's
+  // thread with the method and the raw query; returns the status and the JSON body. Unset: 404.
+  std::function<std::pair<int, std::string>(std::string_view method, std::string_view query)> snapshots;
 };
 
 struct HostPort {

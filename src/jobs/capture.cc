@@ -132,10 +132,19 @@ struct CaptureJob::Impl {
   };
   std::deque<PendingLatency> latency_pending;
 
+  // Incremental snapshots (jobs/incremental_snapshot.h): their chunks handed to the sink and not yet
+  // known durable (chunk number, what was emitted).
+  std::unique_ptr<IncrementalSnapshotter> incremental;
+  std::deque<std::pair<uint64_t, IncrementalSnapshotter::EmittedChunk>> incremental_pending;
+  uint64_t incremental_saved_version = 0;  // the snapshotter's version() the marker reflects
+  int64_t incremental_flush_us = 0;       // the last Flush asked for (sinks that track no chunks)
+
   mutable std::mutex stats_mu;
   CaptureStats stats;
 
-  Impl(CaptureOptions o, log::RecordSink* s) : opts(std::move(o)), sink(s) {}
+  Impl(CaptureOptions o, log::RecordSink* s) : opts(std::move(o)), sink(s) {
+    incremental = std::make_unique<IncrementalSnapshotter>(opts.snapshot_chunk_rows);
+  }
 
   Status Connect() {
     CDC_ASSIGN_OR_RETURN(pg::PgConnection c, pg::PgConnection::Connect(opts.conninfo));
@@ -150,6 +159,11 @@ struct CaptureJob::Impl {
   Status PrepareSlot(bool* need_snapshot, std::optional<pg::CreatedSlot>* created,
                      std::optional<pg::ReplicationStream>* stream);
   Status Snapshot(const pg::CreatedSlot* created);
+  std::vector<std::string> TableNames() const;
+  Status QueueBackfills();
+  Status IncrementalStep();
+  Status EmitIncremental(Lsn high);
+  Status SaveIncremental();
   Status SaveDurablePosition(bool force);
   Status BuildFilters();
   Result<bool> Filtered(event::Op op, const std::shared_ptr<const event::TableSchema>& table);
@@ -340,7 +354,7 @@ Status CaptureJob::Impl::PrepareSlot(bool* need_snapshot, std::optional<pg::Crea
   if (!exists) {
     // Pending before the slot exists, so that a crash from here on is seen as an unfinished snapshot
     // (a marker left by an older slot of that name would otherwise say "complete").
-    marker = SnapshotMarker{opts.slot, plan.database, system_id, false, Lsn(), "", std::nullopt, {}};
+    marker = SnapshotMarker{opts.slot, plan.database, system_id, false, Lsn(), "", std::nullopt, {}, std::nullopt, {}};
     Status st = state->Write(*marker);
     if (st.ok()) st = FailpointHit("capture.before_create_slot");
     Result<pg::CreatedSlot> cs = st.ok() ? repl->CreateSlot(opts.slot, want_snapshot) : Result<pg::CreatedSlot>(st);
@@ -613,6 +627,7 @@ Status CaptureJob::Impl::Snapshot(const pg::CreatedSlot* created) {
   CDC_FAILPOINT("capture.before_snapshot_marker");
   marker->complete = true;
   marker->completed_at = UtcNow();
+  marker->tables = TableNames();
   marker->position.reset();
   CDC_RETURN_IF_ERROR(state->Write(*marker));
   progress.Finish("complete");
@@ -625,7 +640,135 @@ Status CaptureJob::Impl::Snapshot(const pg::CreatedSlot* created) {
   return Status::OK();
 }
 
+std::vector<std::string> CaptureJob::Impl::TableNames() const {
+  std::vector<std::string> names;
+  for (const auto& t : tables) names.push_back(t->schema + "." + t->table);
+  return names;
+}
+
+// Before streaming: incremental snapshots the marker says were under way continue after their durable
+// key, and a captured table the marker does not list as snapshotted (added to source.tables or to the
+// publication since) is backfilled.
+Status CaptureJob::Impl::QueueBackfills() {
+  if (!marker) return Status::OK();
+  for (const auto& inc : marker->incremental) {
+    IncrementalSnapshot s;
+    s.table = inc.table;
+    s.where = inc.where;
+    s.key = inc.key;
+    s.rows = s.durable_rows = inc.rows;
+    Status st = incremental->Request(std::move(s));
+    if (!st.ok() && !st.IsAlreadyExists()) return st;
+  }
+  if (!marker->complete) return Status::OK();
+  std::vector<std::string> names = TableNames();
+  if (!marker->tables) {
+    // A marker of an earlier version: its snapshot covered the tables captured now.
+    marker->tables = names;
+    return state->Write(*marker);
+  }
+  for (const auto& name : names) {
+    if (std::find(marker->tables->begin(), marker->tables->end(), name) != marker->tables->end()) continue;
+    log::Info(kComponent, "{} is captured but was never snapshotted (added since the snapshot): backfilling it with "
+              "an incremental snapshot while streaming", name);
+    IncrementalSnapshot s;
+    s.table = name;
+    Status st = incremental->Request(std::move(s));
+    if (!st.ok() && !st.IsAlreadyExists()) return st;
+  }
+  return SaveIncremental();
+}
+
+// Between transactions of the stream: emit the held chunk once the stream passed its high watermark (a
+// keepalive's WAL end counts: every transaction committed before it was sent), read the next chunk
+// when none is held, and record what became durable.
+Status CaptureJob::Impl::IncrementalStep() {
+  Lsn position = std::max(last_end_lsn, idle_lsn);
+  if (incremental->Due(position)) CDC_RETURN_IF_ERROR(EmitIncremental(incremental->high_watermark()));
+  if (incremental->NeedsNudge() && conn) {
+    // One transactional logical message: its commit flushes the WAL before it (no table is written).
+    Status st = conn->Run("SELECT pg_logical_emit_message(true, 'cdcpipe_watermark', '" +
+                          incremental->high_watermark().ToString() + "')");
+    if (!st.ok()) log::Warn(kComponent, "incremental snapshot: could not flush the WAL up to its window's end: {}", st.ToString());
+  }
+  if (incremental->WantsChunk()) {
+    if (!conn || PQstatus(conn->raw()) != CONNECTION_OK) CDC_RETURN_IF_ERROR(Connect());
+    incremental->ReadChunk(*conn);
+  }
+  return SaveIncremental();
+}
+
+// The held chunk's rows go to the sink at the stream position `high` (or the last commit end, when
+// that is later). Each row is followed by an end of transaction at that position, so that `run` may cut
+// a batch after any row: the rows are independent reads, and a restart from that position re-reads
+// what was not durable.
+Status CaptureJob::Impl::EmitIncremental(Lsn high) {
+  Lsn at = std::max(last_end_lsn, high);
+  if (at > last_end_lsn) {
+    CDC_RETURN_IF_ERROR(sink->EndTransaction(at));
+    last_end_lsn = at;
+  }
+  auto emitted = incremental->EmitHeld(at, last_commit_lsn, [&](const event::ChangeEvent& e) -> Status {
+    CDC_RETURN_IF_ERROR(Append(e));
+    return sink->EndTransaction(at);
+  });
+  CDC_RETURN_IF_ERROR(emitted.status());
+  uint64_t seq = ++chunk_seq;
+  CDC_RETURN_IF_ERROR(sink->EndSnapshotChunk(seq, ""));
+  incremental_pending.emplace_back(seq, std::move(*emitted));
+  CDC_FAILPOINT("capture.after_incremental_chunk");
+  return Status::OK();
+}
+
+// Marks the chunks the sink made durable and keeps the marker's list of unfinished incremental
+// snapshots (and of snapshotted tables) up to date.
+Status CaptureJob::Impl::SaveIncremental() {
+  if (!incremental_pending.empty()) {
+    std::optional<uint64_t> durable = sink->DurableSnapshotChunk();
+    if (!durable && MonoMicros() - incremental_flush_us >= 1000000) {
+      // The sink tracks no chunks (Kafka): a successful flush makes everything appended durable. At
+      // most once a second.
+      incremental_flush_us = MonoMicros();
+      Status st = sink->Flush(std::chrono::milliseconds(1000));
+      if (st.ok()) durable = incremental_pending.back().first;
+      else if (!st.IsUnavailable()) return st;
+    }
+    while (durable && !incremental_pending.empty() && incremental_pending.front().first <= *durable) {
+      const auto& c = incremental_pending.front().second;
+      incremental->MarkDurable(c.table, c.key, c.rows, c.last);
+      incremental_pending.pop_front();
+    }
+  }
+  uint64_t version = incremental->version();
+  if (!marker || version == incremental_saved_version) return Status::OK();
+  incremental_saved_version = version;
+  std::vector<SnapshotMarker::Incremental> pending;
+  for (const auto& s : incremental->Pending()) pending.push_back({s.table, s.where, s.durable_key, s.durable_rows});
+  bool changed = pending.size() != marker->incremental.size();
+  for (size_t i = 0; !changed && i < pending.size(); ++i) {
+    const auto& a = pending[i];
+    const auto& b = marker->incremental[i];
+    changed = a.table != b.table || a.where != b.where || a.key != b.key || a.rows != b.rows;
+  }
+  if (marker->tables) {
+    for (const auto& s : incremental->List()) {
+      if (s.state != "done" || !s.where.empty()) continue;
+      if (std::find(marker->tables->begin(), marker->tables->end(), s.table) != marker->tables->end()) continue;
+      marker->tables->push_back(s.table);
+      changed = true;
+    }
+  }
+  if (!changed) return Status::OK();
+  marker->incremental = std::move(pending);
+  return state->Write(*marker);
+}
+
 Status CaptureJob::Impl::EmitRow(event::Op op, const std::shared_ptr<const event::TableSchema>& table, Lsn lsn) {
+  // A change inside a held incremental chunk's window drops that row of the chunk (the stream has it).
+  incremental->OnChange(*table, tx_xid,
+                        op == event::Op::kTruncate ? nullptr
+                        : op == event::Op::kDelete ? (ev.before ? &*ev.before : nullptr)
+                                                   : (ev.after ? &*ev.after : nullptr));
   if (!filters.empty()) {
     // Before order_in_tx is counted: the filter is deterministic, so a replay counts the same events.
     CDC_ASSIGN_OR_RETURN(bool filtered, Filtered(op, table));
@@ -652,6 +795,9 @@ Status CaptureJob::Impl::HandleMessage(std::string_view payload, Lsn wal_start) 
   CDC_RETURN_IF_ERROR(decoder.Decode(payload, &msg).WithContext("at WAL " + wal_start.ToString()));
   switch (msg.type) {
     case pg::PgOutputType::kBegin:
+      // Every transaction committed before this one was streamed: a chunk whose high watermark is at
+      // or before its commit can be emitted.
+      if (incremental->Due(msg.begin.final_lsn)) CDC_RETURN_IF_ERROR(EmitIncremental(incremental->high_watermark()));
       in_tx = true;
       tx_xid = msg.begin.xid;
       tx_commit_lsn = msg.begin.final_lsn;
@@ -669,6 +815,7 @@ Status CaptureJob::Impl::HandleMessage(std::string_view payload, Lsn wal_start) 
       }
       last_commit_lsn = msg.commit.commit_lsn;
       in_tx = false;
+      if (incremental->Due(end)) CDC_RETURN_IF_ERROR(EmitIncremental(incremental->high_watermark()));
       if (latency_file) latency_pending.push_back({end, msg.commit.commit_time_us, WallMicros()});
       std::lock_guard<std::mutex> l(stats_mu);
       ++stats.transactions;
@@ -832,6 +979,7 @@ Status CaptureJob::Impl::StreamSession(pg::ReplicationStream& stream, Lsn start,
       Heartbeat();
       next_heartbeat = now + opts.heartbeat;
     }
+    if (!in_tx) CDC_RETURN_IF_ERROR(IncrementalStep());
     bool outstanding = sink->DurableLsn() < last_end_lsn;
     auto wait = outstanding ? std::chrono::milliseconds(2) : std::chrono::milliseconds(500);
     auto deadline = std::min(now + wait, next_status);
@@ -943,6 +1091,21 @@ CaptureStats CaptureJob::stats() const {
   return impl_->stats;
 }
 
+Result<std::string> CaptureJob::RequestSnapshot(const std::string& table, const std::string& where) {
+  std::set<std::string> captured;
+  for (const auto& t : impl_->opts.tables) captured.insert(t.find('.') == std::string::npos ? "public." + t : t);
+  CDC_ASSIGN_OR_RETURN(pg::PgConnection c, pg::PgConnection::Connect(impl_->opts.conninfo));
+  CDC_ASSIGN_OR_RETURN(std::string name,
+                       CheckIncrementalRequest(c, table, where, impl_->opts.publication, captured));
+  IncrementalSnapshot s;
+  s.table = name;
+  s.where = where;
+  CDC_RETURN_IF_ERROR(impl_->incremental->Request(std::move(s)));
+  return name;
+}
+
+std::vector<IncrementalSnapshot> CaptureJob::Snapshots() const { return impl_->incremental->List(); }
+
 Status CaptureJob::Run() {
   Impl& im = *impl_;
   if (!im.opts.latency_log.empty()) {
@@ -973,6 +1136,7 @@ Status CaptureJob::Run() {
     start = created->consistent_point;
   }
   if (im.opts.snapshot == SnapshotMode::kInitialOnly) return Status::OK();
+  CDC_RETURN_IF_ERROR(im.QueueBackfills());
   return im.Stream(std::move(stream), start);
 }
 

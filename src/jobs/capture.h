@@ -44,6 +44,7 @@
 #include "base/lsn.h"
 #include "base/status.h"
 #include "event/debezium_encoder.h"
+#include "jobs/incremental_snapshot.h"
 #include "jobs/pipeline_state.h"
 #include "log/record_sink.h"
 #include "store/object_store.h"
@@ -137,6 +138,13 @@ class CaptureJob {
   Status Run();
 
   CaptureStats stats() const;
+
+  // Incremental snapshots (jobs/incremental_snapshot.h, docs/CAPTURE.md): checks the request on a
+  // connection of its own and queues it; the running job reads the table in chunks while it streams.
+  // Returns the table as "schema.table". Thread-safe (the HTTP server calls it).
+  Result<std::string> RequestSnapshot(const std::string& table, const std::string& where);
+  // The incremental snapshots of this run (and those resumed from the marker). Thread-safe.
+  std::vector<IncrementalSnapshot> Snapshots() const;
 
  private:
   struct Impl;

@@ -116,6 +116,30 @@ Result<std::optional<SnapshotMarker>> CaptureState::Read(const std::string& slot
       m.resumes.push_back({std::move(*from), {r["snapshot"].get<std::string>(), *wal}});
     }
   }
+  if (j.contains("tables")) {
+    if (!j["tables"].is_array()) return bad("has a bad \"tables\"");
+    m.tables.emplace();
+    for (const auto& t : j["tables"]) {
+      if (!t.is_string()) return bad("has a bad \"tables\"");
+      m.tables->push_back(t.get<std::string>());
+    }
+  }
+  if (j.contains("incremental")) {
+    if (!j["incremental"].is_array()) return bad("has a bad \"incremental\"");
+    for (const auto& s : j["incremental"]) {
+      if (!s.is_object() || !s.contains("table") || !s["table"].is_string() || !s.contains("key") ||
+          !s["key"].is_array()) {
+        return bad("has a bad \"incremental\"");
+      }
+      SnapshotMarker::Incremental inc{s["table"].get<std::string>(), s.value("where", std::string()), {},
+                                      s.value("rows", uint64_t{0})};
+      for (const auto& k : s["key"]) {
+        if (!k.is_string()) return bad("has a bad \"incremental\"");
+        inc.key.push_back(k.get<std::string>());
+      }
+      m.incremental.push_back(std::move(inc));
+    }
+  }
   return std::optional<SnapshotMarker>(std::move(m));
 }
 
@@ -135,6 +159,13 @@ Status CaptureState::Write(const SnapshotMarker& m) {
       j["resumes"].push_back({{"from", PositionJson(r.from)},
                               {"snapshot", r.view.snapshot},
                               {"wal_insert_lsn", r.view.wal_insert_lsn.ToString()}});
+    }
+  }
+  if (m.tables) j["tables"] = *m.tables;
+  if (!m.incremental.empty()) {
+    j["incremental"] = nlohmann::json::array();
+    for (const auto& s : m.incremental) {
+      j["incremental"].push_back({{"table", s.table}, {"where", s.where}, {"key", s.key}, {"rows", s.rows}});
     }
   }
   Status st = store_->Put(KeyOf(m.slot), j.dump() + "\n");

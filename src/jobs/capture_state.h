@@ -59,6 +59,19 @@ struct SnapshotMarker {
   std::optional<pg::SnapshotPosition> position;
   // Every resumed read, in order; kept after completion (the stream filters with them).
   std::vector<SnapshotResume> resumes;
+  // The tables whose rows were snapshotted (initial or incremental), so that a table added to the
+  // captured tables is backfilled by an incremental snapshot at the next start. nullopt: a marker
+  // written before this field existed (every captured table counts as snapshotted).
+  std::optional<std::vector<std::string>> tables = std::nullopt;
+  // Incremental snapshots not finished (jobs/incremental_snapshot.h): a restart continues each after
+  // the last key the sink made durable.
+  struct Incremental {
+    std::string table;
+    std::string where;
+    std::vector<std::string> key;
+    uint64_t rows = 0;
+  };
+  std::vector<Incremental> incremental = {};
 };
 
 // A chunk position as it travels with the records (RecordSink::EndSnapshotChunk) and into the raw

@@ -184,6 +184,18 @@ RunStats Pipeline::stats() const {
 
 Status Pipeline::Run() { return options_.brokers.empty() ? RunEmbedded() : RunThroughKafka(); }
 
+Result<std::string> Pipeline::RequestSnapshot(const std::string& table, const std::string& where) {
+  std::lock_guard<std::mutex> l(capture_mu_);
+  if (!capture_) return Status::Unavailable("capture is not running (starting or stopping): try again");
+  return capture_->RequestSnapshot(table, where);
+}
+
+Result<std::vector<IncrementalSnapshot>> Pipeline::Snapshots() {
+  std::lock_guard<std::mutex> l(capture_mu_);
+  if (!capture_) return Status::Unavailable("capture is not running (starting or stopping): try again");
+  return capture_->Snapshots();
+}
+
 Status Pipeline::RunThroughKafka() {
   log::KafkaSinkOptions ko;
   ko.brokers = options_.brokers;
@@ -194,7 +206,9 @@ Status Pipeline::RunThroughKafka() {
   state_.SetStage("capture", "running", "capturing into Kafka " + options_.brokers);
   Status capture_status;
   std::thread capture_thread([&] {
+    SetCapture(&capture);
     capture_status = capture.Run();
+    SetCapture(nullptr);
     state_.SetStage("capture", capture_status.ok() ? "stopped" : "failed",
              capture_status.ok() ? "stopped" : capture_status.ToString());
     if (!capture_status.ok()) {
@@ -318,7 +332,9 @@ Status Pipeline::RunEmbedded() {
   state_.SetStage("stream", "running", "writing " + oo.output);
   Status capture_status;
   std::thread capture_thread([&] {
+    SetCapture(&capture);
     capture_status = capture.Run();
+    SetCapture(nullptr);
     state_.SetStage("capture", capture_status.ok() ? "stopped" : "failed",
              capture_status.ok() ? "stopped" : capture_status.ToString());
     channel.Close();
@@ -376,6 +392,8 @@ Status Pipeline::RunEmbedded() {
     if (in_snapshot) {
       channel.MarkSnapshotChunkDurable(chunk_seq);
       chunk_events = 0;
+    } else if (chunk_seq > 0) {
+      channel.MarkSnapshotChunkDurable(chunk_seq);  // an incremental snapshot's chunk ends were committed too
     }
     mark_durable(tx_lsn);
     return Status::OK();

@@ -81,6 +81,11 @@ class Pipeline {
   Status Run();
   RunStats stats() const;
 
+  // Incremental snapshots of the running capture (CaptureJob::RequestSnapshot / Snapshots), for the
+  // HTTP API. Unavailable while capture is not running. Thread-safe.
+  Result<std::string> RequestSnapshot(const std::string& table, const std::string& where);
+  Result<std::vector<IncrementalSnapshot>> Snapshots();
+
  private:
   Status RunEmbedded();
   Status RunThroughKafka();
@@ -91,6 +96,13 @@ class Pipeline {
   std::vector<CommittedBatchObserver> observers_;
   mutable std::mutex stats_mu_;
   RunStats stats_;
+  // The running capture job, for RequestSnapshot (set and cleared under capture_mu_).
+  std::mutex capture_mu_;
+  CaptureJob* capture_ = nullptr;
+  void SetCapture(CaptureJob* job) {
+    std::lock_guard<std::mutex> l(capture_mu_);
+    capture_ = job;
+  }
 };
 
 }  // namespace cdc::jobs
