@@ -9,6 +9,7 @@ namespace cdc::cli {
 store::StoreOptions StoreOptionsFrom(const config::Config& c) {
   store::StoreOptions so;
   so.s3_endpoint = c.output.s3_endpoint;
+  so.ca_file = c.output.s3_ca_file;
   so.create_bucket = c.output.create_bucket;
   return so;
 }
@@ -24,6 +25,7 @@ Result<jobs::CaptureOptions> CaptureOptionsFrom(const config::Config& c) {
   o.replica_identity_full = c.source.replica_identity_full;
   CDC_ASSIGN_OR_RETURN(o.snapshot, jobs::ParseSnapshotMode(c.source.snapshot));
   o.heartbeat = c.source.heartbeat;
+  o.server_timeout = c.source.replication_timeout;
   o.retained_wal_warn_bytes = c.source.retained_wal_warn_mb << 20;
   o.snapshot_chunk_rows = c.source.snapshot_chunk_rows;
   o.state_uri = c.CaptureStateUri();

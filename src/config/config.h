@@ -49,6 +49,7 @@ struct Config {
     bool replica_identity_full{};     // source.replica_identity_full
     std::string snapshot;             // source.snapshot: initial | never | initial_only
     std::chrono::milliseconds heartbeat{};// source.heartbeat: 0 = off
+    std::chrono::milliseconds replication_timeout{};  // source.replication_timeout: 0 = off
     std::string state;                    // source.state: "" = <output.root>/_checkpoints/capture
     uint64_t retained_wal_warn_mb{};      // source.retained_wal_warn_mb
     uint64_t snapshot_chunk_rows{};       // source.snapshot_chunk_rows
@@ -72,6 +73,7 @@ struct Config {
   struct Output {
     std::string root;         // output.root: directory, file:///dir or s3://bucket/prefix
     std::string s3_endpoint;  // output.s3_endpoint: "" = AWS
+    std::string s3_ca_file;   // output.s3_ca_file: PEM CA certificates for an https endpoint, "" = the system's
     bool create_bucket{};     // output.create_bucket
     std::string checkpoint;   // output.checkpoint: "" = <root>/_checkpoints/stream
     std::string compression;  // output.compression: snappy | zstd | none

@@ -98,6 +98,10 @@ struct CaptureJob::Impl {
   Lsn interrupted_commit_lsn;
   uint64_t interrupted_events = 0;
   Lsn idle_lsn;      // WAL end of a keepalive received outside a transaction
+  // The server process (walsender) of this session's replication connection, read once streaming; and
+  // that of a connection given up as hung (server_timeout), which may still hold the slot.
+  int walsender_pid = 0;
+  int hung_walsender_pid = 0;
   Lsn confirmed;     // last flush position sent
 
   // Reused buffers: no allocation per event once warm.
@@ -945,6 +949,11 @@ Status CaptureJob::Impl::StreamSession(pg::ReplicationStream& stream, Lsn start,
   so.messages = true;
   if (!conn || PQstatus(conn->raw()) != CONNECTION_OK) CDC_RETURN_IF_ERROR(Connect());
   CDC_RETURN_IF_ERROR(stream.Start(so));
+  walsender_pid = 0;
+  {
+    auto r = conn->ExecParams("SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1", {opts.slot});
+    if (r.ok() && r->rows() == 1 && !r->IsNull(0, 0)) walsender_pid = std::stoi(std::string(r->Get(0, 0)));
+  }
   log::Info(kComponent, "streaming from slot \"{}\" at {}", opts.slot, start.valid() ? start.ToString() : "confirmed");
   relations.Clear();
   if (in_tx) {
@@ -955,6 +964,8 @@ Status CaptureJob::Impl::StreamSession(pg::ReplicationStream& stream, Lsn start,
   auto next_status = Clock::now();
   auto next_heartbeat = Clock::now() + opts.heartbeat;
   auto last_sent = Clock::now();
+  auto last_heard = Clock::now();  // the last message from the server (server_timeout)
+  auto last_ping = Clock::time_point();
   uint64_t poll_counter = 0;
   for (;;) {
     if (ShutdownRequested()) return Status::Cancelled("shutdown requested");
@@ -989,8 +1000,29 @@ Status CaptureJob::Impl::StreamSession(pg::ReplicationStream& stream, Lsn start,
       CDC_RETURN_IF_ERROR(sink->Poll());
       DrainLatencies();
     }
+    if (rev.kind != pg::ReplicationEvent::Kind::kTimeout) last_heard = Clock::now();
     switch (rev.kind) {
       case pg::ReplicationEvent::Kind::kTimeout:
+        // Silence is measured here only, after the socket was read and found empty.
+        if (opts.server_timeout.count() > 0) {
+          auto t = Clock::now();
+          if (t - last_heard >= opts.server_timeout) {
+            {
+              std::lock_guard<std::mutex> l(stats_mu);
+              ++stats.hung_connections;
+            }
+            hung_walsender_pid = walsender_pid;
+            return Status::Unavailable(fmt::format(
+                "PostgreSQL sent nothing for {} ms on the replication connection, not even an asked-for keepalive "
+                "(source.replication_timeout): taking it as hung and replacing it",
+                std::chrono::duration_cast<std::chrono::milliseconds>(t - last_heard).count()));
+          }
+          if (t - last_heard >= opts.server_timeout / 2 && t - last_ping >= opts.server_timeout / 4) {
+            CDC_RETURN_IF_ERROR(stream.SendStatus(std::max(last_end_lsn, confirmed), confirmed, confirmed,
+                                                  /*reply_requested=*/true));
+            last_ping = t;
+          }
+        }
         break;
       case pg::ReplicationEvent::Kind::kEnd:
         return Status::Unavailable("the server ended the replication stream");
@@ -1047,6 +1079,18 @@ Status CaptureJob::Impl::Stream(std::optional<pg::ReplicationStream> stream, Lsn
     }
     bool slot_busy = st.code() == StatusCode::kFailedPrecondition &&
                      st.message().find("(SQLSTATE 55006)") != std::string::npos;
+    if (slot_busy && hung_walsender_pid != 0 && conn) {
+      // The slot is held by the walsender of the connection this process gave up as hung: PostgreSQL
+      // would free it only after wal_sender_timeout (60 s by default). End that walsender, and only it.
+      auto r = conn->ExecParams(
+          "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid = $2",
+          {opts.slot, std::to_string(hung_walsender_pid)});
+      if (r.ok() && r->rows() == 1) {
+        log::Info(kComponent, "ended walsender {} of the hung replication connection, which still held slot \"{}\"",
+                  hung_walsender_pid, opts.slot);
+      }
+      hung_walsender_pid = 0;
+    }
     if (slot_busy) {
       int64_t now = MonoMicros();
       if (slot_busy_since_us == 0) slot_busy_since_us = now;
@@ -1068,6 +1112,7 @@ Status CaptureJob::Impl::Stream(std::optional<pg::ReplicationStream> stream, Lsn
     {
       std::lock_guard<std::mutex> l(stats_mu);
       ++stats.reconnects;
+      stats.last_disconnect = st.message();
     }
     log::Warn(kComponent, "replication connection lost ({}); reconnecting in {} ms", st.message(), backoff.count());
     SleepUnlessShutdown(backoff);

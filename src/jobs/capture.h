@@ -101,6 +101,12 @@ struct CaptureOptions {
   // Reconnect backoff: first wait, doubled up to the maximum. Defaults 200 ms and 10 s.
   std::chrono::milliseconds reconnect_initial{200};
   std::chrono::milliseconds reconnect_max{10000};
+  // A replication connection on which PostgreSQL sends nothing for this long is taken as hung (a
+  // dropped NAT entry, a paused server: nothing closes it) and replaced like a lost one. Halfway through
+  // a silence capture asks for a keepalive (a standby status update with reply requested), so a live
+  // idle server always answers in time. Measured only while capture waits on the socket (a sink that
+  // blocks capture does not count as silence). Default 30 s; 0 = off.
+  std::chrono::milliseconds server_timeout{30000};
   // Stop (flush, confirm, return OK) once everything up to this LSN is durable. Invalid = never.
   // Used by benchmarks and tests (like pg_recvlogical --endpos).
   Lsn end_lsn;
@@ -123,6 +129,8 @@ struct CaptureStats {
   uint64_t records = 0;       // records appended to the sink (snapshot + stream, incl. tombstones)
   uint64_t transactions = 0;  // Commit messages handled
   uint64_t reconnects = 0;
+  uint64_t hung_connections = 0;  // replication connections replaced after server_timeout of silence
+  std::string last_disconnect;    // why the replication connection was last lost or replaced
   Lsn durable_lsn;            // last DurableLsn() confirmed to PostgreSQL
 };
 

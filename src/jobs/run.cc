@@ -346,6 +346,7 @@ Status Pipeline::RunEmbedded() {
   std::map<std::string, uint64_t> captured;  // per table, not yet published
   int64_t last_publish_us = MonoMicros();
   uint64_t rows_at_publish = 0;
+  uint64_t reconnects_published = 0;  // capture's reconnects already counted as errors of the capture stage
   Status consumer_status;
 
   auto mark_durable = [&](Lsn lsn) {
@@ -474,7 +475,16 @@ Status Pipeline::RunEmbedded() {
         for (auto& st : s.stages) {
           if (st.name == "stream") st.events_per_second = rate;
           if (st.name == "capture") st.detail = "slot " + options_.capture.slot + ", " + std::to_string(cs.events) +
-                                                " events, " + std::to_string(cs.reconnects) + " reconnects";
+                                                " events, " + std::to_string(cs.reconnects) + " reconnects (" +
+                                                std::to_string(cs.hung_connections) + " hung)";
+        }
+        // A lost or hung replication connection (replaced by capture) is an error of the capture stage:
+        // /metrics cdcpipe_errors_total{stage="capture"} and the recent errors say so.
+        if (cs.reconnects > reconnects_published) {
+          s.Stage("capture").errors_total += cs.reconnects - reconnects_published;
+          s.recent_errors.push_back("capture: replication connection replaced: " + cs.last_disconnect);
+          if (s.recent_errors.size() > 20) s.recent_errors.erase(s.recent_errors.begin());
+          reconnects_published = cs.reconnects;
         }
       });
       captured.clear();

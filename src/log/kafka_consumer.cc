@@ -60,6 +60,7 @@ Status KafkaConsumer::Init() {
       // default: 5 minutes); capture creates a table's topic with its first event, so look every 5 s.
       {"topic.metadata.refresh.interval.ms", "5000"},
   };
+  for (auto [k, v] : kHungConnectionSettings) settings.emplace_back(k, v);
   if (!options_.brokers.empty()) settings.emplace_back("bootstrap.servers", options_.brokers);
   if (!options_.group_id.empty()) settings.emplace_back("group.id", options_.group_id);
   for (const auto& kv : options_.properties) settings.emplace_back(kv.first, kv.second);

@@ -64,6 +64,7 @@ Status KafkaSink::Init() {
       {"message.timeout.ms", "0"},  // never expire: retriable errors are retried until delivered
       {"partitioner", "murmur2_random"},  // the Java client's partitioner: same key -> same partition as Debezium
   };
+  for (auto [k, v] : kHungConnectionSettings) settings.emplace_back(k, v);
   if (!options_.brokers.empty()) settings.emplace_back("bootstrap.servers", options_.brokers);
   for (const auto& kv : options_.properties) settings.emplace_back(kv.first, kv.second);
   for (const auto& [k, v] : settings) {

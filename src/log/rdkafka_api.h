@@ -17,6 +17,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <utility>
+
 #include "base/dynlib.h"
 
 #define CDC_RDKAFKA_FUNCTIONS(X)                                                                          \
@@ -38,6 +40,14 @@ namespace cdc::log {
 
 // LoadRdkafka opens librdkafka.so.1 and fills the table (thread-safe, once); Rdkafka() returns it (base/dynlib.h).
 CDC_DYNLIB_DECLARE_API(RdkafkaApi, CDC_RDKAFKA_FUNCTIONS, LoadRdkafka, Rdkafka)
+
+// Every Kafka client's defaults for a connection that hangs instead of closing (a dropped NAT entry, a
+// paused broker; docs/RELIABILITY.md): a request unanswered for 30 s times out and librdkafka replaces
+// the broker connection; TCP keepalives on. kafka.properties override them.
+inline constexpr std::pair<const char*, const char*> kHungConnectionSettings[] = {
+    {"socket.timeout.ms", "30000"},
+    {"socket.keepalive.enable", "true"},
+};
 
 }  // namespace cdc::log
 

@@ -57,12 +57,23 @@ Result<PgConnection> PgConnection::Connect(const std::string& conninfo, bool rep
       values.push_back(o->val);
     }
   }
-  bool has_app = false;
-  for (auto* k : keys) has_app |= (std::strcmp(k, "application_name") == 0);
-  if (!has_app) {
-    keys.push_back("application_name");
-    values.push_back("cdcpipe");
-  }
+  auto add_default = [&](const char* key, const char* value) {
+    for (const char* k : keys) {
+      if (std::strcmp(k, key) == 0) return;  // the connection string's own value wins
+    }
+    keys.push_back(key);
+    values.push_back(value);
+  };
+  add_default("application_name", "cdcpipe");
+  // A connection that hangs instead of closing (a dropped NAT entry, a vanished peer): TCP keepalives
+  // (first probe after 10 s idle, then every 5 s, dead after 3 unanswered) and TCP_USER_TIMEOUT (sent
+  // data unacknowledged for 30 s) make the kernel report it dead, so a blocked call returns an error.
+  // docs/RELIABILITY.md. Ignored on Unix sockets.
+  add_default("keepalives", "1");
+  add_default("keepalives_idle", "10");
+  add_default("keepalives_interval", "5");
+  add_default("keepalives_count", "3");
+  add_default("tcp_user_timeout", "30000");
   if (replication) {
     keys.push_back("replication");
     values.push_back("database");
@@ -83,6 +94,12 @@ Result<PgConnection> PgConnection::Connect(const std::string& conninfo, bool rep
       code = StatusCode::kUnauthenticated;
     } else if (m.find("does not exist") != std::string::npos) {
       code = StatusCode::kNotFound;
+    } else if (m.find("server certificate") != std::string::npos || m.find("certificate verify failed") != std::string::npos ||
+               m.find("root certificate") != std::string::npos) {
+      // Not retried: a certificate does not become trusted by waiting.
+      code = StatusCode::kFailedPrecondition;
+      m += " (TLS: with sslmode=verify-full the server's certificate must be signed by a CA in sslrootcert and "
+           "name the host of the connection string)";
     }
     return Status(code, "cannot connect to PostgreSQL at " + where + ": " + m);
   }

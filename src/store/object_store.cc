@@ -33,6 +33,7 @@ bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.s
 
 StoreOptions StoreOptions::FromEnvironment(StoreOptions o) {
   if (o.s3_endpoint.empty()) o.s3_endpoint = Env("CDCPIPE_S3_ENDPOINT");
+  if (o.ca_file.empty()) o.ca_file = Env("CDCPIPE_S3_CA_FILE");
   if (o.region.empty()) o.region = FirstEnv({"AWS_REGION", "AWS_DEFAULT_REGION"});
   if (o.region.empty()) o.region = "us-east-1";
   if (o.access_key_id.empty() && o.secret_access_key.empty()) {

@@ -48,6 +48,9 @@ struct StoreOptions {
   // S3 endpoint, e.g. "http://127.0.0.1:9000". Default: empty = CDCPIPE_S3_ENDPOINT, else AWS
   // (https://s3.<region>.amazonaws.com).
   std::string s3_endpoint;
+  // PEM file of the CA certificates trusted for an https endpoint (a private CA). Default: empty = the
+  // system's CA store (CDCPIPE_S3_CA_FILE when set).
+  std::string ca_file;
   // Region used in the SigV4 scope. Default: empty = AWS_REGION, AWS_DEFAULT_REGION, else "us-east-1".
   std::string region;
   // Credentials. Default: empty = AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, else MINIO_ROOT_USER /

@@ -175,6 +175,10 @@ Result<std::unique_ptr<S3Store>> S3Store::Open(const std::string& bucket, const 
           "the S3 endpoint must not contain credentials; use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
     }
   }
+  if (!options.ca_file.empty() && access(options.ca_file.c_str(), R_OK) != 0) {
+    return Status::InvalidArgument(fmt::format("output.s3_ca_file '{}' cannot be read: {}", options.ca_file,
+                                               std::strerror(errno)));
+  }
   if (options.access_key_id.empty() || options.secret_access_key.empty()) {
     return Status::Unauthenticated(fmt::format(
         "no S3 credentials for s3://{}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or MINIO_ROOT_USER and "
@@ -269,6 +273,7 @@ Result<S3Store::Response> S3Store::SendOnce(const Request& req, const std::strin
   curl_easy_setopt(h, CURLOPT_PASSWORD, options_.secret_access_key.c_str());
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_ms));
+  if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>(options_.low_speed_timeout_ms / 1000)));
   // Bigger receive buffer: fewer callbacks for objects of megabytes (default 16 KiB).
@@ -298,6 +303,13 @@ Result<S3Store::Response> S3Store::SendOnce(const Request& req, const std::strin
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
     std::string text = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE) {
+      // Not retried: a certificate does not become trusted by waiting.
+      text = fmt::format("TLS: {} (curl: {}); the certificate of {} must be signed by a CA in {} and name the "
+                         "endpoint's host: for a private CA set output.s3_ca_file to its PEM file",
+                         text, curl_easy_strerror(rc), endpoint_,
+                         options_.ca_file.empty() ? "the system's CA store" : "output.s3_ca_file " + options_.ca_file);
+    }
     Status s = Status::Unavailable(RedactSecret(text, options_.secret_access_key));
     if (!IsRetryableCurl(rc)) s = Status(StatusCode::kFailedPrecondition, s.message());
     return s;
@@ -331,9 +343,12 @@ Result<S3Store::Response> S3Store::Send(const Request& req) {
       }
     } else {
       if (!r.status().IsUnavailable()) {
-        return Status::Unavailable(fmt::format("{} failed: {}; check the endpoint URL (--s3-endpoint / "
-                                               "CDCPIPE_S3_ENDPOINT)",
-                                               what, r.status().message()));
+        // A certificate that fails verification (SendOnce's "TLS: " errors) stays FailedPrecondition
+        // (exit 6): retrying the whole operation cannot help either.
+        StatusCode code = r.status().message().rfind("TLS: ", 0) == 0 ? StatusCode::kFailedPrecondition
+                                                                       : StatusCode::kUnavailable;
+        return Status(code, fmt::format("{} failed: {}; check the endpoint URL (--s3-endpoint / CDCPIPE_S3_ENDPOINT)",
+                                        what, r.status().message()));
       }
       last_error = r.status().message();
     }

@@ -3,6 +3,10 @@
 // others, from the AWS spec) and the known secret, and answers like S3 does when they differ.
 //
 //   node sigv4_proxy.mjs --port P --upstream http://127.0.0.1:U --access-key K --secret S [--region R]
+//                        [--tls-cert server.crt --tls-key server.key]
+//
+// With --tls-cert and --tls-key it speaks HTTPS (node:tls terminates it; s3rver behind stays plain
+// HTTP), for tests of S3 over TLS with a private CA.
 //
 // Checks, in order (each failure answers an S3 error document and is never forwarded):
 //   - an Authorization header "AWS4-HMAC-SHA256 Credential=K/date/region/s3/aws4_request,
@@ -28,7 +32,9 @@
 //                                            "signedHeaders":{"PUT":"host;..."}}  (last seen per method)
 //   POST /__proxy/reset                     zeroes the counters and turns all faults and emulation off
 // Prints "listening <port>" on stdout once it accepts connections.
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import crypto from 'node:crypto';
 import aws4 from 'aws4';
 
@@ -107,7 +113,9 @@ function verify(req, body) {
   return null;
 }
 
-const server = http.createServer((req, res) => {
+const tls = args['tls-cert'] ? { cert: fs.readFileSync(args['tls-cert']), key: fs.readFileSync(args['tls-key']) } : null;
+const server = tls ? https.createServer(tls) : http.createServer();
+server.on('request', (req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
