@@ -18,11 +18,13 @@
 #include "base/failpoint.h"
 #include "base/shutdown.h"
 #include "lake/raw_fixture_writer.h"
+#include "lake/result_folders.h"
 #include "jobs/capture.h"
 #include "jobs/live_views.h"
 #include "log/record_sink.h"
 #include "pg/connection.h"
 #include "pg/schema.h"
+#include "sql/plan.h"
 #include "support/test_env.h"
 
 namespace cdc {
@@ -428,6 +430,95 @@ TEST_F(BatchTest, RealPipelineLiveAndBatchAgree) {
   CommandResult r = Batch({"--full"});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   ExpectSame(want, FromDuckDb(), "batch --full after run");
+}
+
+// LiveViews' publisher (docs/VIEWS.md, "Live in cdcpipe run"): batches are applied at once, results
+// are written at most once per publish_interval and at Stop(); a view whose result did not change
+// keeps its files, and only its _SUCCESS moves to the new position. (No database: raw batches are
+// written by the fixture writer, as the raw sink lays them out.)
+TEST(LiveViewsPublisherTest, WritesChangedViewsAtMostOncePerIntervalAndAtStop) {
+  TempDir dir("cdcpipe-live-publisher");
+  store::StoreOptions so;
+  so.local_fsync = false;
+  auto opened = store::OpenStore(dir.path(), so);
+  ASSERT_TRUE(opened.ok());
+  store::ObjectStore* store = opened->get();
+  auto views = std::make_shared<jobs::LoadedViews>();
+  event::TableSchema t;
+  t.schema = "public";
+  t.table = "klienci";
+  t.columns = {{"id", 23, -1, true, false}, {"kraj", 25, -1, false, true}};
+  views->catalog = {{"public.klienci", t}};
+  auto set = sql::LoadViews("publisher.sql",
+                            "CREATE VIEW by_country AS SELECT kraj, count(*) AS n FROM klienci GROUP BY kraj;\n"
+                            "CREATE VIEW xx AS SELECT count(*) AS n FROM klienci WHERE kraj = 'XX';\n",
+                            views->catalog);
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  views->views = std::move(*set);
+  auto insert = [](int id, const std::string& kraj) {
+    return lake::testutil::FixtureEvent{"dbserver1.public.klienci", "{\"id\":" + std::to_string(id) + "}",
+                                        "{\"before\":null,\"after\":{\"id\":" + std::to_string(id) + ",\"kraj\":\"" +
+                                            kraj + "\"},\"source\":{\"lsn\":" + std::to_string(1000 + id) +
+                                            "},\"op\":\"c\"}"};
+  };
+  lake::testutil::RawFixtureWriter writer(store);
+  ASSERT_TRUE(writer.CommitBatch({insert(1, "PL"), insert(2, "DE")}).ok());
+  auto manifest = [&](const std::string& view) {
+    auto m = lake::ReadManifest(store, view);
+    EXPECT_TRUE(m.ok()) << view << ": " << m.status().ToString();
+    return m.ok() ? *m : lake::SuccessManifest{};
+  };
+  jobs::PipelineStateHub hub;
+  auto live = std::make_unique<jobs::LiveViews>(jobs::LiveViewsOptions{
+      .output = store, .views = views, .events = {}, .state = &hub, .materialize = true,
+      .publish_interval = std::chrono::hours(1), .checkpoint_interval = {}});
+  ASSERT_TRUE(live->Start().ok());
+  EXPECT_EQ(live->publications(), 1u);
+  lake::SuccessManifest by0 = manifest("by_country"), xx0 = manifest("xx");
+  EXPECT_EQ(by0.rows, 2);
+  EXPECT_EQ(by0.raw_batch_id, 0);
+
+  // Commits a one-event raw batch and hands it to `live` as the raw sink would; returns its id.
+  auto commit = [&](jobs::LiveViews* live, const lake::testutil::FixtureEvent& event, int64_t offset) -> int64_t {
+    auto id = writer.CommitBatch({event});
+    EXPECT_TRUE(id.ok());
+    std::vector<jobs::RawEvent> raw(1);
+    raw[0].topic = event.topic;
+    raw[0].key = event.key;
+    raw[0].value = event.value;
+    raw[0].offset = offset;
+    EXPECT_TRUE(live->OnBatch(jobs::CommittedBatch{id.ok() ? *id : -1, &raw, Lsn()}).ok());
+    return id.ok() ? *id : -1;
+  };
+  // Two more batches: applied (the engine has them), not written before the interval has passed.
+  commit(live.get(), insert(11, "CZ"), 11);
+  commit(live.get(), insert(12, "PL"), 12);
+  EXPECT_EQ(live->builder().engine().stored_rows(), 4u);
+  EXPECT_EQ(live->publications(), 1u);
+  EXPECT_EQ(manifest("by_country").files, by0.files);
+  EXPECT_EQ(hub.Snapshot().views.at(0).row_count, 2u);
+
+  // Stop writes what is pending: by_country's new result; xx's files stay, its position moves.
+  ASSERT_TRUE(live->Stop().ok());
+  EXPECT_EQ(live->publications(), 2u);
+  lake::SuccessManifest by1 = manifest("by_country"), xx1 = manifest("xx");
+  EXPECT_NE(by1.files, by0.files);
+  EXPECT_EQ(by1.rows, 3);
+  EXPECT_EQ(by1.raw_batch_id, 2);
+  EXPECT_EQ(xx1.files, xx0.files);
+  EXPECT_EQ(xx1.raw_batch_id, 2);
+  EXPECT_EQ(hub.Snapshot().views.at(0).row_count, 3u);
+
+  // A short interval: the publisher thread writes a batch by itself, without Stop().
+  live = std::make_unique<jobs::LiveViews>(jobs::LiveViewsOptions{
+      .output = store, .views = views, .events = {}, .state = &hub, .materialize = true,
+      .publish_interval = std::chrono::milliseconds(1), .checkpoint_interval = {}});
+  ASSERT_TRUE(live->Start().ok());
+  int64_t id = commit(live.get(), insert(20, "FR"), 20);
+  ASSERT_TRUE(WaitFor([&] { return manifest("by_country").raw_batch_id == id; }, 60000))
+      << "the publisher never wrote batch " << id;
+  EXPECT_EQ(manifest("by_country").rows, 4);
+  ASSERT_TRUE(live->Stop().ok());
 }
 
 }  // namespace

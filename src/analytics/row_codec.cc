@@ -388,7 +388,7 @@ bool GetStateInMemory(std::string_view* in, sql::AggregateState* s) {
   if (f & kValues) {
     uintptr_t p;
     if (!GetFixed(in, &p)) return false;
-    s->values.reset(reinterpret_cast<ValueMap*>(p));
+    s->values.reset(reinterpret_cast<sql::ValueCounts*>(p));
   }
   return true;
 }
@@ -398,25 +398,25 @@ void PutStateSaved(std::string* out, const sql::AggregateState& s) {
   PutScalars(out, s, f);
   if (f & kValues) {
     PutVarint(out, s.values->size());
-    for (const auto& [v, m] : *s.values) {
+    s.values->ForEach([&](const sql::Datum& v, int64_t m) {
       PutDatum(out, v, /*canonical=*/false);
       PutZigzag(out, m);
-    }
+    });
   }
 }
 
-bool GetStateSaved(std::string_view* in, sql::AggregateState* s) {
+bool GetStateSaved(std::string_view* in, sql::ValueCounts::Order order, sql::AggregateState* s) {
   uint8_t f;
   if (!GetScalars(in, s, &f)) return false;
   if (f & kValues) {
     uint64_t n;
     if (!GetVarint(in, &n) || n > in->size()) return false;
-    s->values = std::make_unique<ValueMap>(&sql::DatumLess);
+    s->values = std::make_unique<sql::ValueCounts>(order);
     for (uint64_t i = 0; i < n; ++i) {
       sql::Datum d;
       int64_t m;
-      if (!GetDatum(in, &d) || !GetZigzag(in, &m)) return false;
-      s->values->emplace(std::move(d), m);
+      if (!GetDatum(in, &d) || !GetZigzag(in, &m) || m <= 0) return false;
+      if (s->values->Add(d, m) != m) return false;  // the same value twice
     }
   }
   return true;

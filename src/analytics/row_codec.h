@@ -57,17 +57,15 @@ bool SkipDatum(std::string_view* in);
 void PutSortKey(std::string* out, const sql::Datum& d);
 bool GetSortKey(std::string_view* in, sql::Datum* d);
 
-// AggregateState::values (ordered by sql::DatumLess).
-using ValueMap = std::map<sql::Datum, int64_t, bool (*)(const sql::Datum&, const sql::Datum&)>;
-
 // In-memory form: `values` as a raw pointer; ownership stays with whoever holds the bytes.
 void PutStateInMemory(std::string* out, const sql::AggregateState& s);
 // REQUIRES: `s` default-constructed. Takes the `values` pointer into s->values (the caller must
 // release() it again unless it means to own it).
 bool GetStateInMemory(std::string_view* in, sql::AggregateState* s);
-// Checkpoint form: the multiset written out.
+// Checkpoint form: the multiset written out (in no particular order). `order`: what the
+// aggregate's values keep (sql::ValuesOrder of its spec).
 void PutStateSaved(std::string* out, const sql::AggregateState& s);
-bool GetStateSaved(std::string_view* in, sql::AggregateState* s);
+bool GetStateSaved(std::string_view* in, sql::ValueCounts::Order order, sql::AggregateState* s);
 
 // ByteTable: key bytes -> value bytes, open addressing (linear probing) over 8-byte slots, each
 // holding one malloc'd block [LEB128 key length][key][LEB128 value length][value] and, in the

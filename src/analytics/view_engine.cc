@@ -3,8 +3,10 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "analytics/event_values.h"
 #include "analytics/row_codec.h"
@@ -25,7 +27,9 @@ namespace {
 //         per view: group count, (key bytes, row count, AggregateState (saved form) per aggregate)*
 // The join indexes are not saved: Load rebuilds them from the row stores.
 constexpr std::string_view kMagic = "CDCVIEWS";
-constexpr uint32_t kVersion = 1;
+// 2: a min(x)/max(x) pair keeps one multiset (AggregateSpec::values_from); a version-1 checkpoint
+// is not read (the views are recomputed from the raw data once).
+constexpr uint32_t kVersion = 2;
 
 // The text Debezium puts in place of an unchanged TOASTed value it did not receive.
 constexpr std::string_view kToastPlaceholder = "__debezium_unavailable_value";
@@ -74,8 +78,20 @@ struct Table {
   // Keyed: key bytes -> the stored columns' Datums. Keyless: the stored Datums -> LEB128 count.
   ByteTable rows;
   std::vector<std::pair<int, int>> users;  // (view, side) reading this table
+  bool joined = false;                     // a join view reads it (its rows are in join indexes)
+  int join_columns = 0;                    // stored columns up to the last join column (decoded to index)
   bool keyless() const { return keys.empty(); }
 };
+
+using JoinIndex = std::unordered_map<std::string, std::unordered_set<std::string>>;
+
+// Estimated bytes of the join index's parts (libstdc++ nodes with their cached hash, malloc's
+// 16-byte rounding and header, and a bucket pointer each), and of a string's heap buffer.
+size_t HeapBytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
+size_t IndexRowBytes(const std::string& row_key) { return 64 + 8 + HeapBytes(row_key); }
+size_t IndexKeyBytes(const std::string& join_key) {
+  return 112 + 8 + HeapBytes(join_key) + 16 /* the set's own first bucket array */;
+}
 
 struct Side {
   int table = -1;
@@ -89,8 +105,16 @@ struct View {
   int sides = 1;
   Side side[2];
   bool self_join = false;
-  // Join views: per side, join key bytes -> the row keys (row store keys) with that join key.
-  std::unordered_map<std::string, std::vector<std::string>> index[2];
+  // Join views: per side, join key bytes -> the row keys (row store keys) with that join key. A set,
+  // so that moving a row between join keys costs O(1) however many rows share a key.
+  JoinIndex index[2];
+  // Estimated bytes of `index` and of the groups' value multisets, kept up to date as they change
+  // (Stats runs every batch and must not walk the state).
+  int64_t index_bytes = 0;
+  int64_t values_bytes = 0;
+  // Counts the changes to the view's groups (a result that may differ), for writers that skip a
+  // view whose result did not change.
+  uint64_t changes = 0;
   // Group key bytes -> LEB128 row count, then the aggregates' states (in-memory form).
   ByteTable groups;
 };
@@ -121,6 +145,14 @@ bool DecodeGroup(std::string_view val, size_t naggs, GroupState* g) {
     }
   }
   return val.empty();
+}
+
+int64_t ValuesBytes(const GroupState& g) {
+  int64_t n = 0;
+  for (const auto& a : g.aggs) {
+    if (a.values) n += static_cast<int64_t>(a.values->MemoryBytes());
+  }
+  return n;
 }
 
 void EncodeGroup(const GroupState& g, std::string* out) {
@@ -155,6 +187,20 @@ struct Delta {
   int sign = 1;
   int64_t times = 1;
 };
+
+// True when applying `a` and then `b` leaves every group as it was: the same group, the same number
+// of rows retracted and added, and the same argument values (kind and scale too: 1.5 and 1.50 print
+// differently, and min/max keep the first form seen).
+bool CancelOut(const Delta& a, const Delta& b) {
+  if (a.view != b.view || a.sign != -b.sign || a.times != b.times || a.key != b.key) return false;
+  for (size_t j = 0; j < a.args.size(); ++j) {
+    const sql::Datum& x = a.args[j];
+    const sql::Datum& y = b.args[j];
+    if (x.kind != y.kind || x.scale != y.scale || sql::Compare(x, y) != 0) return false;
+    if (x.kind == sql::Datum::Kind::kFloat && std::signbit(x.f) != std::signbit(y.f)) return false;
+  }
+  return true;
+}
 
 struct Image {
   bool present = false;
@@ -207,7 +253,11 @@ struct ViewEngine::Impl {
   void EnsureOneGroup(View& v, ByteTable* groups);
   void SetRow(int ti, const std::string& key, const std::optional<std::string>& old_value,
               const std::optional<std::string>& new_value);
-  void IndexRow(int ti, const std::string& key, std::string_view value, bool add);
+  // Moves row `key` of table `ti` in the join indexes from the join keys of `old_value` to those of
+  // `new_value` (a null one: the row arrives or leaves); unchanged join keys are left alone.
+  void ReindexRow(int ti, const std::string& key, const std::string* old_value, const std::string* new_value);
+  // Recomputes v.index_bytes and v.values_bytes by walking the view's state.
+  void RecountBytes(View& v);
   Status Rebuild(int vi, ByteTable* groups);
   Status Truncate(int ti);
   void ClearAll();
@@ -278,12 +328,18 @@ ViewEngine::ViewEngine(const sql::ViewSet* views, const sql::Catalog* catalog, E
       }
       offset += static_cast<int>(in.columns.size());
       t.users.emplace_back(static_cast<int>(vi), s);
+      if (plan.join) t.joined = true;
     }
     if (plan.join && v.sides == 2) {
       // Input-row positions; right_key counts from the start of the input row.
       v.side[0].join_slot = v.side[0].slot[plan.join->left_key];
       v.side[1].join_slot = v.side[1].slot[plan.join->right_key - v.side[1].offset];
       v.self_join = v.side[0].table == v.side[1].table;
+      for (const Side& side : v.side) {
+        if (side.table < 0) continue;
+        Table& t = m.tables[side.table];
+        t.join_columns = std::max(t.join_columns, side.join_slot + 1);
+      }
     }
     m.EnsureOneGroup(v, &v.groups);
   }
@@ -315,6 +371,8 @@ uint64_t ViewEngine::stored_rows() const {
   return n;
 }
 
+uint64_t ViewEngine::changes(size_t i) const { return impl_->vstate[i].changes; }
+
 ViewStats ViewEngine::Stats(size_t i) const {
   const View& v = impl_->vstate[i];
   ViewStats s;
@@ -328,13 +386,8 @@ ViewStats ViewEngine::Stats(size_t i) const {
       s.groups += rows;
     });
   }
-  s.state_bytes = v.groups.bytes();
-  for (const auto& index : v.index) {
-    for (const auto& [k, keys] : index) {
-      s.state_bytes += 64 + k.capacity() + keys.capacity() * sizeof(std::string);
-      for (const auto& key : keys) s.state_bytes += key.capacity() > 15 ? key.capacity() : 0;
-    }
-  }
+  s.state_bytes = v.groups.bytes() + static_cast<uint64_t>(std::max<int64_t>(0, v.index_bytes)) +
+                  static_cast<uint64_t>(std::max<int64_t>(0, v.values_bytes));
   return s;
 }
 
@@ -656,6 +709,9 @@ Status ViewEngine::Impl::ApplyDelta(View& v, ByteTable* groups, const Delta& d) 
     g.aggs.clear();
     g.aggs.resize(n);
   }
+  const bool counted = groups == &v.groups;  // a rebuild's scratch groups are recounted when swapped in
+  if (counted) ++v.changes;
+  const int64_t bytes_before = counted && existed ? ValuesBytes(g) : 0;
   for (int64_t t = 0; t < d.times; ++t) {
     for (size_t j = 0; j < n; ++j) {
       Status st = sql::Accumulate(plan.aggregates[j], &g.aggs[j], d.args[j], d.sign);
@@ -678,49 +734,85 @@ Status ViewEngine::Impl::ApplyDelta(View& v, ByteTable* groups, const Delta& d) 
   if (g.rows == 0 && !plan.always_one_group) {
     groups->Erase(d.key);
     g.FreeMaps();
+    if (counted) v.values_bytes -= bytes_before;
     return Status::OK();
   }
+  if (counted) v.values_bytes += ValuesBytes(g) - bytes_before;
   EncodeGroup(g, &group_bytes);
   groups->Put(d.key, group_bytes);
   g.Release();
   return Status::OK();
 }
 
-void ViewEngine::Impl::IndexRow(int ti, const std::string& key, std::string_view value, bool add) {
+void ViewEngine::Impl::ReindexRow(int ti, const std::string& key, const std::string* old_value,
+                                  const std::string* new_value) {
   const Table& t = tables[ti];
-  std::vector<sql::Datum> row(t.stored.size());
-  std::string_view bytes = t.keyless() ? std::string_view(key) : value;
-  for (auto& d : row) GetDatum(&bytes, &d);
+  if (!t.joined) return;
+  auto decode = [&](const std::string* value, std::vector<sql::Datum>* row) {
+    if (!value) return;
+    row->resize(static_cast<size_t>(t.join_columns));  // the columns after the last join column are not needed
+    std::string_view bytes = t.keyless() ? std::string_view(key) : std::string_view(*value);
+    for (auto& d : *row) GetDatum(&bytes, &d);
+  };
+  std::vector<sql::Datum> old_row, new_row;
+  decode(old_value, &old_row);
+  decode(new_value, &new_row);
+  std::string ok, nk;
   for (auto [vi, s] : t.users) {
     View& v = vstate[vi];
     if (v.sides != 2) continue;
-    const sql::Datum& jd = row[v.side[s].join_slot];
-    if (jd.is_null()) continue;
-    std::string jk;
-    PutJoinKey(&jk, jd);
-    auto& keys = v.index[s][jk];
-    if (add) {
-      keys.push_back(key);
-    } else {
-      auto it = std::find(keys.begin(), keys.end(), key);
-      if (it != keys.end()) {
-        *it = std::move(keys.back());
-        keys.pop_back();
+    const int slot = v.side[s].join_slot;
+    bool has_old = old_value && !old_row[slot].is_null();
+    bool has_new = new_value && !new_row[slot].is_null();
+    ok.clear();
+    nk.clear();
+    if (has_old) PutJoinKey(&ok, old_row[slot]);
+    if (has_new) PutJoinKey(&nk, new_row[slot]);
+    if (has_old && has_new && ok == nk) continue;  // same join key: the row stays where it is
+    JoinIndex& index = v.index[s];
+    if (has_old) {
+      if (auto it = index.find(ok); it != index.end()) {
+        if (it->second.erase(key)) v.index_bytes -= IndexRowBytes(key);
+        if (it->second.empty()) {
+          v.index_bytes -= IndexKeyBytes(it->first);
+          index.erase(it);
+        }
       }
-      if (keys.empty()) v.index[s].erase(jk);
+    }
+    if (has_new) {
+      auto [it, new_key] = index.try_emplace(nk);
+      if (new_key) v.index_bytes += IndexKeyBytes(it->first);
+      if (it->second.insert(key).second) v.index_bytes += IndexRowBytes(key);
     }
   }
+}
+
+void ViewEngine::Impl::RecountBytes(View& v) {
+  v.index_bytes = 0;
+  for (const JoinIndex& index : v.index) {
+    for (const auto& [jk, keys] : index) {
+      v.index_bytes += IndexKeyBytes(jk);
+      for (const std::string& key : keys) v.index_bytes += IndexRowBytes(key);
+    }
+  }
+  v.values_bytes = 0;
+  GroupState g;
+  v.groups.ForEach([&](std::string_view, std::string_view val) {
+    if (!DecodeGroup(val, v.plan->aggregates.size(), &g)) return;
+    v.values_bytes += ValuesBytes(g);
+    g.Release();
+  });
 }
 
 void ViewEngine::Impl::SetRow(int ti, const std::string& key, const std::optional<std::string>& old_value,
                               const std::optional<std::string>& new_value) {
   Table& t = tables[ti];
-  // A keyless row is in the join index while its count is above zero.
-  if (old_value && !new_value) IndexRow(ti, key, *old_value, false);
-  if (old_value && new_value && !t.keyless()) IndexRow(ti, key, *old_value, false);
+  // A keyless row is in the join index while its count is above zero (its key is its values).
+  if (!t.keyless() || !old_value || !new_value) {
+    ReindexRow(ti, key, old_value ? &*old_value : nullptr, new_value ? &*new_value : nullptr);
+  }
   if (new_value) {
     t.rows.Put(key, *new_value);
-    if (!old_value || !t.keyless()) IndexRow(ti, key, *new_value, true);
   } else {
     t.rows.Erase(key);
   }
@@ -754,7 +846,7 @@ Status ViewEngine::Impl::Truncate(int ti) {
   Table& t = tables[ti];
   ByteTable old_rows;
   old_rows.Swap(t.rows);
-  std::vector<std::pair<int, std::unordered_map<std::string, std::vector<std::string>>>> old_index;
+  std::vector<std::pair<int, JoinIndex>> old_index;
   for (auto [vi, s] : t.users) {
     old_index.emplace_back(vi * 2 + s, std::move(vstate[vi].index[s]));
     vstate[vi].index[s].clear();
@@ -781,6 +873,10 @@ Status ViewEngine::Impl::Truncate(int ti) {
   for (auto& [vi, groups] : rebuilt) {
     FreeGroups(vstate[vi], &vstate[vi].groups);
     vstate[vi].groups.Swap(groups);
+  }
+  for (auto [vi, s] : t.users) {
+    RecountBytes(vstate[vi]);
+    ++vstate[vi].changes;
   }
   return Status::OK();
 }
@@ -935,7 +1031,13 @@ Status ViewEngine::ApplyRaw(std::string_view topic, std::optional<std::string_vi
     Status cs;
     for (auto [vi, s] : t.users) {
       // A self-join's change: (new L - L) x R, then L' x (new R - R).
+      const size_t first = m.deltas.size();
       cs = m.ChangeDeltas(vi, s, c, /*post_left=*/m.vstate[vi].self_join && s == 1, &m.deltas);
+      if (cs.ok() && m.deltas.size() == first + 2 && CancelOut(m.deltas[first], m.deltas[first + 1])) {
+        // An update this view does not see (same group, same arguments): nothing to do. Exact, and
+        // a float sum is not rounded twice for nothing.
+        m.deltas.resize(first);
+      }
       if (!cs.ok()) {
         cs = Status::InvalidArgument("view \"" + m.vstate[vi].plan->name + "\": " + where(ev.after.present ? ev.after.values : ev.before.values) + ": " + cs.message());
         break;
@@ -994,7 +1096,9 @@ Result<ViewRows> ViewEngine::Rows(size_t i) const {
       st = Status::Internal("view state: a damaged group");
       return;
     }
-    for (size_t j = 0; j < na && st.ok(); ++j) st = sql::Finalize(plan.aggregates[j], g.aggs[j], &group_row[nk + j]);
+    for (size_t j = 0; j < na && st.ok(); ++j) {
+      st = sql::Finalize(plan.aggregates[j], sql::FinalState(plan.aggregates, g.aggs, j), &group_row[nk + j]);
+    }
     int64_t rows = g.rows;
     g.Release();
     if (!st.ok()) return;
@@ -1055,7 +1159,9 @@ Status ViewEngine::ForEachRowChunk(size_t i, size_t chunk_rows,
       st = Status::Internal("view state: a damaged group");
       return;
     }
-    for (size_t j = 0; j < na && st.ok(); ++j) st = sql::Finalize(plan.aggregates[j], g.aggs[j], &group_row[nk + j]);
+    for (size_t j = 0; j < na && st.ok(); ++j) {
+      st = sql::Finalize(plan.aggregates[j], sql::FinalState(plan.aggregates, g.aggs, j), &group_row[nk + j]);
+    }
     int64_t rows = g.rows;
     g.Release();
     if (!st.ok()) return;
@@ -1117,6 +1223,9 @@ void ViewEngine::Impl::ClearAll() {
     FreeGroups(v, &v.groups);
     v.index[0].clear();
     v.index[1].clear();
+    v.index_bytes = 0;
+    v.values_bytes = 0;
+    ++v.changes;
     EnsureOneGroup(v, &v.groups);
   }
   max_lsn = Lsn();
@@ -1221,7 +1330,8 @@ Status ViewEngine::Load(std::string_view bytes) {
     for (const std::string& k : keys) {
       std::string_view v;
       m.tables[ti].rows.Get(k, &v);
-      m.IndexRow(static_cast<int>(ti), k, std::string(v), true);
+      const std::string value(v);
+      m.ReindexRow(static_cast<int>(ti), k, nullptr, &value);
     }
   }
   std::string enc;
@@ -1237,8 +1347,10 @@ Status ViewEngine::Load(std::string_view bytes) {
       GroupState g;
       g.rows = static_cast<int64_t>(rows);
       g.aggs.resize(v.plan->aggregates.size());
-      for (auto& a : g.aggs) {
-        if (!GetStateSaved(&in, &a)) return corrupt("bad aggregate state");
+      for (size_t j = 0; j < g.aggs.size(); ++j) {
+        if (!GetStateSaved(&in, sql::ValuesOrder(v.plan->aggregates[j]), &g.aggs[j])) {
+          return corrupt("bad aggregate state");
+        }
       }
       EncodeGroup(g, &enc);
       v.groups.Put(k, enc);
@@ -1246,6 +1358,10 @@ Status ViewEngine::Load(std::string_view bytes) {
     }
   }
   if (!in.empty()) return corrupt("trailing bytes");
+  for (View& v : m.vstate) {
+    m.RecountBytes(v);
+    ++v.changes;
+  }
   m.max_lsn = Lsn(lsn);
   return Status::OK();
 }

@@ -89,6 +89,9 @@ class ViewEngine {
   // (64 bytes a value). Numerics come back without trailing fraction zeros (1.5 for 1.50).
   Status ForEachRowChunk(size_t i, size_t chunk_rows, const std::function<Status(const ViewRows&)>& fn) const;
   ViewStats Stats(size_t i) const;
+  // A counter that moves whenever view `i`'s result may have changed (an applied change to its
+  // groups, a TRUNCATE, Load, Clear): a writer can skip a view whose counter did not move.
+  uint64_t changes(size_t i) const;
   // Rows in the row stores (all tables).
   uint64_t stored_rows() const;
 

@@ -933,7 +933,7 @@ std::vector<std::vector<Datum>> BruteForce(const sql::ViewPlan& p, const std::ve
     grow.resize(p.group_keys.size());
     for (size_t j = 0; j < p.aggregates.size(); ++j) {
       Datum d;
-      EXPECT_TRUE(sql::Finalize(p.aggregates[j], g.aggs[j], &d).ok());
+      EXPECT_TRUE(sql::Finalize(p.aggregates[j], sql::FinalState(p.aggregates, g.aggs, j), &d).ok());
       grow.push_back(d);
     }
     if (p.having) {

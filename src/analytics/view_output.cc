@@ -10,9 +10,16 @@ namespace cdc::analytics {
 
 Status WriteViews(store::ObjectStore* store, const ViewEngine& engine, const lake::ResultPosition& position,
                   std::string_view failpoint_prefix) {
+  std::vector<size_t> all(engine.view_count());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  return WriteViews(store, engine, position, failpoint_prefix, all);
+}
+
+Status WriteViews(store::ObjectStore* store, const ViewEngine& engine, const lake::ResultPosition& position,
+                  std::string_view failpoint_prefix, const std::vector<size_t>& which) {
   std::vector<lake::FolderResult> results;
-  results.reserve(engine.view_count());
-  for (size_t i = 0; i < engine.view_count(); ++i) {
+  results.reserve(which.size());
+  for (size_t i : which) {
     lake::FolderResult r;
     r.folder = engine.view(i).name;
     // Streamed from the engine's sorted rows: a big view is never held whole as Datums.

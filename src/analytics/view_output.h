@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 #include "analytics/view_engine.h"
 #include "base/status.h"
@@ -18,6 +19,9 @@ namespace cdc::analytics {
 // Writes every view of `engine` (failpoints "<prefix>.after_files_written", "<prefix>.after_success").
 Status WriteViews(store::ObjectStore* store, const ViewEngine& engine, const lake::ResultPosition& position,
                   std::string_view failpoint_prefix);
+// Writes the views of `engine` whose indexes are in `which` (the others' folders are left as they are).
+Status WriteViews(store::ObjectStore* store, const ViewEngine& engine, const lake::ResultPosition& position,
+                  std::string_view failpoint_prefix, const std::vector<size_t>& which);
 
 // Every view as a text table for a terminal: its name and row count, a header, at most `max_rows`
 // rows (values as PostgreSQL prints them, NULL as "NULL").

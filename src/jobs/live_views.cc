@@ -5,6 +5,7 @@
 #include "analytics/view_output.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "lake/result_folders.h"
 
 namespace cdc::jobs {
 
@@ -20,6 +21,15 @@ bool Permanent(const Status& st) { return st.IsInvalidArgument() || st.IsCorrupt
 LiveViews::LiveViews(LiveViewsOptions options)
     : options_(std::move(options)),
       builder_(options_.output, &options_.views->views, &options_.views->catalog, options_.events) {}
+
+LiveViews::~LiveViews() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (publisher_.joinable()) publisher_.join();
+}
 
 Status LiveViews::Rebuild() {
   Status st = builder_.LoadCheckpoint();
@@ -39,18 +49,21 @@ Status LiveViews::Start() {
     }
     return Status::OK();
   }
+  std::unique_lock<std::mutex> lock(mu_);
   last_checkpoint_ms_ = (MonoMicros() / 1000);
   Status st = Rebuild();
   if (!st.ok()) {
     // A view that cannot be evaluated on the history: report it, keep the raw pipeline running.
-    if (Permanent(st)) {
-      failed_ = st;
-      PublishError(st, true);
-      return Status::OK();
-    }
-    return st;
+    if (!Permanent(st)) return st;
+    failed_ = st;
+    lock.unlock();
+    PublishError(st, true);
+    return Status::OK();
   }
-  return Publish(0);
+  pending_ = true;
+  CDC_RETURN_IF_ERROR(PublishLocked());
+  if (options_.materialize || options_.state != nullptr) publisher_ = std::thread([this] { PublisherLoop(); });
+  return Status::OK();
 }
 
 CommittedBatchObserver LiveViews::Observer() {
@@ -61,7 +74,9 @@ CommittedBatchObserver LiveViews::Observer() {
 }
 
 Status LiveViews::OnBatch(const CommittedBatch& batch) {
-  if (options_.views->views.views.empty() || !failed_.ok()) return Status::OK();
+  if (options_.views->views.views.empty()) return Status::OK();
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!failed_.ok()) return Status::OK();
   std::vector<analytics::RawEventRef> events;
   int64_t newest_us = 0;
   if (batch.events != nullptr) {
@@ -87,13 +102,44 @@ Status LiveViews::OnBatch(const CommittedBatch& batch) {
     if (Permanent(st)) failed_ = st;
     CDC_RETURN_IF_ERROR(st);
   }
-  CDC_RETURN_IF_ERROR(Publish(newest_us));
+  pending_ = true;
+  newest_event_us_ = std::max(newest_event_us_, newest_us);
   if (options_.checkpoint_interval.count() > 0 &&
       (MonoMicros() / 1000) - last_checkpoint_ms_ >= options_.checkpoint_interval.count()) {
     // A failed save only costs a longer catch-up at the next start: log it, keep going.
     if (Status saved = SaveCheckpoint(); !saved.ok()) log::Warn("views", "checkpoint not saved: {}", saved.message());
   }
+  lock.unlock();
+  wake_.notify_one();
   return Status::OK();
+}
+
+void LiveViews::PublisherLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    if (!pending_ || !failed_.ok()) {
+      wake_.wait(lock);
+      continue;
+    }
+    int64_t now = MonoMicros();
+    if (now < next_publish_us_) {
+      wake_.wait_for(lock, std::chrono::microseconds(next_publish_us_ - now));
+      continue;
+    }
+    Status st = PublishLocked();
+    if (!st.ok()) {
+      // The folders keep their last result; try again after an interval.
+      next_publish_us_ = MonoMicros() + static_cast<int64_t>(options_.publish_interval.count()) * 1000;
+      lock.unlock();
+      PublishError(st, false);
+      lock.lock();
+    }
+  }
+}
+
+uint64_t LiveViews::publications() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return publications_;
 }
 
 Status LiveViews::SaveCheckpoint() {
@@ -103,18 +149,42 @@ Status LiveViews::SaveCheckpoint() {
 }
 
 Status LiveViews::Stop() {
-  if (options_.views->views.views.empty() || !failed_.ok()) return Status::OK();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (publisher_.joinable()) publisher_.join();
+  if (options_.views->views.views.empty()) return Status::OK();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!failed_.ok()) return Status::OK();
+  if (pending_ && (options_.materialize || options_.state != nullptr)) {
+    if (Status st = PublishLocked(); !st.ok()) {
+      log::Warn("views", "the last results were not written ({}); the next start writes them", st.message());
+    }
+  }
   return SaveCheckpoint();
 }
 
-Status LiveViews::Publish(int64_t newest_event_us) {
+Status LiveViews::PublishLocked() {
+  const int64_t start_us = MonoMicros();
   const analytics::ViewEngine& engine = builder_.engine();
+  const size_t n = engine.view_count();
+  written_.resize(n, UINT64_MAX);
+  shown_.resize(n);
   lake::ResultPosition position{builder_.source_lsn(), builder_.position().last_batch_id};
-  if (options_.materialize) CDC_RETURN_IF_ERROR(analytics::WriteViews(options_.output, engine, position, "live"));
-  if (options_.state == nullptr) return Status::OK();
-  int64_t now = WallMillis();
-  std::vector<ViewState> views;
-  for (size_t i = 0; i < engine.view_count(); ++i) {
+  std::vector<size_t> changed, unchanged;
+  for (size_t i = 0; i < n; ++i) (engine.changes(i) != written_[i] ? changed : unchanged).push_back(i);
+  if (options_.materialize) {
+    CDC_RETURN_IF_ERROR(analytics::WriteViews(options_.output, engine, position, "live", changed));
+    for (size_t i : unchanged) {
+      // Same rows: only the position moves (a folder that lost its result is written again).
+      Status st = lake::AdvanceResult(options_.output, engine.view(i).name, position);
+      if (st.IsNotFound()) st = analytics::WriteViews(options_.output, engine, position, "live", {i});
+      CDC_RETURN_IF_ERROR(st);
+    }
+  }
+  for (size_t i : changed) {
     const sql::ViewPlan& plan = engine.view(i);
     ViewState v;
     v.name = plan.name;
@@ -133,32 +203,47 @@ Status LiveViews::Publish(int64_t newest_event_us) {
       v.row_count += chunk.rows.size();
       return Status::OK();
     }));
-    analytics::ViewStats stats = engine.Stats(i);
-    v.groups = stats.groups;
-    v.state_bytes = stats.state_bytes;
-    v.source_lsn = position.source_lsn.valid() ? position.source_lsn.ToString() : "";
-    v.updated_at_ms = now;
-    views.push_back(std::move(v));
+    shown_[i] = std::move(v);
+    written_[i] = engine.changes(i);
   }
-  options_.state->Update([&](PipelineState& s) {
-    double freshness = -1;
-    if (newest_event_us > 0) {
-      freshness = std::max(0.0, static_cast<double>(now) / 1000.0 - static_cast<double>(newest_event_us) / 1e6);
-    } else if (!s.views.empty()) {
-      freshness = s.views.front().freshness_seconds;  // no new events: the result is as fresh as before
+  pending_ = false;
+  ++publications_;
+  if (options_.state != nullptr) {
+    int64_t now = WallMillis();
+    std::vector<ViewState> views = shown_;
+    for (size_t i = 0; i < n; ++i) {
+      analytics::ViewStats stats = engine.Stats(i);
+      views[i].groups = stats.groups;
+      views[i].state_bytes = stats.state_bytes;
+      views[i].source_lsn = position.source_lsn.valid() ? position.source_lsn.ToString() : "";
+      views[i].updated_at_ms = now;
     }
-    for (ViewState& v : views) v.freshness_seconds = freshness;
-    s.views = std::move(views);
-    s.views_file = options_.views->views.file;
-    StageState* stage = &s.Stage("analytics");
-    stage->state = "running";
-    stage->detail = fmt::format("{} view(s) up to raw batch {}, {} source rows held", engine.view_count(),
-                                position.raw_batch_id, engine.stored_rows());
-  });
+    const int64_t newest_event_us = newest_event_us_;
+    options_.state->Update([&](PipelineState& s) {
+      double freshness = -1;
+      if (newest_event_us > 0) {
+        freshness = std::max(0.0, static_cast<double>(now) / 1000.0 - static_cast<double>(newest_event_us) / 1e6);
+      } else if (!s.views.empty()) {
+        freshness = s.views.front().freshness_seconds;  // no new events: the result is as fresh as before
+      }
+      for (ViewState& v : views) v.freshness_seconds = freshness;
+      s.views = std::move(views);
+      s.views_file = options_.views->views.file;
+      StageState* stage = &s.Stage("analytics");
+      stage->state = "running";
+      stage->detail = fmt::format("{} view(s) up to raw batch {}, {} source rows held", engine.view_count(),
+                                  position.raw_batch_id, engine.stored_rows());
+    });
+  }
+  // At most once per interval, and not before ten times this publication's duration has passed.
+  const int64_t took_us = MonoMicros() - start_us;
+  next_publish_us_ = MonoMicros() + std::max<int64_t>(static_cast<int64_t>(options_.publish_interval.count()) * 1000,
+                                                      10 * took_us);
   return Status::OK();
 }
 
 void LiveViews::PublishError(const Status& st, bool fatal) {
+  std::lock_guard<std::mutex> lock(mu_);
   log::Error("views", "{}{}", st.ToString(), fatal ? " (the views stop here; the raw pipeline goes on)" : "");
   ++errors_;
   if (options_.state == nullptr) return;

@@ -1,9 +1,13 @@
 // LiveViews: the views of the views file kept up to date inside `cdcpipe run` (docs/VIEWS.md).
 //
-// It consumes every committed raw batch through the CommittedBatchObserver hook (committed_batch.h),
-// applies its events to an analytics::ViewBuilder, and after each batch writes every view's folder
+// It consumes every committed raw batch through the CommittedBatchObserver hook (committed_batch.h)
+// and applies its events to an analytics::ViewBuilder. A publisher thread writes the views' folders
 // (analytics::WriteViews, failpoint prefix "live") and publishes the views into the PipelineStateHub
-// (stage "analytics", PipelineState::views).
+// (stage "analytics", PipelineState::views) once changes are pending, at most once per
+// `publish_interval`, and, when a publication took W, not before 10 W after it: writing results
+// stays under about a tenth of the time whatever their size, while a 1,000,000-row backlog is
+// applied at full speed. A view whose result did not change keeps its files; only its _SUCCESS
+// moves to the new position (lake::AdvanceResult). Stop() publishes what is still pending.
 //
 // Start() first rebuilds the state from the raw batches already committed (the same code as
 // `cdcpipe batch`, starting from its checkpoint when it was built for the same views), so a restarted
@@ -17,11 +21,17 @@
 // raw pipeline goes on (the raw data is the durable log: fix the view and restart, and it is
 // recomputed). It never skips the event and never loops.
 //
-// Thread-safety: Start() and the observer are called from one thread (the raw sink's).
+// Thread-safety: Start(), the observer and Stop() are called from one thread (the raw sink's, then
+// the caller's after the sink stopped); the publisher thread shares the engine under a mutex.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "analytics/view_builder.h"
 #include "base/status.h"
@@ -40,8 +50,11 @@ struct LiveViewsOptions {
   analytics::EventSettings events;
   // Where the views are published. Not owned; may be null.
   PipelineStateHub* state = nullptr;
-  // Write the view folders at each batch. Default true.
+  // Write the view folders. Default true.
   bool materialize = true;
+  // Publish (write the folders, update the state) at most this often while changes are pending.
+  // Default 1 s, run's default trigger: the views are as fresh as the raw output.
+  std::chrono::milliseconds publish_interval = std::chrono::seconds(1);
   // Save the views checkpoint (analytics/view_builder.h) at most this often, and at Stop(), so that a
   // restart continues from it instead of recomputing from all raw data. 0 = only at Stop().
   // Default 5 minutes: a save writes the whole state.
@@ -51,32 +64,50 @@ struct LiveViewsOptions {
 class LiveViews {
  public:
   explicit LiveViews(LiveViewsOptions options);
+  ~LiveViews();
+  LiveViews(const LiveViews&) = delete;
+  LiveViews& operator=(const LiveViews&) = delete;
 
-  // Catches up with the batches committed so far and materialises the views once.
+  // Catches up with the batches committed so far, materialises the views once and starts the
+  // publisher thread.
   Status Start();
   // The hook for the raw sink. The LiveViews must outlive the sink.
   CommittedBatchObserver Observer();
   // What the observer does (exposed for tests).
   Status OnBatch(const CommittedBatch& batch);
 
-  // Saves the checkpoint (when the views are maintained). Call after the raw sink stopped.
+  // Stops the publisher, publishes what is pending and saves the checkpoint (when the views are
+  // maintained). Call after the raw sink stopped.
   Status Stop();
 
+  // The builder; only while no batch is being applied (tests, after OnBatch returned).
   const analytics::ViewBuilder& builder() const { return builder_; }
+  // Publications so far (tests).
+  uint64_t publications() const;
 
  private:
   Status Rebuild();
-  // `newest_event_us`: the Kafka timestamp of the newest event just applied (0: none).
-  Status Publish(int64_t newest_event_us);
+  // Writes the changed views and publishes all of them. REQUIRES: mu_ held.
+  Status PublishLocked();
+  void PublisherLoop();
   void PublishError(const Status& st, bool fatal);
-
-  LiveViewsOptions options_;
-  analytics::ViewBuilder builder_;
   Status SaveCheckpoint();
 
+  LiveViewsOptions options_;
+  mutable std::mutex mu_;  // guards everything below and the builder against the publisher thread
+  std::condition_variable wake_;
+  analytics::ViewBuilder builder_;
   Status failed_;  // set once a view could not be evaluated: nothing more is applied
   uint64_t errors_ = 0;
   int64_t last_checkpoint_ms_ = 0;
+  bool pending_ = false;            // applied changes not published yet
+  int64_t newest_event_us_ = 0;     // Kafka timestamp of the newest event applied
+  int64_t next_publish_us_ = 0;     // monotonic time before which nothing is published
+  uint64_t publications_ = 0;
+  std::vector<uint64_t> written_;   // per view: engine changes() at its last write (none: UINT64_MAX)
+  std::vector<ViewState> shown_;    // per view: as last published
+  bool stop_ = false;
+  std::thread publisher_;
 };
 
 }  // namespace cdc::jobs

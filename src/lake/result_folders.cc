@@ -113,6 +113,14 @@ Status ReplaceResults(store::ObjectStore* store, const std::vector<FolderResult>
   return Status::OK();
 }
 
+Status AdvanceResult(store::ObjectStore* store, std::string_view folder, const ResultPosition& position) {
+  CDC_ASSIGN_OR_RETURN(SuccessManifest m, ReadManifest(store, folder));
+  m.source_lsn = position.source_lsn.valid() ? position.source_lsn.ToString() : "";
+  m.raw_batch_id = position.raw_batch_id;
+  m.written_at_ms = WallMillis();
+  return store->Put(Key(folder, kSuccessFile), SerializeSuccess(m));
+}
+
 Result<SuccessManifest> ReadManifest(store::ObjectStore* store, std::string_view folder) {
   std::string key = Key(folder, kSuccessFile);
   CDC_ASSIGN_OR_RETURN(std::string text, store->Get(key));

@@ -59,6 +59,11 @@ struct ResultPosition {
 Status ReplaceResults(store::ObjectStore* store, const std::vector<FolderResult>& results,
                       const ResultPosition& position, std::string_view failpoint_prefix);
 
+// Moves `folder`'s current result to `position` without rewriting its files: for a result known
+// not to have changed since it was written. Rewrites its _SUCCESS (an atomic replace) with the new
+// position and time and the same files; NotFound when the folder has no result.
+Status AdvanceResult(store::ObjectStore* store, std::string_view folder, const ResultPosition& position);
+
 // The manifest of `folder`'s current result (NotFound when it has none).
 Result<SuccessManifest> ReadManifest(store::ObjectStore* store, std::string_view folder);
 

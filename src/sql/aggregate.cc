@@ -47,30 +47,28 @@ Status AddToSum(AggregateState* state, const Datum& arg, int sign, bool float4_s
 
 }  // namespace
 
+ValueCounts::Order ValuesOrder(const AggregateSpec& spec) {
+  if (spec.keeps_both_extremes) return ValueCounts::Order::kBoth;
+  if (spec.kind == AggregateKind::kMin) return ValueCounts::Order::kMin;
+  if (spec.kind == AggregateKind::kMax) return ValueCounts::Order::kMax;
+  return ValueCounts::Order::kNone;
+}
+
 Status Accumulate(const AggregateSpec& spec, AggregateState* state, const Datum& arg, int sign) {
   if (spec.kind == AggregateKind::kCountStar) {
     state->count += sign;
     return Status::OK();
   }
-  if (arg.is_null()) return Status::OK();
+  if (arg.is_null() || spec.values_from >= 0) return Status::OK();  // the sharer of a min/max pair keeps nothing
   if (KeepsValues(spec)) {
-    if (!state->values) {
-      state->values = std::make_unique<std::map<Datum, int64_t, bool (*)(const Datum&, const Datum&)>>(&DatumLess);
-    }
-    auto& values = *state->values;
+    if (!state->values) state->values = std::make_unique<ValueCounts>(ValuesOrder(spec));
     if (sign > 0) {
-      auto [it, inserted] = values.try_emplace(arg, 0);
-      ++it->second;
       // min/max only need the multiset; DISTINCT counts a value once, when it first appears.
-      if (!spec.distinct || it->second != 1) return Status::OK();
+      if (state->values->Add(arg) != 1 || !spec.distinct) return Status::OK();
     } else {
-      auto it = values.find(arg);
-      if (it == values.end()) {
-        return Status::Internal("aggregate state: retracting a value that was never added");
-      }
-      if (--it->second != 0) return Status::OK();
-      values.erase(it);
-      if (!spec.distinct) return Status::OK();
+      int64_t left = state->values->Remove(arg);
+      if (left < 0) return Status::Internal("aggregate state: retracting a value that was never added");
+      if (left != 0 || !spec.distinct) return Status::OK();
     }
     if (spec.kind == AggregateKind::kMin || spec.kind == AggregateKind::kMax) return Status::OK();
   }
@@ -148,7 +146,7 @@ Status Finalize(const AggregateSpec& spec, const AggregateState& state, Datum* o
       if (!state.values || state.values->empty()) {
         *out = Datum::Null();
       } else {
-        *out = spec.kind == AggregateKind::kMin ? state.values->begin()->first : state.values->rbegin()->first;
+        *out = spec.kind == AggregateKind::kMin ? state.values->min() : state.values->max();
       }
       return Status::OK();
     case AggregateKind::kBoolAnd:

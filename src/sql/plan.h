@@ -35,6 +35,7 @@
 #include "base/status.h"
 #include "event/change_event.h"
 #include "sql/datum.h"
+#include "sql/value_counts.h"
 
 namespace cdc::sql {
 
@@ -69,11 +70,17 @@ struct AggregateSpec {
   bool distinct = false;       // count(DISTINCT x), sum(DISTINCT x) ...
   std::unique_ptr<Expr> arg;   // over the input row; null for count(*)
   Type result_type;            // PostgreSQL's: count -> bigint, sum(int4) -> bigint, avg(int) -> numeric ...
+  // A min(x) and a max(x) of one view share one value multiset: the first of the pair keeps it for
+  // both (`keeps_both_extremes`), the second has `values_from` = the first's index, accumulates
+  // nothing and is finalized from the first's state (FinalState).
+  bool keeps_both_extremes = false;
+  int values_from = -1;
 };
 
 // The running state of one aggregate in one group, under insertions (sign +1) and retractions
 // (sign -1) of input rows. Retraction is exact for every kind: min/max and DISTINCT keep a
-// value -> multiplicity map (ordered), so deleting the current minimum never rescans the group.
+// value -> multiplicity multiset (ValueCounts: hashed, with a heap for min/max), so deleting the
+// current minimum never rescans the group.
 // Floating-point sums are the one exception: they are kept as a double (sum(real) rounded to real at
 // every step, as PostgreSQL's float4pl state is), so after retractions, or when rows arrive in another
 // order than PostgreSQL scans them, they may differ from a fresh sum in the last bits (docs/VIEWS.md).
@@ -85,13 +92,20 @@ struct AggregateState {
   double fsum = 0;    // sum of float arguments
   // min/max/DISTINCT: argument value -> multiplicity; null when the kind needs none. With DISTINCT,
   // count/isum/fsum accumulate each distinct value once (when its multiplicity leaves 0).
-  std::unique_ptr<std::map<Datum, int64_t, bool (*)(const Datum&, const Datum&)>> values;
+  std::unique_ptr<ValueCounts> values;
   int16_t scale = 0;  // numeric sums: the scale isum is kept at (the largest seen)
 };
 
 // Adds (`sign` = +1) or retracts (-1) one input row's argument value (ignored when null, except by
 // count(*), whose `arg` is ignored). InvalidArgument on overflow ("bigint out of range").
 Status Accumulate(const AggregateSpec& spec, AggregateState* state, const Datum& arg, int sign);
+// The order the `values` of an aggregate of this kind keep: min, max, both, or none (DISTINCT alone).
+ValueCounts::Order ValuesOrder(const AggregateSpec& spec);
+// The state Finalize reads for aggregate `j` of a group: its own, or the one keeping its values.
+inline const AggregateState& FinalState(const std::vector<AggregateSpec>& specs,
+                                        const std::vector<AggregateState>& states, size_t j) {
+  return specs[j].values_from >= 0 ? states[static_cast<size_t>(specs[j].values_from)] : states[j];
+}
 // The aggregate's current result, with PostgreSQL's type and null rules (sum of no rows is NULL,
 // count is 0; avg rounds to PostgreSQL's division scale).
 Status Finalize(const AggregateSpec& spec, const AggregateState& state, Datum* out);

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <set>
 
 #include "sql/datetime.h"
 #include "sql/expr.h"
@@ -252,6 +253,83 @@ TEST(AggregateTest, MinMaxSurviveRetractionOfTheExtreme) {
   EXPECT_FALSE(Accumulate(mx, &b, Datum::Int(42), -1).ok());
 }
 
+TEST(AggregateTest, MinMaxPairSharesOneMultiset) {
+  AggregateSpec mn = Spec(AggregateKind::kMin, {TypeId::kInt4}, {TypeId::kInt4});
+  AggregateSpec mx = Spec(AggregateKind::kMax, {TypeId::kInt4}, {TypeId::kInt4});
+  mn.keeps_both_extremes = true;
+  mx.values_from = 0;
+  std::vector<AggregateSpec> specs;
+  specs.push_back(std::move(mn));
+  specs.push_back(std::move(mx));
+  std::vector<AggregateState> st(2);
+  for (int v : {5, 1, 9, 1}) {
+    for (size_t j = 0; j < 2; ++j) ASSERT_TRUE(Accumulate(specs[j], &st[j], Datum::Int(v), +1).ok());
+  }
+  EXPECT_EQ(st[1].values, nullptr);  // the max keeps nothing of its own
+  EXPECT_EQ(Final(specs[0], FinalState(specs, st, 0)), "1");
+  EXPECT_EQ(Final(specs[1], FinalState(specs, st, 1)), "9");
+  for (int v : {9, 1, 1}) {
+    for (size_t j = 0; j < 2; ++j) ASSERT_TRUE(Accumulate(specs[j], &st[j], Datum::Int(v), -1).ok());
+  }
+  EXPECT_EQ(Final(specs[0], FinalState(specs, st, 0)), "5");
+  EXPECT_EQ(Final(specs[1], FinalState(specs, st, 1)), "5");
+}
+
+// ValueCounts against a std::multiset under random adds and removes, for every order: the extremes,
+// the distinct count, the multiplicities, and the heap bound 2n + 32.
+TEST(ValueCountsTest, MatchesAMultisetUnderRandomChanges) {
+  for (auto order : {ValueCounts::Order::kNone, ValueCounts::Order::kMin, ValueCounts::Order::kMax,
+                     ValueCounts::Order::kBoth}) {
+    SCOPED_TRACE(static_cast<int>(order));
+    ValueCounts vc(order);
+    std::multiset<int64_t> ref;
+    uint64_t x = 88172645463325252ull;
+    auto next = [&] {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      return x;
+    };
+    for (int step = 0; step < 200000; ++step) {
+      // Phases that grow, shrink from the bottom, shrink from the top, and churn.
+      int phase = (step / 20000) % 4;
+      bool add = phase == 0 ? next() % 4 != 0 : phase == 3 ? next() % 2 == 0 : next() % 4 == 0;
+      if (add || ref.empty()) {
+        int64_t v = static_cast<int64_t>(next() % 5000);
+        int64_t m = vc.Add(Datum::Int(v));
+        ref.insert(v);
+        ASSERT_EQ(m, static_cast<int64_t>(ref.count(v)));
+      } else {
+        int64_t v = phase == 1 ? *ref.begin() : phase == 2 ? *ref.rbegin() : *std::next(ref.begin(), next() % ref.size());
+        int64_t m = vc.Remove(Datum::Int(v));
+        ref.erase(ref.find(v));
+        ASSERT_EQ(m, static_cast<int64_t>(ref.count(v)));
+      }
+      ASSERT_EQ(vc.empty(), ref.empty());
+      if (!ref.empty() && (order == ValueCounts::Order::kMin || order == ValueCounts::Order::kBoth)) {
+        ASSERT_EQ(vc.min().i, *ref.begin());
+      }
+      if (!ref.empty() && (order == ValueCounts::Order::kMax || order == ValueCounts::Order::kBoth)) {
+        ASSERT_EQ(vc.max().i, *ref.rbegin());
+      }
+      ASSERT_LE(vc.heap_entries(false), 2 * vc.size() + 33);
+      ASSERT_LE(vc.heap_entries(true), 2 * vc.size() + 33);
+    }
+    std::set<int64_t> distinct(ref.begin(), ref.end());
+    EXPECT_EQ(vc.size(), distinct.size());
+    size_t seen = 0;
+    vc.ForEach([&](const Datum& v, int64_t m) {
+      ++seen;
+      EXPECT_EQ(m, static_cast<int64_t>(ref.count(v.i)));
+    });
+    EXPECT_EQ(seen, distinct.size());
+    EXPECT_EQ(vc.Remove(Datum::Int(-1)), -1);
+    if (order == ValueCounts::Order::kNone) {
+      EXPECT_EQ(vc.heap_entries(false) + vc.heap_entries(true), 0u);
+    }
+  }
+}
+
 TEST(AggregateTest, DistinctCountsEachValueOnce) {
   AggregateSpec cd = Spec(AggregateKind::kCount, kNumericType, kInt8Type, /*distinct=*/true);
   AggregateState st;
@@ -455,7 +533,7 @@ class MiniEngine {
       std::vector<Datum> grow = g.keys;
       for (size_t j = 0; j < plan.aggregates.size(); ++j) {
         Datum d;
-        Status st = Finalize(plan.aggregates[j], g.states[j], &d);
+        Status st = Finalize(plan.aggregates[j], FinalState(plan.aggregates, g.states, j), &d);
         if (!st.ok()) return {"error: " + st.message()};
         grow.push_back(std::move(d));
       }
@@ -1055,6 +1133,23 @@ TEST_F(ViewsTest, PlanShapes) {
   EXPECT_EQ(names, (Strings{"id", "int8", "case", "coalesce", "nullif", "extract", "amount", "upper", "?column?"}));
   EXPECT_EQ(types, (Strings{"bigint", "bigint", "integer", "integer", "smallint", "numeric", "numeric(12,3)", "text",
                             "text"}));
+}
+
+TEST_F(ViewsTest, AMinAndAMaxOfOneArgumentShareTheirValues) {
+  auto set = Load(
+      "CREATE VIEW e AS SELECT status, max(amount) AS hi, min(qty), min(amount) AS lo, max(amount + 1),\n"
+      "  count(DISTINCT amount) FROM orders GROUP BY status;\n");
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  const auto& a = set->views[0].aggregates;
+  ASSERT_EQ(a.size(), 5u);
+  EXPECT_TRUE(a[0].keeps_both_extremes);   // max(amount) keeps both extremes ...
+  EXPECT_EQ(a[2].values_from, 0);          // ... for min(amount)
+  EXPECT_FALSE(a[1].keeps_both_extremes);  // min(qty): another argument
+  EXPECT_EQ(a[1].values_from, -1);
+  EXPECT_EQ(a[3].values_from, -1);         // max(amount + 1): another argument
+  EXPECT_FALSE(a[4].keeps_both_extremes);  // count(DISTINCT amount) keeps its own, unordered
+  EXPECT_EQ(ValuesOrder(a[0]), ValueCounts::Order::kBoth);
+  EXPECT_EQ(ValuesOrder(a[4]), ValueCounts::Order::kNone);
 }
 
 TEST_F(ViewsTest, FingerprintIgnoresLayoutButNotMeaningOrColumnTypes) {

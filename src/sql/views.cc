@@ -2213,6 +2213,22 @@ bool ViewPlanner::Plan(const json& stmt, size_t stmt_end, ViewPlan* plan) {
     if (!a->kids.empty() && a->kids[0]) spec.arg = CompileInput(*a->kids[0]);
     plan->aggregates.push_back(std::move(spec));
   }
+  // A min(x) and a max(x) of the same argument share one value multiset (plan.h).
+  auto extreme = [&](size_t i) {
+    const AggregateSpec& a = plan->aggregates[i];
+    return (a.kind == AggregateKind::kMin || a.kind == AggregateKind::kMax) && !a.keeps_both_extremes &&
+           a.values_from < 0 && !aggregates_[i]->kids.empty() && aggregates_[i]->kids[0];
+  };
+  for (size_t j = 0; j < plan->aggregates.size(); ++j) {
+    if (!extreme(j)) continue;
+    for (size_t i = 0; i < j; ++i) {
+      if (!extreme(i) || plan->aggregates[i].kind == plan->aggregates[j].kind) continue;
+      if (!Same(*aggregates_[i]->kids[0], *aggregates_[j]->kids[0])) continue;
+      plan->aggregates[i].keeps_both_extremes = true;
+      plan->aggregates[j].values_from = static_cast<int>(i);
+      break;
+    }
+  }
   if (having) plan->having = CompileGroup(*having, group_keys);
   for (size_t i = 0; i < targets.size(); ++i) {
     OutputColumn out;
