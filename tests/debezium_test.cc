@@ -30,6 +30,26 @@ class DebeziumTest : public ::testing::Test {
   }
   static PgCluster& pg() { return PgCluster::Shared(); }
   std::string Sql(const std::string& sql) { return pg().Psql(db_, sql); }
+  // `t` as the stream sees it: a Relation message (names, type OIDs and modifiers only, as pgoutput
+  // sends them) completed by the relation cache from the catalog. Null when the cache refuses it.
+  std::shared_ptr<const event::TableSchema> Streamed(const event::TableSchema& t) {
+    pg::RelationMessage msg;
+    msg.relation_id = t.relation_id;
+    msg.schema = t.schema;
+    msg.table = t.table;
+    for (const auto& c : t.columns) {
+      pg::RelationColumn rc;
+      rc.name = c.name;
+      rc.type_oid = c.type_oid;
+      rc.type_modifier = c.type_modifier;
+      msg.columns.push_back(rc);
+    }
+    pg::PgCatalogSource catalog(conn_.get());
+    pg::RelationCache cache(&catalog);
+    Status st = cache.Apply(msg);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return st.ok() ? cache.Find(msg.relation_id) : nullptr;
+  }
 
   std::vector<std::shared_ptr<const event::TableSchema>> Tables(const std::vector<std::string>& names) {
     std::vector<std::shared_ptr<const event::TableSchema>> out;
@@ -187,21 +207,7 @@ TEST_F(DebeziumTest, ColumnDefaultsFromTheCatalogInSnapshotAndStreamSchemas) {
   EXPECT_EQ(defaults(json::parse(*recs[0].value)), expected) << *recs[0].value;
   EXPECT_EQ(json::parse(*recs[0].key)["schema"]["fields"][0]["default"], 0) << *recs[0].key;
   // Stream: a Relation message (no defaults in pgoutput) completed by the catalog.
-  pg::RelationMessage msg;
-  msg.relation_id = tables[0]->relation_id;
-  msg.schema = "public";
-  msg.table = "dft";
-  for (const auto& c : tables[0]->columns) {
-    pg::RelationColumn rc;
-    rc.name = c.name;
-    rc.type_oid = c.type_oid;
-    rc.type_modifier = c.type_modifier;
-    msg.columns.push_back(rc);
-  }
-  pg::PgCatalogSource catalog(conn_.get());
-  pg::RelationCache cache(&catalog);
-  ASSERT_TRUE(cache.Apply(msg).ok());
-  auto streamed = cache.Find(msg.relation_id);
+  auto streamed = Streamed(*tables[0]);
   ASSERT_NE(streamed, nullptr);
   auto srecs = encode(streamed, row);
   ASSERT_FALSE(srecs.empty());
@@ -220,24 +226,12 @@ TEST_F(DebeziumTest, CitextArrayIsAnArrayOfStrings) {
   EXPECT_EQ(recs[0]["after"]["tags"], json::parse(R"(["Abc","x y",null])")) << recs[0].dump();
   EXPECT_EQ(Sql("SELECT array_to_json(tags) FROM ext"), R"(["Abc","x y",null])");
   // Stream: the Relation message's column completed from the catalog.
-  pg::RelationMessage msg;
-  msg.relation_id = tables[0]->relation_id;
-  msg.schema = "public";
-  msg.table = "ext";
-  for (const auto& c : tables[0]->columns) {
-    pg::RelationColumn rc;
-    rc.name = c.name;
-    rc.type_oid = c.type_oid;
-    rc.type_modifier = c.type_modifier;
-    msg.columns.push_back(rc);
-  }
-  pg::PgCatalogSource catalog(conn_.get());
-  pg::RelationCache cache(&catalog);
-  ASSERT_TRUE(cache.Apply(msg).ok());
+  auto streamed = Streamed(*tables[0]);
+  ASSERT_NE(streamed, nullptr);
   event::DebeziumEncoder enc(event::EncoderOptions{});
   event::ChangeEvent ev;
   ev.op = event::Op::kCreate;
-  ev.table = cache.Find(msg.relation_id);
+  ev.table = streamed;
   ev.after = event::Row{event::Value::Text("2"), event::Value::Text(R"({Q,"\"z\""})")};
   std::vector<event::EncodedRecord> out;
   ASSERT_TRUE(enc.Encode(ev, 0, &out).ok());
