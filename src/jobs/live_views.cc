@@ -22,7 +22,9 @@ LiveViews::LiveViews(LiveViewsOptions options)
     : options_(std::move(options)),
       builder_(options_.output, &options_.views->views, &options_.views->catalog, options_.events) {}
 
-LiveViews::~LiveViews() {
+LiveViews::~LiveViews() { StopPublisher(); }
+
+void LiveViews::StopPublisher() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
@@ -149,12 +151,7 @@ Status LiveViews::SaveCheckpoint() {
 }
 
 Status LiveViews::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  wake_.notify_all();
-  if (publisher_.joinable()) publisher_.join();
+  StopPublisher();
   if (options_.views->views.views.empty()) return Status::OK();
   std::lock_guard<std::mutex> lock(mu_);
   if (!failed_.ok()) return Status::OK();

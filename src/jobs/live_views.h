@@ -90,6 +90,8 @@ class LiveViews {
   // Writes the changed views and publishes all of them. REQUIRES: mu_ held.
   Status PublishLocked();
   void PublisherLoop();
+  // Ends the publisher thread (what it has not published stays pending).
+  void StopPublisher();
   void PublishError(const Status& st, bool fatal);
   Status SaveCheckpoint();
 
