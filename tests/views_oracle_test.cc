@@ -429,16 +429,6 @@ Column MapType(const std::string& name, const std::string& pg_type) {
   return c;
 }
 
-std::string QuoteIdent(const std::string& s) {
-  std::string out = "\"";
-  for (char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-  return out + "\"";
-}
-std::string QuoteLiteral(const std::string& s) {
-  std::string out = "'";
-  for (char ch : s) out += ch == '\'' ? std::string("''") : std::string(1, ch);
-  return out + "'";
-}
 
 // The canonical text of a column in PostgreSQL.
 std::string PgCanonical(const Column& c) {

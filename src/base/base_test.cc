@@ -16,6 +16,7 @@
 #include "base/random_seed.h"
 #include "base/redact.h"
 #include "base/status.h"
+#include "base/terminal_text.h"
 #include "base/thread_placement.h"
 
 namespace cdc {
@@ -88,6 +89,20 @@ TEST(JsonEscapeTest, EscapesControlAndQuotes) {
   std::string out;
   AppendJsonString(&out, "a\"b\\c\nd\x01ż");
   EXPECT_EQ(out, "\"a\\\"b\\\\c\\nd\\u0001ż\"");
+}
+
+TEST(TerminalTextTest, EscapesEverythingATerminalActsOn) {
+  // ESC [2J clears the screen, BEL rings, CR rewrites the line, DEL, C1 CSI (U+009B), RTL override.
+  EXPECT_EQ(TerminalText("\x1b[2J\x07x\ry\x7f\xc2\x9b" "1m"), "\\x1b[2J\\x07x\\ry\\x7f\\u009b1m");
+  EXPECT_EQ(TerminalText("a\u202eb\u2066c"), "a\\u202eb\\u2066c");
+  EXPECT_EQ(TerminalText("two\nlines\tx"), "two\\nlines\\tx");
+  EXPECT_EQ(TerminalText("two\nlines\tx\x1b", true), "two\nlines\tx\\x1b");
+  EXPECT_EQ(TerminalText(std::string("nul\0!", 5)), "nul\\x00!");
+  // Not UTF-8: a lone continuation byte, a truncated sequence, an overlong '/', a surrogate.
+  EXPECT_EQ(TerminalText("\x80|\xe2\x82|\xc0\xaf|\xed\xa0\x80"), "\\x80|\\xe2\\x82|\\xc0\\xaf|\\xed\\xa0\\x80");
+  // Names print as themselves: HTML, quotes, backslashes, emoji, Hebrew, combining marks.
+  const std::string plain = "<img src=x onerror=alert(1)> it's \"q\" `b` back\\slash \xf0\x9f\x98\x80 \xd7\xa9\xd7\x9d e\xcc\x81";
+  EXPECT_EQ(TerminalText(plain), plain);
 }
 
 TEST(DurationTest, Parses) {

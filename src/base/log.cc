@@ -8,6 +8,7 @@
 #include <string>
 
 #include "base/json_escape.h"
+#include "base/terminal_text.h"
 
 namespace cdc::log {
 namespace {
@@ -65,7 +66,9 @@ void Write(Level level, std::string_view component, std::string_view message) {
     std::string lvl = LevelName(level);
     for (auto& c : lvl) c = static_cast<char>(c - 'a' + 'A');
     lvl.resize(5, ' ');
-    line = NowIso() + " " + lvl + " " + std::string(component) + ": " + std::string(message) + "\n";
+    // Messages quote names from the database and the views file: no control sequence reaches the
+    // terminal (newlines stay, multi-line messages are written that way).
+    line = NowIso() + " " + lvl + " " + std::string(component) + ": " + TerminalText(message, true) + "\n";
   }
   std::lock_guard<std::mutex> lock(g_mu);
   std::fwrite(line.data(), 1, line.size(), stderr);

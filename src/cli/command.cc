@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "base/terminal_text.h"
+
 namespace cdc::cli {
 
 int ExitCodeFor(const Status& s) {
@@ -30,7 +32,9 @@ int Fail(std::string_view command, const Status& status) {
     }
   }
   while (!flat.empty() && flat.back() == ' ') flat.pop_back();
-  std::fprintf(stderr, "cdcpipe %.*s: %s\n", static_cast<int>(command.size()), command.data(), flat.c_str());
+  // Errors quote names from the database and the views file: no control sequence reaches the terminal.
+  std::fprintf(stderr, "cdcpipe %.*s: %s\n", static_cast<int>(command.size()), command.data(),
+               TerminalText(flat).c_str());
   return ExitCodeFor(status);
 }
 

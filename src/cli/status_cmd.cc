@@ -14,6 +14,7 @@
 
 #include "base/clock.h"
 #include "base/redact.h"
+#include "base/terminal_text.h"
 #include "cli/command.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -23,6 +24,7 @@
 #include "sql/view_names.h"
 #include "log/rdkafka_api.h"
 #include "pg/connection.h"
+#include "pg/table_catalog.h"
 #include "store/object_store.h"
 
 namespace cdc::cli {
@@ -170,37 +172,47 @@ void CheckPostgres(const StatusFlags& f, Report& r) {
       r.Fail("postgres", "wal_level", level,
              "set wal_level = logical in postgresql.conf (or ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL");
     }
-    // The configured tables, else the publication's. Row counts are estimates (pg_class.reltuples,
-    // or an exact count for small tables): status must stay cheap on a database of any size.
-    std::vector<std::string> tables = f.tables;
-    if (tables.empty()) {
-      auto pt = db.ExecParams("SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = $1 "
-                              "ORDER BY 1",
+    // The configured tables (read as PostgreSQL reads a name, like capture does), else the
+    // publication's. Row counts are estimates (pg_class.reltuples, or an exact count for small
+    // tables): status must stay cheap on a database of any size. Names are shown quoted where they
+    // need it (TableName::Qualified), so a name with spaces, quotes or dots reads back unambiguously.
+    std::vector<pg::TableName> tables;
+    std::string missing;
+    for (const auto& t : f.tables) {
+      auto parsed = pg::ParseTableName(t);
+      if (parsed.ok()) {
+        tables.push_back(*parsed);
+      } else {
+        missing += (missing.empty() ? "" : ", ") + OneLine(parsed.status().message());
+      }
+    }
+    if (f.tables.empty()) {
+      auto pt = db.ExecParams("SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1 "
+                              "ORDER BY 1, 2",
                               {f.publication});
       if (pt.ok())
-        for (int i = 0; i < pt->rows(); ++i) tables.emplace_back(pt->Get(i, 0));
+        for (int i = 0; i < pt->rows(); ++i) tables.push_back({std::string(pt->Get(i, 0)), std::string(pt->Get(i, 1))});
     }
-    std::string counts, missing;
+    std::string counts;
     for (const auto& t : tables) {
-      std::string qualified = t.find('.') == std::string::npos ? "public." + t : t;
       auto e = db.ExecParams(
-          "SELECT c.reltuples::bigint, pg_relation_size(c.oid) < 16 * 1024 * 1024 FROM pg_class c "
-          "WHERE c.oid = to_regclass($1)",
-          {qualified});
+          "SELECT c.reltuples::bigint, pg_relation_size(c.oid) < 16 * 1024 * 1024 FROM pg_class c JOIN pg_namespace n ON "
+          "n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
+          {t.schema, t.name});
       if (!e.ok() || e->rows() == 0) {
-        missing += (missing.empty() ? "" : ", ") + qualified;
+        missing += (missing.empty() ? "" : ", ") + t.Qualified();
         continue;
       }
       std::string rows = std::string(e->Get(0, 0));
       if (e->Get(0, 1) == "t") {
-        auto n = db.Exec("SELECT count(*) FROM " + qualified);
+        auto n = db.Exec("SELECT count(*) FROM " + t.Sql());
         if (n.ok()) rows = std::string(n->Get(0, 0));
       } else {
         rows = "~" + rows;
       }
-      counts += (counts.empty() ? "" : ", ") + qualified + " " + rows + " rows";
+      counts += (counts.empty() ? "" : ", ") + t.Qualified() + " " + rows + " rows";
     }
-    if (tables.empty()) {
+    if (tables.empty() && missing.empty()) {
       r.Fail("postgres", "tables", "no tables configured (source.tables) and publication '" + f.publication +
                                        "' publishes none",
              "list the tables in source.tables of cdcpipe.yaml (or --tables)");
@@ -212,7 +224,7 @@ void CheckPostgres(const StatusFlags& f, Report& r) {
     }
   }
   if (!want_capture) return;
-  auto pub = db.ExecParams("SELECT string_agg(schemaname || '.' || tablename, ', ' ORDER BY tablename) FROM "
+  auto pub = db.ExecParams("SELECT string_agg(quote_ident(schemaname) || '.' || quote_ident(tablename), ', ' ORDER BY tablename) FROM "
                            "pg_publication_tables WHERE pubname = $1",
                            {f.publication});
   auto pub_exists = db.ExecParams("SELECT count(*) FROM pg_publication WHERE pubname = $1", {f.publication});
@@ -557,7 +569,7 @@ void CheckHttp(const StatusFlags& f, Report& r) {
       std::string ts = t.value("state", std::string());
       if (ts == "done") ++tables_done;
       if (ts == "reading") {
-        answer += ", reading " + OneLine(t.value("table", std::string("?")));
+        answer += ", reading " + t.value("table", std::string("?"));
         if (t["percent"].is_number()) {
           std::snprintf(buf, sizeof buf, " %.1f%%", t["percent"].get<double>());
           answer += buf;
@@ -600,11 +612,14 @@ int RunStatus(const StatusFlags& f) {
     }
     std::printf("%s\n", doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
+    // Names in the answers come from the database, the views file and the running pipeline: nothing
+    // in them may act on the terminal (TerminalText). --json escapes them as JSON instead.
     std::string last;
     for (const auto& c : r.checks()) {
-      std::printf("%-10s %-16s %-4s %s\n", c.component == last ? "" : c.component.c_str(), c.name.c_str(),
-                  c.skipped ? "--" : (c.ok ? "ok" : "FAIL"), c.answer.c_str());
-      if (!c.ok) std::printf("%-10s %-16s      hint: %s\n", "", "", c.hint.c_str());
+      std::printf("%-10s %-16s %-4s %s\n", c.component == last ? "" : TerminalText(c.component).c_str(),
+                  TerminalText(c.name).c_str(), c.skipped ? "--" : (c.ok ? "ok" : "FAIL"),
+                  TerminalText(c.answer).c_str());
+      if (!c.ok) std::printf("%-10s %-16s      hint: %s\n", "", "", TerminalText(c.hint).c_str());
       last = c.component;
     }
     size_t failed = 0;

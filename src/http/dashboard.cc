@@ -5,11 +5,16 @@ namespace {
 
 // Kept self-contained on purpose: the dashboard must work on a machine without internet access, so
 // there are no fonts, scripts or styles from anywhere else. Charts are inline SVG drawn by hand.
+// Names and values (tables, columns, views, rows, errors) come from the user's database and SQL: the
+// script sets them only with textContent and setAttribute, never as HTML. The Content-Security-Policy
+// is the second line: it allows the page's own inline script and style and requests to its own
+// origin only, so even an injected element could load or send nothing.
 constexpr std::string_view kPage = R"HTML(<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'">
 <title>cdcpipe</title>
 <style>
   :root { --bg:#f5f6f8; --card:#fff; --ink:#1d2330; --muted:#6b7385; --line:#d9dde5;

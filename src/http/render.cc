@@ -6,6 +6,8 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 
+#include "base/terminal_text.h"
+
 namespace cdc::http {
 namespace {
 
@@ -126,11 +128,19 @@ bool StageIsUp(std::string_view state) { return state == "running" || state == "
 std::string EscapeLabelValue(std::string_view value) {
   std::string out;
   out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+  for (size_t i = 0; i < value.size();) {
+    uint32_t cp = 0;
+    size_t n = DecodeUtf8(value, i, &cp);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD: the exposition is UTF-8, a parser rejects anything else
+      ++i;
+      continue;
+    }
+    if (cp == '\\') out += "\\\\";
+    else if (cp == '"') out += "\\\"";
+    else if (cp == '\n') out += "\\n";
+    else out.append(value.substr(i, n));
+    i += n;
   }
   return out;
 }

@@ -23,7 +23,8 @@ std::string RenderStatusJson(const jobs::PipelineState& state, int64_t now_ms);
 // The /metrics exposition.
 std::string RenderMetrics(const jobs::PipelineState& state, int64_t now_ms);
 
-// A label value escaped for the text format: backslash, double quote and newline.
+// A label value escaped for the text format: backslash, double quote and newline; a byte that is not
+// part of valid UTF-8 becomes U+FFFD (the format is UTF-8). Everything else is written as it is.
 std::string EscapeLabelValue(std::string_view value);
 
 // A sample value in the text format: shortest round-trip decimal, "NaN", "+Inf", "-Inf".

@@ -223,6 +223,9 @@ TEST(RenderMetrics, NoViewSamplesWithoutViews) {
 TEST(EscapeLabelValue, EscapesBackslashQuoteNewline) {
   EXPECT_EQ(EscapeLabelValue("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
   EXPECT_EQ(EscapeLabelValue("zwykły"), "zwykły");
+  // HTML, other quotes, CR, ESC and RTL are plain label text; bytes that are not UTF-8 become U+FFFD.
+  EXPECT_EQ(EscapeLabelValue("<img src=x>'`\r\x1b\u202e"), "<img src=x>'`\r\x1b\u202e");
+  EXPECT_EQ(EscapeLabelValue("a\xff\xc3" "b\xe2\x82"), "a\uFFFD\uFFFDb\uFFFD\uFFFD");
 }
 
 TEST(FormatSampleValue, SpecialValues) {

@@ -27,6 +27,7 @@
 #include "pg/replication_stream.h"
 #include "pg/snapshot_reader.h"
 #include "pg/source_check.h"
+#include "pg/table_catalog.h"
 
 namespace cdc::jobs {
 
@@ -1138,7 +1139,10 @@ CaptureStats CaptureJob::stats() const {
 
 Result<std::string> CaptureJob::RequestSnapshot(const std::string& table, const std::string& where) {
   std::set<std::string> captured;
-  for (const auto& t : impl_->opts.tables) captured.insert(t.find('.') == std::string::npos ? "public." + t : t);
+  for (const auto& t : impl_->opts.tables) {
+    CDC_ASSIGN_OR_RETURN(pg::TableName name, pg::ParseTableName(t));
+    captured.insert(name.schema + "." + name.name);
+  }
   CDC_ASSIGN_OR_RETURN(pg::PgConnection c, pg::PgConnection::Connect(impl_->opts.conninfo));
   CDC_ASSIGN_OR_RETURN(std::string name,
                        CheckIncrementalRequest(c, table, where, impl_->opts.publication, captured));

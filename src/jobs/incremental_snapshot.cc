@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/shutdown.h"
 #include "pg/relation_cache.h"
+#include "pg/table_catalog.h"
 
 namespace cdc::jobs {
 
@@ -18,7 +19,8 @@ namespace {
 
 constexpr const char* kComponent = "capture";
 
-// "schema.table" from "table" (schema public) or "schema.table".
+// The schema and table of the "schema.table" CheckIncrementalRequest returned (split at the first dot:
+// a table name may hold dots, a schema name with one is not supported here).
 std::pair<std::string, std::string> SplitName(const std::string& name) {
   size_t dot = name.find('.');
   if (dot == std::string::npos) return {"public", name};
@@ -55,7 +57,9 @@ Result<std::string> CheckIncrementalRequest(pg::PgConnection& conn, const std::s
                                             const std::string& where, const std::string& publication,
                                             const std::set<std::string>& captured) {
   if (table.empty()) return Status::InvalidArgument("no table given (--table schema.table)");
-  auto [schema, name] = SplitName(table);
+  CDC_ASSIGN_OR_RETURN(pg::TableName parsed, pg::ParseTableName(table));
+  const std::string& schema = parsed.schema;
+  const std::string& name = parsed.name;
   std::string full = schema + "." + name;
   CDC_RETURN_IF_ERROR(conn.Run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
   auto check = [&]() -> Status {

@@ -63,7 +63,8 @@ struct TxSnapshot {
   bool Sees(uint32_t xid) const;
 };
 
-// Checks a request before it is accepted, on a connection of its own (not capture's): the table exists
+// Checks a request before it is accepted, on a connection of its own (not capture's): the table (read as
+// PostgreSQL reads a name, pg::ParseTableName; InvalidArgument when it is not one) exists
 // and has a primary key, the publication publishes it, it is captured (`captured`: the configured
 // tables, empty = every table of the publication), `where` is valid SQL on it (PostgreSQL's error is
 // relayed, naming the table). Returns the table as "schema.table". Reads only (in a READ ONLY

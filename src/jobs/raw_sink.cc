@@ -95,6 +95,18 @@ Result<BatchPlan> ParseBatchPlan(std::string_view data, std::string_view name) {
   return plan;
 }
 
+std::string TableOfTopic(std::string_view topic, std::string_view prefix) {
+  if (!prefix.empty() && topic.size() > prefix.size() + 1 && topic.substr(0, prefix.size()) == prefix &&
+      topic[prefix.size()] == '.') {
+    std::string_view rest = topic.substr(prefix.size() + 1);
+    constexpr std::string_view kPublic = "public.";
+    if (rest.size() > kPublic.size() && rest.substr(0, kPublic.size()) == kPublic) rest.remove_prefix(kPublic.size());
+    return std::string(rest);
+  }
+  size_t dot = topic.rfind('.');
+  return std::string(dot == std::string_view::npos ? topic : topic.substr(dot + 1));
+}
+
 const parquet::Schema& RawEventSchema() {
   using parquet::ColumnType;
   static const parquet::Schema schema{{
@@ -365,8 +377,7 @@ Status RawSink::Commit(BatchPlan plan, const std::vector<RawEvent>& events) {
     std::map<std::string, uint64_t> per_table;
     for (const RawEvent& e : events) {
       newest = std::max(newest, e.timestamp_us);
-      size_t dot = e.topic.rfind('.');
-      ++per_table[dot == std::string::npos ? e.topic : e.topic.substr(dot + 1)];
+      ++per_table[TableOfTopic(e.topic, options_.topic_prefix)];
     }
     options_.state->Update([&](PipelineState& s) {
       for (auto& stage : s.stages) {

@@ -25,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/lsn.h"
@@ -62,6 +63,11 @@ struct BatchPlan {
 std::string SerializeBatchPlan(const BatchPlan& plan);
 Result<BatchPlan> ParseBatchPlan(std::string_view data, std::string_view name);
 
+// The table a change event's topic "<prefix>.<schema>.<table>" carries, as /api/status, /metrics and the
+// dashboard count it: "<table>" for schema public, else "<schema>.<table>", names as they are (dots
+// included). With an empty `prefix`, or a topic that does not start with it: the part after the last dot.
+std::string TableOfTopic(std::string_view topic, std::string_view prefix);
+
 // The Spark Kafka-source schema of raw-kafka-data (every column nullable, as Spark writes it).
 const parquet::Schema& RawEventSchema();
 
@@ -86,6 +92,9 @@ struct RawSinkOptions {
   CommittedBatchObserver observer;
   // Where the stage publishes its state. Not owned; may be null.
   PipelineStateHub* state = nullptr;
+  // The topic prefix of the captured tables (TableOfTopic), for the per-table counts in PipelineState.
+  // Default "" (unknown: a topic's table is the part after its last dot).
+  std::string topic_prefix;
   // The stage name in PipelineState. Default "stream".
   std::string stage = "stream";
   // Prefix of the failpoints ("stream" -> stream.after_offsets_planned ...). Default "stream".

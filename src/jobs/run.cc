@@ -19,20 +19,15 @@
 namespace cdc::jobs {
 namespace {
 
-// "dbserver1.public.klienci" -> "klienci": the table a topic carries, as the dashboard counts it.
-std::string TableOfTopic(const std::string& topic) {
-  size_t dot = topic.rfind('.');
-  return dot == std::string::npos ? topic : topic.substr(dot + 1);
-}
-
 // Passes capture's records on to `inner` unchanged and counts them per table into the pipeline state
 // (at most once a second, and on Flush), so `run --brokers` reports what it captured like the embedded
 // path does. Called from the capture thread only (RecordSink's threading contract).
 class CountingSink final : public log::RecordSink {
  public:
-  CountingSink(log::RecordSink* inner, PipelineStateHub* state) : inner_(inner), state_(state) {}
+  CountingSink(log::RecordSink* inner, PipelineStateHub* state, std::string topic_prefix)
+      : inner_(inner), state_(state), topic_prefix_(std::move(topic_prefix)) {}
   Status Append(log::Record record) override {
-    ++pending_[TableOfTopic(record.topic)];
+    ++pending_[TableOfTopic(record.topic, topic_prefix_)];
     return inner_->Append(std::move(record));
   }
   Status EndTransaction(Lsn end_lsn) override {
@@ -61,6 +56,7 @@ class CountingSink final : public log::RecordSink {
   }
   log::RecordSink* inner_;
   PipelineStateHub* state_;
+  std::string topic_prefix_;
   std::map<std::string, uint64_t> pending_;
   int64_t last_publish_us_ = 0;
 };
@@ -201,7 +197,7 @@ Status Pipeline::RunThroughKafka() {
   ko.brokers = options_.brokers;
   ko.properties = options_.kafka_properties;
   CDC_ASSIGN_OR_RETURN(auto producer, log::KafkaSink::Create(ko));
-  CountingSink counting(producer.get(), &state_);
+  CountingSink counting(producer.get(), &state_, options_.capture.encoder.topic_prefix);
   CaptureJob capture(options_.capture, &counting);
   state_.SetStage("capture", "running", "capturing into Kafka " + options_.brokers);
   Status capture_status;
@@ -259,6 +255,7 @@ Status Pipeline::RunEmbedded() {
   ro.stage = "stream";
   ro.failpoint_prefix = "run";
   ro.validate_json = false;  // values come from our own encoder
+  ro.topic_prefix = options_.capture.encoder.topic_prefix;
   ro.observer = [this](const CommittedBatch& b) { Notify(b); };
   auto opened = RawSink::Open(ro);
   if (!opened.ok() && opened.status().IsCancelled()) return Status::OK();
@@ -445,7 +442,7 @@ Status Pipeline::RunEmbedded() {
         e.partition = 0;
         e.timestamp_us = r.timestamp_ms * 1000;
         e.timestamp_type = 0;
-        ++captured[TableOfTopic(e.topic)];
+        ++captured[TableOfTopic(e.topic, options_.capture.encoder.topic_prefix)];
         if (events.empty()) batch_start_us = MonoMicros();
         events.push_back(std::move(e));
         ++tx_records;

@@ -6,6 +6,7 @@
 
 #include "base/closest_name.h"
 #include "base/log.h"
+#include "pg/table_catalog.h"
 
 namespace cdc::pg {
 
@@ -15,13 +16,6 @@ struct Problem {
   StatusCode code;
   std::string text;
 };
-
-// "orders" -> public.orders; "s.t" -> s.t.
-std::pair<std::string, std::string> SplitName(const std::string& name) {
-  size_t dot = name.find('.');
-  if (dot == std::string::npos) return {"public", name};
-  return {name.substr(0, dot), name.substr(dot + 1)};
-}
 
 std::string JoinQuoted(const std::vector<SourceTable>& tables, const std::vector<size_t>& which) {
   std::string out;
@@ -162,7 +156,15 @@ Result<SourcePlan> CheckSource(PgConnection& c, const SourceCheckOptions& o) {
   // Which tables.
   std::vector<std::pair<std::string, std::string>> wanted;
   if (!o.tables.empty()) {
-    for (const auto& name : o.tables) wanted.push_back(SplitName(name));
+    // Read as PostgreSQL reads a name (ParseTableName), like the views file and `import --table`.
+    for (const auto& text : o.tables) {
+      Result<TableName> name = ParseTableName(text);
+      if (!name.ok()) {
+        std::string origin = o.tables_origin.empty() ? "" : " (listed in " + o.tables_origin + ")";
+        return Status::InvalidArgument(name.status().message() + origin);
+      }
+      wanted.emplace_back(name->schema, name->name);
+    }
   } else if (pub_exists && !pub_tables.empty()) {
     wanted = pub_tables;
   } else {

@@ -36,7 +36,9 @@
 namespace cdc::pg {
 
 struct SourceCheckOptions {
-  // Captured tables, "table" (schema public) or "schema.table". Empty: the publication's tables.
+  // Captured tables, "table" (schema public) or "schema.table", read as PostgreSQL reads a name
+  // (pg::ParseTableName: unquoted parts fold to lower case, "..." keeps a part as written). Empty: the
+  // publication's tables.
   std::vector<std::string> tables;
   // Where `tables` came from, for messages (e.g. "cdcpipe.yaml:4:11 (source.tables)"). May be empty.
   std::string tables_origin;

@@ -43,6 +43,8 @@ std::string TableName::Display() const {
   return (schema == "public" ? "" : DisplayPart(schema) + ".") + DisplayPart(name);
 }
 
+std::string TableName::Qualified() const { return DisplayPart(schema) + "." + DisplayPart(name); }
+
 std::string TableName::Sql() const { return QuoteIdentifier(schema) + "." + QuoteIdentifier(name); }
 
 Result<TableName> ParseTableName(std::string_view text) {

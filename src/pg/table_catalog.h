@@ -20,6 +20,8 @@ struct TableName {
   std::string name;
   // "customers" for public tables, else "sales.orders" (quoted where a part needs it: "My Table").
   std::string Display() const;
+  // "public.customers", "sales.\"My Table\"": both parts, each quoted where it needs it.
+  std::string Qualified() const;
   // The SQL reference: "public"."customers".
   std::string Sql() const;
 };

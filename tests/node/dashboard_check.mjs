@@ -9,10 +9,9 @@
 //    analytics in the hub).
 // 3. Waits (no reload) until both charts show different bars, saves SCREENSHOT, prints a JSON summary.
 // Exits 1 with a message on any failed check; the page's console errors also fail the check.
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
-import os from 'node:os';
 
 const [url, syncDir, screenshot] = process.argv.slice(2);
 if (!url || !syncDir || !screenshot) {
@@ -21,14 +20,8 @@ if (!url || !syncDir || !screenshot) {
 }
 function fail(msg) { console.error('dashboard check failed: ' + msg); process.exitCode = 1; throw new Error(msg); }
 
-const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdcpipe-chromium-'));
-const browser = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1280, height: 900 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync'],
-});
+const chromium = await launchChromium();
+const browser = chromium.context;
 const pageErrors = [];
 const requests = [];
 try {
@@ -84,6 +77,5 @@ try {
   if (pageErrors.length) fail('page errors: ' + pageErrors.join(' | '));
   console.log(JSON.stringify({ lsn, country1, country2, position1, position2, screenshot }));
 } finally {
-  await browser.close();
-  fs.rmSync(userDataDir, { recursive: true, force: true });
+  await chromium.close();
 }

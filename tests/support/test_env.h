@@ -81,6 +81,10 @@ bool WaitFor(const std::function<bool()>& pred, int timeout_ms);
 int FreePort();
 
 std::string ReadFile(const std::string& path);
+
+// `s` as a SQL identifier ("a""b") and as a SQL string literal ('it''s'; standard_conforming_strings).
+std::string QuoteIdent(const std::string& s);
+std::string QuoteLiteral(const std::string& s);
 void WriteFile(const std::string& path, const std::string& data);
 
 // A private PostgreSQL 15 cluster: initdb (as the postgres user) in a temp dir with wal_level=logical,
