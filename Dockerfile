@@ -8,7 +8,7 @@ FROM debian:12 AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       g++ cmake make pkg-config ca-certificates \
-      libpq-dev librdkafka-dev libsnappy-dev libzstd-dev libcurl4-openssl-dev libssl-dev \
+      libpq-dev librdkafka-dev libsnappy-dev libzstd-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev \
       nlohmann-json3-dev libsimdjson-dev libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libpg-query-dev \
       libthrift-dev thrift-compiler libboost-dev libgtest-dev libbenchmark-dev \
  && rm -rf /var/lib/apt/lists/*
@@ -24,12 +24,12 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
  && strip build/cdcpipe
 
 # ---- runtime ------------------------------------------------------------------------------------------
-# libpq5, librdkafka1, libcurl4 and libssl3 are opened by cdcpipe on first use (src/base/dynlib.h), not
-# at start-up: an image for `cdcpipe batch` on local files alone could leave them out.
+# libpq5, librdkafka1, libcurl4, libssl3 and libmicrohttpd12 are opened by cdcpipe on first use
+# (src/base/dynlib.h), not at start-up: an image for `cdcpipe batch` on local files alone could leave them out.
 FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      ca-certificates libpq5 librdkafka1 libsnappy1v5 libzstd1 libcurl4 libssl3 libfmt9 \
+      ca-certificates libpq5 librdkafka1 libsnappy1v5 libzstd1 libcurl4 libssl3 libmicrohttpd12 libfmt9 \
       libsimdjson14 curl \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 cdcpipe \

@@ -13,10 +13,11 @@ find_package(simdjson CONFIG REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(benchmark CONFIG REQUIRED)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
+pkg_check_modules(MICROHTTPD REQUIRED IMPORTED_TARGET libmicrohttpd)
 find_package(OpenSSL REQUIRED)
 find_package(yaml-cpp CONFIG REQUIRED)
 
-# cdcpipe opens libpq, librdkafka, libcurl and libcrypto at run time, on first use (src/base/dynlib.h):
+# cdcpipe opens libpq, librdkafka, libcurl, libcrypto and libmicrohttpd at run time, on first use (src/base/dynlib.h):
 # our libraries use their headers only, so the binary does not load them (and the ~30 libraries they
 # pull in) at start-up. These targets carry just the include directories. The imported targets above
 # stay for programs that call a library directly (tools/kafka-mock, tests on librdkafka's mock
@@ -30,6 +31,7 @@ cdc_headers_only(cdc_libpq_headers PostgreSQL::PostgreSQL)
 cdc_headers_only(cdc_rdkafka_headers PkgConfig::RDKAFKA)
 cdc_headers_only(cdc_libcurl_headers CURL::libcurl)
 cdc_headers_only(cdc_libcrypto_headers OpenSSL::Crypto)
+cdc_headers_only(cdc_microhttpd_headers PkgConfig::MICROHTTPD)
 
 # Snappy and zstd are linked statically (the -dev packages ship the .a files): two fewer shared
 # libraries to map and relocate at every start, about half a millisecond on this project's VM

@@ -18,12 +18,13 @@ done
 step() { printf '==> %s\n' "$*"; }
 
 # ---- Debian packages ------------------------------------------------------------------------------
-# libpq5, librdkafka1, libcurl4 and libssl3 are the runtime libraries cdcpipe opens on first use
-# (src/base/dynlib.h): nothing links them into the binary, so they are listed themselves.
+# libpq5, librdkafka1, libcurl4, libssl3 and libmicrohttpd12 are the runtime libraries cdcpipe opens on
+# first use (src/base/dynlib.h): nothing links them into the binary, so they are listed themselves.
 packages=(
   postgresql-15 postgresql-client libpq-dev libpq5
   librdkafka-dev librdkafka1 kcat
   libsnappy-dev libzstd-dev libcurl4-openssl-dev libcurl4 libssl-dev libssl3
+  libmicrohttpd-dev libmicrohttpd12
   nlohmann-json3-dev libsimdjson-dev libcli11-dev libfmt-dev libspdlog-dev libyaml-cpp-dev libpg-query-dev
   libthrift-dev thrift-compiler libboost-dev
   libgtest-dev googletest libbenchmark-dev

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# cdcpipe opens libpq, librdkafka, libcurl and libcrypto on first use (src/base/dynlib.h), so that
-# a process that needs none of them (`cdcpipe batch` on local files, --help, --version) does not pay
+# cdcpipe opens libpq, librdkafka, libcurl, libcrypto and libmicrohttpd on first use (src/base/dynlib.h),
+# so that a process that needs none of them (`cdcpipe batch` on local files, --help, --version) does not pay
 # for loading them and the ~30 libraries they pull in. Fails when a change links one back in, or
 # when a command that needs none of them loads one anyway.
 #
 #   tests/startup_libraries_test.sh PATH/TO/cdcpipe
 set -euo pipefail
 bin=${1:?usage: startup_libraries_test.sh PATH/TO/cdcpipe}
-lazy='libpq\.so|librdkafka\.so|libcurl\.so|libcrypto\.so'
+lazy='libpq\.so|librdkafka\.so|libcurl\.so|libcrypto\.so|libmicrohttpd\.so'
 lazy_loaded=$lazy
 # What only those bring in (Kerberos, LDAP, GnuTLS, SASL, ssh, rtmp).
 pulled='libgssapi_krb5|libldap|libgnutls|libsasl2|libssh2|librtmp|libnghttp2'
@@ -58,6 +58,8 @@ check_opens libpq.so.5 postgres --db "host=$tmp dbname=none connect_timeout=1"
 check_opens librdkafka.so.1 kafka --brokers 127.0.0.1:9
 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test-secret \
   check_opens libcurl.so.4 storage --output s3://bucket --s3-endpoint http://127.0.0.1:9
+# libmicrohttpd is opened by `run` only after it has reached PostgreSQL; src/http/http_server_test
+# starts the server through the same table (http/mhd_api.h) in every build.
 
 # Without the libraries (hidden in a private mount namespace, where the machine allows one): batch
 # on local files still works, and a command that needs one says which library is missing.
@@ -85,4 +87,4 @@ else
 fi
 
 if ((fail)); then exit 1; fi
-echo "cdcpipe opens libpq, librdkafka, libcurl and libcrypto only when a command needs them, and never loads cpp-httplib, libssl, zlib or brotli at start-up"
+echo "cdcpipe opens libpq, librdkafka, libcurl, libcrypto and libmicrohttpd only when a command needs them, and never loads cpp-httplib, libssl, zlib or brotli at start-up"

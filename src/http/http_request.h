@@ -1,13 +1,9 @@
-// The HTTP/1.1 request head parser behind HttpServer (RFC 9112 sections 2-6, RFC 9110 section 5).
-// Pure functions over bytes: no sockets, so the edge cases are unit-tested directly.
-//
-// What it accepts: a request line `METHOD SP request-target SP HTTP/1.x` and header field lines,
-// each ended by CRLF (a bare LF is accepted too, RFC 9112 section 2.2), up to an empty line. Leading
-// empty lines before the request line are skipped. Rejected with 400: whitespace before a field's
-// colon, obsolete line folding, control characters (a bare CR, NUL) in a line, a malformed request
-// line, an HTTP/1.1 request without exactly one Host, a bad or conflicting Content-Length. HTTP/2+
-// gets 505. A head longer than `max_head` bytes, or with more than `max_fields` header fields, gets 431.
-// fuzz/http_request_fuzz.cc fuzzes it (and checks the properties the server relies on).
+// The part of HTTP request handling that stays ours once libmicrohttpd (http_server.cc) has read the
+// bytes off the socket and parsed the request line and header fields: the request as the routes see
+// it, the split of the raw request-target into path and query, the query-string decoding (MHD's would
+// turn '+' into ' ', and tokens are compared byte for byte), and the checks MHD leaves to the
+// application (header field count, Host, declared body size). Routing is http/router.h.
+// Pure functions over values: no sockets, no MHD; fuzz/http_request_fuzz.cc fuzzes them with the router.
 //
 // Thread-safety: stateless functions.
 #pragma once
@@ -24,38 +20,48 @@ namespace cdc::http {
 
 struct HttpRequest {
   std::string method;  // case-sensitive (RFC 9110 section 9.1): "GET", "HEAD", ...
-  std::string target;  // as sent
+  std::string target;  // the request-target as sent, not decoded
   std::string path;    // target up to '?' (the authority of an absolute-form target dropped); not decoded
   std::string query;   // after '?', not decoded; empty when none
   int minor_version = 1;  // HTTP/1.<minor_version>
-  std::vector<std::pair<std::string, std::string>> headers;  // in order; values without surrounding OWS
-  int64_t content_length = 0;   // 0 when absent
-  bool has_transfer_encoding = false;
+  std::vector<std::pair<std::string, std::string>> headers;  // in order, as MHD parsed them
 
   // The first field named `name` (compared case-insensitively), or nullptr.
   const std::string* Header(std::string_view name) const;
-  // Whether the connection may stay open after this request: HTTP/1.1 unless "Connection: close",
-  // HTTP/1.0 only with "Connection: keep-alive".
-  bool KeepAlive() const;
+  // How many fields are named `name` (case-insensitively).
+  size_t CountHeader(std::string_view name) const;
 };
 
-enum class ParseState { kIncomplete, kDone, kError };
-
-struct ParseResult {
-  ParseState state = ParseState::kIncomplete;
-  size_t consumed = 0;    // kDone: bytes of the head, including the empty line
-  int error_status = 0;   // kError: the status to answer with (400, 431, 505)
-  std::string error;      // kError: why, for the response body
+// An answer, before MHD adds Date, Content-Length and Connection. `close` ends the connection after it.
+struct HttpResponse {
+  int status = 200;
+  std::string content_type;  // none when empty (a 204)
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // beyond Content-Type and the ones every answer gets
+  bool close = false;
 };
 
-// Header fields a request head may carry by default (browsers send about 20).
-inline constexpr size_t kDefaultMaxHeaderFields = 100;
+// A text/plain answer.
+HttpResponse TextResponse(int status, std::string body);
 
-// Parses the request head at the start of `buf` into `*out`. kIncomplete while no empty line has
-// been seen within `max_head` bytes (read more and call again with the longer buffer); never once
-// `buf` holds more than `max_head` bytes (431), so a caller buffers at most that much of a head.
-ParseResult ParseRequestHead(std::string_view buf, size_t max_head, HttpRequest* out,
-                             size_t max_fields = kDefaultMaxHeaderFields);
+// Splits a request-target into path and query: origin-form "/p?q", absolute-form "http://authority/p?q"
+// (RFC 9112 section 3.2.2: a server must accept it; the path is "/" when it has none) and asterisk-form
+// "*". False for anything else (the request gets 400).
+bool SplitTarget(std::string_view target, std::string* path, std::string* query);
+
+// The limits AcceptRequestHead checks (HttpOptions holds the operator's values).
+struct RequestLimits {
+  size_t max_header_fields = 100;  // 431 beyond
+  int64_t max_body_bytes = 1024;   // declared Content-Length beyond it: 413
+};
+
+// Once MHD has parsed a request head into `req` (method, target, minor_version, headers): fills
+// req->path and req->query (SplitTarget) and does what MHD leaves to the application: 431 for more
+// than max_header_fields fields, 400 for a target SplitTarget refuses, for an HTTP/1.1 request without
+// exactly one Host or an HTTP/1.0 one with several (MHD's own check, MHD_OPTION_STRICT_FOR_CLIENT,
+// sends its response head twice in 0.9.75), 413 for a Content-Length above max_body_bytes. Every such
+// answer ends the connection. nullopt: the request may go on to its body and the routes.
+std::optional<HttpResponse> AcceptRequestHead(HttpRequest* req, const RequestLimits& limits);
 
 // Decodes %XX escapes; '+' stays '+'. False on a malformed escape.
 bool PercentDecode(std::string_view in, std::string* out);
