@@ -108,10 +108,12 @@ class Conn {
   std::string buf_;
 };
 
-// Whether a new connection gets /healthz answered 200: `tries` connections, each waiting up to 1 s for
-// its answer, until MHD has seen a client's close and freed its slot.
-bool AnsweredSoon(int port, const std::string& extra, int tries = 10) {
+// Whether a new connection gets /healthz answered 200: up to `tries` connections, each waiting up to 1 s
+// for its answer, 50 ms apart, until MHD has seen a client's close and freed its slot (about 10 s in all
+// by default).
+bool AnsweredSoon(int port, const std::string& extra, int tries = 200) {
   for (int i = 0; i < tries; ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     Conn c(port, /*receive_timeout_s=*/1);
     c.Send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + extra + "\r\n");
     if (c.Read().status == 200) return true;
