@@ -11,7 +11,7 @@ lazy='libpq\.so|librdkafka\.so|libcurl\.so|libcrypto\.so|libmicrohttpd\.so'
 lazy_loaded=$lazy
 # What only those bring in (Kerberos, LDAP, GnuTLS, SASL, ssh, rtmp).
 pulled='libgssapi_krb5|libldap|libgnutls|libsasl2|libssh2|librtmp|libnghttp2'
-# Gone for good: cpp-httplib (replaced by src/http's own HTTP/1.1) and what it linked (OpenSSL,
+# Gone for good: cpp-httplib (replaced by libmicrohttpd, opened on first use) and what it linked (OpenSSL,
 # zlib, brotli) cost every process ~9 ms of start-up.
 gone='libcpp-httplib|libssl\.so|libbrotli|libz\.so'
 fail=0
