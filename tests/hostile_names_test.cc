@@ -128,7 +128,8 @@ TEST_F(HostileNamesTest, LiveDashboardMetricsApiAndStatusShowThemAsText) {
        {view(kImgView, {kScriptAlias, kQuotesAlias, "total"}, {kScriptValue, kImgValue, kQuotesValue, kLaterValue, "6"}),
         view(kUnicodeView, {kNewlineAlias, "n"}, {kTableValue, "later"}),
         view(kControlView, {kSvgAlias, "n"}, {kControlValue, "y"}), view(kDottedView, {"v", "n"}, {"q"})}}};
-  WriteFile(dir_ / "go", after.dump());
+  WriteFile(dir_ / "go.tmp", after.dump());
+  std::filesystem::rename(dir_ / "go.tmp", dir_ / "go");  // whole, never seen half written
   int browser_status = browser.Wait(120000);
   ASSERT_EQ(browser_status, 0) << browser.Log() << run.Log();
   ASSERT_TRUE(run.Running()) << run.Log();

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "base/terminal_text.h"
 #include "cli/command.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -23,7 +24,7 @@ void RegisterConfig(CLI::App& app) {
     // The values the jobs would reject are checked too, so `cdcpipe config` is a full validation.
     if (auto co = CaptureOptionsFrom(*cfg); !co.ok()) return ConfigError("config", co.status());
     if (auto so = StreamOptionsFrom(*cfg); !so.ok()) return ConfigError("config", so.status());
-    std::fputs(cfg->Describe().c_str(), stdout);
+    std::fputs(TerminalText(cfg->Describe(), true).c_str(), stdout);  // values may name hostile tables
     return kExitOk;
   });
 }

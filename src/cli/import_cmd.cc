@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "base/terminal_text.h"
 #include "cli/command.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -42,7 +43,7 @@ struct Job {
 };
 
 int Usage(const std::string& msg) {
-  std::fprintf(stderr, "cdcpipe import: %s\n", msg.c_str());
+  std::fprintf(stderr, "cdcpipe import: %s\n", TerminalText(msg).c_str());
   return kExitUsage;
 }
 
@@ -97,7 +98,8 @@ Result<std::vector<Job>> DirJobs(pg::PgConnection& conn, const ImportFlags& f) {
     auto has = [&](const std::string& n) { return std::find(tables.begin(), tables.end(), n) != tables.end(); };
     std::string name = has(stem) ? stem : has(folded) ? folded : "";
     if (name.empty()) {
-      std::printf("skipped %s/%s: no table public.%s in the database\n", f.dir.c_str(), file.c_str(), folded.c_str());
+      std::printf("skipped %s/%s: no table public.%s in the database\n", TerminalText(f.dir).c_str(), TerminalText(file).c_str(),
+                  TerminalText(folded).c_str());
       continue;
     }
     pg::TableName t;
@@ -137,7 +139,7 @@ int RunImport(const ImportFlags& f) {
     jobs.push_back({*name, f.file.empty() ? f.dir + "/" + name->name + ".csv" : f.file, f.rejects});
     std::string problem = CheckFile(jobs[0].path);
     if (!problem.empty()) {
-      std::fprintf(stderr, "cdcpipe import: %s\n", problem.c_str());
+      std::fprintf(stderr, "cdcpipe import: %s\n", TerminalText(problem).c_str());
       return kExitBadInput;
     }
   } else {
@@ -158,7 +160,7 @@ int RunImport(const ImportFlags& f) {
     for (const auto& j : jobs) {
       std::string problem = CheckFile(j.path);
       if (!problem.empty()) {
-        std::fprintf(stderr, "cdcpipe import: %s\n", problem.c_str());
+        std::fprintf(stderr, "cdcpipe import: %s\n", TerminalText(problem).c_str());
         return kExitBadInput;
       }
     }
@@ -190,7 +192,7 @@ int RunImport(const ImportFlags& f) {
     char tail[96];
     std::snprintf(tail, sizeof tail, " in %.2f s (%.0f rows/s)", s.seconds, rate);
     line += tail;
-    std::printf("%s\n", line.c_str());
+    std::printf("%s\n", TerminalText(line).c_str());  // the table name comes from the command line or a file name
     std::fflush(stdout);
   }
   return kExitOk;

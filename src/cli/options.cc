@@ -60,6 +60,7 @@ Result<jobs::StreamOptions> StreamOptionsFrom(const config::Config& c) {
   jobs::StreamOptions o;
   o.brokers = c.BrokerList();
   o.topics = c.kafka.topics.empty() ? std::vector<std::string>{c.TopicPattern()} : c.kafka.topics;
+  o.topic_prefix = c.kafka.topic_prefix;
   o.group = c.kafka.group;
   o.kafka_properties = c.kafka.properties;
   CDC_ASSIGN_OR_RETURN(o.output, RawOutputOptionsFrom(c));

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/status.h"
+#include "base/terminal_text.h"
 #include "cli/command.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -80,7 +81,7 @@ void RegisterSnapshot(CLI::App& app) {
     if (Status st = ReplyStatus(*reply, address); !st.ok()) return Fail(cmd, st);
     auto accepted = nlohmann::json::parse(reply->body, nullptr, false);
     std::string table = accepted.value("table", o->table);
-    std::printf("incremental snapshot of %s queued\n", table.c_str());
+    std::printf("incremental snapshot of %s queued\n", TerminalText(table).c_str());
     std::fflush(stdout);
     if (!o->wait) return kExitOk;
     std::string last;
@@ -99,7 +100,7 @@ void RegisterSnapshot(CLI::App& app) {
       std::string line = mine.value("state", "") + ": " + std::to_string(mine.value("rows", uint64_t{0})) + " rows, " +
                          std::to_string(mine.value("chunks", uint64_t{0})) + " chunks, " +
                          std::to_string(mine.value("dropped", uint64_t{0})) + " dropped as changed in their window";
-      if (line != last) std::printf("%s %s\n", table.c_str(), line.c_str());
+      if (line != last) std::printf("%s %s\n", TerminalText(table).c_str(), line.c_str());
       std::fflush(stdout);
       last = line;
       if (mine.value("state", "") == "done") return kExitOk;

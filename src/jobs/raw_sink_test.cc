@@ -71,6 +71,17 @@ class RawSinkTest : public ::testing::Test {
   std::unique_ptr<store::ObjectStore> out_, cp_;
 };
 
+TEST(TableOfTopicTest, KeepsDotsInNamesAndNamesOtherSchemas) {
+  EXPECT_EQ(TableOfTopic("dbserver1.public.klienci", "dbserver1"), "klienci");
+  EXPECT_EQ(TableOfTopic("dbserver1.public.Dotted.Name \"q\"", "dbserver1"), "Dotted.Name \"q\"");
+  EXPECT_EQ(TableOfTopic("dbserver1.sales.orders", "dbserver1"), "sales.orders");
+  EXPECT_EQ(TableOfTopic("a.b.public.t", "a.b"), "t");  // a prefix with a dot
+  // Unknown prefix, or a topic of another producer: the part after the last dot, as before.
+  EXPECT_EQ(TableOfTopic("dbserver1.public.klienci", ""), "klienci");
+  EXPECT_EQ(TableOfTopic("other.public.klienci", "dbserver1"), "klienci");
+  EXPECT_EQ(TableOfTopic("plain", "dbserver1"), "plain");
+}
+
 TEST(BatchPlanTest, RoundTripAndCorruption) {
   BatchPlan p;
   p.batch_id = 7;

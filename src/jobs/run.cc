@@ -215,6 +215,7 @@ Status Pipeline::RunThroughKafka() {
   StreamOptions so;
   so.brokers = options_.brokers;
   so.topics = options_.topics;
+  so.topic_prefix = options_.capture.encoder.topic_prefix;
   so.group = options_.group;
   so.kafka_properties = options_.kafka_properties;
   so.output = options_.output;

@@ -73,6 +73,7 @@ Status StreamJob::Run() {
   ro.state = oo.state;
   ro.stage = options_.name;
   ro.failpoint_prefix = options_.name;
+  ro.topic_prefix = options_.topic_prefix;
   auto opened = RawSink::Open(ro);
   if (!opened.ok() && opened.status().IsCancelled()) return Status::OK();
   CDC_RETURN_IF_ERROR(opened.status());

@@ -63,6 +63,9 @@ struct StreamOptions {
   std::string brokers;
   // Topic names or "^regex" patterns. Required (the CLI derives them from kafka.topic_prefix).
   std::vector<std::string> topics;
+  // The captured tables' topic prefix (kafka.topic_prefix), for the per-table counts (TableOfTopic).
+  // Default "" (a topic's table is the part after its last dot).
+  std::string topic_prefix;
   // Consumer group. Required (kafka.group).
   std::string group;
   // librdkafka properties (-X), applied last. session.timeout.ms defaults to 6000 unless given.
