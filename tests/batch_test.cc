@@ -25,6 +25,7 @@
 #include "pg/connection.h"
 #include "pg/schema.h"
 #include "sql/plan.h"
+#include "memory_sink.h"
 #include "support/test_env.h"
 
 namespace cdc {
@@ -32,31 +33,6 @@ namespace {
 
 using namespace cdc::testing;
 using json = nlohmann::json;
-
-class MemorySink : public log::RecordSink {
- public:
-  Status Append(log::Record record) override {
-    std::lock_guard<std::mutex> l(mu_);
-    records_.push_back(std::move(record));
-    return Status::OK();
-  }
-  Status EndTransaction(Lsn end_lsn) override {
-    durable_.store(std::max(durable_.load(), end_lsn.value()));
-    return Status::OK();
-  }
-  Lsn DurableLsn() const override { return Lsn(durable_.load()); }
-  Status Poll() override { return Status::OK(); }
-  Status Flush(std::chrono::milliseconds) override { return Status::OK(); }
-  std::vector<log::Record> Take() {
-    std::lock_guard<std::mutex> l(mu_);
-    return std::exchange(records_, {});
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<log::Record> records_;
-  std::atomic<uint64_t> durable_{0};
-};
 
 // Random statements over klienci and pracownicy; `ids` mirror the tables' keys.
 class WorkloadGen {

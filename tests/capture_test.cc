@@ -24,45 +24,13 @@
 #include "log/record_sink.h"
 #include "pg/connection.h"
 #include "pg/schema.h"
+#include "memory_sink.h"
 #include "support/test_env.h"
 
 namespace cdc::testing {
 namespace {
 
 using json = nlohmann::json;
-
-// Keeps every record; makes a transaction durable at EndTransaction unless `hold` is set.
-class MemorySink : public log::RecordSink {
- public:
-  Status Append(log::Record record) override {
-    std::lock_guard<std::mutex> l(mu_);
-    records_.push_back(std::move(record));
-    return Status::OK();
-  }
-  Status EndTransaction(Lsn end_lsn) override {
-    ++transactions_;
-    if (!hold_) durable_.store(std::max(durable_.load(), end_lsn.value()));
-    return Status::OK();
-  }
-  Lsn DurableLsn() const override { return Lsn(durable_.load()); }
-  Status Poll() override { return Status::OK(); }
-  Status Flush(std::chrono::milliseconds) override {
-    return hold_ ? Status::Unavailable("test sink holds every record") : Status::OK();
-  }
-  std::vector<log::Record> records() const {
-    std::lock_guard<std::mutex> l(mu_);
-    return records_;
-  }
-  void set_hold(bool h) { hold_ = h; }
-  uint64_t transactions() const { return transactions_; }
-
- private:
-  mutable std::mutex mu_;
-  std::vector<log::Record> records_;
-  std::atomic<uint64_t> durable_{0};
-  std::atomic<uint64_t> transactions_{0};
-  std::atomic<bool> hold_{false};
-};
 
 struct Event {
   std::string topic;

@@ -37,11 +37,30 @@ Result<jobs::CaptureOptions> CaptureOptionsFrom(const config::Config& c) {
   CDC_ASSIGN_OR_RETURN(o.encoder.decimal_mode, event::ParseDecimalMode(c.events.decimal_handling));
   CDC_ASSIGN_OR_RETURN(o.encoder.time_precision, event::ParseTimePrecisionMode(c.events.time_precision));
   CDC_ASSIGN_OR_RETURN(o.encoder.binary_mode, event::ParseBinaryMode(c.events.binary_handling));
+  CDC_ASSIGN_OR_RETURN(o.encoder.interval_mode, event::ParseIntervalMode(c.events.interval_handling));
   auto skipped = event::ParseSkippedOperations(c.events.skipped_operations);
   if (!skipped.ok()) {
     return skipped.status().WithContext("events.skipped_operations from " + c.Origin("events.skipped_operations"));
   }
   o.encoder.skipped_ops = *skipped;
+  // Each option alone first, so that an error names the key and where it was set; then the three together.
+  const std::string& include = c.events.column_include_list;
+  const std::string& exclude = c.events.column_exclude_list;
+  auto named = [&](const char* key, const Result<event::ColumnSelection>& r) {
+    return r.ok() ? Status::OK() : r.status().WithContext(std::string(key) + " from " + c.Origin(key));
+  };
+  CDC_RETURN_IF_ERROR(named("events.column_include_list", event::ColumnSelection::Parse(include, "", "")));
+  CDC_RETURN_IF_ERROR(named("events.column_exclude_list", event::ColumnSelection::Parse("", exclude, "")));
+  CDC_RETURN_IF_ERROR(
+      named("events.message_key_columns", event::ColumnSelection::Parse("", "", c.events.message_key_columns)));
+  auto columns = event::ColumnSelection::Parse(c.events.column_include_list, c.events.column_exclude_list,
+                                               c.events.message_key_columns);
+  if (!columns.ok()) {
+    return columns.status().WithContext("events.column_include_list from " + c.Origin("events.column_include_list") +
+                                        " and events.column_exclude_list from " +
+                                        c.Origin("events.column_exclude_list"));
+  }
+  o.encoder.columns = std::move(*columns);
   return o;
 }
 
@@ -85,6 +104,11 @@ Result<analytics::EventSettings> EventSettingsFrom(const config::Config& c) {
     return Status::InvalidArgument("events.time_precision " + c.events.time_precision + " (from " +
                                    c.Origin("events.time_precision") +
                                    "): views.file needs adaptive, the form the views read timestamps in");
+  }
+  if (!c.views.file.empty() && c.events.interval_handling != "numeric") {
+    return Status::InvalidArgument("events.interval_handling " + c.events.interval_handling + " (from " +
+                                   c.Origin("events.interval_handling") +
+                                   "): views.file needs numeric, the form the views read intervals in");
   }
   if (!c.views.file.empty() && c.events.skipped_operations != "none" && !c.events.skipped_operations.empty()) {
     return Status::InvalidArgument("events.skipped_operations " + c.events.skipped_operations + " (from " +

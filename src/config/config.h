@@ -59,6 +59,10 @@ struct Config {
     std::string decimal_handling;  // events.decimal_handling: precise | string | double
     std::string time_precision;    // events.time_precision: adaptive | adaptive_time_microseconds | connect
     std::string binary_handling;   // events.binary_handling: bytes | base64 | base64-url-encoded | hex
+    std::string interval_handling;  // events.interval_handling: numeric | string
+    std::string column_include_list;  // events.column_include_list: column.include.list regexes
+    std::string column_exclude_list;  // events.column_exclude_list: column.exclude.list regexes
+    std::string message_key_columns;  // events.message_key_columns: schema.table:col,...;...
     std::string skipped_operations;  // events.skipped_operations: none, or any of c,u,d,t
     bool tombstones{};             // events.tombstones: a tombstone after each delete
     bool transaction_metadata{};   // events.transaction_metadata: provide.transaction.metadata

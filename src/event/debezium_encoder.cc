@@ -85,6 +85,7 @@ enum class Kind : uint8_t {
   kTime,            // time(4..6) and plain time: int64 micros (io.debezium.time.MicroTime)
   kTimetz,          // ISO time string UTC
   kInterval,        // int64 micros (io.debezium.time.MicroDuration)
+  kIntervalString,  // ISO 8601 string (io.debezium.time.Interval), interval.handling.mode=string
   kMoneyPrecise,    // money, precise: "<b64>" at scale 2 (org.apache.kafka.connect.data.Decimal)
   kMoneyString,     // money as Debezium's string
   kMoneyDouble,     // money as JSON double
@@ -227,7 +228,7 @@ TypePlan ScalarPlan(uint32_t oid, int32_t typmod, const EncoderOptions& o) {
                    : Kind::kTimeMillis;
       break;
     case kTimetzOid: p.kind = Kind::kTimetz; break;
-    case kIntervalOid: p.kind = Kind::kInterval; break;
+    case kIntervalOid: p.kind = o.interval_mode == IntervalMode::kString ? Kind::kIntervalString : Kind::kInterval; break;
     case kBitOid:
     case kVarbitOid: {
       // PostgresValueConverter: BIT/VARBIT -> column.length() > 1 ? Bits.builder(length) : boolean. The length is
@@ -352,6 +353,7 @@ void AppendTypeSchema(std::string* out, const TypePlan& t, bool optional) {
     case Kind::kTime: simple("int64", "io.debezium.time.MicroTime"); break;
     case Kind::kTimetz: simple("string", "io.debezium.time.ZonedTime"); break;
     case Kind::kInterval: simple("int64", "io.debezium.time.MicroDuration"); break;
+    case Kind::kIntervalString: simple("string", "io.debezium.time.Interval"); break;
     case Kind::kDecimalString: simple("string", nullptr); break;
     case Kind::kDecimalDouble: simple("double", nullptr); break;
     case Kind::kMoneyString: simple("string", nullptr); break;
@@ -476,6 +478,12 @@ Result<BinaryMode> ParseBinaryMode(std::string_view text) {
                                  "' (use bytes, base64, base64-url-encoded or hex)");
 }
 
+Result<IntervalMode> ParseIntervalMode(std::string_view text) {
+  if (text == "numeric") return IntervalMode::kNumeric;
+  if (text == "string") return IntervalMode::kString;
+  return Status::InvalidArgument("unknown interval.handling.mode '" + std::string(text) + "' (use numeric or string)");
+}
+
 Result<SkippedOps> ParseSkippedOperations(std::string_view text) {
   SkippedOps out;
   if (text == "none" || text.empty()) return out;
@@ -500,7 +508,10 @@ struct DebeziumEncoder::TableCache {
   std::shared_ptr<const TableSchema> table;  // keeps the key object alive, so its address is not reused
   std::string topic;
   std::vector<ColumnPlan> columns;
-  std::vector<size_t> key_columns;
+  std::vector<size_t> value_columns;  // the columns records carry (column.include/exclude.list), in table order
+  std::vector<size_t> key_columns;    // the primary key, or message.key.columns
+  bool custom_key = false;            // key_columns come from message.key.columns
+  std::string key_error;              // message.key.columns names a column the table lacks: Encode fails
   std::string key_prefix;    // "{\"schema\":{...},\"payload\":" or "" (schemas off)
   std::string value_prefix;  // "{\"schema\":{...},\"payload\":" or ""
   std::string source_head;   // ",\"source\":{\"version\":..,\"name\":..,\"ts_ms\":"
@@ -531,7 +542,24 @@ DebeziumEncoder::TableCache* DebeziumEncoder::CacheFor(const std::shared_ptr<con
     AppendJsonString(&p.name_json, c.name);
     p.name_json += ':';
     tc->columns.push_back(std::move(p));
-    if (c.key) tc->key_columns.push_back(i);
+    if (options_.columns.Includes(t.schema, t.table, c.name)) tc->value_columns.push_back(i);
+  }
+  if (const std::vector<std::string>* names = options_.columns.KeyColumns(t.schema, t.table)) {
+    tc->custom_key = true;
+    for (const auto& name : *names) {
+      size_t i = 0;
+      while (i < t.columns.size() && t.columns[i].name != name) ++i;
+      if (i == t.columns.size()) {
+        tc->key_error = "message.key.columns names column " + name + ", which table " + t.schema + "." + t.table +
+                        " does not have";
+        break;
+      }
+      tc->key_columns.push_back(i);
+    }
+  } else {
+    for (size_t i = 0; i < t.columns.size(); ++i) {
+      if (t.columns[i].key) tc->key_columns.push_back(i);
+    }
   }
   const std::string base = tc->topic;
   if (options_.schemas) {
@@ -539,7 +567,8 @@ DebeziumEncoder::TableCache* DebeziumEncoder::CacheFor(const std::shared_ptr<con
     for (size_t n = 0; n < tc->key_columns.size(); ++n) {
       if (n) key += ',';
       size_t i = tc->key_columns[n];
-      AppendFieldSchema(&key, t.columns[i], tc->columns[i], false);
+      // A message.key.columns column keeps its nullability (TableSchemaBuilder.addField); primary keys are not null.
+      AppendFieldSchema(&key, t.columns[i], tc->columns[i], tc->custom_key && t.columns[i].optional);
     }
     key += "],\"optional\":false,\"name\":";
     AppendJsonString(&key, base + ".Key");
@@ -547,8 +576,9 @@ DebeziumEncoder::TableCache* DebeziumEncoder::CacheFor(const std::shared_ptr<con
     tc->key_prefix = std::move(key);
 
     std::string row = "{\"type\":\"struct\",\"fields\":[";
-    for (size_t i = 0; i < t.columns.size(); ++i) {
-      if (i) row += ',';
+    for (size_t n = 0; n < tc->value_columns.size(); ++n) {
+      if (n) row += ',';
+      size_t i = tc->value_columns[n];
       AppendFieldSchema(&row, t.columns[i], tc->columns[i], t.columns[i].optional && !t.columns[i].key);
     }
     row += "],\"optional\":true,\"name\":";
@@ -751,6 +781,7 @@ Status AppendScalar(std::string* out, const TypePlan& p, std::string_view text) 
       return AppendString(out, pgtext::TimestamptzToIsoUtc(text, p.time_precision));
     case Kind::kTimetz: return AppendString(out, pgtext::TimetzToIsoUtc(text));
     case Kind::kInterval: return AppendNumber(out, pgtext::IntervalToMicros(text));
+    case Kind::kIntervalString: return AppendString(out, pgtext::IntervalToIsoString(text));
     case Kind::kMoneyPrecise: {
       CDC_ASSIGN_OR_RETURN(std::string dec, pgtext::MoneyToDecimal(text));
       int32_t scale = 0;
@@ -861,8 +892,9 @@ Status DebeziumEncoder::AppendRow(const TableCache& tc, const Row& row, const Ro
     return Status::InvalidArgument("table " + t.schema + "." + t.table + ": row has " + std::to_string(row.size()) +
                                    " values but the relation has " + std::to_string(tc.columns.size()) + " columns");
   out->push_back('{');
-  for (size_t i = 0; i < row.size(); ++i) {
-    if (i) out->push_back(',');
+  for (size_t n = 0; n < tc.value_columns.size(); ++n) {
+    if (n) out->push_back(',');
+    const size_t i = tc.value_columns[n];
     const ColumnPlan& p = tc.columns[i];
     out->append(p.name_json);
     const Value* v = &row[i];
@@ -893,6 +925,7 @@ Status DebeziumEncoder::Encode(const ChangeEvent& event, int64_t now_ms, std::ve
   rec.topic = tc->topic;
   rec.timestamp_ms = now_ms;
 
+  if (!tc->key_error.empty()) return Status::InvalidArgument(tc->key_error);
   // Key: from the new row, or the old one for deletes. Truncates and key-less tables have none.
   const Row* key_row = event.after ? &*event.after : event.before ? &*event.before : nullptr;
   if (event.op != Op::kTruncate && !tc->key_columns.empty() && key_row) {

@@ -40,6 +40,7 @@
 
 #include "base/status.h"
 #include "event/change_event.h"
+#include "event/column_selection.h"
 
 namespace cdc::event {
 
@@ -76,6 +77,14 @@ enum class BinaryMode : uint8_t {
 // Parses "bytes|base64|base64-url-encoded|hex"; InvalidArgument listing them otherwise.
 Result<BinaryMode> ParseBinaryMode(std::string_view text);
 
+// How interval columns are encoded (Debezium's interval.handling.mode).
+enum class IntervalMode : uint8_t {
+  kNumeric,  // int64 io.debezium.time.MicroDuration: approximate microseconds (365.25 / 12 days a month)
+  kString,   // string io.debezium.time.Interval: "P<y>Y<m>M<d>DT<h>H<min>M<s>S" (Interval.toIsoString)
+};
+// Parses "numeric|string"; InvalidArgument listing them otherwise.
+Result<IntervalMode> ParseIntervalMode(std::string_view text);
+
 // Debezium's skipped.operations: the ops whose events are not written. A bit per op (SkippedOps::Bit(op)).
 struct SkippedOps {
   uint8_t bits = 0;
@@ -102,9 +111,14 @@ struct EncoderOptions {
   TimePrecisionMode time_precision = TimePrecisionMode::kAdaptive;
   // binary.handling.mode. Default bytes (Debezium's default).
   BinaryMode binary_mode = BinaryMode::kBytes;
+  // interval.handling.mode. Default numeric (Debezium's default).
+  IntervalMode interval_mode = IntervalMode::kNumeric;
   // skipped.operations. Default none: cdcpipe writes truncates, which Debezium skips by default (its default is
   // "t"), because cdcpipe's own views need them (docs/DEBEZIUM.md, "Deliberate differences").
   SkippedOps skipped_ops = {};
+  // column.include.list / column.exclude.list / message.key.columns (column_selection.h). Default: every column,
+  // the primary key as the key.
+  ColumnSelection columns;
   // tombstones.on.delete: a delete is followed by a record with the same key and a null value. Default true.
   bool tombstones = true;
   // provide.transaction.metadata: fill the envelope's `transaction` block (else null). Default false.
@@ -194,6 +208,14 @@ Result<std::string> DecimalToUnscaledBytes(std::string_view text, int target_sca
 // plus the time, computed in double precision and truncated towards zero exactly as Debezium's
 // MicroDuration.durationMicros does with pgjdbc's PGInterval fields (saturating at INT64_MIN/MAX).
 Result<int64_t> IntervalToMicros(std::string_view text);
+// The same interval text -> Debezium's io.debezium.time.Interval (interval.handling.mode=string), as
+// Interval.toIsoString builds it from pgjdbc's PGInterval fields: "P<years>Y<months>M<days>DT<hours>H<minutes>M
+// <seconds>S", each field signed as PostgreSQL prints it ("1 year 2 mons 3 days 04:05:06.78" ->
+// "P1Y2M3DT4H5M6.78S", "-1 days -02:00:00.5" -> "P0Y0M-1DT-2H0M-0.5S", "00:00:00" -> "P0Y0M0DT0H0M0S"). The seconds
+// are pgjdbc's double (whole + micros / 1e6) taken exactly (new BigDecimal(double)), truncated to 6 digits and
+// printed without trailing zeros, so a fraction whose double is just below it loses a microsecond as in Debezium
+// ("00:00:05.287137" -> "5.287136S").
+Result<std::string> IntervalToIsoString(std::string_view text);
 // money text as lc_monetary C / en_US prints it ("$1,234.56", "-$0.07") -> the plain decimal "1234.56" /
 // "-0.07" (sign, digits, '.', fraction digits as printed; no rounding).
 Result<std::string> MoneyToDecimal(std::string_view text);

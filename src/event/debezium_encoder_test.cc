@@ -488,6 +488,125 @@ TEST(DebeziumEncoderTest, UnknownSwitchValuesListWhatIsAllowed) {
   EXPECT_EQ(*ParseTimePrecisionMode("connect"), TimePrecisionMode::kConnect);
 }
 
+// interval.handling.mode: numeric writes MicroDuration (Debezium's default), string writes io.debezium.time.Interval
+// (debezium-core io/debezium/time/Interval.java: a string schema, version 1, the ISO text of toIsoString).
+TEST(DebeziumEncoderTest, IntervalHandlingModes) {
+  auto t = std::make_shared<TableSchema>();
+  t->schema = "public";
+  t->table = "okresy";
+  t->columns = {{"id", 23, -1, true, false}, {"d", 1186, -1, false, true}};
+  for (const char* mode : {"numeric", "string"}) {
+    EncoderOptions o;
+    o.interval_mode = *ParseIntervalMode(mode);
+    DebeziumEncoder enc(o);
+    ChangeEvent e = BaseEvent(t, Op::kCreate);
+    e.after = Row{Value::Text("1"), Value::Text("1 year 2 mons 3 days 04:05:06.78")};
+    std::vector<EncodedRecord> out;
+    ASSERT_TRUE(enc.Encode(e, kNowMs, &out).ok());
+    auto v = nlohmann::json::parse(*out[0].value);
+    const auto& field = v["schema"]["fields"][1]["fields"][1];
+    if (std::string(mode) == "numeric") {
+      EXPECT_EQ(field, nlohmann::json::parse(R"({"type":"int64","optional":true,"name":"io.debezium.time.MicroDuration","version":1,"field":"d"})"));
+      EXPECT_EQ(v["payload"]["after"]["d"], 37091106780000);
+    } else {
+      EXPECT_EQ(field, nlohmann::json::parse(R"({"type":"string","optional":true,"name":"io.debezium.time.Interval","version":1,"field":"d"})"));
+      EXPECT_EQ(v["payload"]["after"]["d"], "P1Y2M3DT4H5M6.78S");
+    }
+  }
+  auto bad = ParseIntervalMode("iso");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("numeric or string"), std::string::npos);
+}
+
+// column.include.list / column.exclude.list (regular expressions over schema.table.column, whole name, any case:
+// Debezium's Predicates with Pattern.CASE_INSENSITIVE and Matcher.matches()) and message.key.columns
+// ("schema.table:col,..."; a key for a table without a primary key, or another key for one with it).
+TEST(DebeziumEncoderTest, ColumnListsAndMessageKeyColumns) {
+  auto encode = [](const char* include, const char* exclude, const char* keys, Op op = Op::kCreate) {
+    auto sel = ColumnSelection::Parse(include, exclude, keys);
+    EXPECT_TRUE(sel.ok()) << sel.status().ToString();
+    EncoderOptions o;
+    o.columns = *sel;
+    DebeziumEncoder enc(o);
+    ChangeEvent e = BaseEvent(Klienci(), op);
+    (op == Op::kDelete ? e.before : e.after) = KlientRow("1", "Ala", "a@x.pl");
+    std::vector<EncodedRecord> out;
+    Status s = enc.Encode(e, kNowMs, &out);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return out;
+  };
+  auto after_fields = [](const EncodedRecord& r) {
+    auto v = nlohmann::json::parse(*r.value);
+    std::string names;
+    for (const auto& f : v["schema"]["fields"][1]["fields"]) names += f["field"].get<std::string>() + ",";
+    EXPECT_EQ(v["payload"]["after"].size(), v["schema"]["fields"][1]["fields"].size());
+    return names;
+  };
+  EXPECT_EQ(after_fields(encode("", "", "")[0]), "id,nazwa,email,kraj,telefon,");
+  EXPECT_EQ(after_fields(encode("", "public\\.klienci\\.(email|telefon)", "")[0]), "id,nazwa,kraj,");
+  EXPECT_EQ(after_fields(encode("", "PUBLIC.KLIENCI.EMAIL", "")[0]), "id,nazwa,kraj,telefon,");  // any case
+  EXPECT_EQ(after_fields(encode("", "email", "")[0]), "id,nazwa,email,kraj,telefon,");  // whole name only
+  EXPECT_EQ(after_fields(encode("public.klienci.id, public.klienci.nazwa", "", "")[0]), "id,nazwa,");
+  // The primary key stays the key whatever the value carries.
+  EXPECT_EQ(nlohmann::json::parse(*encode("public.klienci.nazwa", "", "")[0].key)["payload"],
+            nlohmann::json::parse(R"({"id":1})"));
+  // message.key.columns: the named columns, in that order, with their nullability in the key schema.
+  auto rec = encode("", "", "other.t:x;public\\.klienci:email,nazwa")[0];
+  auto key = nlohmann::json::parse(*rec.key);
+  EXPECT_EQ(key["payload"], nlohmann::json::parse(R"({"email":"a@x.pl","nazwa":"Ala"})"));
+  EXPECT_EQ(key["schema"]["fields"], nlohmann::json::parse(
+      R"([{"type":"string","optional":true,"field":"email"},{"type":"string","optional":false,"field":"nazwa"}])"));
+  // A delete keyed by message.key.columns is followed by a tombstone with that key.
+  auto del = encode("", "", "public.klienci:nazwa", Op::kDelete);
+  ASSERT_EQ(del.size(), 2u);
+  EXPECT_EQ(*del[0].key, *del[1].key);
+  EXPECT_FALSE(del[1].value.has_value());
+
+  // A table without a primary key gets a key (and its deletes tombstones).
+  auto t = std::make_shared<TableSchema>();
+  t->schema = "public";
+  t->table = "logi";
+  t->columns = {{"msg", 25, -1, false, true}, {"n", 23, -1, false, true}};
+  auto sel = ColumnSelection::Parse("", "", "public.logi:n");
+  ASSERT_TRUE(sel.ok());
+  EncoderOptions o;
+  o.schemas = false;
+  o.columns = *sel;
+  DebeziumEncoder enc(o);
+  ChangeEvent e = BaseEvent(t, Op::kCreate);
+  e.after = Row{Value::Text("hi"), Value::Text("7")};
+  std::vector<EncodedRecord> out;
+  ASSERT_TRUE(enc.Encode(e, kNowMs, &out).ok());
+  ASSERT_TRUE(out[0].key.has_value());
+  EXPECT_EQ(*out[0].key, R"({"n":7})");
+  // A key column the table does not have: the event fails, naming table and column.
+  auto missing = ColumnSelection::Parse("", "", "public.logi:nope");
+  ASSERT_TRUE(missing.ok());
+  o.columns = *missing;
+  DebeziumEncoder enc2(o);
+  out.clear();
+  Status st = enc2.Encode(e, kNowMs, &out);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("nope"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("public.logi"), std::string::npos) << st.ToString();
+}
+
+TEST(DebeziumEncoderTest, BadColumnListsSayWhatIsWrong) {
+  auto both = ColumnSelection::Parse("a.b.c", "a.b.d", "");
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.status().message().find("cannot both be set"), std::string::npos);
+  auto regex = ColumnSelection::Parse("public.t.(a", "", "");
+  ASSERT_FALSE(regex.ok());
+  EXPECT_NE(regex.status().message().find("column.include.list: 'public.t.(a' is not a valid regular expression"),
+            std::string::npos)
+      << regex.status().ToString();
+  for (const char* keys : {"public.t", "public.t:", ":a"}) {
+    auto k = ColumnSelection::Parse("", "", keys);
+    ASSERT_FALSE(k.ok()) << keys;
+    EXPECT_NE(k.status().message().find("<schema.table>:<column>"), std::string::npos) << k.status().ToString();
+  }
+}
+
 // Arrays of extension types (issue 17, item 5): citext[] and ltree[] are arrays of strings, as Debezium's
 // PostgresValueConverter maps the TypeRegistry's citext/ltree array oids (SchemaBuilder.array(OPTIONAL_STRING_SCHEMA));
 // an array of another extension type (hstore[]) stays its PostgreSQL text.

@@ -2,7 +2,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <utility>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -189,7 +191,12 @@ Result<int64_t> TimestampToEpochMicros(std::string_view text) {
   int64_t days, tod;
   if (!ParseDatePart(c, bc, &days) || !(c.Eat(' ') || c.Eat('T')) || !ParseTimePart(c, &tod) || !c.done())
     return Bad("timestamp", text);
-  return days * kMicrosPerDay + tod;
+  // PostgreSQL's timestamps reach 294276 AD, microseconds since 1970 only 294247 AD: beyond that the value is
+  // clamped to the int64 range (docs/DEBEZIUM.md: Debezium's result there is not pinned down) instead of overflowing.
+  const __int128 micros = static_cast<__int128>(days) * kMicrosPerDay + tod;
+  if (micros > std::numeric_limits<int64_t>::max()) return std::numeric_limits<int64_t>::max();
+  if (micros < std::numeric_limits<int64_t>::min()) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(micros);
 }
 
 Result<int64_t> TimestampToEpochMillis(std::string_view text) {
@@ -205,8 +212,11 @@ Result<std::string> TimestamptzToIsoUtc(std::string_view text, int fraction_digi
   if (!ParseDatePart(c, bc, &days) || !(c.Eat(' ') || c.Eat('T')) || !ParseTimePart(c, &tod) ||
       !ParseOffset(c, &offset) || !c.done())
     return Bad("timestamptz", text);
-  int64_t utc = days * kMicrosPerDay + tod - offset * kMicrosPerSecond;
-  int64_t day = utc >= 0 ? utc / kMicrosPerDay : -((-utc + kMicrosPerDay - 1) / kMicrosPerDay);
+  // Day and time of day apart: days * kMicrosPerDay overflows int64 near PostgreSQL's maximum (294276 AD).
+  const int64_t local_tod = tod - offset * kMicrosPerSecond;  // within (-2 days, 2 days)
+  const int64_t carry = local_tod >= 0 ? local_tod / kMicrosPerDay : -((-local_tod + kMicrosPerDay - 1) / kMicrosPerDay);
+  const int64_t day = days + carry;
+  const int64_t utc_tod = local_tod - carry * kMicrosPerDay;
   int64_t y;
   unsigned m, d;
   CivilFromDays(day, &y, &m, &d);
@@ -218,7 +228,7 @@ Result<std::string> TimestamptzToIsoUtc(std::string_view text, int fraction_digi
   out.push_back('-');
   AppendPadded(&out, d, 2);
   out.push_back('T');
-  AppendIsoTime(&out, utc - day * kMicrosPerDay, fraction_digits);
+  AppendIsoTime(&out, utc_tod, fraction_digits);
   out.push_back('Z');
   return out;
 }
@@ -648,6 +658,49 @@ Result<int64_t> IntervalToMicros(std::string_view text) {
   double number_of_seconds =
       ((number_of_days * 24 + static_cast<double>(f.hours)) * 60 + static_cast<double>(f.minutes)) * 60 + seconds;
   return JavaDoubleToLong(number_of_seconds * 1e6);
+}
+
+Result<std::string> IntervalToIsoString(std::string_view text) {
+  IntervalFields f;
+  bool ok = (!text.empty() && text[0] == 'P') ? ParseIsoInterval(text, &f) : ParsePostgresInterval(text, &f);
+  if (!ok) return Bad("interval", text);
+  // pgjdbc's PGInterval.getSeconds(): wholeSeconds + microSeconds / 1e6, a double; Debezium takes it as
+  // new BigDecimal(double) (its exact binary value), truncates it to 6 fraction digits (RoundingMode.DOWN) and
+  // prints stripTrailingZeros().toPlainString(). The truncation is exact here: |seconds| * 10^6 computed on the
+  // double's integer mantissa.
+  const int64_t whole = f.second_micros / kMicrosPerSecond, frac = f.second_micros % kMicrosPerSecond;
+  const double seconds = static_cast<double>(whole) + static_cast<double>(frac) / static_cast<double>(kMicrosPerSecond);
+  int exponent = 0;
+  const double mantissa = std::frexp(std::fabs(seconds), &exponent);  // |seconds| = mantissa * 2^exponent
+  const auto m53 = static_cast<unsigned __int128>(std::ldexp(mantissa, 53));  // an integer below 2^53
+  const int shift = exponent - 53;  // |seconds| = m53 * 2^shift
+  unsigned __int128 micros = m53 * 1000000u;
+  if (shift >= 0) {
+    micros <<= shift;  // |seconds| < 2^44 here (PostgreSQL's interval), so this stays far below 2^128
+  } else {
+    micros = -shift >= 128 ? 0 : micros >> -shift;
+  }
+  auto u64 = [](unsigned __int128 v) { return static_cast<uint64_t>(v); };
+  std::string sec;
+  if (seconds < 0 && micros != 0) sec.push_back('-');
+  sec.append(std::to_string(u64(micros / 1000000u)));
+  if (uint64_t fraction = u64(micros % 1000000u); fraction != 0) {
+    char digits[8];
+    std::snprintf(digits, sizeof digits, "%06llu", static_cast<unsigned long long>(fraction));
+    size_t n = 6;
+    while (digits[n - 1] == '0') --n;
+    sec.push_back('.');
+    sec.append(digits, n);
+  }
+  std::string out = "P";
+  for (auto [value, unit] : {std::pair{f.years, 'Y'}, {f.months, 'M'}, {f.days, 'D'}, {f.hours, 'H'}, {f.minutes, 'M'}}) {
+    out.append(std::to_string(value));
+    out.push_back(unit);
+    if (unit == 'D') out.push_back('T');
+  }
+  out.append(sec);
+  out.push_back('S');
+  return out;
 }
 
 Result<std::string> MoneyToDecimal(std::string_view text) {

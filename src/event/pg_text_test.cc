@@ -122,6 +122,13 @@ TEST(PgTextTest, TimestamptzToUtc) {
   EXPECT_EQ(*TimestamptzToIsoUtc("2024-01-02 08:34:05+05:30"), "2024-01-02T03:04:05Z");
   EXPECT_EQ(*TimestamptzToIsoUtc("2024-01-01 19:04:05.12-08"), "2024-01-02T03:04:05.12Z");
   EXPECT_EQ(*TimestamptzToIsoUtc("1969-12-31 23:00:00-02"), "1970-01-01T01:00:00Z");
+  // Beyond int64 microseconds (PostgreSQL allows 294276 AD): clamped, no overflow.
+  EXPECT_EQ(*TimestampToEpochMicros("294247-01-10 04:00:54.775807"), 9223372036854775807);
+  EXPECT_EQ(*TimestampToEpochMicros("294276-12-31 23:59:59.999999"), 9223372036854775807);
+  // PostgreSQL's extremes (issue 17 golden records): no int64 overflow near 294276 AD; java.time's year signs.
+  EXPECT_EQ(*TimestamptzToIsoUtc("294276-12-31 23:59:59.999999+00", 6), "+294276-12-31T23:59:59.999999Z");
+  EXPECT_EQ(*TimestamptzToIsoUtc("294276-12-31 23:59:59.999999+00:30", 6), "+294276-12-31T23:29:59.999999Z");
+  EXPECT_EQ(*TimestamptzToIsoUtc("4713-01-01 00:00:00+00 BC", 6), "-4712-01-01T00:00:00.000000Z");
   EXPECT_EQ(*TimestamptzToIsoUtc("1969-12-31 23:59:59.999999+00"), "1969-12-31T23:59:59.999999Z");
   EXPECT_EQ(*TimestamptzToIsoUtc("1900-01-01 00:00:00+01:24:00"), "1899-12-31T22:36:00Z");
   EXPECT_EQ(*TimestamptzToIsoUtc("0044-03-15 12:00:00+00 BC"), "-0043-03-15T12:00:00Z");
@@ -208,6 +215,24 @@ TEST(PgTextTest, IntervalPostgresStyle) {
   // Debezium's double arithmetic truncates 5.287137 s to 5287136 us; so do we, to match it.
   EXPECT_EQ(*IntervalToMicros("00:00:05.287137"), 5287136);
   EXPECT_EQ(*IntervalToMicros("7 days"), 604800000000);
+}
+
+// interval.handling.mode=string: Debezium's Interval.toIsoString(years, months, days, hours, minutes,
+// new BigDecimal(PGInterval.getSeconds())): "P..Y..M..DT..H..M..S", seconds truncated (RoundingMode.DOWN) to 6 digits
+// of the double's exact value, trailing zeros stripped (debezium-core io/debezium/time/Interval.java). The exact
+// values of the doubles were printed with Node's toPrecision(30): 5.287137 -> 5.28713699999999953..., 6.78 ->
+// 6.78000000000000024..., 1e-6 -> 9.99999999999999954...e-7.
+TEST(PgTextTest, IntervalIsoStringAsDebezium) {
+  EXPECT_EQ(*IntervalToIsoString("00:00:00"), "P0Y0M0DT0H0M0S");
+  EXPECT_EQ(*IntervalToIsoString("1 year 2 mons 3 days 04:05:06.78"), "P1Y2M3DT4H5M6.78S");
+  EXPECT_EQ(*IntervalToIsoString("-1 years -2 mons +3 days -04:05:06.78"), "P-1Y-2M3DT-4H-5M-6.78S");
+  EXPECT_EQ(*IntervalToIsoString("-178000000 years"), "P-178000000Y0M0DT0H0M0S");
+  EXPECT_EQ(*IntervalToIsoString("00:00:05.287137"), "P0Y0M0DT0H0M5.287136S");
+  EXPECT_EQ(*IntervalToIsoString("00:00:00.000001"), "P0Y0M0DT0H0M0S");
+  EXPECT_EQ(*IntervalToIsoString("-00:00:04.5"), "P0Y0M0DT0H0M-4.5S");
+  EXPECT_EQ(*IntervalToIsoString("00:01:00"), "P0Y0M0DT0H1M0S");
+  EXPECT_EQ(*IntervalToIsoString("P1Y2M3DT4H5M6.78S"), "P1Y2M3DT4H5M6.78S");
+  EXPECT_FALSE(IntervalToIsoString("1 fortnight").ok());
 }
 
 TEST(PgTextTest, IntervalVerboseAndIsoStyles) {
