@@ -526,7 +526,14 @@ TEST_F(CaptureTest, ReconnectDoesNotHandOverTransactionsTwice) {
   Status result;
   std::thread runner([&] { result = job.Run(); });
   ASSERT_TRUE(WaitFor([&] { return job.stats().durable_lsn.valid(); }, 30000));
-  for (int i = 1; i <= 200; ++i) Sql("INSERT INTO klienci VALUES (" + std::to_string(i) + ", 'a', NULL, NULL, NULL)");
+  // 200 transactions in one psql call (explicit BEGIN/COMMIT split a multi-statement string). One psql
+  // per row took over a minute on a loaded machine: long enough for the walsender to ask for a reply
+  // (wal_sender_timeout / 2), which confirms the position and leaves nothing to replay.
+  std::string inserts;
+  for (int i = 1; i <= 200; ++i) {
+    inserts += "BEGIN; INSERT INTO klienci VALUES (" + std::to_string(i) + ", 'a', NULL, NULL, NULL); COMMIT;";
+  }
+  Sql(inserts);
   Lsn after_first = CurrentLsn();
   ASSERT_TRUE(WaitFor([&] { return sink.records().size() >= 200; }, 60000));
   Lsn confirmed = *Lsn::Parse(Sql("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 't_replay'"));
