@@ -13,7 +13,9 @@ cd "$repo"
 
 "$repo/scripts/setup.sh"
 
-ctest_args=(--output-on-failure --timeout 1500)
+# Two tests at a time: most of an integration test is waiting (PostgreSQL, Kafka, s3rver, Chromium start,
+# conditions polled), and every test has its own ports and directories.
+ctest_args=(--output-on-failure --timeout 1500 -j2)
 ctest_args+=("$@")
 
 if [[ "${CDC_SKIP_ASAN:-0}" != 1 ]]; then
