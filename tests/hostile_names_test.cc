@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <regex>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -172,6 +173,18 @@ TEST_F(HostileNamesTest, LiveDashboardMetricsApiAndStatusShowThemAsText) {
     EXPECT_EQ(checked.count(v), 1u) << nlohmann::json(v).dump() << " not among " << doc.dump();
   }
   EXPECT_EQ(run.Stop(SIGTERM), 0) << run.Log();
+  // The log named every table: one record per line, no control byte (a name with a newline or ESC
+  // neither starts a record of its own nor acts on a terminal).
+  std::string log = run.Log();
+  EXPECT_NE(log.find("Dotted.Name \"\"q\"\" 'a' `b` line2"), std::string::npos) << log;
+  EXPECT_NE(log.find("\\x1b[2J\\x1b]0;pwned\\x07 back\\slash"), std::string::npos) << log;
+  for (size_t at = 0; at < log.size();) {
+    size_t end = log.find('\n', at);
+    std::string line = log.substr(at, end - at);
+    EXPECT_TRUE(std::regex_search(line, std::regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}T"))) << "not a log record: " << line;
+    for (char c : line) EXPECT_GE(static_cast<unsigned char>(c), 0x20) << "control byte in: " << line;
+    at = end == std::string::npos ? end : end + 1;
+  }
 }
 
 }  // namespace

@@ -105,6 +105,11 @@ TEST(TerminalTextTest, EscapesEverythingATerminalActsOn) {
   EXPECT_EQ(TerminalText(plain), plain);
 }
 
+TEST(TerminalTextTest, LineFlattensLineBreaksAndEscapesTheRest) {
+  EXPECT_EQ(TerminalLine("could not connect\n\tIs the server running?\n"), "could not connect Is the server running?");
+  EXPECT_EQ(TerminalLine("table x\n2026-01-01T00:00:00Z ERROR fake\x1b[2J"), "table x 2026-01-01T00:00:00Z ERROR fake\\x1b[2J");
+}
+
 TEST(DurationTest, Parses) {
   EXPECT_EQ(ParseDuration("1s")->count(), 1000);
   EXPECT_EQ(ParseDuration("250ms")->count(), 250);

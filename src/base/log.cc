@@ -66,9 +66,9 @@ void Write(Level level, std::string_view component, std::string_view message) {
     std::string lvl = LevelName(level);
     for (auto& c : lvl) c = static_cast<char>(c - 'a' + 'A');
     lvl.resize(5, ' ');
-    // Messages quote names from the database and the views file: no control sequence reaches the
-    // terminal (newlines stay, multi-line messages are written that way).
-    line = NowIso() + " " + lvl + " " + std::string(component) + ": " + TerminalText(message, true) + "\n";
+    // One record per line, and messages quote names from the database and the views file: no control
+    // sequence reaches the terminal, no name starts a line that looks like a record of its own.
+    line = NowIso() + " " + lvl + " " + std::string(component) + ": " + TerminalLine(message) + "\n";
   }
   std::lock_guard<std::mutex> lock(g_mu);
   std::fwrite(line.data(), 1, line.size(), stderr);

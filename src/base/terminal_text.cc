@@ -68,4 +68,18 @@ std::string TerminalText(std::string_view text, bool keep_newlines) {
   return out;
 }
 
+std::string TerminalLine(std::string_view text) {
+  std::string flat;
+  flat.reserve(text.size());
+  for (char c : text) {
+    if (c == '\n' || c == '\r' || c == '\t') {
+      if (!flat.empty() && flat.back() != ' ') flat.push_back(' ');
+    } else {
+      flat.push_back(c);
+    }
+  }
+  while (!flat.empty() && flat.back() == ' ') flat.pop_back();
+  return TerminalText(flat);
+}
+
 }  // namespace cdc

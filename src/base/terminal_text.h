@@ -19,6 +19,11 @@ namespace cdc {
 // Everything else, backslashes included, is unchanged: the usual name prints as itself.
 std::string TerminalText(std::string_view text, bool keep_newlines = false);
 
+// One line of TerminalText: each run of newlines, carriage returns and tabs becomes one space (trailing
+// ones dropped), so a multi-line message (libpq's "...\n\tIs the server running") or a name with a
+// newline cannot start a line of its own in an error or a log record.
+std::string TerminalLine(std::string_view text);
+
 // The length (1-4) of the valid UTF-8 sequence at text[i], with its code point in *cp; 0 when the bytes
 // there are not one (a stray continuation byte, a truncated or overlong sequence, a surrogate, a code
 // point beyond U+10FFFF). REQUIRES: i < text.size().

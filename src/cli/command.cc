@@ -22,19 +22,10 @@ int ExitCodeFor(const Status& s) {
 }
 
 int Fail(std::string_view command, const Status& status) {
-  // One line per error: libpq and curl messages carry "\n\tIs the server running ..." style hints.
-  std::string flat;
-  for (char c : status.ToString()) {
-    if (c == '\n' || c == '\r' || c == '\t') {
-      if (!flat.empty() && flat.back() != ' ') flat.push_back(' ');
-    } else {
-      flat.push_back(c);
-    }
-  }
-  while (!flat.empty() && flat.back() == ' ') flat.pop_back();
-  // Errors quote names from the database and the views file: no control sequence reaches the terminal.
+  // One line per error (libpq and curl messages carry "\n\tIs the server running ..." style hints), and
+  // errors quote names from the database and the views file: no control sequence reaches the terminal.
   std::fprintf(stderr, "cdcpipe %.*s: %s\n", static_cast<int>(command.size()), command.data(),
-               TerminalText(flat).c_str());
+               TerminalLine(status.ToString()).c_str());
   return ExitCodeFor(status);
 }
 

@@ -121,19 +121,6 @@ class Report {
   std::vector<Check> checks_;
 };
 
-std::string OneLine(std::string s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\n' || c == '\r' || c == '\t') {
-      if (!out.empty() && out.back() != ' ') out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
-}
-
 std::string HumanBytes(double b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   int i = 0;
@@ -155,7 +142,7 @@ void CheckPostgres(const StatusFlags& f, Report& r) {
   auto conn = pg::PgConnection::Connect(f.db);
   if (!conn.ok()) {
     std::string c = want_pg ? "postgres" : "capture";
-    r.Fail(c, "reachable", "cannot connect (" + where + "): " + OneLine(conn.status().message()),
+    r.Fail(c, "reachable", "cannot connect (" + where + "): " + TerminalLine(conn.status().message()),
            "start PostgreSQL or point source.url (--db, $CDCPIPE_DB or the PG* variables) at it");
     return;
   }
@@ -183,7 +170,7 @@ void CheckPostgres(const StatusFlags& f, Report& r) {
       if (parsed.ok()) {
         tables.push_back(*parsed);
       } else {
-        missing += (missing.empty() ? "" : ", ") + OneLine(parsed.status().message());
+        missing += (missing.empty() ? "" : ", ") + TerminalLine(parsed.status().message());
       }
     }
     if (f.tables.empty()) {
@@ -246,7 +233,7 @@ void CheckPostgres(const StatusFlags& f, Report& r) {
       "pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint "
       "FROM pg_replication_slots WHERE slot_name = $1 AND database = current_database()", {f.slot});
   if (!slot.ok()) {
-    r.Fail("capture", "slot", OneLine(slot.status().message()), "check the privileges of the source.url user");
+    r.Fail("capture", "slot", TerminalLine(slot.status().message()), "check the privileges of the source.url user");
   } else if (slot->rows() == 0) {
     r.Fail("capture", "slot", "replication slot '" + f.slot + "' does not exist in this database",
            "start `cdcpipe capture` or `cdcpipe run` (it creates the slot), or set source.slot");
@@ -378,7 +365,7 @@ void CheckStorage(const StatusFlags& f, Report& r) {
   bool want_storage = r.Wants("storage"), want_stream = r.Wants("stream"), want_analytics = r.Wants("analytics");
   auto loc = store::ParseStoreUri(f.output);
   if (!loc.ok()) {
-    r.Fail("storage", "reachable", OneLine(loc.status().message()), "pass --output DIR or s3://bucket[/prefix]");
+    r.Fail("storage", "reachable", TerminalLine(loc.status().message()), "pass --output DIR or s3://bucket[/prefix]");
     return;
   }
   if (loc->kind == store::StoreLocation::Kind::kLocal) {
@@ -396,7 +383,7 @@ void CheckStorage(const StatusFlags& f, Report& r) {
   so.max_attempts = 2;
   auto opened = store::OpenStore(f.output, store::StoreOptions::FromEnvironment(so));
   if (!opened.ok()) {
-    r.Fail("storage", "reachable", OneLine(opened.status().message()),
+    r.Fail("storage", "reachable", TerminalLine(opened.status().message()),
            "check --output, --s3-endpoint and the S3 credentials (AWS_ACCESS_KEY_ID/...)");
     return;
   }
@@ -418,7 +405,7 @@ void CheckStorage(const StatusFlags& f, Report& r) {
       for (const auto& o : *data) bytes += o.size;
     std::string c = want_storage ? "storage" : "stream";
     if (!meta.ok() || !data.ok()) {
-      r.Fail(c, "raw files", OneLine((!meta.ok() ? meta.status() : data.status()).message()),
+      r.Fail(c, "raw files", TerminalLine((!meta.ok() ? meta.status() : data.status()).message()),
              "check that the output is readable");
     } else if (latest < 0) {
       r.Fail(c, "raw files", std::to_string(data->size()) + " data file(s), no committed batch in raw-kafka-data/_spark_metadata",
@@ -430,11 +417,11 @@ void CheckStorage(const StatusFlags& f, Report& r) {
       std::string problem;
       size_t listed = 0;
       if (!text.ok()) {
-        problem = OneLine(text.status().message());
+        problem = TerminalLine(text.status().message());
       } else {
         auto entries = lake::SparkMetadataLog::Parse(*text, log.FileName(latest));
         if (!entries.ok()) {
-          problem = OneLine(entries.status().message());
+          problem = TerminalLine(entries.status().message());
         } else {
           std::set<std::string> present;
           for (const auto& o : *data) present.insert(o.key.substr(o.key.rfind('/') + 1));
@@ -464,7 +451,7 @@ void CheckStorage(const StatusFlags& f, Report& r) {
   }
   auto names = sql::ViewNamesInFile(f.views_file);
   if (!names.ok()) {
-    r.Fail("analytics", "views file", OneLine(names.status().message()), "fix the views file (docs/VIEWS.md)");
+    r.Fail("analytics", "views file", TerminalLine(names.status().message()), "fix the views file (docs/VIEWS.md)");
     return;
   }
   if (names->empty()) r.Skip("analytics", "views", f.views_file + " has no views: no analytics are computed");
@@ -472,7 +459,7 @@ void CheckStorage(const StatusFlags& f, Report& r) {
     std::string key = dir + "/_SUCCESS";
     auto text = s.Get(key);
     if (!text.ok()) {
-      r.Fail("analytics", dir, text.status().IsNotFound() ? key + " not found" : OneLine(text.status().message()),
+      r.Fail("analytics", dir, text.status().IsNotFound() ? key + " not found" : TerminalLine(text.status().message()),
              "no result for this view yet: `cdcpipe run` computes the views live, or run `cdcpipe batch`");
       continue;
     }
@@ -503,7 +490,7 @@ void CheckStorage(const StatusFlags& f, Report& r) {
 void CheckHttp(const StatusFlags& f, Report& r) {
   auto reply = http::HttpGet(f.http, "/api/status", f.http_token);
   if (!reply.ok()) {
-    r.Fail("pipeline", "http", OneLine(reply.status().message()),
+    r.Fail("pipeline", "http", TerminalLine(reply.status().message()),
            "the pipeline is not running: start it (`./start-and-test-pipeline.sh`, or `cdcpipe run` with this "
            "config), or point http.listen (--http) at its address");
     return;
@@ -533,14 +520,14 @@ void CheckHttp(const StatusFlags& f, Report& r) {
                   st.value("lag_seconds", 0.0), static_cast<unsigned long long>(st.value("errors_total", uint64_t{0})));
     std::string answer = state + buf;
     std::string detail = st.value("detail", std::string());
-    if (!detail.empty()) answer += " (" + OneLine(detail) + ")";
+    if (!detail.empty()) answer += " (" + TerminalLine(detail) + ")";
     if (state == "running" || state == "catching_up" || state == "starting") {
       r.Pass(name, "stage", answer);
     } else {
       std::string errs;
       for (const auto& e : doc["recent_errors"]) errs = e.get<std::string>();
       r.Fail(name, "stage", answer,
-             errs.empty() ? "see the log of `cdcpipe run`" : "latest error: " + OneLine(errs) + "; see the log of `cdcpipe run`");
+             errs.empty() ? "see the log of `cdcpipe run`" : "latest error: " + TerminalLine(errs) + "; see the log of `cdcpipe run`");
     }
   }
   const auto& snap = doc.contains("snapshot") ? doc["snapshot"] : nlohmann::json();
