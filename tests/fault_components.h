@@ -49,6 +49,10 @@ class MockKafkaBroker {
   std::string Bootstraps() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
   void Down() { EXPECT_EQ(rd_kafka_mock_broker_set_down(cluster_, kBrokerId), RD_KAFKA_RESP_ERR_NO_ERROR); }
   void Up() { EXPECT_EQ(rd_kafka_mock_broker_set_up(cluster_, kBrokerId), RD_KAFKA_RESP_ERR_NO_ERROR); }
+  // Holds back every answer of the broker for `ms` (rd_kafka_mock_broker_set_rtt): with a large value
+  // the broker hangs (its connections stay open, requests are read, nothing is answered); 0 answers at
+  // once again.
+  void SetRtt(int ms) { EXPECT_EQ(rd_kafka_mock_broker_set_rtt(cluster_, kBrokerId, ms), RD_KAFKA_RESP_ERR_NO_ERROR); }
 
  private:
   static constexpr int32_t kBrokerId = 1;  // the mock numbers its brokers from 1

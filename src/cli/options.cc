@@ -1,5 +1,7 @@
 #include "cli/options.h"
 
+#include <algorithm>
+
 #include "cli/command.h"
 #include "event/debezium_encoder.h"
 #include "parquet/compression.h"
@@ -11,6 +13,7 @@ store::StoreOptions StoreOptionsFrom(const config::Config& c) {
   so.s3_endpoint = c.output.s3_endpoint;
   so.ca_file = c.output.s3_ca_file;
   so.create_bucket = c.output.create_bucket;
+  so.low_speed_timeout_ms = static_cast<int>(std::min<int64_t>(c.output.s3_timeout.count(), 24 * 3600 * 1000));
   return so;
 }
 

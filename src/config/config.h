@@ -79,6 +79,7 @@ struct Config {
     std::string s3_endpoint;  // output.s3_endpoint: "" = AWS
     std::string s3_ca_file;   // output.s3_ca_file: PEM CA certificates for an https endpoint, "" = the system's
     bool create_bucket{};     // output.create_bucket
+    std::chrono::milliseconds s3_timeout{};  // output.s3_timeout: an S3 request moving no data this long is retried
     std::string checkpoint;   // output.checkpoint: "" = <root>/_checkpoints/stream
     std::string compression;  // output.compression: snappy | zstd | none
     std::chrono::milliseconds trigger{};// output.trigger
@@ -136,7 +137,7 @@ enum class Group {
   kEvents,    // --schemas, --decimal, --tombstones
   kKafka,     // --brokers, --topic-prefix, -X
   kConsumer,  // --group, --topics
-  kOutput,    // --output, --s3-endpoint, --create-bucket
+  kOutput,    // --output, --s3-endpoint, --create-bucket, --s3-timeout
   kWriter,    // --checkpoint, --compression, --trigger, --max-batch-rows
   kHttp,      // --http
   kViews,     // --views

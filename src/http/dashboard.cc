@@ -160,6 +160,10 @@ function drawDiagram(st) {
       node.appendChild(kv("throughput", fmtNum(s.events_per_second) + " ev/s"));
       node.appendChild(kv("lag", fmtSecs(s.lag_seconds)));
       node.appendChild(kv("errors", fmtNum(s.errors_total)));
+      // A stall in progress (a peer owes the stage an answer), from 1 s on so that normal requests do not flicker.
+      if (s.waiting_on && s.stalled_seconds >= 1) {
+        node.appendChild(kv("stalled", fmtSecs(s.stalled_seconds) + " waiting on " + s.waiting_on));
+      }
       if (s.detail) node.appendChild(el("div", { class: "detail" }, s.detail));
     } else {
       node.setAttribute("data-state", "absent");

@@ -40,6 +40,16 @@ json ViewJson(const jobs::ViewState& v, int64_t now_ms) {
 
 double Finite(double v) { return std::isfinite(v) ? v : 0; }
 
+// Seconds from `since_ms` to `now_ms`, never negative (clocks of different threads); 0 when since is 0.
+double SecondsSince(int64_t since_ms, int64_t now_ms) {
+  return since_ms > 0 ? static_cast<double>(std::max<int64_t>(0, now_ms - since_ms)) / 1000.0 : 0.0;
+}
+
+// The stall of a stage: seconds it has been waiting on what it names in waiting_on (0 when nothing).
+double StalledSeconds(const jobs::StageState& st, int64_t now_ms) {
+  return st.waiting_on.empty() ? 0.0 : SecondsSince(st.waiting_since_ms, now_ms);
+}
+
 template <typename T>
 json OrNull(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
@@ -172,7 +182,12 @@ std::string RenderStatusJson(const jobs::PipelineState& s, int64_t now_ms) {
                       {"detail", st.detail},
                       {"events_per_second", Finite(st.events_per_second)},
                       {"lag_seconds", Finite(st.lag_seconds)},
-                      {"errors_total", st.errors_total}});
+                      {"errors_total", st.errors_total},
+                      {"waiting_on", st.waiting_on.empty() ? json(nullptr) : json(st.waiting_on)},
+                      {"stalled_seconds", StalledSeconds(st, now_ms)},
+                      {"last_progress_ms", st.last_progress_ms > 0 ? json(st.last_progress_ms) : json(nullptr)},
+                      {"last_progress_age_seconds",
+                       st.last_progress_ms > 0 ? json(SecondsSince(st.last_progress_ms, now_ms)) : json(nullptr)}});
   }
   doc["stages"] = std::move(stages);
   json tables = json::object();
@@ -233,6 +248,20 @@ std::string RenderMetrics(const jobs::PipelineState& s, int64_t now_ms) {
   for (const auto& st : s.stages) e.Sample("cdcpipe_stage_events_per_second", {{"stage", st.name}}, st.events_per_second);
   e.Family("cdcpipe_stage_lag_seconds", "gauge", "How far each stage is behind its input, in seconds.");
   for (const auto& st : s.stages) e.Sample("cdcpipe_stage_lag_seconds", {{"stage", st.name}}, st.lag_seconds);
+  e.Family("cdcpipe_stage_stalled_seconds", "gauge",
+           "Seconds each stage has been waiting for an answer its peer owes it (a keepalive PostgreSQL was asked "
+           "for, an object store response); 0 when it waits on nothing.");
+  for (const auto& st : s.stages) {
+    e.Sample("cdcpipe_stage_stalled_seconds", {{"stage", st.name}}, StalledSeconds(st, now_ms));
+  }
+  e.Family("cdcpipe_stage_last_progress_time_seconds", "gauge",
+           "When each stage last heard from its peer, since the Unix epoch in seconds (absent when not known).");
+  for (const auto& st : s.stages) {
+    if (st.last_progress_ms > 0) {
+      e.Sample("cdcpipe_stage_last_progress_time_seconds", {{"stage", st.name}},
+               static_cast<double>(st.last_progress_ms) / 1000.0);
+    }
+  }
 
   const jobs::SnapshotProgress& snap = s.snapshot;
   e.Family("cdcpipe_snapshot_running", "gauge", "1 while the initial snapshot is being read, 0 otherwise.");

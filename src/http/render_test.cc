@@ -16,6 +16,9 @@ jobs::PipelineState SampleState() {
   s.started_at_ms = 1'700'000'000'000;
   s.stages.push_back({"capture", "running", "streaming from slot cdcpipe", 1234.5, 0.25, 0});
   s.stages.push_back({"stream", "retrying", "storage \"down\"\nretry 3", 0, 12, 7});
+  s.stages[0].last_progress_ms = 1'700'000'009'000;  // capture heard from PostgreSQL 1 s ago, waits on nothing
+  s.stages[1].waiting_on = "object store: PUT s3://b/\"k\"";  // a request in flight for 2.5 s
+  s.stages[1].waiting_since_ms = 1'700'000'007'500;
   s.tables["klienci"] = {100, 90};
   s.tables["pracownicy"] = {5, 5};
   s.last_committed_lsn = "0/1A2B3C4";
@@ -66,6 +69,13 @@ TEST(RenderStatusJson, CarriesEveryField) {
   EXPECT_EQ(doc["stages"][1]["up"], false);
   EXPECT_EQ(doc["stages"][1]["detail"], "storage \"down\"\nretry 3");
   EXPECT_EQ(doc["stages"][1]["errors_total"], 7);
+  EXPECT_EQ(doc["stages"][0]["waiting_on"], nullptr);
+  EXPECT_EQ(doc["stages"][0]["stalled_seconds"], 0.0);
+  EXPECT_EQ(doc["stages"][0]["last_progress_ms"], 1'700'000'009'000);
+  EXPECT_EQ(doc["stages"][0]["last_progress_age_seconds"], 1.0);
+  EXPECT_EQ(doc["stages"][1]["waiting_on"], "object store: PUT s3://b/\"k\"");
+  EXPECT_EQ(doc["stages"][1]["stalled_seconds"], 2.5);
+  EXPECT_EQ(doc["stages"][1]["last_progress_ms"], nullptr);
   EXPECT_EQ(doc["tables"]["klienci"]["events_captured_total"], 100);
   EXPECT_EQ(doc["tables"]["klienci"]["events_written_total"], 90);
   EXPECT_EQ(doc["last_committed_lsn"], "0/1A2B3C4");
@@ -187,6 +197,9 @@ TEST(RenderMetrics, GoldenExposition) {
       "cdcpipe_stage_state{stage=\"stream\",state=\"retrying\"} 1",
       "cdcpipe_stage_events_per_second{stage=\"capture\"} 1234.5",
       "cdcpipe_stage_lag_seconds{stage=\"capture\"} 0.25",
+      "cdcpipe_stage_stalled_seconds{stage=\"capture\"} 0",
+      "cdcpipe_stage_stalled_seconds{stage=\"stream\"} 2.5",
+      "cdcpipe_stage_last_progress_time_seconds{stage=\"capture\"} 1700000009",
       "cdcpipe_view_rows{view=\"by \\\"country\\\"\\n<b>\"} 2",
       "cdcpipe_view_state_bytes{view=\"failed\"} 640",
       "cdcpipe_view_up{view=\"failed\"} 0",

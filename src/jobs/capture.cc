@@ -1,6 +1,7 @@
 #include "jobs/capture.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <deque>
 #include <memory>
@@ -146,6 +147,10 @@ struct CaptureJob::Impl {
 
   mutable std::mutex stats_mu;
   CaptureStats stats;
+  // CaptureStats::last_heard_ms and keepalive_asked_ms, kept apart from stats_mu: the streaming loop
+  // writes them once per message without a lock, stats() reads them.
+  std::atomic<int64_t> heard_ms{0};
+  std::atomic<int64_t> keepalive_asked_ms{0};
 
   Impl(CaptureOptions o, log::RecordSink* s) : opts(std::move(o)), sink(s) {
     incremental = std::make_unique<IncrementalSnapshotter>(opts.snapshot_chunk_rows);
@@ -1001,7 +1006,11 @@ Status CaptureJob::Impl::StreamSession(pg::ReplicationStream& stream, Lsn start,
       CDC_RETURN_IF_ERROR(sink->Poll());
       DrainLatencies();
     }
-    if (rev.kind != pg::ReplicationEvent::Kind::kTimeout) last_heard = Clock::now();
+    if (rev.kind != pg::ReplicationEvent::Kind::kTimeout) {
+      last_heard = Clock::now();
+      heard_ms.store(WallMillis(), std::memory_order_relaxed);
+      if (keepalive_asked_ms.load(std::memory_order_relaxed) != 0) keepalive_asked_ms.store(0, std::memory_order_relaxed);
+    }
     switch (rev.kind) {
       case pg::ReplicationEvent::Kind::kTimeout:
         // Silence is measured here only, after the socket was read and found empty.
@@ -1022,6 +1031,7 @@ Status CaptureJob::Impl::StreamSession(pg::ReplicationStream& stream, Lsn start,
             CDC_RETURN_IF_ERROR(stream.SendStatus(std::max(last_end_lsn, confirmed), confirmed, confirmed,
                                                   /*reply_requested=*/true));
             last_ping = t;
+            if (keepalive_asked_ms.load(std::memory_order_relaxed) == 0) keepalive_asked_ms.store(WallMillis());
           }
         }
         break;
@@ -1051,16 +1061,22 @@ Status CaptureJob::Impl::Stream(std::optional<pg::ReplicationStream> stream, Lsn
   int64_t slot_busy_since_us = 0;  // 0 = the slot is not known to be busy
   constexpr int64_t kSlotBusyPatienceUs = 90 * 1000000;
   for (;;) {
+    std::string connect_error = "cannot connect to PostgreSQL";  // retried whatever libpq said, as a lost connection
     if (!stream) {
       auto s = pg::ReplicationStream::Connect(opts.conninfo);
-      if (s.ok()) stream.emplace(std::move(*s));
+      if (s.ok()) {
+        stream.emplace(std::move(*s));
+      } else {
+        connect_error = s.status().message();
+      }
     }
     Status st;
     bool progressed = false;
     if (stream) {
       st = StreamSession(*stream, start, &progressed);
+      keepalive_asked_ms.store(0);  // that connection is given up: nothing is owed on it any more
     } else {
-      st = Status::Unavailable("cannot connect to PostgreSQL");
+      st = Status::Unavailable(connect_error);
     }
     if (st.IsCancelled() || (st.ok() && opts.end_lsn.valid())) {
       // Shutdown or end position: flush what was appended, confirm it, stop.
@@ -1133,8 +1149,14 @@ CaptureJob::~CaptureJob() {
 }
 
 CaptureStats CaptureJob::stats() const {
-  std::lock_guard<std::mutex> l(impl_->stats_mu);
-  return impl_->stats;
+  CaptureStats s;
+  {
+    std::lock_guard<std::mutex> l(impl_->stats_mu);
+    s = impl_->stats;
+  }
+  s.last_heard_ms = impl_->heard_ms.load(std::memory_order_relaxed);
+  s.keepalive_asked_ms = impl_->keepalive_asked_ms.load(std::memory_order_relaxed);
+  return s;
 }
 
 Result<std::string> CaptureJob::RequestSnapshot(const std::string& table, const std::string& where) {

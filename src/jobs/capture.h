@@ -131,6 +131,12 @@ struct CaptureStats {
   uint64_t reconnects = 0;
   uint64_t hung_connections = 0;  // replication connections replaced after server_timeout of silence
   std::string last_disconnect;    // why the replication connection was last lost or replaced
+  // The last message from PostgreSQL on the replication connection (wall clock ms; 0 = none yet).
+  int64_t last_heard_ms = 0;
+  // A stall: when capture asked a silent server for a keepalive that has not come yet (wall clock ms;
+  // 0 = none pending). A live server answers at once; a hung connection never does and is replaced
+  // at server_timeout.
+  int64_t keepalive_asked_ms = 0;
   Lsn durable_lsn;            // last DurableLsn() confirmed to PostgreSQL
 };
 

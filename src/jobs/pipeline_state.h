@@ -22,6 +22,16 @@ struct StageState {
   double events_per_second = 0;   // recent throughput
   double lag_seconds = 0;         // how far behind its input it is
   uint64_t errors_total = 0;
+  // A stall in progress: what the stage is waiting on that owes it an answer (PostgreSQL a keepalive
+  // capture asked for, the object store a response to a request in flight), "" when it waits on
+  // nothing; and since when (wall clock, ms since the epoch). Readers show now - waiting_since_ms
+  // (/api/status stalled_seconds, /metrics cdcpipe_stage_stalled_seconds) while the stall lasts, that
+  // is before the hung connection is replaced.
+  std::string waiting_on{};  // (braces: aggregate initialisers that stop before it stay warning-free)
+  int64_t waiting_since_ms = 0;
+  // When the stage last heard from its peer (capture: the last message from PostgreSQL; the writer:
+  // the last object store request that completed), wall clock ms; 0 = not known.
+  int64_t last_progress_ms = 0;
 };
 
 struct TableCounters {

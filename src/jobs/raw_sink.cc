@@ -13,6 +13,7 @@
 #include "base/failpoint.h"
 #include "base/log.h"
 #include "base/shutdown.h"
+#include "jobs/observed_store.h"
 #include "parquet/writer.h"
 
 namespace cdc::jobs {
@@ -122,7 +123,14 @@ const parquet::Schema& RawEventSchema() {
 }
 
 RawSink::RawSink(RawSinkOptions options)
-    : options_(std::move(options)), log_(options_.compact_interval), batch_(RawEventSchema()) {}
+    : options_(std::move(options)), log_(options_.compact_interval), batch_(RawEventSchema()) {
+  if (options_.state) {
+    observed_output_ = std::make_unique<ObservedStore>(options_.output, options_.state, options_.stage);
+    observed_checkpoint_ = std::make_unique<ObservedStore>(options_.checkpoint, options_.state, options_.stage);
+    options_.output = observed_output_.get();
+    options_.checkpoint = observed_checkpoint_.get();
+  }
+}
 
 Result<std::unique_ptr<RawSink>> RawSink::Open(RawSinkOptions options) {
   if (!options.output || !options.checkpoint) return Status::InvalidArgument("RawSink needs an output and a checkpoint store");

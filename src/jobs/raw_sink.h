@@ -90,7 +90,8 @@ struct RawSinkOptions {
   int retry_max_ms = 5000;
   // Called after each commit (see committed_batch.h). Default none.
   CommittedBatchObserver observer;
-  // Where the stage publishes its state. Not owned; may be null.
+  // Where the stage publishes its state, and each store request in flight as its wait (a hung one
+  // shows as a stall: jobs/observed_store.h). Not owned; may be null.
   PipelineStateHub* state = nullptr;
   // The topic prefix of the captured tables (TableOfTopic), for the per-table counts in PipelineState.
   // Default "" (unknown: a topic's table is the part after its last dot).
@@ -164,7 +165,9 @@ class RawSink {
   // Runs `fn` until it succeeds, retrying retryable (Unavailable/IoError) errors with backoff.
   Status Retry(std::string_view what, const std::function<Status()>& fn);
 
-  RawSinkOptions options_;
+  RawSinkOptions options_;  // with state: output and checkpoint point at the observed_ wrappers
+  // With a state hub: the output and checkpoint stores, each request shown as the stage's wait.
+  std::unique_ptr<store::ObjectStore> observed_output_, observed_checkpoint_;
   lake::SparkMetadataLog log_;
   RecoveryInfo recovery_;
   int64_t next_batch_id_ = 0;

@@ -159,6 +159,23 @@ Result<bool> ResumeSnapshotMarker(const CaptureOptions& c, const std::string& co
   return false;
 }
 
+// Shows a stall of the replication connection on the capture stage: the keepalive capture asked a
+// silent PostgreSQL for and has not received (a live server answers at once; a hung connection shows
+// here from half of source.replication_timeout until it is replaced), and when PostgreSQL last sent
+// anything.
+void PublishReplicationWait(const CaptureStats& cs, StageState& st) {
+  st.last_progress_ms = cs.last_heard_ms;
+  st.waiting_since_ms = cs.keepalive_asked_ms;
+  if (cs.keepalive_asked_ms == 0) {
+    st.waiting_on.clear();
+  } else {
+    st.waiting_on = "PostgreSQL: a keepalive asked for on the replication connection";
+    if (cs.last_heard_ms > 0) {
+      st.waiting_on += " (no message for " + std::to_string((WallMillis() - cs.last_heard_ms) / 1000) + " s)";
+    }
+  }
+}
+
 }  // namespace
 
 Pipeline::Pipeline(RunOptions options) : options_(std::move(options)) {
@@ -472,9 +489,12 @@ Status Pipeline::RunEmbedded() {
         for (const auto& [table, n] : captured) s.tables[table].events_captured_total += n;
         for (auto& st : s.stages) {
           if (st.name == "stream") st.events_per_second = rate;
-          if (st.name == "capture") st.detail = "slot " + options_.capture.slot + ", " + std::to_string(cs.events) +
-                                                " events, " + std::to_string(cs.reconnects) + " reconnects (" +
-                                                std::to_string(cs.hung_connections) + " hung)";
+          if (st.name == "capture") {
+            st.detail = "slot " + options_.capture.slot + ", " + std::to_string(cs.events) + " events, " +
+                        std::to_string(cs.reconnects) + " reconnects (" + std::to_string(cs.hung_connections) +
+                        " hung)";
+            PublishReplicationWait(cs, st);
+          }
         }
         // A lost or hung replication connection (replaced by capture) is an error of the capture stage:
         // /metrics cdcpipe_errors_total{stage="capture"} and the recent errors say so.

@@ -74,6 +74,9 @@ Result<PgConnection> PgConnection::Connect(const std::string& conninfo, bool rep
   add_default("keepalives_interval", "5");
   add_default("keepalives_count", "3");
   add_default("tcp_user_timeout", "30000");
+  // ... and a connection attempt that is accepted but never answered (startup and authentication
+  // included) gives up after 10 s instead of waiting forever.
+  add_default("connect_timeout", "10");
   if (replication) {
     keys.push_back("replication");
     values.push_back("database");

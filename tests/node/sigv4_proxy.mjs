@@ -20,6 +20,10 @@
 // Fault injection (admin paths are not signed and never forwarded):
 //   POST /__proxy/fail?count=N&status=500   the next N S3 requests get that status (InternalError/SlowDown)
 //   POST /__proxy/drop?count=N              the next N S3 requests get their connection closed
+//   POST /__proxy/hang?count=N              the next N S3 requests are read and never answered, their
+//                                           connection never closed (a black hole, as a dropped NAT entry
+//                                           leaves it): only the client's timeout ends them (or reset)
+//   POST /__proxy/slow?count=N&delay_ms=D   the next N S3 requests are answered D ms late (then forwarded)
 //   POST /__proxy/lose?count=N[&method=M][&match=S]
 //                                           the next N S3 requests (of method M, whose path contains S) are
 //                                           forwarded and done by s3rver, but the answer is lost (connection
@@ -51,11 +55,13 @@ if (!port || !accessKey || !secret) {
 }
 
 let failNext = 0, failStatus = 500, dropNext = 0, loseNext = 0, loseMethod = '', loseMatch = '';
+let hangNext = 0, slowNext = 0, slowDelayMs = 0;
+const hanging = new Set();  // sockets of requests left unanswered (hang), destroyed by reset
 let emulateIfNoneMatch = false;
 const keyLocks = new Map();  // path -> promise of the last conditional PUT of that key
 let stats;
 function resetStats() {
-  stats = { requests: 0, forwarded: 0, rejected: 0, injected: 0, dropped: 0, lost: 0, preconditionFailed: 0, lastRejection: '', methods: {}, signedHeaders: {} };
+  stats = { requests: 0, forwarded: 0, rejected: 0, injected: 0, dropped: 0, lost: 0, hung: 0, slowed: 0, preconditionFailed: 0, lastRejection: '', methods: {}, signedHeaders: {} };
 }
 resetStats();
 
@@ -128,6 +134,11 @@ server.on('request', (req, res) => {
         failStatus = Number(url.searchParams.get('status') || 500);
       } else if (what === 'drop') {
         dropNext = Number(url.searchParams.get('count') || 1);
+      } else if (what === 'hang') {
+        hangNext = Number(url.searchParams.get('count') || 1);
+      } else if (what === 'slow') {
+        slowNext = Number(url.searchParams.get('count') || 1);
+        slowDelayMs = Number(url.searchParams.get('delay_ms') || 1000);
       } else if (what === 'lose') {
         loseNext = Number(url.searchParams.get('count') || 1);
         loseMethod = url.searchParams.get('method') || '';
@@ -139,7 +150,11 @@ server.on('request', (req, res) => {
         failNext = 0;
         dropNext = 0;
         loseNext = 0;
+        hangNext = 0;
+        slowNext = 0;
         emulateIfNoneMatch = false;
+        for (const s of hanging) s.destroy();
+        hanging.clear();
       } else if (what !== 'stats') {
         res.writeHead(404);
         res.end();
@@ -151,44 +166,63 @@ server.on('request', (req, res) => {
     }
     stats.requests++;
     stats.methods[req.method] = (stats.methods[req.method] || 0) + 1;
-    if (dropNext > 0) {
-      dropNext--;
-      stats.dropped++;
-      req.socket.destroy();
+    if (hangNext > 0) {
+      hangNext--;
+      stats.hung++;
+      hanging.add(req.socket);
+      req.socket.on('close', () => hanging.delete(req.socket));
+      return;  // read, never answered, never closed
+    }
+    if (slowNext > 0) {
+      slowNext--;
+      stats.slowed++;
+      setTimeout(() => handle(req, res, url, body), slowDelayMs);
       return;
     }
-    if (failNext > 0) {
-      failNext--;
-      stats.injected++;
-      s3Error(res, failStatus, failStatus === 503 || failStatus === 429 ? 'SlowDown' : 'InternalError', 'injected by sigv4_proxy');
-      return;
-    }
-    const problem = verify(req, body);
-    if (problem) {
-      reject(res, ...problem);
-      return;
-    }
-    const conditional = emulateIfNoneMatch && req.method === 'PUT' && req.headers['if-none-match'] === '*' &&
-      !url.searchParams.has('uploadId');
-    if (!conditional) {
-      forward(req, res, body);
-      return;
-    }
-    // Conditional PUTs of one key run one at a time: check, then write, like a server with
-    // If-None-Match support does atomically.
-    const prev = keyLocks.get(url.pathname) || Promise.resolve();
-    const mine = prev.then(async () => {
-      const exists = await upstreamExists(url.pathname);
-      if (exists) {
-        stats.preconditionFailed++;
-        s3Error(res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
-        return;
-      }
-      await forward(req, res, body);
-    });
-    keyLocks.set(url.pathname, mine.catch(() => {}));
+    handle(req, res, url, body);
   });
 });
+
+// Checks and forwards one S3 request (after any injected delay).
+function handle(req, res, url, body) {
+  if (req.socket.destroyed) return;  // the client gave up while the answer was delayed
+  if (dropNext > 0) {
+    dropNext--;
+    stats.dropped++;
+    req.socket.destroy();
+    return;
+  }
+  if (failNext > 0) {
+    failNext--;
+    stats.injected++;
+    s3Error(res, failStatus, failStatus === 503 || failStatus === 429 ? 'SlowDown' : 'InternalError', 'injected by sigv4_proxy');
+    return;
+  }
+  const problem = verify(req, body);
+  if (problem) {
+    reject(res, ...problem);
+    return;
+  }
+  const conditional = emulateIfNoneMatch && req.method === 'PUT' && req.headers['if-none-match'] === '*' &&
+    !url.searchParams.has('uploadId');
+  if (!conditional) {
+    forward(req, res, body);
+    return;
+  }
+  // Conditional PUTs of one key run one at a time: check, then write, like a server with
+  // If-None-Match support does atomically.
+  const prev = keyLocks.get(url.pathname) || Promise.resolve();
+  const mine = prev.then(async () => {
+    const exists = await upstreamExists(url.pathname);
+    if (exists) {
+      stats.preconditionFailed++;
+      s3Error(res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+      return;
+    }
+    await forward(req, res, body);
+  });
+  keyLocks.set(url.pathname, mine.catch(() => {}));
+}
 
 // Forwards to s3rver; resolves when the answer has been passed on (or lost on purpose).
 function forward(req, res, body) {
