@@ -43,10 +43,15 @@ CDC_DYNLIB_DECLARE_API(RdkafkaApi, CDC_RDKAFKA_FUNCTIONS, LoadRdkafka, Rdkafka)
 
 // Every Kafka client's defaults for a connection that hangs instead of closing (a dropped NAT entry, a
 // paused broker; docs/RELIABILITY.md): a request unanswered for 30 s times out and librdkafka replaces
-// the broker connection; TCP keepalives on. kafka.properties override them.
+// the broker connection; TCP keepalives on. And for a broker that was down: librdkafka doubles the wait
+// between connection attempts up to 10 s by default, so a broker back after a few seconds was found
+// only up to 10 s later (by each connection: the group coordinator's too, long enough for the group
+// session to expire); the Java client's maximum, 1 s, finds it within a second. kafka.properties
+// override them.
 inline constexpr std::pair<const char*, const char*> kHungConnectionSettings[] = {
     {"socket.timeout.ms", "30000"},
     {"socket.keepalive.enable", "true"},
+    {"reconnect.backoff.max.ms", "1000"},
 };
 
 }  // namespace cdc::log
