@@ -3,11 +3,16 @@
 // deletes and primary-key changes against klienci while it injects a seeded random mixture of faults,
 // one at a time, each followed by its repair and a wait until everything committed before the repair is
 // in the output (the time to recover):
-//   - embedded `cdcpipe run`, output and checkpoint on S3 (s3rver behind the SigV4 proxy): kill -9 of
-//     run, PostgreSQL fast and immediate restarts, S3 5xx answers, S3 connection resets;
+//   - embedded `cdcpipe run`, output and checkpoint on S3 (s3rver behind the SigV4 proxy), PostgreSQL
+//     through a TcpProxy (tests/support/tcp_proxy.h): kill -9 of run, PostgreSQL fast and immediate
+//     restarts, S3 5xx answers, S3 connection resets, slow S3 answers, and PostgreSQL black-holed (every
+//     connection open now and every new one hangs: open, silent, never closed);
 //   - `cdcpipe capture` + `cdcpipe stream` through a librdkafka mock broker, local output: kill -9 of
-//     either, PostgreSQL fast and immediate restarts, the broker down and up.
-// (Not yet: slow S3 answers and a black-holed connection, see docs/RELIABILITY.md.)
+//     either, PostgreSQL fast and immediate restarts, the broker down and up, and the broker hung (it
+//     reads requests and answers none).
+// A hung connection must be detected by cdcpipe's own timeouts, which the harness shortens
+// (--replication-timeout 4s, socket.timeout.ms=3000): such a fault lasts that much longer, so that the
+// timeout fires while it lasts.
 //
 // Every workload transaction also writes what it changed into fault_audit (not captured), in the same
 // transaction, so a transaction cut by a restart is in the audit exactly when it committed. At the end
@@ -17,12 +22,16 @@
 // is checked against the output: every transaction that ended before it is committed there.
 //
 // Environment: CDCPIPE_FAULT_SEED (default: random), CDCPIPE_FAULT_SECONDS (per path, default 15),
-// CDCPIPE_FAULT_REPORT (a file the figures are appended to, as JSON lines, for the bench).
+// CDCPIPE_FAULT_REPORT (a file the figures are appended to, as JSON lines, for the bench),
+// CDCPIPE_FAULT_KINDS (comma-separated: only these kinds, for investigating one; a path none of whose
+// kinds is named is skipped), CDCPIPE_FAULT_LOGS (a directory the processes' logs are copied to at the
+// end, for investigating).
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <mutex>
@@ -33,6 +42,7 @@
 
 #include "fault_components.h"
 #include "pg/connection.h"
+#include "support/tcp_proxy.h"
 
 namespace cdc::testing {
 namespace {
@@ -185,6 +195,19 @@ class FaultHarness : public PipelineHarness {
     seconds_ = EnvInt("CDCPIPE_FAULT_SECONDS", 15);
     Workload::CreateTables(pg(), db_);
   }
+  void TearDown() override {
+    if (const char* keep = std::getenv("CDCPIPE_FAULT_LOGS"); keep && *keep) {
+      std::error_code ec;
+      std::filesystem::create_directories(keep, ec);
+      for (const auto& e : std::filesystem::directory_iterator(dir_.path(), ec)) {
+        if (e.path().extension() == ".log") {
+          std::filesystem::copy_file(e.path(), std::filesystem::path(keep) / e.path().filename(),
+                                     std::filesystem::copy_options::overwrite_existing, ec);
+        }
+      }
+    }
+    PipelineHarness::TearDown();
+  }
 
   std::vector<AuditRow> ReadAudit(int64_t max_seq = -1) {
     std::string where = max_seq >= 0 ? " WHERE seq <= " + std::to_string(max_seq) : "";
@@ -300,8 +323,23 @@ class FaultHarness : public PipelineHarness {
     EXPECT_GT(f->changes, 100) << "the workload made too few changes to prove anything";
   }
 
-  // The schedule: until the time is up, pick a fault kind, inject it for a random 1-4 s while the
-  // workload runs, repair it, and wait until everything committed by the repair is in the output.
+  // The fault kinds of a path that CDCPIPE_FAULT_KINDS lets run (all when it is unset).
+  static std::vector<std::string> Kinds(const std::vector<std::string>& all) {
+    const char* only = std::getenv("CDCPIPE_FAULT_KINDS");
+    if (!only || !*only) return all;
+    std::set<std::string> named;
+    std::stringstream ss(only);
+    for (std::string k; std::getline(ss, k, ',');) named.insert(k);
+    std::vector<std::string> kinds;
+    for (const auto& k : all) {
+      if (named.count(k)) kinds.push_back(k);
+    }
+    return kinds;
+  }
+
+  // The schedule: until the time is up, pick a fault kind, inject it for a random 1-4 s (plus
+  // extra_hold_ms_ of the kind) while the workload runs, repair it, and wait until everything committed
+  // by the repair is in the output.
   void RunSchedule(const std::vector<std::string>& kinds, const std::function<void(const std::string&)>& inject,
                    const std::function<void(const std::string&)>& repair, Figures* f) {
     const auto end = Clock::now() + std::chrono::seconds(seconds_);
@@ -312,7 +350,8 @@ class FaultHarness : public PipelineHarness {
       std::printf("fault: %s\n", kind.c_str());
       std::fflush(stdout);
       inject(kind);
-      std::this_thread::sleep_for(std::chrono::milliseconds(hold(rng_)));  // the fault lasts (not an assertion)
+      const int held = hold(rng_) + (extra_hold_ms_.count(kind) ? extra_hold_ms_.at(kind) : 0);
+      std::this_thread::sleep_for(std::chrono::milliseconds(held));  // the fault lasts (not an assertion)
       repair(kind);
       const auto repaired = Clock::now();
       int64_t target = -1;
@@ -323,6 +362,7 @@ class FaultHarness : public PipelineHarness {
           << Logs();
       f->recover[kind].push_back(std::chrono::duration<double>(Clock::now() - repaired).count());
       ++f->survived[kind];
+      AfterRecovery(kind);
     }
   }
 
@@ -337,6 +377,8 @@ class FaultHarness : public PipelineHarness {
   }
 
   virtual std::string Logs() { return ""; }
+  // Called once the pipeline caught up after a fault of `kind` (clean-up that must wait until then).
+  virtual void AfterRecovery(const std::string& /*kind*/) {}
   // Everything committed up to audit row target_seq (insert LSN lsn) has gone through the pipeline.
   virtual bool Recovered(int64_t target_seq, const std::string& lsn) = 0;
   bool SlotConfirmed(const std::string& lsn) {
@@ -374,12 +416,19 @@ class FaultHarness : public PipelineHarness {
 
   uint32_t seed_ = 0;
   int seconds_ = 30;
+  std::map<std::string, int> extra_hold_ms_;  // fault kind -> added to its 1-4 s
 };
 
-// Embedded `cdcpipe run` writing to S3.
+// Embedded `cdcpipe run` writing to S3, reaching PostgreSQL through a TcpProxy.
 class EmbeddedFaultHarness : public WithS3Output<FaultHarness> {
  protected:
+  std::string SourceUri() override {
+    return "postgresql://postgres@127.0.0.1:" + std::to_string(pg_proxy_.port()) + "/" + db_;
+  }
   std::string Logs() override { return run_ ? run_->Log() : ""; }
+  void AfterRecovery(const std::string& kind) override {
+    if (kind == "postgres black hole") pg_proxy_.CloseBlackHoled();  // run replaced them: free their backends
+  }
   // `run` confirms an LSN only after the batch holding everything before it is committed (checked at
   // each kill -9 and by the final replay), so the slot tells cheaply when the output has caught up.
   bool Recovered(int64_t, const std::string& lsn) override { return run_->Running() && SlotConfirmed(lsn); }
@@ -409,12 +458,17 @@ class EmbeddedFaultHarness : public WithS3Output<FaultHarness> {
     ++lsn_checks_;
   }
 
+  TcpProxy pg_proxy_{"127.0.0.1", PgCluster::Shared().port()};
   std::unique_ptr<BackgroundProcess> run_;
   int lsn_checks_ = 0;
 };
 
 TEST_F(EmbeddedFaultHarness, EveryCommittedChangeExactlyOnceThroughAMixtureOfFaults) {
-  const std::vector<std::string> args = {"--max-batch-rows", "500"};
+  const std::vector<std::string> kinds = Kinds({"kill -9 run", "postgres fast restart", "postgres immediate restart",
+                                                "s3 5xx", "s3 connection reset", "s3 slow", "postgres black hole"});
+  if (kinds.empty()) GTEST_SKIP() << "CDCPIPE_FAULT_KINDS names none of this path's kinds";
+  const std::vector<std::string> args = {"--max-batch-rows", "500", "--replication-timeout", "4s"};
+  extra_hold_ms_["postgres black hole"] = 4000;
   run_ = StartRun(args);
   ASSERT_TRUE(WaitCommittedRows(snapshot_rows_)) << run_->Log();
   const std::string rss_start = RssKb(*run_);
@@ -422,7 +476,7 @@ TEST_F(EmbeddedFaultHarness, EveryCommittedChangeExactlyOnceThroughAMixtureOfFau
   workload.Start();
   Figures f;
   RunSchedule(
-      {"kill -9 run", "postgres fast restart", "postgres immediate restart", "s3 5xx", "s3 connection reset"},
+      kinds,
       [&](const std::string& kind) {
         if (kind == "kill -9 run") {
           run_->Kill9();
@@ -431,8 +485,13 @@ TEST_F(EmbeddedFaultHarness, EveryCommittedChangeExactlyOnceThroughAMixtureOfFau
           RestartPostgres("fast");
         } else if (kind == "postgres immediate restart") {
           RestartPostgres("immediate");
+        } else if (kind == "postgres black hole") {
+          pg_proxy_.set_black_hole_new(true);
+          pg_proxy_.BlackHoleAll();
         } else if (kind == "s3 5xx") {
           s3_.Admin("fail?count=1000000&status=503");
+        } else if (kind == "s3 slow") {
+          s3_.Admin("slow?count=1000000&delay_ms=1500");  // every answer 1.5 s late
         } else {
           s3_.Admin("drop?count=1000000");
         }
@@ -440,6 +499,8 @@ TEST_F(EmbeddedFaultHarness, EveryCommittedChangeExactlyOnceThroughAMixtureOfFau
       [&](const std::string& kind) {
         if (kind == "kill -9 run") {
           run_ = StartRun(args);
+        } else if (kind == "postgres black hole") {
+          pg_proxy_.set_black_hole_new(false);  // the hung connections stay hung: run must replace them
         } else if (kind.rfind("postgres", 0) == 0) {
           pg().Start();
         } else {
@@ -469,17 +530,23 @@ class KafkaFaultHarness : public FaultHarness {
 };
 
 TEST_F(KafkaFaultHarness, EveryCommittedChangeAtLeastOnceThroughAMixtureOfFaults) {
+  const std::vector<std::string> kinds = Kinds({"kill -9 capture", "kill -9 stream", "postgres fast restart",
+                                                "postgres immediate restart", "kafka broker down", "kafka broker hung"});
+  if (kinds.empty()) GTEST_SKIP() << "CDCPIPE_FAULT_KINDS names none of this path's kinds";
   MockKafkaBroker kafka;
   const std::string brokers = kafka.Bootstraps();
-  capture_ = StartCapture(brokers);
-  stream_ = StartStream(brokers);
+  // A request the broker does not answer in 3 s fails and its connection is replaced (default 30 s).
+  const std::vector<std::string> kafka_args = {"-X", "socket.timeout.ms=3000"};
+  extra_hold_ms_["kafka broker hung"] = 3000;
+  capture_ = StartCapture(brokers, kafka_args);
+  stream_ = StartStream(brokers, {}, kafka_args);
   ASSERT_TRUE(WaitCommittedRows(snapshot_rows_)) << Logs();
   const std::string rss_start = RssKb(*capture_) + " + " + RssKb(*stream_);
   Workload workload(pg(), db_, seed_);
   workload.Start();
   Figures f;
   RunSchedule(
-      {"kill -9 capture", "kill -9 stream", "postgres fast restart", "postgres immediate restart", "kafka broker down"},
+      kinds,
       [&](const std::string& kind) {
         if (kind == "kill -9 capture") {
           capture_->Kill9();
@@ -489,17 +556,21 @@ TEST_F(KafkaFaultHarness, EveryCommittedChangeAtLeastOnceThroughAMixtureOfFaults
           RestartPostgres("fast");
         } else if (kind == "postgres immediate restart") {
           RestartPostgres("immediate");
+        } else if (kind == "kafka broker hung") {
+          kafka.SetRtt(3600 * 1000);  // answers held back an hour: hung until socket.timeout.ms
         } else {
           kafka.Down();
         }
       },
       [&](const std::string& kind) {
         if (kind == "kill -9 capture") {
-          capture_ = StartCapture(brokers);
+          capture_ = StartCapture(brokers, kafka_args);
         } else if (kind == "kill -9 stream") {
-          stream_ = StartStream(brokers);
+          stream_ = StartStream(brokers, {}, kafka_args);
         } else if (kind.rfind("postgres", 0) == 0) {
           pg().Start();
+        } else if (kind == "kafka broker hung") {
+          kafka.SetRtt(0);
         } else {
           kafka.Up();
         }

@@ -69,9 +69,12 @@ class PipelineHarness : public ::testing::Test {
     return ReadCommitted(c.root, dir_ / "files.csv", c.uri_prefix);
   }
 
+  // The connection string `run` and `capture` use (a fixture may put a proxy in between).
+  virtual std::string SourceUri() { return pg().Uri(db_); }
+
   std::unique_ptr<BackgroundProcess> StartRun(const std::vector<std::string>& extra = {},
                                               const std::map<std::string, std::string>& env = {}) {
-    std::vector<std::string> argv = {CdcpipeBin(), "run", "--db", pg().Uri(db_), "--trigger", "200ms",
+    std::vector<std::string> argv = {CdcpipeBin(), "run", "--db", SourceUri(), "--trigger", "200ms",
                                      "--heartbeat", "0", "--http", "off", "--tables", kSeedTables,
                                      "--replica-identity-full", "--views", SourceDir() + "/views/seed.sql"};
     for (const auto& a : OutputArgs()) argv.push_back(a);
@@ -91,11 +94,11 @@ class PipelineHarness : public ::testing::Test {
     while (!b.empty() && (b.back() == '\n' || b.back() == '\r')) b.pop_back();
     return b;
   }
-  std::unique_ptr<BackgroundProcess> StartCapture(const std::string& brokers) {
-    return std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{CdcpipeBin(), "capture", "--db", pg().Uri(db_), "--brokers", brokers, "--heartbeat", "0",
-                                 "--tables", kSeedTables, "--replica-identity-full", "--state", dir_ / "capture-state"},
-        dir_ / "capture.log");
+  std::unique_ptr<BackgroundProcess> StartCapture(const std::string& brokers, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {CdcpipeBin(), "capture", "--db", SourceUri(), "--brokers", brokers, "--heartbeat", "0",
+                                     "--tables", kSeedTables, "--replica-identity-full", "--state", dir_ / "capture-state"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return std::make_unique<BackgroundProcess>(argv, dir_ / "capture.log");
   }
   std::unique_ptr<BackgroundProcess> StartStream(const std::string& brokers,
                                                  const std::map<std::string, std::string>& env = {},

@@ -102,6 +102,20 @@ void TcpProxy::CloseAll() {
   if (wake_[1] >= 0) (void)!write(wake_[1], "x", 1);
 }
 
+int TcpProxy::CloseBlackHoled() {
+  std::lock_guard<std::mutex> l(mu_);
+  int n = 0;
+  for (auto& p : pairs_) {
+    if (!p.black_hole) continue;
+    CloseFd(p.client);
+    CloseFd(p.server);
+    ++n;
+  }
+  std::erase_if(pairs_, [](const Pair& p) { return p.client < 0; });
+  if (wake_[1] >= 0) (void)!write(wake_[1], "x", 1);
+  return n;
+}
+
 int TcpProxy::forwarding() const {
   std::lock_guard<std::mutex> l(mu_);
   int n = 0;

@@ -47,6 +47,9 @@ class TcpProxy {
   void set_black_hole_new(bool on) { black_hole_new_ = on; }
   // Closes every connection, forwarding or black-holed.
   void CloseAll();
+  // Closes the black-holed connections only (their client gave up on them long ago: frees the target's
+  // side, e.g. a PostgreSQL backend). Returns how many.
+  int CloseBlackHoled();
 
   uint64_t accepted() const { return accepted_; }
   // Connections open now that still forward.
