@@ -91,9 +91,16 @@ class TlsTest : public ::testing::Test {
     EXPECT_EQ(r.err.find(kS3Secret), std::string::npos) << r.Describe();
     return r;
   }
-  // Waits until run's slot confirmed the insert position (run confirms only after commits).
+  // Caught up: a row inserted once the slot exists is confirmed, which `run` does only after the batch
+  // holding it (and the snapshot before it) is committed. (A target read before the slot existed was met
+  // by the new slot's own position, during the snapshot, with nothing committed: flaky.)
   bool WaitCaughtUp(BackgroundProcess* p) {
-    std::string target = cluster_->Psql(db_, "SELECT pg_current_wal_insert_lsn()");
+    auto slot_exists = [&] {
+      return cluster_->Psql(db_, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + db_ + "'") == "1";
+    };
+    if (!WaitFor([&] { return p->Running() && slot_exists(); }, 60000)) return false;
+    std::string target =
+        cluster_->Psql(db_, "INSERT INTO t VALUES (1000, 'after the slot'); SELECT pg_current_wal_insert_lsn()");
     return WaitFor(
         [&] {
           return p->Running() && cluster_->Psql(db_, "SELECT coalesce((SELECT confirmed_flush_lsn >= '" + target +
@@ -195,6 +202,16 @@ TEST_F(TlsS3Test, HttpsWithPrivateCa) {
   MetadataCheck meta = ReadSparkMetadata(dir_ / "mirror", std::string("s3a://") + kBucket + "/raw-kafka-data/");
   EXPECT_GE(meta.latest, 0) << run->Log();
   EXPECT_FALSE(meta.files.empty());
+  // `cdcpipe status` reaches the same store with the same CA file (regression: it ignored s3_ca_file and
+  // failed the storage check with the system's CA store).
+  CommandResult status = RunCommand({CdcpipeBin(), "status", "--config", dir_ / "empty.yaml", "--component", "storage",
+                                     "--json", "--output", std::string("s3://") + kBucket, "--s3-endpoint",
+                                     "https://localhost:" + std::to_string(proxy_port_), "--s3-ca-file",
+                                     *certs_ / "ca.crt"},
+                                    Env());
+  EXPECT_EQ(status.exit_code, 0) << status.Describe();
+  EXPECT_EQ(status.out.find("SSL certificate problem"), std::string::npos) << status.Describe();
+  EXPECT_EQ(status.out.find(kS3Secret), std::string::npos) << status.Describe();
 }
 
 TEST_F(TlsS3Test, HttpsWrongHostNameIsAClearError) {

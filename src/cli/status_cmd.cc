@@ -74,7 +74,7 @@ struct StatusFlags {
   std::string db;
   std::string brokers;
   std::string output;
-  std::string s3_endpoint;
+  store::StoreOptions store;  // endpoint, CA file, ... from the config (StoreOptionsFrom)
   std::string http;  // "" = do not ask a running pipeline
   std::string http_token;
   std::string slot;
@@ -378,8 +378,8 @@ void CheckStorage(const StatusFlags& f, Report& r) {
       return;
     }
   }
-  store::StoreOptions so;
-  so.s3_endpoint = f.s3_endpoint;
+  store::StoreOptions so = f.store;
+  so.create_bucket = false;  // status only looks
   so.max_attempts = 2;
   auto opened = store::OpenStore(f.output, store::StoreOptions::FromEnvironment(so));
   if (!opened.ok()) {
@@ -651,7 +651,7 @@ void RegisterStatus(CLI::App& app) {
     f.db = cfg->Conninfo();
     f.brokers = cfg->BrokerList();
     f.output = cfg->output.root;
-    f.s3_endpoint = cfg->output.s3_endpoint;
+    f.store = StoreOptionsFrom(*cfg);
     // A running pipeline is asked only at an address the config (or a flag) names: with every default,
     // status checks the components directly, as a Kafka deployment without `cdcpipe run` needs.
     if (cfg->http.listen != "off" && cfg->Origin("http.listen") != "default") f.http = cfg->http.listen;
