@@ -13,8 +13,10 @@ REPORT=$(mktemp)
 trap 'rm -f "$REPORT"' EXIT
 echo "==> fault harness: $SECONDS_PER_PATH s per path, seed $SEED"
 rc=0
+HARNESS=$BUILD/tests/fault_harness_test  # where CMake puts it (a build dir of tests/ alone holds it directly)
+[[ -x $HARNESS ]] || HARNESS=$BUILD/fault_harness_test
 CDCPIPE_FAULT_SECONDS=$SECONDS_PER_PATH CDCPIPE_FAULT_SEED=$SEED CDCPIPE_FAULT_REPORT=$REPORT \
-  "$BUILD/fault_harness_test" --gtest_brief=1 || rc=$?
+  "$HARNESS" --gtest_brief=1 || rc=$?
 node --input-type=module -e '
 import fs from "node:fs";
 for (const line of fs.readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean)) {
