@@ -139,6 +139,17 @@ TEST_F(DebeziumRunTest, SwitchesGivenAsFlags) {
                   " AND " + F("after.id") + " = '1'"),
             (std::vector<std::string>{expected}));
   EXPECT_EQ(Topic("c", F("after.bin"), " AND " + F("op") + " = 'u'"), (std::vector<std::string>{"00"}));
+  // provide.transaction.metadata: the streamed transaction's BEGIN and END on dbserver1.transaction, END counting the
+  // events written per table (the skipped TRUNCATE is not one); the snapshot has none.
+  EXPECT_EQ(Committed("SELECT " + F("status") + " || ' ' || coalesce(json_extract(value, '$.payload.event_count')::VARCHAR, "
+                      "'null') || ' ' || coalesce(json_extract(value, '$.payload.data_collections')::VARCHAR, 'null') "
+                      "FROM raw WHERE topic = 'dbserver1.transaction' ORDER BY \"offset\""),
+            (std::vector<std::string>{"BEGIN null null",
+                                      "END 2 [{\"data_collection\":\"public.a\",\"event_count\":1},"
+                                      "{\"data_collection\":\"public.c\",\"event_count\":1}]"}));
+  EXPECT_EQ(Committed("SELECT count(DISTINCT " + F("id") + ") || '/' || count(DISTINCT json_extract_string(key, "
+                      "'$.payload.id')) FROM raw WHERE topic = 'dbserver1.transaction'"),
+            (std::vector<std::string>{"1/1"}));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "event/debezium_encoder.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -998,11 +999,25 @@ Status DebeziumEncoder::Encode(const ChangeEvent& event, int64_t now_ms, std::ve
   AppendInt(&v, now_ms);
   v.append(",\"transaction\":");
   if (options_.transaction_metadata && event.snapshot == SnapshotMarker::kFalse) {
-    if (event.xid != tx_xid_ || event.commit_lsn != tx_commit_lsn_) {
+    if (event.xid != tx_xid_ || event.commit_lsn != tx_commit_lsn_ || !tx_open_) {
+      // A new transaction: Debezium's TransactionMonitor ends one whose commit it was not told about at the next
+      // transaction's first event, then writes the BEGIN.
+      if (tx_open_) EndTransaction(now_ms, out);
       tx_xid_ = event.xid;
       tx_commit_lsn_ = event.commit_lsn;
+      tx_commit_time_us_ = event.commit_time_us;
       tx_table_counts_.clear();
+      tx_collections_.clear();
+      tx_events_ = 0;
+      tx_open_ = true;
+      out->push_back(TransactionRecord(false, now_ms));
     }
+    ++tx_events_;
+    const std::string collection = t.schema + "." + t.table;
+    auto it = std::find_if(tx_collections_.begin(), tx_collections_.end(),
+                           [&](const auto& c) { return c.first == collection; });
+    if (it == tx_collections_.end()) tx_collections_.emplace_back(collection, 1);
+    else ++it->second;
     uint64_t per_table = ++tx_table_counts_[&t];
     std::string id = std::to_string(event.xid) + ":" + std::to_string(event.commit_lsn.value());
     v.append("{\"id\":");
@@ -1023,6 +1038,63 @@ Status DebeziumEncoder::Encode(const ChangeEvent& event, int64_t now_ms, std::ve
   out->push_back(std::move(rec));
   if (tombstone) out->push_back(EncodedRecord{tc->topic, std::move(tomb_key), std::nullopt, now_ms});
   return Status::OK();
+}
+
+void DebeziumEncoder::EndTransaction(int64_t now_ms, std::vector<EncodedRecord>* out) {
+  if (!options_.transaction_metadata || !tx_open_) return;
+  out->push_back(TransactionRecord(true, now_ms));
+  tx_open_ = false;
+}
+
+// Debezium's transaction topic record (SchemaFactory.transactionKeySchema / transactionValueSchema, 2.x: key
+// io.debezium.connector.common.TransactionMetadataKey {id}; value io.debezium.connector.common.TransactionMetadataValue
+// {status, id, event_count (optional), data_collections (optional array of event.collection structs), ts_ms}).
+EncodedRecord DebeziumEncoder::TransactionRecord(bool end, int64_t now_ms) const {
+  std::string id_json;
+  AppendJsonString(&id_json, std::to_string(tx_xid_) + ":" + std::to_string(tx_commit_lsn_.value()));
+  std::string key;
+  if (options_.schemas) {
+    key = "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"id\"}],"
+          "\"optional\":false,\"name\":\"io.debezium.connector.common.TransactionMetadataKey\",\"version\":1},\"payload\":";
+  }
+  key += "{\"id\":" + id_json + "}";
+  if (options_.schemas) key += "}";
+  std::string v;
+  if (options_.schemas) {
+    v = "{\"schema\":{\"type\":\"struct\",\"fields\":["
+        "{\"type\":\"string\",\"optional\":false,\"field\":\"status\"},"
+        "{\"type\":\"string\",\"optional\":false,\"field\":\"id\"},"
+        "{\"type\":\"int64\",\"optional\":true,\"field\":\"event_count\"},"
+        "{\"type\":\"array\",\"items\":{\"type\":\"struct\",\"fields\":["
+        "{\"type\":\"string\",\"optional\":false,\"field\":\"data_collection\"},"
+        "{\"type\":\"int64\",\"optional\":false,\"field\":\"event_count\"}],"
+        "\"optional\":true,\"name\":\"event.collection\",\"version\":1},\"optional\":true,\"field\":\"data_collections\"},"
+        "{\"type\":\"int64\",\"optional\":false,\"field\":\"ts_ms\"}],"
+        "\"optional\":false,\"name\":\"io.debezium.connector.common.TransactionMetadataValue\",\"version\":1},\"payload\":";
+  }
+  v += end ? "{\"status\":\"END\",\"id\":" : "{\"status\":\"BEGIN\",\"id\":";
+  v += id_json;
+  v += ",\"event_count\":";
+  if (end) {
+    AppendUint(&v, tx_events_);
+    v += ",\"data_collections\":[";
+    for (size_t i = 0; i < tx_collections_.size(); ++i) {
+      if (i) v.push_back(',');
+      v += "{\"data_collection\":";
+      AppendJsonString(&v, tx_collections_[i].first);
+      v += ",\"event_count\":";
+      AppendUint(&v, tx_collections_[i].second);
+      v.push_back('}');
+    }
+    v.push_back(']');
+  } else {
+    v += "null,\"data_collections\":null";
+  }
+  v += ",\"ts_ms\":";
+  AppendInt(&v, tx_commit_time_us_ / 1000);
+  v.push_back('}');
+  if (options_.schemas) v.push_back('}');
+  return EncodedRecord{options_.topic_prefix + ".transaction", std::move(key), std::move(v), now_ms};
 }
 
 }  // namespace cdc::event

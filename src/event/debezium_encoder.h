@@ -36,6 +36,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -121,7 +122,8 @@ struct EncoderOptions {
   ColumnSelection columns;
   // tombstones.on.delete: a delete is followed by a record with the same key and a null value. Default true.
   bool tombstones = true;
-  // provide.transaction.metadata: fill the envelope's `transaction` block (else null). Default false.
+  // provide.transaction.metadata: fill the envelope's `transaction` block (else null), and write BEGIN and END
+  // records to "<topic_prefix>.transaction" (EndTransaction). Default false.
   bool transaction_metadata = false;
   // source.version. Default "2.5.4.Final" (the Debezium release whose format is reproduced).
   std::string connector_version = "2.5.4.Final";
@@ -154,6 +156,14 @@ class DebeziumEncoder {
   // "<prefix>.<schema>.<table>".
   std::string TopicFor(const TableSchema& table) const;
 
+  // provide.transaction.metadata: appends the END record of the transaction whose streamed events were encoded
+  // since its BEGIN (Encode writes the BEGIN record before a transaction's first event), to
+  // "<prefix>.transaction": {status, id, event_count, data_collections [{data_collection, event_count}], ts_ms}
+  // as Debezium's TransactionMonitor writes it. Nothing when the option is off or no event of the transaction was
+  // written (an empty or fully skipped transaction has neither BEGIN nor END, as in Debezium). Call at each commit,
+  // before the transaction is made durable.
+  void EndTransaction(int64_t now_ms, std::vector<EncodedRecord>* out);
+
  private:
   struct TableCache;
   TableCache* CacheFor(const std::shared_ptr<const TableSchema>& table);
@@ -166,6 +176,13 @@ class DebeziumEncoder {
   uint64_t tx_xid_ = 0;
   Lsn tx_commit_lsn_;
   std::unordered_map<const TableSchema*, uint64_t> tx_table_counts_;
+  // The transaction topic: whether a BEGIN was written and its END is due, the commit time (ts_ms), the events
+  // written and their count per "schema.table" in first-seen order (END's data_collections).
+  bool tx_open_ = false;
+  int64_t tx_commit_time_us_ = 0;
+  uint64_t tx_events_ = 0;
+  std::vector<std::pair<std::string, uint64_t>> tx_collections_;
+  EncodedRecord TransactionRecord(bool end, int64_t now_ms) const;
 };
 
 // Value conversions, exposed for unit tests and for other encoders. Each appends the JSON form of one

@@ -607,6 +607,64 @@ TEST(DebeziumEncoderTest, BadColumnListsSayWhatIsWrong) {
   }
 }
 
+// provide.transaction.metadata: a BEGIN record before a transaction's first event and an END record with the event
+// counts at its commit, on <prefix>.transaction. Sources: debezium-core SchemaFactory.transactionKeySchema /
+// transactionValueSchema (key io.debezium.connector.common.TransactionMetadataKey {id}; value ...TransactionMetadataValue
+// {status, id, event_count optional, data_collections optional array of event.collection {data_collection,
+// event_count}, ts_ms}), TransactionMonitor / AbstractTransactionStructMaker (BEGIN: event_count and
+// data_collections null; END: the totals; ts_ms the event's timestamp, the commit time), and the connector docs'
+// "Transaction metadata" example.
+TEST(DebeziumEncoderTest, TransactionTopicBeginAndEnd) {
+  auto klienci = Klienci();
+  auto inne = std::make_shared<TableSchema>(*Klienci());
+  inne->table = "inne";
+  EncoderOptions o;
+  o.transaction_metadata = true;
+  DebeziumEncoder enc(o);
+  std::vector<EncodedRecord> out;
+  ChangeEvent a = BaseEvent(klienci, Op::kCreate);
+  a.after = KlientRow("1", "Ala", nullptr);
+  ChangeEvent b = BaseEvent(inne, Op::kCreate);
+  b.after = KlientRow("2", "Ola", nullptr);
+  b.order_in_tx = 2;
+  ChangeEvent c = BaseEvent(klienci, Op::kUpdate);
+  c.after = KlientRow("1", "Ala2", nullptr);
+  c.order_in_tx = 3;
+  for (const auto* e : {&a, &b, &c}) ASSERT_TRUE(enc.Encode(*e, kNowMs, &out).ok());
+  enc.EndTransaction(kNowMs, &out);
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_EQ(out[0].topic, "dbserver1.transaction");
+  EXPECT_EQ(out[1].topic, "dbserver1.public.klienci");
+  EXPECT_EQ(out[4].topic, "dbserver1.transaction");
+  auto key = nlohmann::json::parse(*out[0].key);
+  EXPECT_EQ(key["payload"], nlohmann::json::parse(R"({"id":"771:439041280"})"));
+  EXPECT_EQ(key["schema"]["name"], "io.debezium.connector.common.TransactionMetadataKey");
+  EXPECT_EQ(*out[4].key, *out[0].key);
+  auto begin = nlohmann::json::parse(*out[0].value);
+  EXPECT_EQ(begin["payload"], nlohmann::json::parse(
+      R"({"status":"BEGIN","id":"771:439041280","event_count":null,"data_collections":null,"ts_ms":1704164645123})"));
+  EXPECT_EQ(begin["schema"]["name"], "io.debezium.connector.common.TransactionMetadataValue");
+  std::string fields;
+  for (const auto& f : begin["schema"]["fields"]) fields += f["field"].get<std::string>() + (f["optional"].get<bool>() ? "?," : ",");
+  EXPECT_EQ(fields, "status,id,event_count?,data_collections?,ts_ms,");
+  auto end = nlohmann::json::parse(*out[4].value);
+  EXPECT_EQ(end["payload"], nlohmann::json::parse(
+      R"({"status":"END","id":"771:439041280","event_count":3,"data_collections":[)"
+      R"({"data_collection":"public.klienci","event_count":2},{"data_collection":"public.inne","event_count":1}],)"
+      R"("ts_ms":1704164645123})"));
+  // The events' own transaction blocks carry the same id.
+  EXPECT_EQ(nlohmann::json::parse(*out[3].value)["payload"]["transaction"]["id"], "771:439041280");
+  // No second END; nothing for a transaction without written events, nor with the option off.
+  out.clear();
+  enc.EndTransaction(kNowMs, &out);
+  EXPECT_TRUE(out.empty());
+  DebeziumEncoder off(Opts(true));
+  ASSERT_TRUE(off.Encode(a, kNowMs, &out).ok());
+  off.EndTransaction(kNowMs, &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].topic, "dbserver1.public.klienci");
+}
+
 // Arrays of extension types (issue 17, item 5): citext[] and ltree[] are arrays of strings, as Debezium's
 // PostgresValueConverter maps the TypeRegistry's citext/ltree array oids (SchemaBuilder.array(OPTIONAL_STRING_SCHEMA));
 // an array of another extension type (hstore[]) stays its PostgreSQL text.

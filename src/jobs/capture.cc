@@ -182,6 +182,7 @@ struct CaptureJob::Impl {
   Status HandleMessage(std::string_view payload, Lsn wal_start);
   Status EmitRow(event::Op op, const std::shared_ptr<const event::TableSchema>& table, Lsn lsn);
   Status Append(const event::ChangeEvent& e);
+  Status AppendEncoded();  // hands `encoded` to the sink
   Status WaitDurable(Lsn lsn);
   Lsn ConfirmPosition() const {
     Lsn durable = sink->DurableLsn();
@@ -402,6 +403,10 @@ Status CaptureJob::Impl::PrepareSlot(bool* need_snapshot, std::optional<pg::Crea
 Status CaptureJob::Impl::Append(const event::ChangeEvent& e) {
   encoded.clear();
   CDC_RETURN_IF_ERROR(encoder->Encode(e, WallMillis(), &encoded));
+  return AppendEncoded();
+}
+
+Status CaptureJob::Impl::AppendEncoded() {
   for (auto& r : encoded) {
     log::Record rec{std::move(r.topic), std::move(r.key), std::move(r.value), r.timestamp_ms};
     CDC_RETURN_IF_ERROR(sink->Append(std::move(rec)));
@@ -820,6 +825,10 @@ Status CaptureJob::Impl::HandleMessage(std::string_view payload, Lsn wal_start) 
       CDC_FAILPOINT("capture.before_end_transaction");
       Lsn end = msg.commit.end_lsn;
       if (end > last_end_lsn) {
+        // provide.transaction.metadata: the END record on <prefix>.transaction, in the same durable unit.
+        encoded.clear();
+        encoder->EndTransaction(WallMillis(), &encoded);
+        CDC_RETURN_IF_ERROR(AppendEncoded());
         CDC_RETURN_IF_ERROR(sink->EndTransaction(end));
         last_end_lsn = end;
       }
