@@ -12,11 +12,13 @@
 //
 // Compile definitions (fuzz/CMakeLists.txt sets them, once per target):
 //   CDC_FUZZ_SEEDS   '|'-separated: pgoutput golden hex files (*.hex, one message per line) and/or
-//                    directories whose every file is one seed (fuzz/corpus/<target>/)
+//                    directories whose every file is one seed (fuzz/corpus/<target>/), and/or other
+//                    files, each one seed whole
 //   CDC_FUZZ_DICT    optional: a libFuzzer dictionary (fuzz/<target>.dict), the tokens mutations insert
 //   CDC_FUZZ_FRAMED  1 when the target takes Byte1 mode + (Int16 length, message)* (pgoutput_stream_fuzz)
 //   CDC_FUZZ_RUNS    the number of mutations
-// CDC_FUZZ_WRITE_CORPUS=DIR (environment) writes the seeds there as files, for a real libFuzzer run.
+// CDC_FUZZ_WRITE_CORPUS=DIR (environment) writes the seeds there as files, for a real libFuzzer run;
+// CDC_FUZZ_LAST_INPUT=FILE writes each input there before running it (the one a failure stopped on).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -67,7 +69,8 @@ std::string ReadFile(const std::filesystem::path& path) {
 }
 
 // The seeds: every file of a corpus directory (sorted by name, so the mutations are the same on every
-// machine); of a golden hex file, every message alone, or (framed targets) the file whole in every
+// machine); a file named alone (a views file, a config of the repository), whole;
+// of a golden hex file, every message alone, or (framed targets) the file whole in every
 // encoder mode, and each transaction with the Type/Relation messages before it.
 std::vector<std::string> Seeds() {
   std::vector<std::string> seeds;
@@ -79,6 +82,10 @@ std::vector<std::string> Seeds() {
       std::sort(paths.begin(), paths.end());
       if (paths.empty()) throw std::runtime_error("no seed files in " + file);
       for (const auto& p : paths) seeds.push_back(ReadFile(p));
+      continue;
+    }
+    if (std::filesystem::path(file).extension() != ".hex") {  // any other file: one seed, whole
+      seeds.push_back(ReadFile(file));
       continue;
     }
     auto msgs = cdc::pg::ReadPgOutputHex(file);
@@ -281,6 +288,10 @@ void Mutate(Rng& rng, const std::vector<std::string>& seeds, std::string* s) {
 }
 
 void RunInput(const std::string& input) {
+  // CDC_FUZZ_LAST_INPUT=FILE (environment): each input is written there before it runs, so that the one
+  // a target trapped or crashed on can be read back and replayed with the libFuzzer binary.
+  static const char* last = std::getenv("CDC_FUZZ_LAST_INPUT");
+  if (last != nullptr) std::ofstream(last, std::ios::binary | std::ios::trunc) << input;
   // A copy of exactly the input's size, so that ASan sees any read past its end.
   std::vector<uint8_t> buf(input.begin(), input.end());
   LLVMFuzzerTestOneInput(buf.empty() ? nullptr : buf.data(), buf.size());

@@ -76,6 +76,13 @@ TEST(RedactTest, UriPasswords) {
   EXPECT_EQ(RedactConninfo("postgresql://bob:s3cret@db:5432/app?sslmode=disable&password=x2"),
             "postgresql://bob:********@db:5432/app?sslmode=disable&password=********");
   EXPECT_EQ(RedactConninfo("postgres://bob@db/app"), "postgres://bob@db/app");
+  // A scheme libpq does not know is still a URI with a password (found by fuzz/config_fuzz.cc).
+  EXPECT_EQ(RedactConninfo("postgress://bob:s3cret@db/app"), "postgress://bob:********@db/app");
+  EXPECT_EQ(RedactConninfo("postgres\xefql://u:p40ss@h/db"), "postgres\xefql://u:********@h/db");
+  EXPECT_EQ(RedactConninfo("postgr %sql://u:p%40rs@h/db"), "postgr %sql://u:********@h/db");
+  EXPECT_EQ(RedactConninfo("host=h dbname=postgresql://u:pw@h/db"), "host=h dbname=postgresql://u:********@h/db");
+  EXPECT_EQ(RedactUriPasswords("unknown key 'url:\"s3://k:pw@h/b\"', see https://example.com/a:b@c"),
+            "unknown key 'url:\"s3://k:********@h/b\"', see https://example.com/a:b@c");
 }
 
 TEST(RedactTest, KeyValuePasswords) {

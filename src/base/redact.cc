@@ -84,13 +84,33 @@ std::string RedactKeyValue(std::string_view s) {
   }
   return out;
 }
+
 }  // namespace
 
+std::string RedactUriPasswords(std::string_view text) {
+  std::string s(text);
+  for (size_t p = s.find("://"); p != std::string::npos; p = s.find("://", p + 3)) {
+    size_t start = p + 3;
+    size_t end = s.find_first_of("/?# \t\r\n'", start);
+    if (end == std::string::npos) end = s.size();
+    size_t at = s.rfind('@', end == 0 ? 0 : end - 1);
+    if (at == std::string::npos || at < start) continue;
+    size_t colon = s.find(':', start);
+    if (colon == std::string::npos || colon > at) continue;
+    s.replace(colon + 1, at - colon - 1, kMask);
+  }
+  return s;
+}
+
 std::string RedactConninfo(std::string_view conninfo) {
-  if (StartsWithNoCase(conninfo, "postgresql://") || StartsWithNoCase(conninfo, "postgres://")) {
+  // A URI is anything of the form <scheme>://...: not only postgresql:// and postgres:// (what libpq
+  // accepts), so that a mistyped scheme ("postgress://u:pw@h") does not print its password either.
+  size_t scheme_end = conninfo.find("://");
+  if (scheme_end != std::string_view::npos && scheme_end > 0 &&
+      conninfo.substr(0, scheme_end).find_first_of(" \t\r\n=") == std::string_view::npos) {
     return RedactUri(conninfo);
   }
-  return RedactKeyValue(conninfo);
+  return RedactUriPasswords(RedactKeyValue(conninfo));
 }
 
 std::string RedactSecret(std::string_view text, std::string_view secret) {

@@ -17,6 +17,7 @@
 #include "base/clock.h"
 #include "base/closest_name.h"
 #include "base/redact.h"
+#include "base/terminal_text.h"
 
 namespace cdc::config {
 
@@ -579,10 +580,19 @@ std::string Config::Describe() const {
   return out.str();
 }
 
+// A key or value quoted in an error may hold control characters (a key with a newline, a value with
+// an ESC): the message stays one line and shows them as escapes (base/terminal_text.h). A URL quoted
+// from a mistyped line keeps its password out.
+namespace {
+Status OneLine(Status st) {
+  return st.ok() ? st : Status(st.code(), TerminalText(RedactUriPasswords(st.message())));
+}
+}  // namespace
+
 Result<Config> LoadFile(const std::string& path) {
   Config c = Loader::Defaults();
-  CDC_RETURN_IF_ERROR(Loader::ReadFile(path, &c));
-  CDC_RETURN_IF_ERROR(Loader::Finish(&c));
+  CDC_RETURN_IF_ERROR(OneLine(Loader::ReadFile(path, &c)));
+  CDC_RETURN_IF_ERROR(OneLine(Loader::Finish(&c)));
   return c;
 }
 
@@ -656,16 +666,16 @@ Result<Config> Flags::Resolve() const {
     if (::access(path.c_str(), F_OK) != 0) {
       return Status::InvalidArgument(path_origin + " " + path + ": no such config file");
     }
-    CDC_RETURN_IF_ERROR(Loader::ReadFile(path, &c));
+    CDC_RETURN_IF_ERROR(OneLine(Loader::ReadFile(path, &c)));
   } else if (::access("cdcpipe.yaml", F_OK) == 0) {
-    CDC_RETURN_IF_ERROR(Loader::ReadFile("cdcpipe.yaml", &c));
+    CDC_RETURN_IF_ERROR(OneLine(Loader::ReadFile("cdcpipe.yaml", &c)));
   }
-  CDC_RETURN_IF_ERROR(Loader::ApplyEnvironment(&c));
+  CDC_RETURN_IF_ERROR(OneLine(Loader::ApplyEnvironment(&c)));
   for (const auto& r : impl_->flags) {
     if (r->opt->count() == 0) continue;
-    CDC_RETURN_IF_ERROR(Loader::ApplyFlag(*r->key, r->values, &c));
+    CDC_RETURN_IF_ERROR(OneLine(Loader::ApplyFlag(*r->key, r->values, &c)));
   }
-  CDC_RETURN_IF_ERROR(Loader::Finish(&c));
+  CDC_RETURN_IF_ERROR(OneLine(Loader::Finish(&c)));
   CDC_RETURN_IF_ERROR(c.ApplySecrets());
   return c;
 }

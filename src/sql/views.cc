@@ -16,6 +16,7 @@
 #include <set>
 
 #include "base/closest_name.h"
+#include "base/terminal_text.h"
 #include "sql/datetime.h"
 #include "sql/expr.h"
 #include "sql/numeric.h"
@@ -2448,7 +2449,9 @@ Result<ViewSet> LoadViews(std::string_view file, std::string_view text, const Ca
   for (const Problem& p : problems) {
     auto [line, column] = LineColumn(text, p.offset);
     if (!message.empty()) message += "\n";
-    message += std::string(file) + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + p.message;
+    // One line per problem: a quoted token or name with a newline (an unterminated string the parser
+    // quotes up to the end of the file) or a control character is shown escaped.
+    message += std::string(file) + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + TerminalText(p.message);
   }
   return Status::InvalidArgument(message);
 }
