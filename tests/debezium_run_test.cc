@@ -152,5 +152,26 @@ TEST_F(DebeziumRunTest, SwitchesGivenAsFlags) {
             (std::vector<std::string>{"1/1"}));
 }
 
+// column.exclude.list (regular expressions over schema.table.column, matched whole) removes the columns from
+// every record of the snapshot and the stream, and from the value schema; message.key.columns makes a's key
+// its column n instead of the primary key, in the key's payload and schema.
+TEST_F(DebeziumRunTest, ColumnExcludeListAndMessageKeyColumns) {
+  Run({"--column.exclude.list", "public\\.c\\.(bin|ts)", "--message.key.columns", "public.a:n"},
+      "INSERT INTO a (n) VALUES (40); UPDATE c SET t = '05:06:07' WHERE id = 1;");
+  // ts3 is not excluded: the expression must match the whole name.
+  EXPECT_EQ(Topic("c", "json_keys(json_extract(value, '$.payload.after'))::VARCHAR"),
+            (std::vector<std::string>{"[id, t, ts3]", "[id, t, ts3]", "[id, t, ts3]"}));
+  EXPECT_EQ(Topic("c", "json_extract_string(value, '$.schema.fields[1].fields[*].field')::VARCHAR",
+                  " AND " + F("op") + " = 'u'"),
+            (std::vector<std::string>{"[id, t, ts3]"}));
+  // time(3) under time.precision.mode=adaptive: io.debezium.time.Time, milliseconds.
+  EXPECT_EQ(Topic("c", F("after.t"), " AND " + F("op") + " = 'u'"),
+            (std::vector<std::string>{Sql("SELECT (extract(epoch FROM t) * 1000)::bigint FROM c WHERE id = 1")}));
+  EXPECT_EQ(Topic("a", "json_extract(key, '$.payload')::VARCHAR"),
+            (std::vector<std::string>{"{\"n\":1}", "{\"n\":2}", "{\"n\":3}", "{\"n\":40}"}));
+  EXPECT_EQ(Topic("a", "json_extract_string(key, '$.schema.fields[0].field')", " AND " + F("op") + " = 'c'"),
+            (std::vector<std::string>{"n"}));
+}
+
 }  // namespace
 }  // namespace cdc::testing
