@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_checks.h"
 #include "pg/csv_reader.h"
 
 namespace {
@@ -49,20 +50,6 @@ struct Read {
   bool operator==(const Read&) const = default;
 };
 
-// "fuzz.csv:" digits ":" digits ": " and a reason.
-bool NamesLineAndColumn(std::string_view msg) {
-  constexpr std::string_view kName = "fuzz.csv:";
-  if (msg.substr(0, kName.size()) != kName) return false;
-  size_t i = kName.size();
-  for (int part = 0; part < 2; ++part) {
-    size_t digits = 0;
-    while (i < msg.size() && msg[i] >= '0' && msg[i] <= '9') ++i, ++digits;
-    if (digits == 0 || msg.substr(i, 1) != ":") return false;
-    ++i;
-  }
-  return msg.substr(i, 1) == " " && msg.size() > i + 1;
-}
-
 Read ReadAll(std::string_view data, size_t block, size_t max_record) {
   CsvReader::Options o;
   o.block_size = block;
@@ -75,7 +62,7 @@ Read ReadAll(std::string_view data, size_t block, size_t max_record) {
     if (!more.ok()) {
       Check(more.status().IsInvalidArgument());
       out.hard_error = more.status().message();
-      Check(NamesLineAndColumn(out.hard_error));
+      Check(cdc::fuzz::NamesFileLineColumn(out.hard_error, "fuzz.csv"));
       break;
     }
     if (!*more) break;

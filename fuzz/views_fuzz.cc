@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_checks.h"
 #include "sql/plan.h"
 
 namespace {
@@ -62,21 +63,6 @@ const Catalog& TheCatalog() {
   return catalog;
 }
 
-// "fuzz.sql:" LINE ":" COLUMN ": ", both positive.
-bool NamesLineAndColumn(std::string_view line) {
-  constexpr std::string_view kName = "fuzz.sql:";
-  if (line.substr(0, kName.size()) != kName) return false;
-  size_t i = kName.size();
-  for (int part = 0; part < 2; ++part) {
-    uint64_t value = 0;
-    size_t digits = 0;
-    while (i < line.size() && line[i] >= '0' && line[i] <= '9' && digits < 12) value = value * 10 + (line[i++] - '0'), ++digits;
-    if (digits == 0 || value == 0 || line.substr(i, 1) != ":") return false;
-    ++i;
-  }
-  return line.substr(i, 1) == " ";
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -93,7 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (size_t start = 0; start < msg.size();) {
       size_t nl = msg.find('\n', start);
       std::string_view line = msg.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
-      if (!NamesLineAndColumn(line)) {
+      if (!cdc::fuzz::NamesFileLineColumn(line, "fuzz.sql")) {
         std::fprintf(stderr, "views_fuzz: an error line without fuzz.sql:LINE:COLUMN: %.*s\n", static_cast<int>(line.size()),
                      line.data());
         __builtin_trap();
