@@ -142,7 +142,9 @@ TEST_F(HungConnectionTest, BlackHoledReplicationConnectionIsReplacedAndNothingIs
   WaitStreaming(run.get());
   ASSERT_FALSE(Stage("capture").is_null()) << Get("/api/status");
   EXPECT_TRUE(Stage("capture")["waiting_on"].is_null()) << "a live connection shows no stall";
-  EXPECT_TRUE(Stage("capture")["last_progress_ms"].is_number()) << "when PostgreSQL last sent anything";
+  // /api/status is refreshed once a second: caught up does not mean published yet.
+  EXPECT_TRUE(WaitFor([&] { return Stage("capture")["last_progress_ms"].is_number(); }, 30000))
+      << "when PostgreSQL last sent anything\n" << Get("/api/status");
   uint64_t accepted_before = proxy_.accepted();
   // The connections hang, and so does the first attempt to replace them (accepted, never answered).
   proxy_.set_black_hole_new(true);
