@@ -239,8 +239,8 @@ TEST_F(HungConnectionTest, HungS3RequestIsAbortedByTheS3TimeoutAndTheBatchCommit
 }
 
 // A Kafka broker that holds every answer back (its connections stay open, requests are read, nothing
-// is answered): librdkafka's socket.timeout.ms (3 s here) fails the requests in flight and closes the
-// connection; once the broker answers again the pipeline catches up and nothing is lost. Kafka is
+// is answered): the capture stage shows the stall while it lasts, librdkafka's socket.timeout.ms (3 s
+// here) fails the requests in flight and closes the connection; once the broker answers again the pipeline catches up and nothing is lost. Kafka is
 // at-least-once: a produce request whose answer was held back was appended by the broker and is sent
 // again, so duplicates are allowed (and counted); the stream writes each Kafka offset once.
 TEST_F(HungConnectionTest, HungKafkaBrokerIsDetectedBySocketTimeoutAndNothingIsLost) {
@@ -251,12 +251,29 @@ TEST_F(HungConnectionTest, HungKafkaBrokerIsDetectedBySocketTimeoutAndNothingIsL
   size_t mark = run->Log().size();
   kafka.SetRtt(3600 * 1000);  // an hour: hung for as long as the test lasts unless the client gives up
   Workload();
+  // Visible while it lasts: the capture stage, which produces to Kafka, shows the messages Kafka owes
+  // an acknowledgement for (from half of socket.timeout.ms without any delivery report, 1.5 s here), in
+  // /api/status and /metrics alike.
+  bool stalled = WaitFor([&] { return ShowsStall("capture", "Kafka: ", 1.0); }, 60000);
   // Detected: a request timed out and librdkafka closed the connection (socket.max.fails = 1).
   bool detected = WaitFor([&] { return LogSince(*run, mark).find("timed out: disconnect") != std::string::npos; },
                           60000);
+  std::string during = Get("/api/status");
   kafka.SetRtt(0);
+  ASSERT_TRUE(stalled) << Get("/api/status") << "\n" << LogSince(*run, mark);
   ASSERT_TRUE(detected) << LogSince(*run, mark);
+  EXPECT_NE(during.find("message(s) unacknowledged"), std::string::npos) << during;
+  EXPECT_NE(during.find("(brokers " + kafka.Bootstraps() + ")"), std::string::npos) << during;
   ASSERT_TRUE(WaitCaughtUp(run.get(), 90000)) << LogSince(*run, mark);
+  // Once the broker answers again the stall is over (every message acknowledged).
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        nlohmann::json st = Stage("capture");
+        return !st.is_null() && st["waiting_on"].is_null() &&
+               StageMetric(Get("/metrics"), "cdcpipe_stage_stalled_seconds", "capture") == 0.0;
+      },
+      10000))
+      << Get("/api/status");
 
   // Every change is in the committed output at least once; no Kafka offset twice.
   std::vector<RawRow> rows;

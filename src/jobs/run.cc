@@ -2,7 +2,9 @@
 #include "jobs/run.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <iterator>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -176,6 +178,34 @@ void PublishReplicationWait(const CaptureStats& cs, StageState& st) {
   }
 }
 
+// Shows a stall of Kafka on the capture stage that produces to it: records Kafka has not acknowledged
+// and no delivery report for the sink's stall_after() (a hung broker). When the replication
+// connection waits too, the older of the two waits is shown.
+void PublishKafkaWait(const log::KafkaSink& producer, StageState& st) {
+  std::optional<log::KafkaWait> w = producer.Stall();
+  if (!w || (!st.waiting_on.empty() && st.waiting_since_ms <= w->since_ms)) return;
+  st.waiting_since_ms = w->since_ms;
+  st.waiting_on = "Kafka: " + std::to_string(w->unacknowledged) + " message(s) unacknowledged, none acknowledged for " +
+                  std::to_string((WallMillis() - w->since_ms) / 1000) + " s (brokers " + producer.brokers() + ")";
+}
+
+// Publishes capture's figures and waits on its stage. A lost or hung replication connection (replaced
+// by capture) is an error of the capture stage: /metrics cdcpipe_errors_total{stage="capture"} and the
+// recent errors say so. `reconnects_published`: capture's reconnects already counted.
+void PublishCaptureStage(const CaptureStats& cs, const std::string& slot, uint64_t* reconnects_published,
+                         PipelineState& s) {
+  StageState& st = s.Stage("capture");
+  st.detail = "slot " + slot + ", " + std::to_string(cs.events) + " events, " + std::to_string(cs.reconnects) +
+              " reconnects (" + std::to_string(cs.hung_connections) + " hung)";
+  PublishReplicationWait(cs, st);
+  if (cs.reconnects > *reconnects_published) {
+    st.errors_total += cs.reconnects - *reconnects_published;
+    s.recent_errors.push_back("capture: replication connection replaced: " + cs.last_disconnect);
+    if (s.recent_errors.size() > 20) s.recent_errors.erase(s.recent_errors.begin());
+    *reconnects_published = cs.reconnects;
+  }
+}
+
 }  // namespace
 
 Pipeline::Pipeline(RunOptions options) : options_(std::move(options)) {
@@ -217,11 +247,37 @@ Status Pipeline::RunThroughKafka() {
   CountingSink counting(producer.get(), &state_, options_.capture.encoder.topic_prefix);
   CaptureJob capture(options_.capture, &counting);
   state_.SetStage("capture", "running", "capturing into Kafka " + options_.brokers);
+  // Publishes capture's stage twice a second from a thread of its own: the capture thread may be
+  // blocked in the producer (a full queue while Kafka does not answer), which is when the stall matters.
+  std::mutex publish_mu;
+  std::condition_variable publish_cv;
+  bool capture_done = false;
+  std::thread publisher([&] {
+    uint64_t reconnects_published = 0;
+    std::unique_lock<std::mutex> l(publish_mu);
+    while (!publish_cv.wait_for(l, std::chrono::milliseconds(500), [&] { return capture_done; })) {
+      CaptureStats cs = capture.stats();
+      state_.Update([&](PipelineState& s) {
+        PublishCaptureStage(cs, options_.capture.slot, &reconnects_published, s);
+        PublishKafkaWait(*producer, s.Stage("capture"));
+      });
+    }
+  });
   Status capture_status;
   std::thread capture_thread([&] {
     SetCapture(&capture);
     capture_status = capture.Run();
     SetCapture(nullptr);
+    {
+      std::lock_guard<std::mutex> l(publish_mu);
+      capture_done = true;
+    }
+    publish_cv.notify_all();
+    publisher.join();
+    state_.Update([](PipelineState& s) {
+      s.Stage("capture").waiting_on.clear();  // a stopped stage waits on nothing
+      s.Stage("capture").waiting_since_ms = 0;
+    });
     state_.SetStage("capture", capture_status.ok() ? "stopped" : "failed",
              capture_status.ok() ? "stopped" : capture_status.ToString());
     if (!capture_status.ok()) {
@@ -487,23 +543,8 @@ Status Pipeline::RunEmbedded() {
       last_publish_us = now;
       state_.Update([&](PipelineState& s) {
         for (const auto& [table, n] : captured) s.tables[table].events_captured_total += n;
-        for (auto& st : s.stages) {
-          if (st.name == "stream") st.events_per_second = rate;
-          if (st.name == "capture") {
-            st.detail = "slot " + options_.capture.slot + ", " + std::to_string(cs.events) + " events, " +
-                        std::to_string(cs.reconnects) + " reconnects (" + std::to_string(cs.hung_connections) +
-                        " hung)";
-            PublishReplicationWait(cs, st);
-          }
-        }
-        // A lost or hung replication connection (replaced by capture) is an error of the capture stage:
-        // /metrics cdcpipe_errors_total{stage="capture"} and the recent errors say so.
-        if (cs.reconnects > reconnects_published) {
-          s.Stage("capture").errors_total += cs.reconnects - reconnects_published;
-          s.recent_errors.push_back("capture: replication connection replaced: " + cs.last_disconnect);
-          if (s.recent_errors.size() > 20) s.recent_errors.erase(s.recent_errors.begin());
-          reconnects_published = cs.reconnects;
-        }
+        s.Stage("stream").events_per_second = rate;
+        PublishCaptureStage(cs, options_.capture.slot, &reconnects_published, s);
       });
       captured.clear();
     }

@@ -1,6 +1,7 @@
 #include "log/kafka_sink.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -68,6 +69,12 @@ Status KafkaSink::Init() {
   if (!options_.brokers.empty()) settings.emplace_back("bootstrap.servers", options_.brokers);
   for (const auto& kv : options_.properties) settings.emplace_back(kv.first, kv.second);
   for (const auto& [k, v] : settings) {
+    if (k == "socket.timeout.ms") {
+      // The stall shows well before librdkafka gives up on a request (the last setting wins, as in librdkafka).
+      char* end = nullptr;
+      long long ms = std::strtoll(v.c_str(), &end, 10);
+      if (end != v.c_str() && *end == '\0' && ms > 0) stall_after_ = std::chrono::milliseconds(std::min(5000LL, ms / 2));
+    }
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
       // The value is not repeated: it may be a secret (sasl.password, ssl.key.password).
@@ -103,7 +110,7 @@ Status KafkaSink::Append(Record record) {
     std::lock_guard lock(mu_);
     if (!failure_.ok()) return failure_;
     if (txs_.empty() || txs_.back().ended) txs_.emplace_back();
-    txs_.back().outstanding++;
+    if (txs_.back().outstanding++ == 0) txs_.back().waiting_since_ms = WallMillis();
     seq = first_seq_ + txs_.size() - 1;
   }
   const void* key = record.key ? record.key->data() : nullptr;
@@ -178,6 +185,7 @@ void KafkaSink::AdvanceDurable() {
 void KafkaSink::OnDelivery(uint64_t seq, int err, const char* errstr, std::string_view topic) {
   std::lock_guard lock(mu_);
   if (seq < first_seq_ || seq - first_seq_ >= txs_.size()) return;  // cannot happen; never corrupt the deque
+  last_report_ms_ = WallMillis();
   if (err != 0) {
     stats_.failed++;
     if (failure_.ok())
@@ -270,6 +278,20 @@ void KafkaSink::Prepare(const std::vector<std::string>& topics) {
 KafkaSinkStats KafkaSink::stats() const {
   std::lock_guard lock(mu_);
   return stats_;
+}
+
+std::optional<KafkaWait> KafkaSink::Stall() const {
+  std::lock_guard lock(mu_);
+  KafkaWait w;
+  for (const auto& t : txs_) {
+    if (t.outstanding == 0) continue;
+    if (w.unacknowledged == 0) w.since_ms = t.waiting_since_ms;
+    w.unacknowledged += t.outstanding;
+  }
+  if (w.unacknowledged == 0) return std::nullopt;
+  w.since_ms = std::max(w.since_ms, last_report_ms_);
+  if (WallMillis() - w.since_ms < stall_after_.count()) return std::nullopt;
+  return w;
 }
 
 uint64_t KafkaSink::outstanding() const {

@@ -14,6 +14,10 @@
 // - Back-pressure: when librdkafka's queue is full Append serves delivery reports and retries.
 // - While no broker is reachable, a warning naming the brokers and librdkafka's error is logged at
 //   most every 10 s; DurableLsn does not move.
+// - A stall is visible while it lasts (Stall()): records wait for acknowledgement and Kafka has sent
+//   no delivery report for stall_after() (min(5 s, socket.timeout.ms / 2)), as when a broker keeps the
+//   connection open and answers nothing. A healthy broker acknowledges within milliseconds, and one
+//   that keeps acknowledging (a long transaction, a backlog) is not stalled.
 // Protocol: docs/DELIVERY.md.
 //
 // Thread-safety: as RecordSink (one producing thread; DurableLsn from any thread).
@@ -26,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -61,6 +66,14 @@ struct KafkaSinkStats {
   uint64_t queue_full_waits = 0;  // times Append had to wait for room
 };
 
+// Records that wait for Kafka's acknowledgement, and since when Kafka has said nothing about them.
+struct KafkaWait {
+  uint64_t unacknowledged = 0;
+  // Wall clock ms: the later of the first append of the oldest transaction with unacknowledged records
+  // and the last delivery report. A broker that answers keeps moving it; a hung one does not.
+  int64_t since_ms = 0;
+};
+
 class KafkaSink final : public RecordSink {
  public:
   // Creates the producer. InvalidArgument for a bad property (librdkafka's message included);
@@ -79,11 +92,17 @@ class KafkaSink final : public RecordSink {
   KafkaSinkStats stats() const;
   // Records appended but not yet acknowledged.
   uint64_t outstanding() const;
+  // The wait in progress when it has lasted stall_after() or longer; nullopt when nothing waits or
+  // Kafka answered more recently. Thread-safe.
+  std::optional<KafkaWait> Stall() const;
+  std::chrono::milliseconds stall_after() const { return stall_after_; }
+  const std::string& brokers() const { return options_.brokers; }
 
  private:
   // One source transaction (or a run of empty ones) in flight.
   struct TxSlot {
     uint64_t outstanding = 0;  // records appended and not yet acknowledged
+    int64_t waiting_since_ms = 0;  // wall clock: when outstanding last went from 0 to 1
     bool ended = false;        // EndTransaction seen
     Lsn end_lsn;               // valid once ended
   };
@@ -107,6 +126,8 @@ class KafkaSink final : public RecordSink {
   Status failure_;  // first permanent delivery failure or fatal error; sticky
   KafkaSinkStats stats_;
   int64_t last_warn_us_ = 0;
+  int64_t last_report_ms_ = 0;  // wall clock of the last delivery report, with or without an error
+  std::chrono::milliseconds stall_after_{5000};  // set by Init from socket.timeout.ms
   std::string last_transport_error_;
   std::atomic<uint64_t> durable_{0};
 };
