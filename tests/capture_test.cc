@@ -796,6 +796,60 @@ TEST_F(CaptureCliTest, SnapshotAndStreamToKafkaWithSchemas) {
   EXPECT_EQ(ops["tombstone"], 1);
 }
 
+// Kafka topic names hold only [a-zA-Z0-9._-]: like Debezium (its topic naming strategy's
+// sanitizedTopicName), capture replaces every other character with '_' in the topic, while the events
+// keep the table's real name (source.table). Two tables whose names map to one topic are refused
+// before anything is created. Read back with kcat.
+TEST_F(CaptureCliTest, HostileTableNamesGetDebeziumTopicNamesInKafka) {
+  KafkaMock kafka;
+  const std::string table = "we\"ird tab<le>";
+  Sql("CREATE TABLE " + QuoteIdent(table) + " (id int PRIMARY KEY, v text); INSERT INTO " + QuoteIdent(table) +
+      " VALUES (1, 'a'); CREATE TABLE \"a b\" (id int PRIMARY KEY); CREATE TABLE a_b (id int PRIMARY KEY)");
+  // The names as PostgreSQL reads them (quoted), in a config file: JSON is YAML's flow style.
+  auto config = [&](const std::string& name, const std::vector<std::string>& tables) {
+    nlohmann::json c = {{"source", {{"tables", tables}}}};
+    std::string path = state_ / (name + ".yaml");
+    WriteFile(path, c.dump());
+    return std::vector<std::string>{CdcpipeBin(), "capture", "--config", path, "--db", pg().Uri(db_), "--brokers",
+                                    kafka.brokers(), "--slot", name, "--state", state_.path(), "-X", "linger.ms=5"};
+  };
+  std::vector<std::string> argv = config("hostile_topic", {"public." + QuoteIdent(table)});
+  auto r = CaptureUntilNow(argv);
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_NE(r.err.find("its events go to topic dbserver1.public.we_ird_tab_le_"), std::string::npos) << r.err;
+  Sql("UPDATE " + QuoteIdent(table) + " SET v = 'b'");
+  r = CaptureUntilNow(argv);
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+
+  // The broker knows the Debezium name and no name with a character Kafka does not allow.
+  auto md = RunCommand({"kcat", "-L", "-J", "-b", kafka.brokers()});
+  ASSERT_EQ(md.exit_code, 0) << md.Describe();
+  std::set<std::string> topics;
+  json metadata = json::parse(md.out);
+  for (const auto& t : metadata["topics"]) topics.insert(t["topic"].get<std::string>());
+  EXPECT_TRUE(topics.count("dbserver1.public.we_ird_tab_le_")) << md.out;
+  for (const auto& t : topics) EXPECT_EQ(t.find_first_of("\"< "), std::string::npos) << t;
+  std::vector<Event> events = KcatEvents(kafka.brokers(), "dbserver1.public.we_ird_tab_le_");
+  ASSERT_EQ(events.size(), 2u);
+  std::multiset<std::string> ops;
+  for (const auto& e : events) {
+    EXPECT_EQ(e.topic, "dbserver1.public.we_ird_tab_le_");
+    const json& payload = e.value["payload"];
+    ops.insert(payload["op"].get<std::string>());
+    EXPECT_EQ(payload["source"]["table"], table) << e.value.dump();
+    EXPECT_EQ(payload["source"]["schema"], "public");
+  }
+  EXPECT_EQ(ops, (std::multiset<std::string>{"r", "u"}));
+
+  // "a b" and a_b would share dbserver1.public.a_b: refused, naming both, and no slot was made.
+  r = CaptureUntilNow(config("hostile_clash", {"public.\"a b\"", "public.a_b"}));  // ends if not refused
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_NE(r.err.find("tables \"public\".\"a b\" and \"public\".\"a_b\" both map to Kafka topic dbserver1.public.a_b"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(Sql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'hostile_clash'"), "0");
+}
+
 TEST_F(CaptureCliTest, ReplayOf10000RandomOperationsThroughKafkaMatchesTheSource) {
   KafkaMock kafka;
   auto argv = Argv("cli_replay", kafka.brokers());

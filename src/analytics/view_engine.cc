@@ -71,6 +71,9 @@ struct Table {
   std::string name;  // "schema.table"
   const event::TableSchema* schema = nullptr;
   std::string topic_suffix;  // ".schema.table"
+  // The suffix of the table's topic when it went through Kafka (event::KafkaTopicName: characters not
+  // valid in a topic name became '_'); "" when the same as topic_suffix.
+  std::string kafka_topic_suffix;
   std::vector<int> decode;   // catalog column indexes decoded from an image: key and stored columns
   std::vector<ValueReader> readers;  // per decoded column
   std::vector<int> stored;   // positions in `decode` of the columns a row stores (the ones views read)
@@ -286,6 +289,9 @@ ViewEngine::ViewEngine(const sql::ViewSet* views, const sql::Catalog* catalog, E
         t.name = name;
         t.schema = &it->second;
         t.topic_suffix = "." + name;
+        std::string kafka_suffix = event::KafkaTopicName(name);
+        kafka_suffix.insert(kafka_suffix.begin(), '.');  // not "." + ...: GCC 12's -Wrestrict misfires on it
+        if (kafka_suffix != t.topic_suffix) t.kafka_topic_suffix = std::move(kafka_suffix);
         m.tables.push_back(std::move(t));
         wanted.emplace_back(it->second.columns.size(), false);
       }
@@ -355,6 +361,12 @@ int ViewEngine::Impl::TableOf(std::string_view topic) {
   last_table = -1;
   for (size_t i = 0; i < tables.size(); ++i) {
     if (topic.ends_with(tables[i].topic_suffix)) last_table = static_cast<int>(i);
+  }
+  // A topic from Kafka, whose name lost the characters Kafka does not allow; a table whose name is the
+  // topic's as it stands comes first (capture refuses two tables of one topic).
+  for (size_t i = 0; i < tables.size() && last_table < 0; ++i) {
+    const std::string& k = tables[i].kafka_topic_suffix;
+    if (!k.empty() && topic.ends_with(k)) last_table = static_cast<int>(i);
   }
   return last_table;
 }

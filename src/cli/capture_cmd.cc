@@ -54,6 +54,7 @@ void RegisterCapture(CLI::App& app) {
     if (o->null_sink || o->sink == "null") {
       sink = std::make_unique<log::NullSink>();
     } else if (o->sink == "kafka") {
+      co->encoder.kafka_topic_names = true;
       log::KafkaSinkOptions ko;
       ko.brokers = cfg->BrokerList();
       ko.properties = cfg->kafka.properties;

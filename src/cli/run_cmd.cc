@@ -72,6 +72,7 @@ int RunPipeline(const config::Config& cfg, const RunFlags& f, bool http_given) {
   auto stream = StreamOptionsFrom(cfg);
   if (!stream.ok()) return ConfigError(cmd, stream.status());
   o.brokers = stream->brokers;
+  o.capture.encoder.kafka_topic_names = !o.brokers.empty();  // the embedded pipeline keeps names whole
   o.group = stream->group;
   o.topics = stream->topics;
   o.kafka_properties = stream->kafka_properties;

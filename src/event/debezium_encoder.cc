@@ -523,8 +523,35 @@ struct DebeziumEncoder::TableCache {
 DebeziumEncoder::DebeziumEncoder(EncoderOptions options) : options_(std::move(options)) {}
 DebeziumEncoder::~DebeziumEncoder() = default;
 
+std::string KafkaTopicName(std::string_view name) {
+  constexpr size_t kMaxLength = 249;  // Kafka's limit (and Debezium's MAX_NAME_LENGTH)
+  std::string out;
+  out.reserve(name.size());
+  for (size_t i = 0; i < name.size();) {
+    auto c = static_cast<unsigned char>(name[i]);
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+        c == '-') {
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    // One '_' per UTF-16 unit of the character (a 4-byte UTF-8 sequence is a surrogate pair in Java).
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool whole = len > 0 && i + len <= name.size();
+    for (size_t k = 1; whole && k < len; ++k) whole = (static_cast<unsigned char>(name[i + k]) >> 6) == 0x2;
+    if (!whole) len = 1;  // invalid UTF-8: one '_' per byte
+    out.append(whole && len == 4 ? 2 : 1, '_');
+    i += len;
+  }
+  if (out.size() > kMaxLength) out.resize(kMaxLength);
+  if (out == ".") out = "_";
+  if (out == "..") out = "__";
+  return out;
+}
+
 std::string DebeziumEncoder::TopicFor(const TableSchema& table) const {
-  return options_.topic_prefix + "." + table.schema + "." + table.table;
+  std::string topic = options_.topic_prefix + "." + table.schema + "." + table.table;
+  return options_.kafka_topic_names ? KafkaTopicName(topic) : topic;
 }
 
 DebeziumEncoder::TableCache* DebeziumEncoder::CacheFor(const std::shared_ptr<const TableSchema>& table) {
@@ -1094,7 +1121,9 @@ EncodedRecord DebeziumEncoder::TransactionRecord(bool end, int64_t now_ms) const
   AppendInt(&v, tx_commit_time_us_ / 1000);
   v.push_back('}');
   if (options_.schemas) v.push_back('}');
-  return EncodedRecord{options_.topic_prefix + ".transaction", std::move(key), std::move(v), now_ms};
+  std::string topic = options_.topic_prefix + ".transaction";
+  if (options_.kafka_topic_names) topic = KafkaTopicName(topic);
+  return EncodedRecord{std::move(topic), std::move(key), std::move(v), now_ms};
 }
 
 }  // namespace cdc::event

@@ -99,6 +99,12 @@ struct SkippedOps {
 // what is allowed otherwise. Snapshot reads (r) cannot be skipped, as in Debezium.
 Result<SkippedOps> ParseSkippedOperations(std::string_view text);
 
+// A topic name as Debezium's topic naming strategy makes it valid for Kafka (sanitizedTopicName):
+// every character outside [a-zA-Z0-9._-] becomes '_' (one per UTF-16 unit, as Java counts them: two
+// for a character beyond U+FFFF; one per byte of invalid UTF-8), the result is cut to 249 characters,
+// and "." and ".." become "_" and "__". A valid name is returned unchanged.
+std::string KafkaTopicName(std::string_view name);
+
 struct EncoderOptions {
   // Debezium's topic.prefix: source.name, topic "<prefix>.<schema>.<table>", schema names. Default "dbserver1".
   std::string topic_prefix = "dbserver1";
@@ -125,6 +131,9 @@ struct EncoderOptions {
   // provide.transaction.metadata: fill the envelope's `transaction` block (else null), and write BEGIN and END
   // records to "<topic_prefix>.transaction" (EndTransaction). Default false.
   bool transaction_metadata = false;
+  // Topic names valid in Kafka (KafkaTopicName), as Debezium produces them: set where the records go to
+  // Kafka. The embedded pipeline, which has no such limit, keeps the names whole. Default false.
+  bool kafka_topic_names = false;
   // source.version. Default "2.5.4.Final" (the Debezium release whose format is reproduced).
   std::string connector_version = "2.5.4.Final";
 };

@@ -1107,5 +1107,29 @@ TEST(DebeziumDecoderTest, RejectsGarbageWithCorruption) {
   }
 }
 
+// Debezium's sanitizedTopicName: [a-zA-Z0-9._-] kept, anything else one '_' per UTF-16 unit, cut at 249
+// characters, "." and ".." replaced whole.
+TEST(DebeziumEncoderTest, KafkaTopicNamesAsDebeziumMakesThem) {
+  EXPECT_EQ(KafkaTopicName("dbserver1.public.Orders_2024-x"), "dbserver1.public.Orders_2024-x");
+  EXPECT_EQ(KafkaTopicName("dbserver1.public.we\"ird tab<le>"), "dbserver1.public.we_ird_tab_le_");
+  EXPECT_EQ(KafkaTopicName("s.t\xc3\xa9"), "s.t_");                        // é: one UTF-16 unit
+  EXPECT_EQ(KafkaTopicName("s.\xe2\x80\xae"), "s._");                      // U+202E
+  EXPECT_EQ(KafkaTopicName("s.\xf0\x9f\x98\x80!"), "s.___");              // U+1F600: a surrogate pair, then '!'
+  EXPECT_EQ(KafkaTopicName("s.\xff\xc3"), "s.__");                          // invalid UTF-8: one per byte
+  EXPECT_EQ(KafkaTopicName(std::string(300, 'a')), std::string(249, 'a'));
+  EXPECT_EQ(KafkaTopicName("."), "_");
+  EXPECT_EQ(KafkaTopicName(".."), "__");
+  EXPECT_EQ(KafkaTopicName("..."), "...");
+
+  EncoderOptions o;
+  o.kafka_topic_names = true;
+  TableSchema t;
+  t.schema = "my schema";
+  t.table = "we\"ird tab<le>";
+  EXPECT_EQ(DebeziumEncoder(o).TopicFor(t), "dbserver1.my_schema.we_ird_tab_le_");
+  o.kafka_topic_names = false;  // the embedded pipeline keeps names whole
+  EXPECT_EQ(DebeziumEncoder(o).TopicFor(t), "dbserver1.my schema.we\"ird tab<le>");
+}
+
 }  // namespace
 }  // namespace cdc::event

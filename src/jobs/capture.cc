@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdio>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -165,6 +166,8 @@ struct CaptureJob::Impl {
   }
 
   Status SetUp();
+  // Fails when two captured tables map to one topic (Kafka topic names: event::KafkaTopicName).
+  Status CheckTopicNames() const;
   Status LoadMarker();
   Status PrepareSlot(bool* need_snapshot, std::optional<pg::CreatedSlot>* created,
                      std::optional<pg::ReplicationStream>* stream);
@@ -217,6 +220,30 @@ struct CaptureJob::Impl {
   }
 };
 
+Status CaptureJob::Impl::CheckTopicNames() const {
+  std::map<std::string, const event::TableSchema*> by_topic;
+  auto quoted = [](const event::TableSchema& t) {
+    return pg::QuoteIdentifier(t.schema) + "." + pg::QuoteIdentifier(t.table);
+  };
+  for (const auto& t : tables) {
+    std::string topic = encoder->TopicFor(*t);
+    auto [it, fresh] = by_topic.emplace(topic, t.get());
+    if (!fresh) {
+      // One topic for two tables would mix their events, and everything downstream that reads a table
+      // from its topic (stream's per-table counts, the views) would take one for the other.
+      return Status::InvalidArgument(
+          "tables " + quoted(*it->second) + " and " + quoted(*t) + " both map to Kafka topic " + topic +
+          " (characters not valid in a topic name become '_', as in Debezium): rename one of them, or capture them "
+          "with separate configs and kafka.topic_prefix values (docs/DEBEZIUM.md, \"Topic names\"); nothing was changed");
+    }
+    if (topic != opts.encoder.topic_prefix + "." + t->schema + "." + t->table) {
+      log::Warn(kComponent, "table {}: its name is not valid in a Kafka topic name: its events go to topic {}",
+                quoted(*t), topic);
+    }
+  }
+  return Status::OK();
+}
+
 Status CaptureJob::Impl::SetUp() {
   // Pre-flight: only reads, until ApplySourcePlan below.
   CDC_ASSIGN_OR_RETURN(state, CaptureState::Open(opts.state_uri, opts.state_store));
@@ -240,6 +267,7 @@ Status CaptureJob::Impl::SetUp() {
     tables.push_back(pg::SchemaFromCatalog(ct));
     if (!opts.tables.empty()) captured.insert(t.schema + "." + t.table);
   }
+  CDC_RETURN_IF_ERROR(CheckTopicNames());
   {
     auto s = pg::ReplicationStream::Connect(opts.conninfo);
     if (!s.ok()) {
