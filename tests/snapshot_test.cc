@@ -111,6 +111,50 @@ TEST_F(SnapshotTest, CompositeKeyAndKeylessTablesAreReadInChunks) {
             SourceRows("SELECT x || '|' || y FROM nokey"));
 }
 
+// Memory is bounded whatever the chunk size (issue 18 item 6): a chunk far larger than a batch is
+// committed in batches of at most 2 x max_batch_rows events (capture hands a position inside the chunk
+// every max_batch_rows rows), and a crash inside that one chunk resumes after the last committed row,
+// not from the start of the chunk. Without positions inside chunks, `run` held the whole chunk (a
+// 1,000,000-row chunk took 10 GB) and a crash started the chunk over.
+TEST_F(SnapshotTest, AChunkLargerThanABatchIsCommittedAndResumedFromInsideIt) {
+  Sql("CREATE TABLE wide (id int PRIMARY KEY, pad text NOT NULL);"
+      "INSERT INTO wide SELECT g, repeat('w', 100) || g FROM generate_series(1, 30000) g;");
+  const std::vector<std::string> args = {"--snapshot", "initial_only", "--snapshot-chunk-rows", "100000",
+                                         "--max-batch-rows", "1000"};
+  // Dies after 10,240 emitted rows: the consumer has taken at least 10,240 - 4096 (the channel) of them,
+  // so it has committed batches by then, each at a position inside the one chunk.
+  auto crashing = StartRun("wide", args, {{"CDCPIPE_FAILPOINTS", "capture.during_snapshot=crash:10"}});
+  ASSERT_EQ(crashing->Wait(120000), kFailpointExitCode) << crashing->Log();
+  auto r = RunCommand(RunArgs("wide", args));
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  std::string log = r.out + r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("after (\\d+) durable rows, at table public.wide after key \\((\\d+)\\)")))
+      << log;
+  int64_t durable = std::stoll(m[1]);
+  EXPECT_GE(durable, 1000) << log;
+  EXPECT_EQ(std::stoll(m[2]), durable) << log;  // ids 1..n: the key of the n-th row
+  int64_t read = 0;
+  EXPECT_EQ(Chunks(log, "wide", &read), 1) << log;
+  EXPECT_EQ(read, 30000 - durable) << log;
+
+  // Every row once as `r`, and no committed file holds more than 2 x max_batch_rows events.
+  auto id = std::string("json_extract_string(value, '$.payload.after.id')");
+  EXPECT_EQ(Committed("SELECT count(*) || '|' || count(DISTINCT " + id + ") FROM raw WHERE json_extract_string(value, "
+                      "'$.payload.op') = 'r'"),
+            std::vector<std::string>{"30000|30000"});
+  MetadataCheck meta = ReadSparkMetadata(Out());
+  EXPECT_GE(meta.files.size(), 15u);
+  std::string list;
+  for (const auto& f : meta.files) list += (list.empty() ? "'" : ", '") + f + "'";
+  std::string largest = DuckDbQuery("SELECT max(n) FROM (SELECT count(*) AS n FROM read_parquet('" + Out() +
+                                    "/raw-kafka-data/part-*.parquet', filename=true) WHERE parse_filename(filename) IN (" +
+                                    list + ") GROUP BY filename)");
+  ASSERT_FALSE(largest.empty());
+  auto n = nlohmann::json::parse(largest).at(0);
+  EXPECT_LE(n.is_string() ? std::stoll(n.get<std::string>()) : n.get<int64_t>(), 2000) << largest;
+}
+
 // Crashes (failpoint) at three moments of the initial snapshot of a table many chunks long, while
 // psql updates, inserts and deletes rows of it in small transactions; then a clean run streams the
 // rest. After the last restart every row is in the committed raw data once as `r` or as a later

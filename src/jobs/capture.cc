@@ -603,6 +603,7 @@ Status CaptureJob::Impl::Snapshot(const pg::CreatedSlot* created) {
   so.tables = tables;
   so.snapshot_lsn = cp;
   so.chunk_rows = opts.snapshot_chunk_rows;
+  so.position_rows = opts.snapshot_position_rows;
   if (resume) {
     pg::SnapshotPosition from;
     if (marker->position) {

@@ -96,6 +96,11 @@ struct CaptureOptions {
   // Rows per chunk of the initial snapshot (pg/snapshot_reader.h). Default 10000 (docs/CAPTURE.md says
   // why). REQUIRES: > 0.
   uint64_t snapshot_chunk_rows = 10000;
+  // A resumable position is handed to the sink (EndSnapshotChunk) at least every this many snapshot
+  // rows, inside a chunk too (pg::SnapshotOptions::position_rows): what a crash makes the pipeline read
+  // again, and what `cdcpipe run` buffers before it may commit, does not grow with the chunk size.
+  // `run` sets it to its max_batch_rows. Default 10000; 0 = only at chunk ends.
+  uint64_t snapshot_position_rows = 10000;
   // Standby status updates are sent at least this often (and when the server asks). Default 10 s.
   std::chrono::milliseconds status_interval{10000};
   // Reconnect backoff: first wait, doubled up to the maximum. Defaults 200 ms and 10 s.

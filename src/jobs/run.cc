@@ -382,8 +382,8 @@ Status Pipeline::RunEmbedded() {
   Lsn durable = rec.source_lsn;
   // Until the first end marker of a fresh pipeline, capture is taking the initial snapshot in chunks:
   // only whole chunks are committed (a batch ends at a chunk end and carries its position), because a
-  // restart continues after the last committed chunk. Memory: at most max_batch_rows plus one chunk of
-  // events wait here.
+  // restart continues after the last committed chunk. Memory: capture hands a position at least every
+  // max_batch_rows rows (snapshot_position_rows), so at most 2 x max_batch_rows events wait here.
   bool in_snapshot = !rec.source_lsn.valid();
   size_t chunk_events = 0;        // events before the last chunk end (0: none since the last commit)
   uint64_t chunk_seq = 0;         // that chunk's number and position
@@ -398,6 +398,9 @@ Status Pipeline::RunEmbedded() {
   log::ChannelSink channel(std::max<size_t>(options_.channel_capacity, 16));
   CaptureOptions capture_options = options_.capture;
   capture_options.committed_lsn = rec.source_lsn;
+  // A position at least every max_batch_rows snapshot rows: a batch never waits for a chunk end
+  // further away than that, whatever snapshot_chunk_rows is (the memory bound, docs/CAPTURE.md).
+  capture_options.snapshot_position_rows = oo.max_batch_rows;
   CaptureJob capture(std::move(capture_options), &channel);
   state_.SetStage("capture", "running", "capturing from slot " + options_.capture.slot);
   state_.SetStage("stream", "running", "writing " + oo.output);

@@ -297,7 +297,22 @@ Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, c
     for (size_t i = 0; i < plan.key.size(); ++i) key_list += (i ? ", " : "") + plan.key[i].quoted;
     uint64_t rows = 0, chunks = 0;
     uint64_t next_page = 0;  // ctid ranges: the first page of the next chunk
+    // The last row read is the pending event (emitted once the next row is known): its key.
+    auto pending_key = [&](std::vector<std::string>* key) -> Status {
+      const event::Row& last = *ev[1 - cur].after;
+      key->clear();
+      for (const auto& k : plan.key) {
+        const event::Value& v = last[k.index];
+        if (v.kind != event::Value::Kind::kText) {
+          return Status::Corruption(fmt::format("snapshot of {}: primary key column {} is NULL", qualified, k.quoted));
+        }
+        key->push_back(v.text);
+      }
+      return Status::OK();
+    };
     bool table_done = false;
+    uint64_t range_start = 0;     // ctid ranges: the first page of the chunk being read
+    uint64_t since_position = 0;  // rows read since the last position reported (position_rows)
     while (!table_done) {
       std::string sql;
       if (!plan.key.empty()) {
@@ -312,6 +327,7 @@ Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, c
         sql = fmt::format("COPY (SELECT {} FROM {}{} ORDER BY {} LIMIT {}) TO STDOUT", cols, qualified, where,
                           key_list, opts.chunk_rows);
       } else {
+        range_start = next_page;
         uint64_t end = next_page + plan.pages_per_chunk;
         // The last range is open-ended: rows of pages added since the size was read are not in the
         // snapshot anyway, and the range then covers the table whatever its size.
@@ -356,37 +372,44 @@ Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, c
         cur = 1 - cur;
         ++rows;
         ++chunk_rows;
+        ++pos.rows;
+        ++pos.table_rows;
+        if (opts.position_rows > 0 && ++since_position >= opts.position_rows) {
+          // A position inside the chunk: after the row just read (SnapshotOptions::position_rows).
+          since_position = 0;
+          SnapshotPosition mid = pos;
+          if (!plan.key.empty()) {
+            st = pending_key(&mid.key);
+            if (!st.ok()) return fail(st);
+          } else {
+            mid.key = {std::to_string(range_start)};
+            mid.resumable = false;
+          }
+          st = chunk_end(std::move(mid));
+          if (!st.ok()) return fail(st);
+        }
         if ((rows & 0xfff) == 0) {
           report(rows, false);
           if (ShutdownRequested()) return fail(Status::Cancelled("snapshot interrupted"));
         }
       }
-      pos.rows += chunk_rows;
-      pos.table_rows += chunk_rows;
       report(rows, false);
       if (!plan.key.empty()) {
         if (chunk_rows < opts.chunk_rows) {
           table_done = true;  // the last chunk of the table
         } else {
-          // The last row read is the pending event (emitted once the next row is known).
-          const event::Row& last = *ev[1 - cur].after;
-          last_key.clear();
-          for (const auto& k : plan.key) {
-            const event::Value& v = last[k.index];
-            if (v.kind != event::Value::Kind::kText) {
-              return fail(Status::Corruption(fmt::format("snapshot of {}: primary key column {} is NULL",
-                                                         qualified, k.quoted)));
-            }
-            last_key.push_back(v.text);
-          }
+          st = pending_key(&last_key);
+          if (!st.ok()) return fail(st);
         }
       }
-      if (!table_done) {
+      // (since_position == 0 with rows read: this very position was just reported inside the chunk.)
+      if (!table_done && (since_position > 0 || chunk_rows == 0)) {
         pos.key = plan.key.empty() ? std::vector<std::string>{std::to_string(next_page)} : last_key;
         pos.resumable = !plan.key.empty();
         st = chunk_end(pos);
         if (!st.ok()) return fail(st);
       }
+      since_position = 0;
       if (ShutdownRequested()) return fail(Status::Cancelled("snapshot interrupted"));
     }
     report(rows, true);

@@ -15,7 +15,7 @@
 //
 // Memory: one row at a time (COPY rows are streamed, the reader keeps the last row and one parsed
 // event back), whatever the table size and chunk size; the chunk size bounds only the server's work
-// per statement.
+// per statement. A sink that buffers until the next position is bounded by SnapshotOptions::position_rows.
 //
 // Rows become op `r` ChangeEvents (after = the row, xid = the reading transaction's txid_current()) with
 // Debezium's source.snapshot markers: "first" on the first row, "last_in_data_collection" on each table's
@@ -77,6 +77,12 @@ struct SnapshotOptions {
   // Rows per chunk (keyset) or the page count that holds about that many rows (no primary key).
   // REQUIRES: > 0.
   uint64_t chunk_rows = 10000;
+  // Also report a position (chunk_done) after every `position_rows` rows inside a chunk, so that a
+  // sink that commits only at positions (`cdcpipe run`) never waits for more than this many rows,
+  // whatever chunk_rows is. Inside a keyset chunk the position is the key of the row just read, as at
+  // a chunk end; inside a ctid range it is not resumable (as every position of such a table). 0: only
+  // at chunk ends. Default 0.
+  uint64_t position_rows = 0;
   // Read only what follows this position (a resumed snapshot). REQUIRES: resumable.
   std::optional<SnapshotPosition> resume_after;
 };
