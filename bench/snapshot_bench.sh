@@ -4,7 +4,8 @@
 # (started here in a temp dir, removed at exit).
 #
 #   bench/snapshot_bench.sh [--rows N] [--runs R] [--chunk-rows C]
-#   defaults: 5,000,000 rows (about 1 GB of heap), best of 1 run, chunks of 10,000 rows
+#   defaults: 5,000,000 rows (about 1 GB of heap), 1 run, chunks of 10,000 rows. With several runs each
+#   figure is the median of the runs (the machine may be shared), peak RSS the highest.
 #
 # The table: bigint primary key, md5 text, int, timestamptz, numeric, 120-byte text (~210 bytes a row).
 # Each command reads the whole table and is timed from process start to exit:
@@ -65,12 +66,14 @@ psql -X -q -c "\copy (SELECT * FROM t) TO '/dev/null'"
 
 peak() { awk -v a="$1" -v b="$(tail -1 "$work/rss" | cut -d' ' -f3)" 'BEGIN { print (a > b ? a : b) }'; }
 cpu() { tail -1 "$work/rss" | awk '{ printf "%.1f", $1 + $2 }'; }
-best_copy=999999 best_dump=999999 best_null=999999 best_parquet=999999 peak_null=0 peak_parquet=0
+t_copy=() t_copy2=() t_dump=() t_null=() t_parquet=() c_null=() c_parquet=() peak_null=0 peak_parquet=0
+# The median of the arguments (the mean of the middle two for an even count).
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 for ((i = 1; i <= runs; i++)); do
   t0=$(now)
   psql -X -q -c "\copy (SELECT * FROM t) TO '/dev/null'"
   t1=$(now)
-  best_copy=$(min "$best_copy" "$(elapsed "$t0" "$t1")")
+  t_copy+=("$(elapsed "$t0" "$t1")")
 
   # What two connections give on the server side: the two halves of t by key, at the same time.
   t0=$(now)
@@ -78,12 +81,12 @@ for ((i = 1; i <= runs; i++)); do
   psql -X -q -c "\copy (SELECT * FROM t WHERE id > $((rows / 2))) TO '/dev/null'"
   wait
   t1=$(now)
-  best_copy2=$(min "${best_copy2:-999999}" "$(elapsed "$t0" "$t1")")
+  t_copy2+=("$(elapsed "$t0" "$t1")")
 
   t0=$(now)
   pg_dump --data-only -t t -f /dev/null postgres
   t1=$(now)
-  best_dump=$(min "$best_dump" "$(elapsed "$t0" "$t1")")
+  t_dump+=("$(elapsed "$t0" "$t1")")
 
   t0=$(now)
   /usr/bin/time -f "%U %S %M" -o "$work/rss" "$build/cdcpipe" capture --db "$url" --null-sink --tables t \
@@ -92,9 +95,10 @@ for ((i = 1; i <= runs; i++)); do
   t1=$(now)
   grep -q "$rows snapshot rows" "$work/null.log" || { echo "null sink run did not read $rows rows:"; tail "$work/null.log"; exit 1; }
   q "SELECT pg_drop_replication_slot('bench_null_$i')" >/dev/null
-  best_null=$(min "$best_null" "$(elapsed "$t0" "$t1")")
+  t_null+=("$(elapsed "$t0" "$t1")")
   peak_null=$(peak "$peak_null")
   cpu_null=$(cpu)
+  c_null+=("$cpu_null")
 
   t0=$(now)
   /usr/bin/time -f "%U %S %M" -o "$work/rss" "$build/cdcpipe" run --db "$url" --tables t --output "$work/out-$i" \
@@ -102,18 +106,22 @@ for ((i = 1; i <= runs; i++)); do
     >"$work/run.log" 2>&1 || { cat "$work/run.log"; exit 1; }
   t1=$(now)
   q "SELECT pg_drop_replication_slot('bench_run_$i')" >/dev/null
-  best_parquet=$(min "$best_parquet" "$(elapsed "$t0" "$t1")")
+  t_parquet+=("$(elapsed "$t0" "$t1")")
   peak_parquet=$(peak "$peak_parquet")
   cpu_parquet=$(cpu)
+  c_parquet+=("$cpu_parquet")
   committed=$(find "$work/out-$i/raw-kafka-data" -maxdepth 1 -name 'part-*' | wc -l)
   parquet_bytes=$(du -sb "$work/out-$i/raw-kafka-data" | cut -f1)
   rm -rf "$work/out-$i"
 done
 
+best_copy=$(median "${t_copy[@]}") best_copy2=$(median "${t_copy2[@]}") best_dump=$(median "${t_dump[@]}")
+best_null=$(median "${t_null[@]}") best_parquet=$(median "${t_parquet[@]}")
+echo "runs (s): \copy ${t_copy[*]}; 2 x \copy ${t_copy2[*]}; pg_dump ${t_dump[*]}; null sink ${t_null[*]} (CPU ${c_null[*]}); Parquet ${t_parquet[*]} (CPU ${c_parquet[*]})"
 rate() { awk -v r="$rows" -v s="$1" 'BEGIN { printf "%.0f", r / s }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
 echo
-echo "== snapshot of a $rows-row table (best of $runs, chunks of $chunk rows) =="
+echo "== snapshot of a $rows-row table (median of $runs, chunks of $chunk rows) =="
 printf "%-44s %8.2f s %10s rows/s\n" "psql \\copy (SELECT * FROM t) TO /dev/null" "$best_copy" "$(rate "$best_copy")"
 printf "%-44s %8.2f s %10s rows/s  ratio to \\copy %s\n" "2 x psql \\copy of half the keys, at once" "$best_copy2" \
   "$(rate "$best_copy2")" "$(ratio "$best_copy2" "$best_copy")"

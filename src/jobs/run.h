@@ -53,8 +53,9 @@ struct RunOptions {
   // Topics and group of the stream stage with brokers. Required with brokers (as StreamOptions).
   std::vector<std::string> topics;
   std::string group;
-  // Embedded: items (records + transaction markers) queued between capture and the raw sink. Default
-  // 4096 (bounds memory together with max_batch_rows).
+  // Embedded: items (records + transaction markers) queued between capture and the raw sink, plus the
+  // producer's group of at most capacity/16 (log::ChannelSink). Default 4096 (bounds memory together
+  // with max_batch_rows).
   size_t channel_capacity = 4096;
 };
 

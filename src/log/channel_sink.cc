@@ -1,25 +1,40 @@
 #include "log/channel_sink.h"
 
+#include <algorithm>
 #include <cassert>
 
 namespace cdc::log {
 
-ChannelSink::ChannelSink(size_t capacity) : capacity_(capacity) { assert(capacity > 0 && "ChannelSink needs room"); }
+ChannelSink::ChannelSink(size_t capacity)
+    : capacity_(capacity), group_(std::clamp<size_t>(capacity / 16, 1, 256)) {
+  assert(capacity > 0 && "ChannelSink needs room");
+  group_items_.reserve(group_);
+}
 
-Status ChannelSink::Push(ChannelItem item) {
+Status ChannelSink::Publish() {
   std::unique_lock lock(mu_);
   not_full_.wait(lock, [&] { return items_.size() < capacity_ || !failure_.ok() || closed_; });
   if (!failure_.ok()) return failure_;
   if (closed_) return Status::Cancelled("the in-process channel is closed");
-  items_.push_back(std::move(item));
-  not_empty_.notify_one();
+  bool was_empty = items_.empty();
+  for (auto& item : group_items_) items_.push_back(std::move(item));
+  group_items_.clear();
+  // A consumer waits only on an empty queue.
+  if (was_empty) not_empty_.notify_all();
   return Status::OK();
+}
+
+Status ChannelSink::Push(ChannelItem item, bool hand_over) {
+  if (stopped_.load(std::memory_order_relaxed)) return Publish();  // the failure, or Cancelled
+  group_items_.push_back(std::move(item));
+  if (!hand_over && group_items_.size() < group_) return Status::OK();
+  return Publish();
 }
 
 Status ChannelSink::Append(Record record) {
   ChannelItem item;
   item.record = std::move(record);
-  return Push(std::move(item));
+  return Push(std::move(item), /*hand_over=*/false);
 }
 
 Status ChannelSink::EndTransaction(Lsn end_lsn) {
@@ -33,14 +48,14 @@ Status ChannelSink::EndTransaction(Lsn end_lsn) {
   ChannelItem item;
   item.end_of_transaction = true;
   item.end_lsn = end_lsn;
-  return Push(std::move(item));
+  return Push(std::move(item), /*hand_over=*/true);
 }
 
 Status ChannelSink::EndSnapshotChunk(uint64_t chunk, const std::string& position) {
   ChannelItem item;
   item.snapshot_chunk = chunk;
   item.snapshot_position = position;
-  return Push(std::move(item));
+  return Push(std::move(item), /*hand_over=*/true);
 }
 
 void ChannelSink::MarkSnapshotChunkDurable(uint64_t chunk) {
@@ -50,11 +65,13 @@ void ChannelSink::MarkSnapshotChunkDurable(uint64_t chunk) {
 }
 
 Status ChannelSink::Poll() {
+  if (!group_items_.empty()) return Publish();
   std::lock_guard lock(mu_);
   return failure_;
 }
 
 Status ChannelSink::Flush(std::chrono::milliseconds timeout) {
+  if (!group_items_.empty()) CDC_RETURN_IF_ERROR(Publish());
   std::unique_lock lock(mu_);
   bool done = durable_cv_.wait_for(lock, timeout, [&] {
     return !failure_.ok() || durable_.load(std::memory_order_acquire) >= last_end_lsn_.value();
@@ -74,7 +91,8 @@ std::optional<ChannelItem> ChannelSink::Pop(std::chrono::milliseconds timeout) {
   if (items_.empty()) return std::nullopt;  // closed and drained
   ChannelItem item = std::move(items_.front());
   items_.pop_front();
-  not_full_.notify_one();
+  // The producer waits on a full queue: wake it once a whole group fits again, not at every item.
+  if (items_.size() + group_ <= capacity_) not_full_.notify_one();
   return item;
 }
 
@@ -90,15 +108,18 @@ void ChannelSink::Fail(Status status) {
   {
     std::lock_guard lock(mu_);
     if (failure_.ok()) failure_ = status.ok() ? Status::Internal("in-process consumer failed") : std::move(status);
+    stopped_.store(true, std::memory_order_relaxed);
   }
   not_full_.notify_all();
   durable_cv_.notify_all();
 }
 
 void ChannelSink::Close() {
+  if (!group_items_.empty()) (void)Publish();  // the producer's last group (dropped after a failure)
   {
     std::lock_guard lock(mu_);
     closed_ = true;
+    stopped_.store(true, std::memory_order_relaxed);
   }
   not_empty_.notify_all();
   not_full_.notify_all();

@@ -10,7 +10,14 @@
 // Close(): no more items; Pop returns nullopt once drained. Fail(status): the consumer reports a
 // permanent error; the producer's next Append/Poll returns it.
 //
-// Thread-safety: one producer thread (RecordSink calls), any number of consumer threads.
+// Batching: the producer's records are handed over in groups of up to capacity/16 (at most 256), so
+// the two threads take the lock and wake each other once per group, not once per record (that was a
+// fifth of `run`'s CPU during a snapshot). A group is handed over when full and at every
+// EndTransaction, EndSnapshotChunk, Poll, Flush and Close, so records wait on the producer side only
+// while the producer is still inside a transaction and has not polled. The queue may then hold up to
+// capacity + one group.
+//
+// Thread-safety: one producer thread (RecordSink calls and Close), any number of consumer threads.
 #pragma once
 
 #include <atomic>
@@ -19,6 +26,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include "log/record_sink.h"
 
@@ -68,9 +76,15 @@ class ChannelSink final : public RecordSink {
   size_t size() const;
 
  private:
-  Status Push(ChannelItem item);
+  // Adds `item` to the producer's group; hands the group over when it is full or `hand_over`.
+  Status Push(ChannelItem item, bool hand_over);
+  // Hands the producer's group to the queue (waits while the queue is full).
+  Status Publish();
 
   const size_t capacity_;
+  const size_t group_;                // records handed over at once (batching, above)
+  std::vector<ChannelItem> group_items_;  // the producer's group not yet handed over; producer only
+  std::atomic<bool> stopped_{false};  // closed or failed: Append returns at once
   mutable std::mutex mu_;
   std::condition_variable not_full_, not_empty_, durable_cv_;
   std::deque<ChannelItem> items_;

@@ -92,6 +92,30 @@ TEST(ChannelSinkTest, PopTimesOutThenDrainsAfterClose) {
   EXPECT_TRUE(ch.Append(Rec("k", "v")).IsCancelled());
 }
 
+// Records are handed to the consumer in groups (capacity/16, at most 256): a group is handed over when
+// full, at the end of a transaction or a snapshot chunk, and at Poll, so nothing waits on the producer
+// side once the producer polls.
+TEST(ChannelSinkTest, RecordsAreHandedOverInGroupsAndAtPoll) {
+  ChannelSink ch(64);  // groups of 4
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(ch.Append(Rec("k", std::to_string(i))).ok());
+  EXPECT_EQ(ch.size(), 4u);  // one full group; two records still in the producer's group
+  ASSERT_TRUE(ch.Poll().ok());
+  EXPECT_EQ(ch.size(), 6u);
+  ASSERT_TRUE(ch.Append(Rec("k", "6")).ok());
+  ASSERT_TRUE(ch.EndSnapshotChunk(1, "pos").ok());
+  EXPECT_EQ(ch.size(), 8u);
+  ASSERT_TRUE(ch.Append(Rec("k", "7")).ok());
+  ASSERT_TRUE(ch.EndTransaction(Lsn(5)).ok());
+  EXPECT_EQ(ch.size(), 10u);
+  std::vector<std::string> seen;
+  while (auto item = ch.Pop(std::chrono::milliseconds(0))) {
+    if (item->snapshot_chunk) seen.push_back("chunk " + item->snapshot_position);
+    else if (item->end_of_transaction) seen.push_back("end " + item->end_lsn.ToString());
+    else seen.push_back(*item->record.value);
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"0", "1", "2", "3", "4", "5", "6", "chunk pos", "7", "end 0/5"}));
+}
+
 TEST(KafkaPropertyTest, ParsesKeyValue) {
   std::map<std::string, std::string> p;
   ASSERT_TRUE(ParseKafkaProperty("compression.type=zstd", &p).ok());
