@@ -75,7 +75,7 @@ const Key kKeys[] = {
     {"source.retained_wal_warn_mb", Group::kCapture, "--retained-wal-warn-mb", "", "1024", "",
      "Warn when the slot retains more WAL than this (MiB)", CDC_FIELD(source.retained_wal_warn_mb)},
     {"source.snapshot_chunk_rows", Group::kCapture, "--snapshot-chunk-rows", "", "10000", "",
-     "Rows per chunk of the initial snapshot (the unit that is resumed after a crash)",
+     "Rows per statement of the initial snapshot and per chunk of incremental snapshots",
      CDC_FIELD(source.snapshot_chunk_rows), true},
     {"events.schemas", Group::kEvents, "--schemas", "", "true", "",
      "Wrap key and value in {schema, payload} (Kafka Connect JsonConverter)", CDC_FIELD(events.schemas)},
