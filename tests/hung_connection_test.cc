@@ -203,19 +203,21 @@ TEST_F(HungConnectionTest, BlackHoledReplicationConnectionIsReplacedAndNothingIs
   ExpectWorkloadCounts(CheckExactlyOnce(rows, /*contiguous=*/true));
 }
 
-// An S3 endpoint that accepts a request and never answers it: the hung request is shown as the stream
-// stage's stall, aborted by curl's low-speed limit (output.s3_timeout, 2 s here; curl averages the
+// An S3 endpoint that accepts a request and never answers it: the hung request is shown as the stall
+// of the stage writing (stream for the raw data, analytics for the live views' folders), aborted by curl's low-speed limit (output.s3_timeout, 2 s here; curl averages the
 // speed over the last ~5 s, so a request that sent its body first is aborted after up to ~5 s more)
 // and retried on a new connection; the batch then commits.
 TEST_F(HungConnectionTest, HungS3RequestIsAbortedByTheS3TimeoutAndTheBatchCommits) {
   RestartableS3 s3(dir_.path());
   const std::string output = std::string("s3://") + RestartableS3::kBucket + "/hung";
-  auto run = StartRun("30s", {"--output", output, "--s3-endpoint", s3.Endpoint(), "--s3-timeout", "2s"},
+  WriteFile(dir_ / "views.sql", "CREATE VIEW live_n AS SELECT count(*) AS n FROM t;\n");
+  auto run = StartRun("30s", {"--output", output, "--s3-endpoint", s3.Endpoint(), "--s3-timeout", "2s", "--views",
+                              dir_ / "views.sql"},
                       {{"AWS_ACCESS_KEY_ID", RestartableS3::kAccessKey},
                        {"AWS_SECRET_ACCESS_KEY", RestartableS3::kSecret},
                        {"AWS_REGION", "us-east-1"}});
   WaitStreaming(run.get());
-  s3.Admin("hang?count=1");  // the next request, whichever it is
+  s3.Admin("hang?count=1&match=/hung/raw-kafka-data/");  // the next request of the stream
   std::thread workload([&] { Workload(); });
 
   // While a request hangs (a normal one takes milliseconds): the stall shows, naming the object store.
@@ -229,13 +231,32 @@ TEST_F(HungConnectionTest, HungS3RequestIsAbortedByTheS3TimeoutAndTheBatchCommit
   EXPECT_NE(log.find("Less than 1 bytes/sec transferred the last 2 seconds"), std::string::npos) << log;
   EXPECT_NE(log.find("retrying"), std::string::npos) << log;
   ASSERT_TRUE(WaitFor([&] { return !ShowsStall("stream", "", 1.0); }, 10000)) << Get("/api/status");
+
+  // A hung request of the live views (writing their folder) shows the same way on the analytics stage,
+  // and the view is published once curl gave up on it and the write was done again. First the view
+  // shows the workload (so the request that hangs is the next publication's).
+  auto view_shows = [&](const char* n) {
+    auto j = nlohmann::json::parse(Get("/api/status"), nullptr, false);
+    nlohmann::json st = Stage("analytics");
+    return !j.is_discarded() && !st.is_null() && st["waiting_on"].is_null() && j["views"].size() == 1 &&
+           j["views"][0]["rows"] == nlohmann::json::array({nlohmann::json::array({n})});
+  };
+  ASSERT_TRUE(WaitFor([&] { return view_shows("140"); }, 60000)) << Get("/api/status");  // 50 + 100 - 10
+  s3.Admin("hang?count=1&match=/hung/live_n/");
+  Sql("INSERT INTO t VALUES (1000, 'late')");
+  ASSERT_TRUE(WaitFor([&] { return ShowsStall("analytics", "object store: ", 1.0); }, 60000))
+      << Get("/api/status") << "\n" << run->Log();
+  EXPECT_EQ(s3.Admin("stats")["hung"], 2);
+  ASSERT_TRUE(WaitFor([&] { return view_shows("141"); }, 60000)) << Get("/api/status") << "\n" << run->Log();
   ASSERT_EQ(run->Stop(SIGINT), 0) << run->Log();
   EXPECT_EQ(s3.Admin("stats")["rejected"], 0) << s3.Logs();
 
   ASSERT_TRUE(s3.Mirror("hung/raw-kafka-data/", dir_ / "mirror/raw-kafka-data")) << s3.last_mirror_error();
   std::vector<RawRow> rows = ReadCommitted(dir_ / "mirror", dir_ / "files.csv",
                                            std::string("s3a://") + RestartableS3::kBucket + "/hung/raw-kafka-data/");
-  ExpectWorkloadCounts(CheckExactlyOnce(rows, /*contiguous=*/true));
+  std::map<std::string, int64_t> counts = CheckExactlyOnce(rows, /*contiguous=*/true);
+  EXPECT_EQ(counts["t c"]--, 101) << "the workload's inserts and the late one";
+  ExpectWorkloadCounts(counts);
 }
 
 // A Kafka broker that holds every answer back (its connections stay open, requests are read, nothing

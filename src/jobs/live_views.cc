@@ -20,7 +20,9 @@ bool Permanent(const Status& st) { return st.IsInvalidArgument() || st.IsCorrupt
 
 LiveViews::LiveViews(LiveViewsOptions options)
     : options_(std::move(options)),
-      builder_(options_.output, &options_.views->views, &options_.views->catalog, options_.events) {}
+      observed_(options_.state ? std::make_unique<ObservedStore>(options_.output, options_.state, "analytics")
+                               : nullptr),
+      builder_(output(), &options_.views->views, &options_.views->catalog, options_.events) {}
 
 LiveViews::~LiveViews() { StopPublisher(); }
 
@@ -173,11 +175,11 @@ Status LiveViews::PublishLocked() {
   std::vector<size_t> changed, unchanged;
   for (size_t i = 0; i < n; ++i) (engine.changes(i) != written_[i] ? changed : unchanged).push_back(i);
   if (options_.materialize) {
-    CDC_RETURN_IF_ERROR(analytics::WriteViews(options_.output, engine, position, "live", changed));
+    CDC_RETURN_IF_ERROR(analytics::WriteViews(output(), engine, position, "live", changed));
     for (size_t i : unchanged) {
       // Same rows: only the position moves (a folder that lost its result is written again).
-      Status st = lake::AdvanceResult(options_.output, engine.view(i).name, position);
-      if (st.IsNotFound()) st = analytics::WriteViews(options_.output, engine, position, "live", {i});
+      Status st = lake::AdvanceResult(output(), engine.view(i).name, position);
+      if (st.IsNotFound()) st = analytics::WriteViews(output(), engine, position, "live", {i});
       CDC_RETURN_IF_ERROR(st);
     }
   }

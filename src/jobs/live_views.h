@@ -36,6 +36,7 @@
 #include "analytics/view_builder.h"
 #include "base/status.h"
 #include "jobs/committed_batch.h"
+#include "jobs/observed_store.h"
 #include "jobs/pipeline_state.h"
 #include "jobs/views.h"
 #include "store/object_store.h"
@@ -95,7 +96,12 @@ class LiveViews {
   void PublishError(const Status& st, bool fatal);
   Status SaveCheckpoint();
 
+  // What the views read and write: options_.output, shown as the "analytics" stage's wait while a
+  // request is in flight (ObservedStore) when there is a state to show it in.
+  store::ObjectStore* output() { return observed_ ? observed_.get() : options_.output; }
+
   LiveViewsOptions options_;
+  std::unique_ptr<ObservedStore> observed_;  // null without options_.state
   mutable std::mutex mu_;  // guards everything below and the builder against the publisher thread
   std::condition_variable wake_;
   analytics::ViewBuilder builder_;

@@ -7,19 +7,32 @@ namespace cdc::jobs {
 template <typename Call>
 auto ObservedStore::Observe(std::string_view method, std::string_view key, Call&& call) -> decltype(call()) {
   std::string what = "object store: " + std::string(method) + " " + inner_->Describe() + "/" + std::string(key);
-  hub_->Update([&](PipelineState& s) {
-    StageState& st = s.Stage(stage_);
-    st.waiting_on = std::move(what);
-    st.waiting_since_ms = WallMillis();
-  });
+  uint64_t id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    id = next_id_++;
+    in_flight_.emplace(id, std::make_pair(std::move(what), WallMillis()));
+    PublishLocked(/*progress=*/false);
+  }
   auto result = call();
+  std::lock_guard<std::mutex> lock(mu_);
+  in_flight_.erase(id);
+  PublishLocked(/*progress=*/true);
+  return result;
+}
+
+void ObservedStore::PublishLocked(bool progress) {
   hub_->Update([&](PipelineState& s) {
     StageState& st = s.Stage(stage_);
-    st.waiting_on.clear();
-    st.waiting_since_ms = 0;
-    st.last_progress_ms = WallMillis();
+    if (in_flight_.empty()) {
+      st.waiting_on.clear();
+      st.waiting_since_ms = 0;
+    } else {
+      st.waiting_on = in_flight_.begin()->second.first;
+      st.waiting_since_ms = in_flight_.begin()->second.second;
+    }
+    if (progress) st.last_progress_ms = WallMillis();
   });
-  return result;
 }
 
 Status ObservedStore::Put(std::string_view key, std::string_view data) {

@@ -5,12 +5,19 @@
 // /metrics (cdcpipe_stage_stalled_seconds) while it lasts, until the store's own timeout
 // (output.s3_timeout) gives up on it.
 //
-// Thread-safety: like the wrapped store; one request at a time per stage is what the display assumes
-// (RawSink's single thread). Owns nothing: `inner` and `hub` must outlive it.
+// Requests may run at once (the views' folders are written in parallel): the stage shows the oldest
+// request still in flight, and waits on nothing once none is. Two ObservedStores of one stage must not
+// have requests in flight at once (RawSink's output and checkpoint stores are used from its one thread).
+//
+// Thread-safety: like the wrapped store. Owns nothing: `inner` and `hub` must outlive it.
 #pragma once
 
+#include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "jobs/pipeline_state.h"
@@ -40,10 +47,15 @@ class ObservedStore : public store::ObjectStore {
   // Runs `call` with "<method> <uri of key>" published as the stage's wait.
   template <typename Call>
   auto Observe(std::string_view method, std::string_view key, Call&& call) -> decltype(call());
+  // Shows the oldest request in flight as the stage's wait (none: no wait). REQUIRES: mu_ held.
+  void PublishLocked(bool progress);
 
   store::ObjectStore* inner_;
   PipelineStateHub* hub_;
   std::string stage_;
+  std::mutex mu_;  // taken before the hub's lock, never after
+  uint64_t next_id_ = 0;
+  std::map<uint64_t, std::pair<std::string, int64_t>> in_flight_;  // id (start order) -> (what, since ms)
 };
 
 }  // namespace cdc::jobs

@@ -5,9 +5,13 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "base/failpoint.h"
+#include "jobs/observed_store.h"
 
 namespace cdc::jobs {
 namespace {
@@ -273,6 +277,66 @@ TEST_F(RawSinkTest, CommittedOutputWithoutItsCheckpointIsRefused) {
   ASSERT_FALSE(s.ok());
   EXPECT_TRUE(s.status().IsFailedPrecondition()) << s.status().ToString();
   EXPECT_NE(s.status().message().find("--checkpoint"), std::string::npos);
+}
+
+// A store whose Put of a key holding "slow" waits until Release(): a request in flight for as long as
+// the test wants.
+class GatedStore : public store::ObjectStore {
+ public:
+  Status Put(std::string_view k, std::string_view) override {
+    if (k.find("slow") == std::string_view::npos) return Status::OK();
+    std::unique_lock<std::mutex> lock(mu_);
+    ++entered_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return released_; });
+    return Status::OK();
+  }
+  void WaitEntered(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return entered_ >= n; });
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  Status PutFile(std::string_view, const std::string&) override { return Status::OK(); }
+  Status PutIfAbsent(std::string_view, std::string_view) override { return Status::OK(); }
+  Result<std::string> Get(std::string_view) override { return Status::NotFound("none"); }
+  Result<std::string> GetRange(std::string_view, uint64_t, uint64_t) override { return Status::NotFound("none"); }
+  Result<store::ObjectInfo> Head(std::string_view) override { return Status::NotFound("none"); }
+  Result<std::vector<store::ObjectInfo>> List(std::string_view) override { return std::vector<store::ObjectInfo>{}; }
+  Status Delete(std::string_view) override { return Status::OK(); }
+  std::string AbsoluteUri(std::string_view k) const override { return "gated://" + std::string(k); }
+  std::string Describe() const override { return "gated://"; }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int entered_ = 0;
+  bool released_ = false;
+};
+
+// Requests at once (the live views write their folders in parallel): the stage shows the oldest one in
+// flight until it ends, not until any ends.
+TEST(ObservedStoreTest, ShowsTheOldestRequestInFlight) {
+  GatedStore gated;
+  PipelineStateHub hub;
+  ObservedStore observed(&gated, &hub, "analytics");
+  auto waiting_on = [&] { return hub.Snapshot().Stage("analytics").waiting_on; };
+  std::thread slow([&] { EXPECT_TRUE(observed.Put("v/slow-1", "x").ok()); });
+  gated.WaitEntered(1);
+  EXPECT_EQ(waiting_on(), "object store: PUT gated:///v/slow-1");
+  int64_t since = hub.Snapshot().Stage("analytics").waiting_since_ms;
+  EXPECT_GT(since, 0);
+  ASSERT_TRUE(observed.Put("v/fast", "x").ok());  // starts and ends while slow-1 waits
+  EXPECT_EQ(waiting_on(), "object store: PUT gated:///v/slow-1");
+  EXPECT_EQ(hub.Snapshot().Stage("analytics").waiting_since_ms, since);
+  gated.Release();
+  slow.join();
+  EXPECT_EQ(waiting_on(), "");
+  EXPECT_EQ(hub.Snapshot().Stage("analytics").waiting_since_ms, 0);
+  EXPECT_GT(hub.Snapshot().Stage("analytics").last_progress_ms, 0);
 }
 
 }  // namespace

@@ -20,9 +20,10 @@
 // Fault injection (admin paths are not signed and never forwarded):
 //   POST /__proxy/fail?count=N&status=500   the next N S3 requests get that status (InternalError/SlowDown)
 //   POST /__proxy/drop?count=N              the next N S3 requests get their connection closed
-//   POST /__proxy/hang?count=N              the next N S3 requests are read and never answered, their
-//                                           connection never closed (a black hole, as a dropped NAT entry
-//                                           leaves it): only the client's timeout ends them (or reset)
+//   POST /__proxy/hang?count=N[&match=S]    the next N S3 requests (whose path contains S) are read and
+//                                           never answered, their connection never closed (a black hole,
+//                                           as a dropped NAT entry leaves it): only the client's timeout
+//                                           ends them (or reset)
 //   POST /__proxy/slow?count=N&delay_ms=D   the next N S3 requests are answered D ms late (then forwarded)
 //   POST /__proxy/lose?count=N[&method=M][&match=S]
 //                                           the next N S3 requests (of method M, whose path contains S) are
@@ -55,7 +56,7 @@ if (!port || !accessKey || !secret) {
 }
 
 let failNext = 0, failStatus = 500, dropNext = 0, loseNext = 0, loseMethod = '', loseMatch = '';
-let hangNext = 0, slowNext = 0, slowDelayMs = 0;
+let hangNext = 0, hangMatch = '', slowNext = 0, slowDelayMs = 0;
 const hanging = new Set();  // sockets of requests left unanswered (hang), destroyed by reset
 let emulateIfNoneMatch = false;
 const keyLocks = new Map();  // path -> promise of the last conditional PUT of that key
@@ -136,6 +137,7 @@ server.on('request', (req, res) => {
         dropNext = Number(url.searchParams.get('count') || 1);
       } else if (what === 'hang') {
         hangNext = Number(url.searchParams.get('count') || 1);
+        hangMatch = url.searchParams.get('match') || '';
       } else if (what === 'slow') {
         slowNext = Number(url.searchParams.get('count') || 1);
         slowDelayMs = Number(url.searchParams.get('delay_ms') || 1000);
@@ -166,7 +168,7 @@ server.on('request', (req, res) => {
     }
     stats.requests++;
     stats.methods[req.method] = (stats.methods[req.method] || 0) + 1;
-    if (hangNext > 0) {
+    if (hangNext > 0 && req.url.includes(hangMatch)) {
       hangNext--;
       stats.hung++;
       hanging.add(req.socket);
