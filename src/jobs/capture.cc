@@ -125,10 +125,16 @@ struct CaptureJob::Impl {
     uint32_t xmax = 0;          // the snapshot's xmax and in-progress transactions (32-bit xids)
     std::vector<uint32_t> xip;
     Lsn wal_insert_lsn;         // no transaction committed after it is in the snapshot
+    // The rows after `from` up to here may hold an older `r` in the sink (SnapshotResume): none of
+    // their changes is dropped.
+    std::optional<pg::SnapshotPosition> uncertain_upto;
   };
   std::vector<ResumeFilter> filters;
   Lsn filter_until;  // the highest wal_insert_lsn: later transactions are never filtered
   std::unordered_map<uint32_t, std::pair<std::shared_ptr<const event::TableSchema>, pg::PrimaryKey>> filter_keys;
+  // Sinks that track no chunks: how many chunks one move of the marker's sent_upto covers (one marker
+  // write and one index range query per that many chunks; docs/CAPTURE.md, "Kafka: what a crash sends twice").
+  static constexpr uint64_t kAnnounceChunks = 4;
 
   // Latency log: transactions not yet durable (end LSN, commit time).
   std::FILE* latency_file = nullptr;
@@ -180,6 +186,14 @@ struct CaptureJob::Impl {
   Status SaveDurablePosition(bool force);
   Status BuildFilters();
   Result<bool> Filtered(event::Op op, const std::shared_ptr<const event::TableSchema>& table);
+  Result<const pg::PrimaryKey*> KeyOf(const std::shared_ptr<const event::TableSchema>& table);
+  Result<int> ComparePositions(const pg::SnapshotPosition& a, const pg::SnapshotPosition& b,
+                               const std::shared_ptr<const event::TableSchema>& table);
+  Status Announce(const pg::SnapshotPosition& upto);
+  // The captured table at `index`, or none past the last one.
+  std::shared_ptr<const event::TableSchema> TableAt(size_t index) const {
+    return index < tables.size() ? tables[index] : nullptr;
+  }
   Status Stream(std::optional<pg::ReplicationStream> stream, Lsn start);
   Status StreamSession(pg::ReplicationStream& stream, Lsn start, bool* streamed_something);
   Status HandleMessage(std::string_view payload, Lsn wal_start);
@@ -529,6 +543,7 @@ Status CaptureJob::Impl::BuildFilters() {
     ResumeFilter f;
     f.from = r.from;
     f.wal_insert_lsn = r.view.wal_insert_lsn;
+    f.uncertain_upto = r.uncertain_upto;
     if (!ParsePgSnapshot(r.view.snapshot, &f.xmax, &f.xip)) {
       return Status::Corruption(fmt::format("capture's snapshot marker {} has a bad resume snapshot '{}'",
                                             state->Describe(opts.slot), r.view.snapshot));
@@ -544,6 +559,26 @@ Status CaptureJob::Impl::BuildFilters() {
     filters.push_back(std::move(f));
   }
   return Status::OK();
+}
+
+// The primary key of `table` (cached per relation and schema), for key comparisons.
+Result<const pg::PrimaryKey*> CaptureJob::Impl::KeyOf(const std::shared_ptr<const event::TableSchema>& table) {
+  auto& cached = filter_keys[table->relation_id];
+  if (cached.first != table) {
+    CDC_ASSIGN_OR_RETURN(pg::PrimaryKey pk, pg::LookupPrimaryKey(*conn, *table));
+    cached = {table, std::move(pk)};
+  }
+  return &cached.second;
+}
+
+// -1, 0 or 1: `a` is before, at or after `b` in the snapshot's order (the tables in order, each in key
+// order; an empty key is the table's start). `table`: the table both name when their indexes are equal.
+Result<int> CaptureJob::Impl::ComparePositions(const pg::SnapshotPosition& a, const pg::SnapshotPosition& b,
+                                               const std::shared_ptr<const event::TableSchema>& table) {
+  if (a.table_index != b.table_index) return a.table_index < b.table_index ? -1 : 1;
+  if (a.key.empty() || b.key.empty()) return a.key.empty() == b.key.empty() ? 0 : (a.key.empty() ? -1 : 1);
+  CDC_ASSIGN_OR_RETURN(const pg::PrimaryKey* pk, KeyOf(table));
+  return pg::CompareKeys(*conn, *pk, a.key, b.key);
 }
 
 Result<bool> CaptureJob::Impl::Filtered(event::Op op, const std::shared_ptr<const event::TableSchema>& table) {
@@ -564,36 +599,51 @@ Result<bool> CaptureJob::Impl::Filtered(event::Op op, const std::shared_ptr<cons
     return false;
   }
   const event::Row* row = op == event::Op::kDelete ? (ev.before ? &*ev.before : nullptr) : (ev.after ? &*ev.after : nullptr);
+  // The row's place in the snapshot's order: its table and, once compared with a position inside that
+  // table, its key.
+  pg::SnapshotPosition at;
+  at.table_index = ti;
+  auto compare = [&](const pg::SnapshotPosition& p) -> Result<int> {
+    if (ti == p.table_index && p.key.empty()) return 1;  // every row is after its table's start
+    if (ti == p.table_index && at.key.empty()) {
+      CDC_ASSIGN_OR_RETURN(const pg::PrimaryKey* pk, KeyOf(table));
+      if (pk->names.empty() || !row) return Status::FailedPrecondition("no primary key to place a change of " + name);
+      for (size_t c : pk->index) {
+        if (c >= row->size() || (*row)[c].kind != event::Value::Kind::kText) {
+          return Status::FailedPrecondition("a change of " + name + " without its primary key value");
+        }
+        at.key.push_back((*row)[c].text);
+      }
+    }
+    return ComparePositions(at, p, table);
+  };
   // The read that took this key: the last one whose start position is before it.
-  std::vector<std::string> key;
-  bool have_key = false;
   for (size_t r = filters.size(); r-- > 0;) {
     const ResumeFilter& f = filters[r];
-    bool after = ti > f.from.table_index || (ti == f.from.table_index && f.from.key.empty());
-    if (ti == f.from.table_index && !f.from.key.empty()) {
-      if (!have_key) {
-        auto& cached = filter_keys[table->relation_id];
-        if (cached.first != table) {
-          CDC_ASSIGN_OR_RETURN(pg::PrimaryKey pk, pg::LookupPrimaryKey(*conn, *table));
-          cached = {table, std::move(pk)};
-        }
-        const pg::PrimaryKey& pk = cached.second;
-        if (pk.names.empty() || !row) return Status::FailedPrecondition("no primary key to place a change of " + name);
-        for (size_t c : pk.index) {
-          if (c >= row->size() || (*row)[c].kind != event::Value::Kind::kText) {
-            return Status::FailedPrecondition("a change of " + name + " without its primary key value");
-          }
-          key.push_back((*row)[c].text);
-        }
-        have_key = true;
-      }
-      CDC_ASSIGN_OR_RETURN(int cmp, pg::CompareKeys(*conn, filter_keys[table->relation_id].second, key, f.from.key));
-      after = cmp > 0;
+    CDC_ASSIGN_OR_RETURN(int from, compare(f.from));
+    if (from <= 0) continue;
+    if (tx_commit_lsn > f.wal_insert_lsn || !VisibleTo(tx_xid, f.xmax, f.xip)) return false;
+    if (f.uncertain_upto) {
+      // An earlier run may have sent an older `r` of this key that the read's own `r` follows: the change
+      // is streamed again, so that the key's last event is its latest change (docs/CAPTURE.md).
+      CDC_ASSIGN_OR_RETURN(int upto, compare(*f.uncertain_upto));
+      if (upto <= 0) return false;
     }
-    if (!after) continue;
-    return tx_commit_lsn <= f.wal_insert_lsn && VisibleTo(tx_xid, f.xmax, f.xip);
+    return true;
   }
   return false;  // read in the exported snapshot: every change of it is streamed
+}
+
+// Sinks that track no chunks: before the reader emits a row past `upto`, the marker says that rows up to
+// it may be in the sink (sent_upto), so that a resume knows which of its rows may hold an older `r` there.
+// One write per kAnnounceChunks chunks; none while an earlier run's sent_upto covers `upto`.
+Status CaptureJob::Impl::Announce(const pg::SnapshotPosition& upto) {
+  if (marker->sent_upto) {
+    CDC_ASSIGN_OR_RETURN(int cmp, ComparePositions(upto, *marker->sent_upto, TableAt(upto.table_index)));
+    if (cmp <= 0) return Status::OK();
+  }
+  marker->sent_upto = upto;
+  return state->Write(*marker);
 }
 
 Status CaptureJob::Impl::Snapshot(const pg::CreatedSlot* created) {
@@ -655,10 +705,29 @@ Status CaptureJob::Impl::Snapshot(const pg::CreatedSlot* created) {
     // Recorded before any row of the new transaction is emitted: the stream must filter with it from now
     // on, whatever happens next.
     cb.started = [&](const pg::SnapshotView& v) -> Status {
-      marker->resumes.push_back({*so.resume_after, v});
+      SnapshotResume r{*so.resume_after, v};
+      if (marker->sent_upto) {
+        // An earlier run handed rows past the durable position to a sink that tracks no chunks.
+        const pg::SnapshotPosition& upto = *marker->sent_upto;
+        CDC_ASSIGN_OR_RETURN(int cmp, ComparePositions(upto, r.from, TableAt(upto.table_index)));
+        if (cmp > 0) {
+          r.uncertain_upto = upto;
+          log::Info(kComponent,
+                    "the interrupted run may have sent rows up to table {} key ({}) already: their changes made "
+                    "before this read are streamed again (at least once), so no older `r` stays their last event",
+                    upto.table.empty() ? "(end)" : upto.table, fmt::join(upto.key, ", "));
+        }
+      }
+      marker->resumes.push_back(std::move(r));
       CDC_RETURN_IF_ERROR(state->Write(*marker));
       return BuildFilters();
     };
+  }
+  if (!sink->DurableSnapshotChunk()) {
+    // The sink tracks no chunks (Kafka): what it holds past the durable position is unknown after a
+    // crash, so the marker names beforehand how far it may go.
+    so.announce_rows = kAnnounceChunks * so.chunk_rows;
+    cb.announce = [&](const pg::SnapshotPosition& upto) { return Announce(upto); };
   }
   auto rows = pg::ReadSnapshot(*conn, so, cb);
   if (!rows.ok()) {
@@ -673,6 +742,7 @@ Status CaptureJob::Impl::Snapshot(const pg::CreatedSlot* created) {
   marker->completed_at = UtcNow();
   marker->tables = TableNames();
   marker->position.reset();
+  marker->sent_upto.reset();
   CDC_RETURN_IF_ERROR(state->Write(*marker));
   progress.Finish("complete");
   {

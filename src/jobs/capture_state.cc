@@ -104,6 +104,10 @@ Result<std::optional<SnapshotMarker>> CaptureState::Read(const std::string& slot
     m.position = PositionFrom(j["position"]);
     if (!m.position) return bad("has a bad \"position\"");
   }
+  if (j.contains("sent_upto")) {
+    m.sent_upto = PositionFrom(j["sent_upto"]);
+    if (!m.sent_upto) return bad("has a bad \"sent_upto\"");
+  }
   if (j.contains("resumes")) {
     if (!j["resumes"].is_array()) return bad("has a bad \"resumes\"");
     for (const auto& r : j["resumes"]) {
@@ -113,7 +117,12 @@ Result<std::optional<SnapshotMarker>> CaptureState::Read(const std::string& slot
         wal = Lsn::Parse(r["wal_insert_lsn"].get<std::string>());
       }
       if (!from || !wal || !r.contains("snapshot") || !r["snapshot"].is_string()) return bad("has a bad \"resumes\"");
-      m.resumes.push_back({std::move(*from), {r["snapshot"].get<std::string>(), *wal}});
+      SnapshotResume resume{std::move(*from), {r["snapshot"].get<std::string>(), *wal}};
+      if (r.contains("uncertain_upto")) {
+        resume.uncertain_upto = PositionFrom(r["uncertain_upto"]);
+        if (!resume.uncertain_upto) return bad("has a bad \"resumes\" (uncertain_upto)");
+      }
+      m.resumes.push_back(std::move(resume));
     }
   }
   if (j.contains("tables")) {
@@ -153,12 +162,15 @@ Status CaptureState::Write(const SnapshotMarker& m) {
   if (m.snapshot_lsn.valid()) j["snapshot_lsn"] = m.snapshot_lsn.ToString();
   if (!m.completed_at.empty()) j["completed_at"] = m.completed_at;
   if (m.position) j["position"] = PositionJson(*m.position);
+  if (m.sent_upto) j["sent_upto"] = PositionJson(*m.sent_upto);
   if (!m.resumes.empty()) {
     j["resumes"] = nlohmann::json::array();
     for (const auto& r : m.resumes) {
-      j["resumes"].push_back({{"from", PositionJson(r.from)},
-                              {"snapshot", r.view.snapshot},
-                              {"wal_insert_lsn", r.view.wal_insert_lsn.ToString()}});
+      nlohmann::json resume = {{"from", PositionJson(r.from)},
+                               {"snapshot", r.view.snapshot},
+                               {"wal_insert_lsn", r.view.wal_insert_lsn.ToString()}};
+      if (r.uncertain_upto) resume["uncertain_upto"] = PositionJson(*r.uncertain_upto);
+      j["resumes"].push_back(std::move(resume));
     }
   }
   if (m.tables) j["tables"] = *m.tables;

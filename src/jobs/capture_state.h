@@ -8,10 +8,13 @@
 //   {"format":1,"slot":"cdcpipe","database":"shop","system_identifier":"7361...",
 //    "snapshot":"complete","snapshot_lsn":"0/16B3748","completed_at":"2026-11-25T10:00:00Z",
 //    "position":{"table_index":1,"table":"public.orders","key":["41234"],"resumable":true,"rows":91234},
-//    "resumes":[{"from":{...position...},"snapshot":"812:815:813","wal_insert_lsn":"0/1A2B3C4"}]}
+//    "sent_upto":{...position...},
+//    "resumes":[{"from":{...position...},"snapshot":"812:815:813","wal_insert_lsn":"0/1A2B3C4",
+//                "uncertain_upto":{...position...}}]}
 //
-// `position` (while pending) is how far the snapshot's rows are durable in the sink; `resumes` lists
-// the reads that continued an interrupted snapshot in a new transaction (both optional).
+// `position` (while pending) is how far the snapshot's rows are durable in the sink; `sent_upto` (Kafka)
+// how far they may have been handed to it; `resumes` lists the reads that continued an interrupted
+// snapshot in a new transaction (all optional).
 //
 // `snapshot` is "pending" from just before the slot is created until the snapshot is durable, then
 // "complete". A "pending" object (or none) for an existing slot means the previous run died during
@@ -46,6 +49,11 @@ namespace cdc::jobs {
 struct SnapshotResume {
   pg::SnapshotPosition from;
   pg::SnapshotView view;
+  // A sink that tracks no chunks (Kafka): the highest position an earlier run may have handed to the
+  // sink (the marker's sent_upto when this read began). The rows after `from` up to it may be in the
+  // destination as `r` of an older snapshot, so the stream drops none of their changes (even those
+  // `view` saw): each such key's last event is then its latest change. nullopt: none (`run`).
+  std::optional<pg::SnapshotPosition> uncertain_upto = std::nullopt;
 };
 
 struct SnapshotMarker {
@@ -72,6 +80,10 @@ struct SnapshotMarker {
     uint64_t rows = 0;
   };
   std::vector<Incremental> incremental = {};
+  // Pending, with a sink that tracks no chunks (Kafka): every snapshot row any run handed to the sink
+  // is at or before this position. Written before the rows after it are appended (pg::SnapshotCallbacks::
+  // announce); never moves back. nullopt: nothing handed over past `position` (always so for `run`).
+  std::optional<pg::SnapshotPosition> sent_upto = std::nullopt;
 };
 
 // A chunk position as it travels with the records (RecordSink::EndSnapshotChunk) and into the raw

@@ -186,6 +186,19 @@ Result<int> CompareKeys(PgConnection& conn, const PrimaryKey& key, const std::ve
   return std::stoi(std::string(r.Get(0, 0)));
 }
 
+namespace {
+
+// The position after table `ti`: the start of the next one (table_index == tables.size(): the end).
+SnapshotPosition TableEnd(const SnapshotOptions& opts, size_t ti, uint64_t rows) {
+  SnapshotPosition p;
+  p.table_index = ti + 1;
+  p.table = ti + 1 < opts.tables.size() ? opts.tables[ti + 1]->schema + "." + opts.tables[ti + 1]->table : "";
+  p.rows = rows;
+  return p;
+}
+
+}  // namespace
+
 Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, const SnapshotCallbacks& cb) {
   if (opts.chunk_rows == 0) return Status::InvalidArgument("snapshot chunk_rows must be > 0");
   if (opts.resume_after && !opts.resume_after->resumable) {
@@ -313,6 +326,14 @@ Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, c
     bool table_done = false;
     uint64_t range_start = 0;     // ctid ranges: the first page of the chunk being read
     uint64_t since_position = 0;  // rows read since the last position reported (position_rows)
+    // Announcements (cb.announce): rows of this table that may still be read without a new one. A
+    // table without a primary key is announced whole.
+    uint64_t announced_left = 0;
+    if (cb.announce && plan.key.empty()) {
+      Status st = cb.announce(TableEnd(opts, ti, pos.rows));
+      if (!st.ok()) return fail(st);
+      announced_left = UINT64_MAX;
+    }
     while (!table_done) {
       std::string sql;
       if (!plan.key.empty()) {
@@ -323,6 +344,25 @@ Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, c
             values += fmt::format("{}CAST({} AS {})", i ? ", " : "", conn.QuoteLiteral(last_key[i]), plan.key[i].type);
           }
           where = fmt::format(" WHERE ({}) > ({})", key_list, values);
+        }
+        if (cb.announce && announced_left < opts.chunk_rows) {
+          // The key `ahead` rows on, in this transaction (so the next `ahead` rows read are at or
+          // before it), or the table's end when fewer rows are left.
+          uint64_t ahead = std::max<uint64_t>(1, (opts.announce_rows + opts.chunk_rows - 1) / opts.chunk_rows) *
+                           opts.chunk_rows;
+          auto next = conn.Exec(fmt::format("SELECT {} FROM {}{} ORDER BY {} OFFSET {} LIMIT 1", key_list, qualified,
+                                            where, key_list, ahead - 1));
+          if (!next.ok()) return fail(next.status().WithContext("snapshot of " + qualified));
+          SnapshotPosition upto = TableEnd(opts, ti, pos.rows);
+          announced_left = UINT64_MAX;
+          if (next->rows() == 1) {
+            upto = pos;
+            upto.key.clear();
+            for (size_t i = 0; i < plan.key.size(); ++i) upto.key.emplace_back(next->Get(0, static_cast<int>(i)));
+            announced_left = ahead;
+          }
+          Status st = cb.announce(upto);
+          if (!st.ok()) return fail(st);
         }
         sql = fmt::format("COPY (SELECT {} FROM {}{} ORDER BY {} LIMIT {}) TO STDOUT", cols, qualified, where,
                           key_list, opts.chunk_rows);
@@ -393,6 +433,7 @@ Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, c
           if (ShutdownRequested()) return fail(Status::Cancelled("snapshot interrupted"));
         }
       }
+      if (announced_left != UINT64_MAX) announced_left -= std::min(announced_left, chunk_rows);
       report(rows, false);
       if (!plan.key.empty()) {
         if (chunk_rows < opts.chunk_rows) {
@@ -414,11 +455,7 @@ Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, c
     }
     report(rows, true);
     // The table is read: the next position is the start of the next table.
-    pos.table_index = ti + 1;
-    pos.table_rows = 0;
-    pos.table = ti + 1 < opts.tables.size() ? opts.tables[ti + 1]->schema + "." + opts.tables[ti + 1]->table : "";
-    pos.key.clear();
-    pos.resumable = true;
+    pos = TableEnd(opts, ti, pos.rows);
     Status st = chunk_end(pos);
     if (!st.ok()) return fail(st);
     if (plan.key.empty()) {

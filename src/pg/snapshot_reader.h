@@ -85,6 +85,10 @@ struct SnapshotOptions {
   uint64_t position_rows = 0;
   // Read only what follows this position (a resumed snapshot). REQUIRES: resumable.
   std::optional<SnapshotPosition> resume_after;
+  // With SnapshotCallbacks::announce: how many rows of a keyed table one announcement covers at least
+  // (the key that many rows ahead is looked up with one index range query, in the same transaction),
+  // rounded up to whole chunks. 0: one chunk.
+  uint64_t announce_rows = 0;
 };
 
 // A table's primary key in its index's column order, for keyset pagination and key comparisons.
@@ -121,6 +125,12 @@ struct SnapshotCallbacks {
   std::function<Status(const SnapshotView&)> started;
   // When a table's read starts, every 4096 rows, at each chunk end and when the table is read. Optional.
   std::function<void(const TableProgress&)> progress;
+  // Before any row after the last announced position is emitted: every row emitted from now until the
+  // next call is at or before `upto` (a keyed table: the key announce_rows rows ahead, or the table's
+  // end; a table without a primary key: its end, since page positions do not survive the snapshot).
+  // Called with the connection idle in the snapshot's transaction. Optional; used by capture to record
+  // in its marker which rows a sink that tracks no chunks may hold past the durable position.
+  std::function<Status(const SnapshotPosition& upto)> announce;
 };
 
 // Reads every table; calls `emit` once per row in order (a table in key order when it has a primary
@@ -129,7 +139,7 @@ struct SnapshotCallbacks {
 Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, const SnapshotCallbacks& callbacks);
 inline Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts,
                                      std::function<Status(const event::ChangeEvent&)> emit) {
-  return ReadSnapshot(conn, opts, SnapshotCallbacks{std::move(emit), nullptr, nullptr, nullptr});
+  return ReadSnapshot(conn, opts, SnapshotCallbacks{std::move(emit), nullptr, nullptr, nullptr, nullptr});
 }
 
 }  // namespace cdc::pg
