@@ -422,13 +422,23 @@ TEST_F(CaptureTest, CrashDuringSnapshotStartsOverCleanly) {
   Sql("INSERT INTO klienci VALUES (9999, 'between', NULL, NULL, NULL)");
   MemorySink sink;
   auto events = CaptureAll(&sink, o);
-  // Started over: one full snapshot with the row written in between, no streamed duplicate of it.
+  // Resumed from the start (no chunk was durable): one full snapshot with the row written in between.
+  // This sink tracks no chunks (as Kafka), so the crashed run may have handed it rows up to the table's
+  // end (the marker's sent_upto): the insert of 9999, which the resumed read saw, is streamed again
+  // after its `r` (docs/CAPTURE.md, "Kafka: what a crash sends twice"), and no other change.
   std::set<int> ids;
+  std::vector<std::string> streamed;
   for (const auto& e : events) {
-    ASSERT_EQ(e.op(), "r");
-    EXPECT_TRUE(ids.insert(e.value["after"]["id"].get<int>()).second);
+    int id = e.value["after"]["id"].get<int>();
+    if (e.op() == "r") {
+      EXPECT_TRUE(ids.insert(id).second);
+    } else {
+      EXPECT_TRUE(ids.count(id)) << e.op() << " of " << id << " before its r";
+      streamed.push_back(e.op() + std::to_string(id));
+    }
   }
   EXPECT_EQ(ids.size(), 5001u);
+  EXPECT_EQ(streamed, std::vector<std::string>{"c9999"});
 }
 
 TEST_F(CaptureTest, RestartInTheMiddleOfAWorkloadLosesNothing) {

@@ -31,6 +31,10 @@ TEST(NullSinkTest, CountsAndIsDurableAtOnce) {
   EXPECT_EQ(s.records(), 2u);
   EXPECT_EQ(s.bytes(), 4u);
   EXPECT_EQ(s.transactions(), 1u);
+  // It tracks snapshot chunks (each durable once it ends), so capture records no uncertain range for it.
+  EXPECT_EQ(s.DurableSnapshotChunk(), std::optional<uint64_t>(0));
+  ASSERT_TRUE(s.EndSnapshotChunk(3, "{}").ok());
+  EXPECT_EQ(s.DurableSnapshotChunk(), std::optional<uint64_t>(3));
 }
 
 TEST(ChannelSinkTest, ConsumerSeesOrderAndDrivesDurableLsn) {

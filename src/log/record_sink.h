@@ -59,7 +59,11 @@ class RecordSink {
   // (numbered from 1 in a run, increasing) was appended; `position` is where the snapshot resumes
   // after it (opaque here). A sink that tracks chunks itself (the channel of `cdcpipe run`) reports
   // the highest durable one with DurableSnapshotChunk(); the default tracks nothing (nullopt), and the
-  // caller then takes a successful Flush() as the proof that the chunk is durable.
+  // caller then takes a successful Flush() as the proof that the chunk is durable. A sink that tracks
+  // chunks also promises that after a crash the destination holds no record of a chunk it had not
+  // reported durable (`run` commits only at chunk ends); one that does not (Kafka) may hold some, and
+  // capture then records beforehand how far they may go (docs/CAPTURE.md, "Kafka: what a crash sends
+  // twice").
   virtual Status EndSnapshotChunk(uint64_t chunk, const std::string& position) {
     (void)chunk;
     (void)position;
