@@ -189,13 +189,6 @@ Status ViewBuilder::SaveCheckpoint() {
   return output_->PutDerived(kViewCheckpointKey, data);
 }
 
-Status ViewBuilder::ApplyRaw(std::string_view topic, std::optional<std::string_view> value, const std::string& where) {
-  if (!value || !engine_.Reads(topic)) return Status::OK();
-  Status st = engine_.ApplyRaw(topic, value);
-  if (!st.ok()) return Status(st.code(), where + ": " + st.message());
-  return Status::OK();
-}
-
 Result<CatchUpStats> ViewBuilder::CatchUp(ProgressLine* progress) {
   CDC_ASSIGN_OR_RETURN(lake::CommittedFiles listed, lake::ListCommittedFiles(output_, lake::kRawDataDir));
   std::vector<std::string>& files = listed.files;
@@ -272,7 +265,13 @@ Status ViewBuilder::ApplyCommittedBatch(int64_t batch_id, const std::vector<RawE
         fmt::format("committed batch {} follows batch {}: a gap", batch_id, position_.last_batch_id));
   }
   for (const RawEventRef& e : events) {
-    CDC_RETURN_IF_ERROR(ApplyRaw(e.topic, e.value, fmt::format("batch {} topic {} partition {} offset {}", batch_id, e.topic, e.partition, e.offset)));
+    if (!e.value || !engine_.Reads(e.topic)) continue;
+    Status st = engine_.ApplyRaw(e.topic, e.value);
+    if (!st.ok()) {
+      // Where the event is, formatted only for an error (not per event).
+      return Status(st.code(), fmt::format("batch {} topic {} partition {} offset {}: {}", batch_id, e.topic,
+                                           e.partition, e.offset, st.message()));
+    }
   }
   position_.last_batch_id = batch_id;
   // The file-level position is unknown here; a later CatchUp recomputes (see LiveViews).

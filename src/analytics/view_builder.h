@@ -94,7 +94,6 @@ class ViewBuilder {
 
  private:
   class Prefetcher;
-  Status ApplyRaw(std::string_view topic, std::optional<std::string_view> value, const std::string& where);
 
   store::ObjectStore* output_;
   const sql::ViewSet* views_;

@@ -49,6 +49,20 @@ uint64_t Checksum(std::string_view data) {
   return h ^ (h >> 29);
 }
 
+// True when a and b are the same value in the same form (so every encoding of them is the same).
+bool Identical(const sql::Datum& a, const sql::Datum& b) {
+  if (a.kind != b.kind || a.scale != b.scale) return false;
+  switch (a.kind) {
+    case sql::Datum::Kind::kNull: return true;
+    case sql::Datum::Kind::kBool: return a.b == b.b;
+    case sql::Datum::Kind::kInt: return a.i == b.i;
+    case sql::Datum::Kind::kFloat: return std::memcmp(&a.f, &b.f, sizeof a.f) == 0;
+    case sql::Datum::Kind::kNumeric: return a.n == b.n;
+    case sql::Datum::Kind::kText: return a.s == b.s;
+  }
+  return false;
+}
+
 // A join key: canonical, and a numeric of scale 0 that fits an int64 encodes as an int, so that an
 // int column joins a numeric one.
 void PutJoinKey(std::string* out, const sql::Datum& d) {
@@ -254,11 +268,16 @@ struct ViewEngine::Impl {
   Status ChangeDeltas(int vi, int s, const Change& c, bool post_left, std::vector<Delta>* out);
   Status ApplyDelta(View& v, ByteTable* groups, const Delta& d);
   void EnsureOneGroup(View& v, ByteTable* groups);
+  // `old_row` / `new_row` (may be null): the stored rows `old_value` / `new_value` encode, already
+  // decoded by the caller (ReindexRow then does not decode them again).
   void SetRow(int ti, const std::string& key, const std::optional<std::string>& old_value,
-              const std::optional<std::string>& new_value);
+              const std::optional<std::string>& new_value, const std::vector<sql::Datum>* old_row = nullptr,
+              const std::vector<sql::Datum>* new_row = nullptr);
   // Moves row `key` of table `ti` in the join indexes from the join keys of `old_value` to those of
-  // `new_value` (a null one: the row arrives or leaves); unchanged join keys are left alone.
-  void ReindexRow(int ti, const std::string& key, const std::string* old_value, const std::string* new_value);
+  // `new_value` (a null one: the row arrives or leaves); unchanged join keys are left alone. A non-null
+  // `*_row` is the decoded value (at least the stored columns up to the last join column).
+  void ReindexRow(int ti, const std::string& key, const std::string* old_value, const std::string* new_value,
+                  const std::vector<sql::Datum>* old_row = nullptr, const std::vector<sql::Datum>* new_row = nullptr);
   // Recomputes v.index_bytes and v.values_bytes by walking the view's state.
   void RecountBytes(View& v);
   Status Rebuild(int vi, ByteTable* groups);
@@ -757,29 +776,35 @@ Status ViewEngine::Impl::ApplyDelta(View& v, ByteTable* groups, const Delta& d) 
 }
 
 void ViewEngine::Impl::ReindexRow(int ti, const std::string& key, const std::string* old_value,
-                                  const std::string* new_value) {
+                                  const std::string* new_value, const std::vector<sql::Datum>* old_decoded,
+                                  const std::vector<sql::Datum>* new_decoded) {
   const Table& t = tables[ti];
   if (!t.joined) return;
-  auto decode = [&](const std::string* value, std::vector<sql::Datum>* row) {
-    if (!value) return;
-    row->resize(static_cast<size_t>(t.join_columns));  // the columns after the last join column are not needed
+  std::vector<sql::Datum> old_scratch, new_scratch;
+  auto decode = [&](const std::string* value, const std::vector<sql::Datum>* given,
+                    std::vector<sql::Datum>* scratch) -> const std::vector<sql::Datum>* {
+    if (!value) return nullptr;
+    if (given) return given;
+    scratch->resize(static_cast<size_t>(t.join_columns));  // the columns after the last join column are not needed
     std::string_view bytes = t.keyless() ? std::string_view(key) : std::string_view(*value);
-    for (auto& d : *row) GetDatum(&bytes, &d);
+    for (auto& d : *scratch) GetDatum(&bytes, &d);
+    return scratch;
   };
-  std::vector<sql::Datum> old_row, new_row;
-  decode(old_value, &old_row);
-  decode(new_value, &new_row);
+  const std::vector<sql::Datum>* old_row = decode(old_value, old_decoded, &old_scratch);
+  const std::vector<sql::Datum>* new_row = decode(new_value, new_decoded, &new_scratch);
   std::string ok, nk;
   for (auto [vi, s] : t.users) {
     View& v = vstate[vi];
     if (v.sides != 2) continue;
     const int slot = v.side[s].join_slot;
-    bool has_old = old_value && !old_row[slot].is_null();
-    bool has_new = new_value && !new_row[slot].is_null();
+    bool has_old = old_row && !(*old_row)[slot].is_null();
+    bool has_new = new_row && !(*new_row)[slot].is_null();
+    // The same value (kind, scale and bits) has the same join key: the row stays where it is.
+    if (has_old && has_new && Identical((*old_row)[slot], (*new_row)[slot])) continue;
     ok.clear();
     nk.clear();
-    if (has_old) PutJoinKey(&ok, old_row[slot]);
-    if (has_new) PutJoinKey(&nk, new_row[slot]);
+    if (has_old) PutJoinKey(&ok, (*old_row)[slot]);
+    if (has_new) PutJoinKey(&nk, (*new_row)[slot]);
     if (has_old && has_new && ok == nk) continue;  // same join key: the row stays where it is
     JoinIndex& index = v.index[s];
     if (has_old) {
@@ -817,11 +842,12 @@ void ViewEngine::Impl::RecountBytes(View& v) {
 }
 
 void ViewEngine::Impl::SetRow(int ti, const std::string& key, const std::optional<std::string>& old_value,
-                              const std::optional<std::string>& new_value) {
+                              const std::optional<std::string>& new_value, const std::vector<sql::Datum>* old_row,
+                              const std::vector<sql::Datum>* new_row) {
   Table& t = tables[ti];
   // A keyless row is in the join index while its count is above zero (its key is its values).
   if (!t.keyless() || !old_value || !new_value) {
-    ReindexRow(ti, key, old_value ? &*old_value : nullptr, new_value ? &*new_value : nullptr);
+    ReindexRow(ti, key, old_value ? &*old_value : nullptr, new_value ? &*new_value : nullptr, old_row, new_row);
   }
   if (new_value) {
     t.rows.Put(key, *new_value);
@@ -1070,7 +1096,11 @@ Status ViewEngine::ApplyRaw(std::string_view topic, std::optional<std::string_vi
       rollback();
       return cs;
     }
-    m.SetRow(ti, c.key, c.old_value, c.new_value);
+    // c's rows are what its values encode (keyless: the key's values, whatever the count).
+    auto decoded = [&](const std::optional<std::string>& value, const std::vector<sql::Datum>& row) {
+      return value && row.size() == t.stored.size() ? &row : nullptr;
+    };
+    m.SetRow(ti, c.key, c.old_value, c.new_value, decoded(c.old_value, c.old_row), decoded(c.new_value, c.new_row));
     row_undo.push_back({c.key, c.old_value, c.new_value});
   }
   return done();

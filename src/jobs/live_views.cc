@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "analytics/view_output.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -24,7 +26,48 @@ LiveViews::LiveViews(LiveViewsOptions options)
                                : nullptr),
       builder_(output(), &options_.views->views, &options_.views->catalog, options_.events) {}
 
-LiveViews::~LiveViews() { StopPublisher(); }
+LiveViews::~LiveViews() {
+  StopApplier(/*drain=*/false);
+  StopPublisher();
+}
+
+void LiveViews::StopApplier(bool drain) {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    stop_applier_ = true;
+    if (!drain) {
+      queue_.clear();
+      queued_bytes_ = 0;
+    }
+  }
+  queue_cv_.notify_all();
+  if (applier_.joinable()) applier_.join();
+}
+
+void LiveViews::ApplierLoop() {
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  for (;;) {
+    queue_cv_.wait(lock, [&] { return !queue_.empty() || stop_applier_; });
+    if (queue_.empty()) return;  // stopping, and everything queued was applied
+    QueuedBatch q = std::move(queue_.front());
+    queue_.pop_front();
+    queued_bytes_ -= q.values.size();
+    lock.unlock();
+    queue_cv_.notify_all();  // an observer waiting for room
+    std::vector<analytics::RawEventRef> refs;
+    refs.reserve(q.events.size());
+    for (const QueuedBatch::Event& e : q.events) {
+      analytics::RawEventRef& r = refs.emplace_back();
+      r.topic = q.topics[e.topic];
+      if (e.value_at != QueuedBatch::kTombstone) r.value = std::string_view(q.values).substr(e.value_at, e.value_size);
+      r.partition = e.partition;
+      r.offset = e.offset;
+    }
+    Status st = Apply(q.batch_id, refs, q.newest_us, q.source_lsn, q.withdrawal);
+    if (!st.ok()) PublishError(st, Permanent(st));
+    lock.lock();
+  }
+}
 
 void LiveViews::StopPublisher() {
   {
@@ -67,20 +110,58 @@ Status LiveViews::Start() {
   pending_ = true;
   CDC_RETURN_IF_ERROR(PublishLocked());
   if (options_.materialize || options_.state != nullptr) publisher_ = std::thread([this] { PublisherLoop(); });
+  applier_ = std::thread([this] { ApplierLoop(); });
   return Status::OK();
 }
 
 CommittedBatchObserver LiveViews::Observer() {
   return [this](const CommittedBatch& batch) {
-    Status st = OnBatch(batch);
-    if (!st.ok()) PublishError(st, Permanent(st));
+    if (!applier_.joinable()) {
+      // No views, or they failed while catching up: OnBatch has nothing to do.
+      Status st = OnBatch(batch);
+      if (!st.ok()) PublishError(st, Permanent(st));
+      return;
+    }
+    QueuedBatch q;
+    q.batch_id = batch.batch_id;
+    q.source_lsn = batch.source_lsn;
+    q.withdrawal = batch.withdrawal;
+    if (batch.events != nullptr) {
+      size_t bytes = 0;
+      for (const RawEvent& e : *batch.events) bytes += e.value ? e.value->size() : 0;
+      q.values.reserve(bytes);
+      q.events.reserve(batch.events->size());
+      size_t last_topic = 0;
+      for (const RawEvent& e : *batch.events) {
+        QueuedBatch::Event& c = q.events.emplace_back();
+        // Few distinct topics, in runs: look further only when the topic changes.
+        if (last_topic >= q.topics.size() || q.topics[last_topic] != e.topic) {
+          last_topic = static_cast<size_t>(std::find(q.topics.begin(), q.topics.end(), e.topic) - q.topics.begin());
+          if (last_topic == q.topics.size()) q.topics.push_back(e.topic);
+        }
+        c.topic = last_topic;
+        if (e.value) {
+          c.value_at = q.values.size();
+          c.value_size = e.value->size();
+          q.values += *e.value;
+        } else {
+          c.value_at = QueuedBatch::kTombstone;
+        }
+        c.partition = e.partition;
+        c.offset = e.offset;
+        q.newest_us = std::max(q.newest_us, e.timestamp_us);
+      }
+    }
+    std::unique_lock<std::mutex> lock(queue_mu_);
+    queue_cv_.wait(lock, [&] { return queued_bytes_ < kMaxQueuedBytes || stop_applier_; });
+    queued_bytes_ += q.values.size();
+    queue_.push_back(std::move(q));
+    lock.unlock();
+    queue_cv_.notify_all();
   };
 }
 
 Status LiveViews::OnBatch(const CommittedBatch& batch) {
-  if (options_.views->views.views.empty()) return Status::OK();
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!failed_.ok()) return Status::OK();
   std::vector<analytics::RawEventRef> events;
   int64_t newest_us = 0;
   if (batch.events != nullptr) {
@@ -92,8 +173,16 @@ Status LiveViews::OnBatch(const CommittedBatch& batch) {
       newest_us = std::max(newest_us, e.timestamp_us);
     }
   }
-  Status st = batch.withdrawal ? Status::FailedPrecondition(fmt::format("batch {} withdrew earlier files", batch.batch_id))
-                               : builder_.ApplyCommittedBatch(batch.batch_id, events, batch.source_lsn);
+  return Apply(batch.batch_id, events, newest_us, batch.source_lsn, batch.withdrawal);
+}
+
+Status LiveViews::Apply(int64_t batch_id, const std::vector<analytics::RawEventRef>& events, int64_t newest_us,
+                        Lsn source_lsn, bool withdrawal) {
+  if (options_.views->views.views.empty()) return Status::OK();
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!failed_.ok()) return Status::OK();
+  Status st = withdrawal ? Status::FailedPrecondition(fmt::format("batch {} withdrew earlier files", batch_id))
+                         : builder_.ApplyCommittedBatch(batch_id, events, source_lsn);
   if (Permanent(st)) {
     // A view cannot evaluate an event, or it cannot be decoded (the engine left its state as before it).
     failed_ = st;
@@ -101,7 +190,7 @@ Status LiveViews::OnBatch(const CommittedBatch& batch) {
   }
   if (!st.ok()) {
     // A gap or a withdrawal: start over from the committed files, which include this batch.
-    log::Warn("views", "batch {}: {}; rebuilding from the committed raw files", batch.batch_id, st.message());
+    log::Warn("views", "batch {}: {}; rebuilding from the committed raw files", batch_id, st.message());
     st = Rebuild();
     if (Permanent(st)) failed_ = st;
     CDC_RETURN_IF_ERROR(st);
@@ -153,6 +242,7 @@ Status LiveViews::SaveCheckpoint() {
 }
 
 Status LiveViews::Stop() {
+  StopApplier(/*drain=*/true);
   StopPublisher();
   if (options_.views->views.views.empty()) return Status::OK();
   std::lock_guard<std::mutex> lock(mu_);

@@ -21,13 +21,25 @@
 // raw pipeline goes on (the raw data is the durable log: fix the view and restart, and it is
 // recomputed). It never skips the event and never loops.
 //
+// The observer does not apply a batch itself: it copies the batch's events into a queue that an
+// applier thread drains (OnBatch), so that the raw sink (capture, Parquet, commit) does not wait for
+// the views and the two run on different cores. At most kMaxQueuedBytes of event values wait (plus one
+// batch); beyond that the observer blocks until the applier catches up, so memory stays bounded and
+// a slow view slows the pipeline down instead of falling behind without limit. Stop() applies what
+// is queued before it publishes and saves.
+//
 // Thread-safety: Start(), the observer and Stop() are called from one thread (the raw sink's, then
-// the caller's after the sink stopped); the publisher thread shares the engine under a mutex.
+// the caller's after the sink stopped); the applier and publisher threads share the engine under a
+// mutex.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <string>
+#include <utility>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -74,8 +86,12 @@ class LiveViews {
   Status Start();
   // The hook for the raw sink. The LiveViews must outlive the sink.
   CommittedBatchObserver Observer();
-  // What the observer does (exposed for tests).
+  // Applies one committed batch now, on the caller's thread (the applier's; tests call it directly,
+  // without Observer()).
   Status OnBatch(const CommittedBatch& batch);
+
+  // Event value bytes the observer lets wait for the applier before it blocks.
+  static constexpr size_t kMaxQueuedBytes = size_t{64} << 20;
 
   // Stops the publisher, publishes what is pending and saves the checkpoint (when the views are
   // maintained). Call after the raw sink stopped.
@@ -95,6 +111,35 @@ class LiveViews {
   void StopPublisher();
   void PublishError(const Status& st, bool fatal);
   Status SaveCheckpoint();
+  void ApplierLoop();
+  // Ends the applier thread; with `drain`, after it applied every queued batch (else they are dropped:
+  // the views then lag the raw data until the next start recomputes them).
+  void StopApplier(bool drain);
+
+  // Applies events (views into the caller's memory) of committed batch `batch_id`. REQUIRES: mu_ not held.
+  Status Apply(int64_t batch_id, const std::vector<analytics::RawEventRef>& events, int64_t newest_us,
+               Lsn source_lsn, bool withdrawal);
+
+  // A committed batch copied for the applier (the sink reuses its events once the observer returns):
+  // the values one after the other in one buffer (one allocation a batch, not one an event).
+  struct QueuedBatch {
+    struct Event {
+      size_t value_at = 0;  // in `values`; kTombstone: no value
+      size_t value_size = 0;
+      size_t topic = 0;     // in `topics`
+      int32_t partition = 0;
+      int64_t offset = 0;
+    };
+    static constexpr size_t kTombstone = SIZE_MAX;
+    int64_t batch_id = 0;
+    std::string values;
+    std::vector<std::string> topics;  // distinct
+    std::vector<Event> events;
+    int64_t newest_us = 0;
+    Lsn source_lsn;
+    bool withdrawal = false;
+  };
+
 
   // What the views read and write: options_.output, shown as the "analytics" stage's wait while a
   // request is in flight (ObservedStore) when there is a state to show it in.
@@ -116,6 +161,13 @@ class LiveViews {
   std::vector<ViewState> shown_;    // per view: as last published
   bool stop_ = false;
   std::thread publisher_;
+
+  std::mutex queue_mu_;  // guards the members below (never held with mu_ by the observer)
+  std::condition_variable queue_cv_;
+  std::deque<QueuedBatch> queue_;  // committed batches not applied yet, oldest first
+  size_t queued_bytes_ = 0;
+  bool stop_applier_ = false;
+  std::thread applier_;
 };
 
 }  // namespace cdc::jobs
