@@ -205,6 +205,30 @@ struct Delta {
   int64_t times = 1;
 };
 
+// Deltas reused from event to event: clear() keeps every Delta's buffers (its key and args), so that
+// producing a delta allocates nothing once the list has grown to an event's size.
+class DeltaList {
+ public:
+  // A new delta at the end, its key empty and its other fields to be set by the caller.
+  Delta& Add() {
+    if (n_ == items_.size()) items_.emplace_back();
+    Delta& d = items_[n_++];
+    d.key.clear();
+    return d;
+  }
+  void Pop() { --n_; }
+  size_t size() const { return n_; }
+  void resize(size_t n) { n_ = n; }  // REQUIRES: n <= size()
+  void clear() { n_ = 0; }
+  Delta& operator[](size_t i) { return items_[i]; }
+  Delta* begin() { return items_.data(); }
+  Delta* end() { return items_.data() + n_; }
+
+ private:
+  std::vector<Delta> items_;
+  size_t n_ = 0;
+};
+
 // True when applying `a` and then `b` leaves every group as it was: the same group, the same number
 // of rows retracted and added, and the same argument values (kind and scale too: 1.5 and 1.50 print
 // differently, and min/max keep the first form seen).
@@ -245,7 +269,11 @@ struct ViewEngine::Impl {
   std::string padded;
   std::string last_topic;
   int last_table = -1;
-  std::vector<Delta> deltas;  // scratch
+  DeltaList deltas;  // ApplyRaw's deltas of the current event
+  // Scratch reused from event to event (no allocation per event once grown).
+  Decoded event;
+  std::vector<sql::Datum> input_row, other_row;  // ChangeDeltas
+  std::vector<Change> change_pool;               // ApplyRaw's changes of the current event
   // ApplyDelta's scratch (reused: no allocation per change). Between calls its `values` are null.
   GroupState group;
   std::string group_bytes;
@@ -257,15 +285,16 @@ struct ViewEngine::Impl {
 
   std::string KeyText(const Table& t, const std::vector<sql::Datum>& decoded) const;
   std::string RowKey(const Table& t, const std::vector<sql::Datum>& decoded) const;
-  std::vector<sql::Datum> StoredOf(const Table& t, const std::vector<sql::Datum>& decoded) const;
+  // The stored columns of a decoded image, into *row (whose buffers are reused).
+  void StoredOf(const Table& t, const std::vector<sql::Datum>& decoded, std::vector<sql::Datum>* row) const;
   bool LoadRow(const Table& t, std::string_view key, std::vector<sql::Datum>* row, int64_t* mult) const;
 
-  Status EvalRow(int vi, const std::vector<sql::Datum>& input, int sign, int64_t times, std::vector<Delta>* out);
+  Status EvalRow(int vi, const std::vector<sql::Datum>& input, int sign, int64_t times, DeltaList* out);
   void BuildInput(const View& v, const std::vector<sql::Datum>* left, const std::vector<sql::Datum>* right,
                   std::vector<sql::Datum>* input) const;
   // The deltas of change `c` of side `s`'s table to view `vi`. `post_left`: enumerate the left side
   // as it is after `c` (the second half of a self-join's change).
-  Status ChangeDeltas(int vi, int s, const Change& c, bool post_left, std::vector<Delta>* out);
+  Status ChangeDeltas(int vi, int s, const Change& c, bool post_left, DeltaList* out);
   Status ApplyDelta(View& v, ByteTable* groups, const Delta& d);
   void EnsureOneGroup(View& v, ByteTable* groups);
   // `old_row` / `new_row` (may be null): the stored rows `old_value` / `new_value` encode, already
@@ -523,11 +552,10 @@ std::string ViewEngine::Impl::RowKey(const Table& t, const std::vector<sql::Datu
   return key;
 }
 
-std::vector<sql::Datum> ViewEngine::Impl::StoredOf(const Table& t, const std::vector<sql::Datum>& decoded) const {
-  std::vector<sql::Datum> row;
-  row.reserve(t.stored.size());
-  for (int s : t.stored) row.push_back(decoded[s]);
-  return row;
+void ViewEngine::Impl::StoredOf(const Table& t, const std::vector<sql::Datum>& decoded,
+                                std::vector<sql::Datum>* row) const {
+  row->resize(t.stored.size());
+  for (size_t i = 0; i < t.stored.size(); ++i) (*row)[i] = decoded[t.stored[i]];
 }
 
 bool ViewEngine::Impl::LoadRow(const Table& t, std::string_view key, std::vector<sql::Datum>* row,
@@ -562,32 +590,41 @@ void ViewEngine::Impl::BuildInput(const View& v, const std::vector<sql::Datum>* 
 }
 
 Status ViewEngine::Impl::EvalRow(int vi, const std::vector<sql::Datum>& input, int sign, int64_t times,
-                                 std::vector<Delta>* out) {
+                                 DeltaList* out) {
   const sql::ViewPlan& plan = *vstate[vi].plan;
   sql::Datum tmp;
   if (plan.where) {
     CDC_RETURN_IF_ERROR(plan.where->Eval(input.data(), &tmp));
     if (tmp.kind != sql::Datum::Kind::kBool || !tmp.b) return Status::OK();
   }
-  Delta d;
+  Delta& d = out->Add();
   d.view = vi;
   d.sign = sign;
   d.times = times;
   for (const auto& g : plan.group_keys) {
-    CDC_RETURN_IF_ERROR(g->Eval(input.data(), &tmp));
+    if (Status st = g->Eval(input.data(), &tmp); !st.ok()) {
+      out->Pop();
+      return st;
+    }
     PutDatum(&d.key, tmp, /*canonical=*/true);
   }
   d.args.resize(plan.aggregates.size());
   for (size_t j = 0; j < plan.aggregates.size(); ++j) {
-    if (plan.aggregates[j].arg) CDC_RETURN_IF_ERROR(plan.aggregates[j].arg->Eval(input.data(), &d.args[j]));
+    if (!plan.aggregates[j].arg) {
+      d.args[j] = sql::Datum::Null();  // count(*): the list reuses deltas
+      continue;
+    }
+    if (Status st = plan.aggregates[j].arg->Eval(input.data(), &d.args[j]); !st.ok()) {
+      out->Pop();
+      return st;
+    }
   }
-  out->push_back(std::move(d));
   return Status::OK();
 }
 
-Status ViewEngine::Impl::ChangeDeltas(int vi, int s, const Change& c, bool post_left, std::vector<Delta>* out) {
+Status ViewEngine::Impl::ChangeDeltas(int vi, int s, const Change& c, bool post_left, DeltaList* out) {
   View& v = vstate[vi];
-  std::vector<sql::Datum> input;
+  std::vector<sql::Datum>& input = input_row;
   if (v.sides == 1) {
     if (c.rm) {
       BuildInput(v, &c.old_row, nullptr, &input);
@@ -612,7 +649,7 @@ Status ViewEngine::Impl::ChangeDeltas(int vi, int s, const Change& c, bool post_
     if (s == 0) BuildInput(v, mine, theirs, &input);
     else BuildInput(v, theirs, mine, &input);
   };
-  std::vector<sql::Datum> orow;
+  std::vector<sql::Datum>& orow = other_row;
   int64_t omult = 0;
   std::string k;
   // Calls fn(row, multiplicity) for each row of side `side` whose join key is `key`. With
@@ -860,8 +897,8 @@ Status ViewEngine::Impl::Rebuild(int vi, ByteTable* groups) {
   View& v = vstate[vi];
   EnsureOneGroup(v, groups);
   const Table& t = tables[v.side[0].table];
-  std::vector<Delta> out;
-  std::vector<sql::Datum> row, input;
+  DeltaList out;
+  std::vector<sql::Datum> row;
   Status st;
   Change c;
   t.rows.ForEach([&](std::string_view key, std::string_view) {
@@ -924,7 +961,11 @@ Status ViewEngine::ApplyRaw(std::string_view topic, std::optional<std::string_vi
   int ti = m.TableOf(topic);
   if (ti < 0 || !value) return Status::OK();
   Table& t = m.tables[ti];
-  Decoded ev;
+  Decoded& ev = m.event;  // reused: its images keep their buffers
+  ev.op = 0;
+  ev.before.present = ev.after.present = false;
+  ev.lsn = Lsn();
+  ev.value_error = Status::OK();
   Status st = m.Decode(t, *value, &ev);
   auto where = [&](const std::vector<sql::Datum>& decoded) {
     return "table " + t.name + ", key " + m.KeyText(t, decoded) + ", LSN " +
@@ -966,31 +1007,39 @@ Status ViewEngine::ApplyRaw(std::string_view topic, std::optional<std::string_vi
     return Status::Corruption("Debezium event of " + t.name + ": the after image has no primary key");
   }
 
-  // The event as row changes, applied one after the other.
-  std::vector<Change> changes;
+  // The event as row changes (at most two), applied one after the other. The Changes are reused
+  // from event to event (their rows keep their buffers).
+  size_t nchanges = 0;
+  auto new_change = [&]() -> Change& {
+    if (nchanges == m.change_pool.size()) m.change_pool.emplace_back();
+    Change& c = m.change_pool[nchanges++];
+    c.old_row.clear();
+    c.new_row.clear();
+    c.rm = c.add = 0;
+    c.old_value.reset();
+    c.new_value.reset();
+    return c;
+  };
   auto remove_key = [&](const std::string& key) {
-    Change c;
     std::string_view val;
     if (!t.rows.Get(key, &val)) return;  // unknown key: its insert predates this history
+    Change& c = new_change();
     c.key = key;
     c.old_value = std::string(val);
-    changes.push_back(std::move(c));
   };
   if (t.keyless()) {
     // Value identity: the full before image names the row.
     if (ev.op == 'u' || ev.op == 'd') {
       if (ev.before.present) {
-        Change c;
+        Change& c = new_change();
         c.key = m.RowKey(t, ev.before.values);
         c.rm = 1;
-        changes.push_back(std::move(c));
       }
     }
     if (ev.op != 'd') {
-      Change c;
+      Change& c = new_change();
       c.key = m.RowKey(t, ev.after.values);
       c.add = 1;
-      changes.push_back(std::move(c));
     }
   } else {
     std::string after_key = ev.after.present ? m.RowKey(t, ev.after.values) : std::string();
@@ -1001,29 +1050,31 @@ Status ViewEngine::ApplyRaw(std::string_view topic, std::optional<std::string_vi
       }
     }
     if (ev.op != 'd') {
-      Change c;
-      c.key = after_key;
+      Change& c = new_change();
+      c.key = std::move(after_key);
       c.add = 1;
-      changes.push_back(std::move(c));
     }
   }
 
   // Apply: deltas first (undone on failure), then the row store (undone on failure of a later change).
-  struct Undo {
-    std::string key;
-    std::optional<std::string> before, after;
-  };
-  std::vector<Undo> row_undo;
-  std::vector<Delta> applied;
+  // m.deltas holds the event's deltas, of every change; the first `applied` of them are applied, and
+  // the first `stored` changes are in the row store.
+  m.deltas.clear();
+  size_t applied = 0;
+  size_t stored[2], nstored = 0;  // the changes in the row store (an event has at most two changes)
   auto rollback = [&]() {
-    for (auto it = applied.rbegin(); it != applied.rend(); ++it) {
-      Delta d = *it;
+    for (size_t i = applied; i-- > 0;) {
+      Delta& d = m.deltas[i];
       d.sign = -d.sign;
       (void)m.ApplyDelta(m.vstate[d.view], &m.vstate[d.view].groups, d);
     }
-    for (auto it = row_undo.rbegin(); it != row_undo.rend(); ++it) m.SetRow(ti, it->key, it->after, it->before);
+    for (size_t i = nstored; i-- > 0;) {
+      const Change& c = m.change_pool[stored[i]];
+      m.SetRow(ti, c.key, c.new_value, c.old_value);
+    }
   };
-  for (Change& c : changes) {
+  for (size_t ci = 0; ci < nchanges; ++ci) {
+    Change& c = m.change_pool[ci];
     // Fill in the rows from the store and the image.
     std::string_view val;
     bool have = t.rows.Get(c.key, &val);
@@ -1053,7 +1104,7 @@ Status ViewEngine::ApplyRaw(std::string_view topic, std::optional<std::string_vi
         c.rm = 1;
       }
       if (c.add) {
-        c.new_row = m.StoredOf(t, ev.after.values);
+        m.StoredOf(t, ev.after.values, &c.new_row);
         // An unchanged TOASTed value Debezium could not send: keep the stored one.
         if (have) {
           for (size_t i = 0; i < c.new_row.size(); ++i) {
@@ -1065,7 +1116,6 @@ Status ViewEngine::ApplyRaw(std::string_view topic, std::optional<std::string_vi
         for (const auto& d : c.new_row) PutDatum(&*c.new_value, d, false);
       }
     }
-    m.deltas.clear();
     Status cs;
     for (auto [vi, s] : t.users) {
       // A self-join's change: (new L - L) x R, then L' x (new R - R).
@@ -1082,14 +1132,14 @@ Status ViewEngine::ApplyRaw(std::string_view topic, std::optional<std::string_vi
       }
     }
     if (cs.ok()) {
-      for (Delta& d : m.deltas) {
+      for (; applied < m.deltas.size(); ++applied) {
+        const Delta& d = m.deltas[applied];
         View& v = m.vstate[d.view];
         cs = m.ApplyDelta(v, &v.groups, d);
         if (!cs.ok()) {
           cs = Status::InvalidArgument("view \"" + v.plan->name + "\": " + where(ev.after.present ? ev.after.values : ev.before.values) + ": " + cs.message());
           break;
         }
-        applied.push_back(std::move(d));
       }
     }
     if (!cs.ok()) {
@@ -1101,7 +1151,7 @@ Status ViewEngine::ApplyRaw(std::string_view topic, std::optional<std::string_vi
       return value && row.size() == t.stored.size() ? &row : nullptr;
     };
     m.SetRow(ti, c.key, c.old_value, c.new_value, decoded(c.old_value, c.old_row), decoded(c.new_value, c.new_row));
-    row_undo.push_back({c.key, c.old_value, c.new_value});
+    stored[nstored++] = ci;
   }
   return done();
 }
