@@ -107,8 +107,8 @@ done
 
 # Views: no views file / views/seed.sql / bench/views/ten.sql, interleaved within each round.
 view_cfgs=(none "$repo/views/seed.sql" "$repo/bench/views/ten.sql")
-declare -A best_v peak_v
-for c in "${view_cfgs[@]}"; do best_v[$c]=999999; peak_v[$c]=0; done
+declare -A best_v peak_v runs_v
+for c in "${view_cfgs[@]}"; do best_v[$c]=999999; peak_v[$c]=0; runs_v[$c]=""; done
 for ((i = 1; i <= runs && views; i++)); do
   for c in "${view_cfgs[@]}"; do
     s=$(fresh_slot)
@@ -128,6 +128,7 @@ for ((i = 1; i <= runs && views; i++)); do
     fi
     drop_slot "$s"
     best_v[$c]=$(min "${best_v[$c]}" "$(elapsed "$t0" "$t1")")
+    runs_v[$c]+="$(elapsed "$t0" "$t1") "
     peak_v[$c]=$(awk -v a="${peak_v[$c]}" -v b="$(tail -1 "$work/rss")" 'BEGIN { print (a > b ? a : b) }')
   done
 done
@@ -159,6 +160,7 @@ if ((views)); then
         "${best_v[$c]}" "$(rate "${best_v[$c]}")" "$(awk -v a="$base_t" -v b="${best_v[$c]}" 'BEGIN { print 100 * (b - a) / a }')" \
         "$((peak_v[$c] / 1024))"
     fi
+    echo "    runs (s): ${runs_v[$c]}"
   done
 fi
 ((latency)) || exit 0
