@@ -10,13 +10,8 @@
 // splices of two seeds, and tokens of the format (the target's libFuzzer dictionary, or the pgoutput
 // value-text tokens below).
 //
-// Compile definitions (fuzz/CMakeLists.txt sets them, once per target):
-//   CDC_FUZZ_SEEDS   '|'-separated: pgoutput golden hex files (*.hex, one message per line) and/or
-//                    directories whose every file is one seed (fuzz/corpus/<target>/), and/or other
-//                    files, each one seed whole
-//   CDC_FUZZ_DICT    optional: a libFuzzer dictionary (fuzz/<target>.dict), the tokens mutations insert
-//   CDC_FUZZ_FRAMED  1 when the target takes Byte1 mode + (Int16 length, message)* (pgoutput_stream_fuzz)
-//   CDC_FUZZ_RUNS    the number of mutations
+// What it replays comes from fuzz/fuzz_replay_config.h (seeds, dictionary, framing, number of mutations),
+// defined per target by fuzz/fuzz_replay_config.cc; this file is compiled once for every target.
 // CDC_FUZZ_WRITE_CORPUS=DIR (environment) writes the seeds there as files, for a real libFuzzer run;
 // CDC_FUZZ_LAST_INPUT=FILE writes each input there before running it (the one a failure stopped on).
 #include <gtest/gtest.h>
@@ -32,13 +27,15 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_replay_config.h"
 #include "pg/pgoutput_testdata.h"
 
-#ifndef CDC_FUZZ_DICT
-#define CDC_FUZZ_DICT ""
-#endif
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+
+using cdc::fuzz_replay::kDict;
+using cdc::fuzz_replay::kFramed;
+using cdc::fuzz_replay::kRuns;
+using cdc::fuzz_replay::kSeeds;
 
 namespace {
 
@@ -74,7 +71,7 @@ std::string ReadFile(const std::filesystem::path& path) {
 // encoder mode, and each transaction with the Type/Relation messages before it.
 std::vector<std::string> Seeds() {
   std::vector<std::string> seeds;
-  for (const std::string& file : Split(CDC_FUZZ_SEEDS)) {
+  for (const std::string& file : Split(kSeeds)) {
     if (std::filesystem::is_directory(file)) {
       std::vector<std::filesystem::path> paths;
       for (const auto& e : std::filesystem::directory_iterator(file))
@@ -89,7 +86,7 @@ std::vector<std::string> Seeds() {
       continue;
     }
     auto msgs = cdc::pg::ReadPgOutputHex(file);
-    if (!CDC_FUZZ_FRAMED) {
+    if (!kFramed) {
       seeds.insert(seeds.end(), msgs.begin(), msgs.end());
       continue;
     }
@@ -152,13 +149,13 @@ bool ParseDictLine(const std::string& line, std::string* out) {
 const std::vector<std::string>& Tokens() {
   static const std::vector<std::string> tokens = [] {
     std::vector<std::string> t;
-    if (*CDC_FUZZ_DICT) {
-      std::ifstream in(CDC_FUZZ_DICT);
-      if (!in.good()) throw std::runtime_error(std::string("cannot read ") + CDC_FUZZ_DICT);
+    if (*kDict) {
+      std::ifstream in(kDict);
+      if (!in.good()) throw std::runtime_error(std::string("cannot read ") + kDict);
       std::string line, token;
       while (std::getline(in, line))
         if (ParseDictLine(line, &token)) t.push_back(token);
-      if (t.empty()) throw std::runtime_error(std::string("no tokens in ") + CDC_FUZZ_DICT);
+      if (t.empty()) throw std::runtime_error(std::string("no tokens in ") + kDict);
     } else {
       t.assign(std::begin(kPgOutputTokens), std::end(kPgOutputTokens));
     }
@@ -225,7 +222,7 @@ bool MutateValueText(Rng& rng, std::string* s) {
 }
 
 void Mutate(Rng& rng, const std::vector<std::string>& seeds, std::string* s) {
-  if (CDC_FUZZ_FRAMED && rng.Below(2) && MutateValueText(rng, s)) return;
+  if (kFramed && rng.Below(2) && MutateValueText(rng, s)) return;
   int steps = 1 + static_cast<int>(rng.Below(4));
   for (int k = 0; k < steps; ++k) {
     size_t n = s->size();
@@ -313,7 +310,7 @@ TEST(FuzzReplayTest, DeterministicMutations) {
   auto seeds = Seeds();
   ASSERT_FALSE(seeds.empty());
   Rng rng{0x0cdc0f22ULL};
-  for (int i = 0; i < CDC_FUZZ_RUNS; ++i) {
+  for (int i = 0; i < kRuns; ++i) {
     std::string input = seeds[rng.Below(seeds.size())];
     Mutate(rng, seeds, &input);
     RunInput(input);
