@@ -1,6 +1,6 @@
 // A RecordSink for in-process tests of CaptureJob: keeps every record in memory and makes a transaction durable at
 // EndTransaction (unless `set_hold(true)`: then nothing becomes durable and Flush fails, as a sink whose
-// destination is down).
+// destination is down, until `ReleaseHeld()` makes every transaction ended so far durable).
 #pragma once
 
 #include <algorithm>
@@ -23,6 +23,7 @@ class MemorySink : public log::RecordSink {
   }
   Status EndTransaction(Lsn end_lsn) override {
     ++transactions_;
+    ended_.store(std::max(ended_.load(), end_lsn.value()));
     if (!hold_) durable_.store(std::max(durable_.load(), end_lsn.value()));
     return Status::OK();
   }
@@ -42,12 +43,18 @@ class MemorySink : public log::RecordSink {
     return std::exchange(records_, {});
   }
   void set_hold(bool h) { hold_ = h; }
+  // Stops holding; the transactions ended while held become durable (a destination back up).
+  void ReleaseHeld() {
+    hold_ = false;
+    durable_.store(std::max(durable_.load(), ended_.load()));
+  }
   uint64_t transactions() const { return transactions_; }
 
  private:
   mutable std::mutex mu_;
   std::vector<log::Record> records_;
   std::atomic<uint64_t> durable_{0};
+  std::atomic<uint64_t> ended_{0};
   std::atomic<uint64_t> transactions_{0};
   std::atomic<bool> hold_{false};
 };
