@@ -421,13 +421,18 @@ TEST(ViewEngineTest, ReadsATableUnderItsKafkaTopicName) {
   EXPECT_TRUE(engine.Reads("dbserver1.public.or<d ers"));  // the embedded pipeline's whole name
   EXPECT_FALSE(engine.Reads("dbserver1.public.or_d_er"));
 
-  // Both "or<d ers" and "or_d_ers" in the views: each topic is its own table's.
+  // Both "or<d ers" and "or_d_ers" in the views: each topic is its own table's. (A view set of its own:
+  // `engine` keeps pointing into `set`, whose plans must not move while it lives.)
   catalog["public.or_d_ers"] = *Orders();
   catalog["public.or_d_ers"].table = "or_d_ers";
-  set.views.push_back(ByCustomer());
-  set.views[1].name = "by_customer_2";
-  set.views[1].inputs[0].table = "or_d_ers";
-  ViewEngine both(&set, &catalog, EventSettings{});
+  sql::ViewSet set2;
+  set2.file = set.file;
+  set2.views = Plans(ByCustomer());
+  set2.views[0].inputs[0].table = "or<d ers";
+  set2.views.push_back(ByCustomer());
+  set2.views[1].name = "by_customer_2";
+  set2.views[1].inputs[0].table = "or_d_ers";
+  ViewEngine both(&set2, &catalog, EventSettings{});
   ev.table = std::make_shared<event::TableSchema>(catalog["public.or_d_ers"]);
   out.clear();
   ASSERT_TRUE(encoder.Encode(ev, 1000, &out).ok());
