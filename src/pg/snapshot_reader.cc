@@ -414,7 +414,8 @@ Result<uint64_t> ReadSnapshot(PgConnection& conn, const SnapshotOptions& opts, c
         ++chunk_rows;
         ++pos.rows;
         ++pos.table_rows;
-        if (opts.position_rows > 0 && ++since_position >= opts.position_rows) {
+        ++since_position;
+        if (opts.position_rows > 0 && since_position >= opts.position_rows) {
           // A position inside the chunk: after the row just read (SnapshotOptions::position_rows).
           since_position = 0;
           SnapshotPosition mid = pos;
