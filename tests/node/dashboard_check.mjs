@@ -57,7 +57,10 @@ try {
   if (!country1) fail('the clients-by-country chart has no bars');
   if (!position1) fail('the avg-age-by-position chart has no bars');
 
-  fs.writeFileSync(path.join(syncDir, 'phase1.json'), JSON.stringify({ stages, lsn, errors, country1, position1, hostile }));
+  // Written under another name and renamed: the test waits for phase1.json to exist, and must never
+  // find it created but not yet written.
+  fs.writeFileSync(path.join(syncDir, 'phase1.json.tmp'), JSON.stringify({ stages, lsn, errors, country1, position1, hostile }));
+  fs.renameSync(path.join(syncDir, 'phase1.json.tmp'), path.join(syncDir, 'phase1.json'));
   const go = path.join(syncDir, 'go');
   for (let i = 0; !fs.existsSync(go); i++) {
     if (i > 600) fail('the test never wrote ' + go);

@@ -200,7 +200,9 @@ try {
   const phase1 = await waitForFigures(expected);
   checkExact('phase 1', phase1, expected);
   await checkNothingInjected('phase 1');
-  fs.writeFileSync(path.join(syncDir, 'phase1.json'), JSON.stringify(phase1));
+  // Renamed into place: the test must never find phase1.json created but not yet written.
+  fs.writeFileSync(path.join(syncDir, 'phase1.json.tmp'), JSON.stringify(phase1));
+  fs.renameSync(path.join(syncDir, 'phase1.json.tmp'), path.join(syncDir, 'phase1.json'));
 
   const go = path.join(syncDir, 'go');
   for (let i = 0; !fs.existsSync(go); i++) {
