@@ -74,6 +74,7 @@ Result<jobs::RawOutputOptions> RawOutputOptionsFrom(const config::Config& c) {
   o.store = StoreOptionsFrom(c);
   o.trigger = c.output.trigger;
   o.max_batch_rows = c.output.max_batch_rows;
+  o.withdrawn_file_grace = c.output.withdrawn_file_grace;
   CDC_ASSIGN_OR_RETURN(o.compression, parquet::ParseCompression(c.output.compression));
   return o;
 }

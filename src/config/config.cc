@@ -143,6 +143,10 @@ const Key kKeys[] = {
      "Cut a micro-batch this long after its first event", CDC_FIELD(output.trigger), true},
     {"output.max_batch_rows", Group::kWriter, "--max-batch-rows", "", "10000", "",
      "... or when it holds this many events", CDC_FIELD(output.max_batch_rows), true},
+    {"output.withdrawn_file_grace", Group::kWriter, "--withdrawn-file-grace", "", "10m", "",
+     "Delete a withdrawn data file this long after the compaction that stops naming it (readers that planned "
+     "an older log may still read it); 0: at once",
+     CDC_FIELD(output.withdrawn_file_grace)},
     {"http.listen", Group::kHttp, "--http", "", "127.0.0.1:8080", "",
      "Dashboard, /api/status, /metrics and /healthz address (off = none); token from $CDCPIPE_HTTP_TOKEN",
      CDC_FIELD(http.listen)},

@@ -84,6 +84,7 @@ struct Config {
     std::string compression;  // output.compression: snappy | zstd | none
     std::chrono::milliseconds trigger{};// output.trigger
     uint64_t max_batch_rows{};          // output.max_batch_rows
+    std::chrono::milliseconds withdrawn_file_grace{};  // output.withdrawn_file_grace
   } output;
   struct Http {
     std::string listen;      // http.listen: host:port, or off

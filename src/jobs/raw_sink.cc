@@ -251,6 +251,7 @@ Result<size_t> RawSink::RetractAll(BatchPlan plan) {
   plan.files.clear();
   std::string what = "batch " + std::to_string(plan.batch_id) + " (withdrawal)";
   std::vector<lake::SinkFileStatus> entries;
+  std::vector<std::string> forgotten;
   if (next_batch_id_ > 0) {
     CDC_RETURN_IF_ERROR(Retry(what, [&]() -> Status {
       CDC_ASSIGN_OR_RETURN(entries, LiveEntries(next_batch_id_ - 1));
@@ -265,8 +266,9 @@ Result<size_t> RawSink::RetractAll(BatchPlan plan) {
   CDC_RETURN_IF_ERROR(Retry(what, [&]() -> Status {
     CDC_RETURN_IF_ERROR(
         options_.checkpoint->Put("offsets/" + std::to_string(plan.batch_id), SerializeBatchPlan(plan)));
-    return WriteMetadata(plan.batch_id, entries);  // the commit point
+    return WriteMetadata(plan.batch_id, entries, &forgotten);  // the commit point
   }));
+  ScheduleForgotten(plan.batch_id, forgotten);
   size_t withdrawn = entries.size();
   if (options_.observer) {
     static const std::vector<RawEvent> kNoEvents;
@@ -283,12 +285,22 @@ Result<size_t> RawSink::RetractAll(BatchPlan plan) {
   return withdrawn;
 }
 
-Status RawSink::WriteMetadata(int64_t batch_id, const std::vector<lake::SinkFileStatus>& entries) {
+Status RawSink::WriteMetadata(int64_t batch_id, const std::vector<lake::SinkFileStatus>& entries,
+                              std::vector<std::string>* forgotten) {
   std::vector<lake::SinkFileStatus> all;
+  if (forgotten) forgotten->clear();
   if (log_.IsCompactionBatch(batch_id)) {
     for (int64_t id : log_.BatchesBeforeCompaction(batch_id)) {
       CDC_ASSIGN_OR_RETURN(auto prev, ReadEntries(id));
       all.insert(all.end(), prev.begin(), prev.end());
+    }
+    if (forgotten) {
+      // Compact drops every path that has a "delete" entry: from this batch on, no log names them.
+      std::set<std::string> dropped;
+      for (const auto& e : all) {
+        if (e.action == "delete") dropped.insert(e.path);
+      }
+      forgotten->assign(dropped.begin(), dropped.end());
     }
     all = lake::SparkMetadataLog::Compact(std::move(all));
   }
@@ -307,7 +319,8 @@ Status RawSink::WriteMetadata(int64_t batch_id, const std::vector<lake::SinkFile
   return st;
 }
 
-Status RawSink::CommitOnce(const BatchPlan& plan, const std::vector<RawEvent>& events, bool* plan_written) {
+Status RawSink::CommitOnce(const BatchPlan& plan, const std::vector<RawEvent>& events, bool* plan_written,
+                           std::vector<std::string>* forgotten) {
   const std::string prefix = options_.failpoint_prefix;
   if (!*plan_written) {
     CDC_RETURN_IF_ERROR(options_.checkpoint->Put("offsets/" + std::to_string(plan.batch_id), SerializeBatchPlan(plan)));
@@ -344,7 +357,7 @@ Status RawSink::CommitOnce(const BatchPlan& plan, const std::vector<RawEvent>& e
   // The plan's time, not the clock: a retry after a lost answer to the PutIfAbsent below must write the
   // same bytes, or WriteMetadata would take our own commit for another writer's.
   entry.modification_time = plan.timestamp_ms;
-  CDC_RETURN_IF_ERROR(WriteMetadata(plan.batch_id, {entry}));  // the commit point
+  CDC_RETURN_IF_ERROR(WriteMetadata(plan.batch_id, {entry}, forgotten));  // the commit point
   stats_.bytes += bytes.size();
   return Status::OK();
 }
@@ -371,8 +384,10 @@ Status RawSink::Commit(BatchPlan plan, const std::vector<RawEvent>& events) {
   }
   bool plan_written = false;
   std::string what = "batch " + std::to_string(plan.batch_id);
-  CDC_RETURN_IF_ERROR(Retry(what, [&] { return CommitOnce(plan, events, &plan_written); }));
+  std::vector<std::string> forgotten;
+  CDC_RETURN_IF_ERROR(Retry(what, [&] { return CommitOnce(plan, events, &plan_written, &forgotten); }));
   // Committed. Everything below only informs.
+  ScheduleForgotten(plan.batch_id, forgotten);
   CDC_RETURN_IF_ERROR(FailpointHit(options_.failpoint_prefix + ".after_metadata_committed"));
   Status rec = options_.checkpoint->Put("commits/" + std::to_string(plan.batch_id), "v1\n{\"nextBatchWatermarkMs\":0}");
   if (!rec.ok()) log::Warn(kComponent, "batch {}: commit record not written ({}); the commit stands", plan.batch_id, rec.ToString());
@@ -408,7 +423,47 @@ Status RawSink::Commit(BatchPlan plan, const std::vector<RawEvent>& events) {
     cb.source_lsn = plan.source_lsn;
     options_.observer(cb);
   }
+  DeleteWithdrawnFiles(WallMillis());
   return Status::OK();
+}
+
+void RawSink::ScheduleForgotten(int64_t batch_id, const std::vector<std::string>& paths) {
+  if (options_.withdrawn_file_grace_ms < 0) return;  // left to the next Open
+  int64_t due = WallMillis() + options_.withdrawn_file_grace_ms;
+  for (const std::string& p : paths) forgotten_.push_back({p, due, batch_id});
+  if (!paths.empty()) {
+    log::Info(kComponent, "batch {} compacted {} withdrawn file(s) out of the log; they are deleted in {} s", batch_id,
+              paths.size(), options_.withdrawn_file_grace_ms / 1000);
+  }
+}
+
+size_t RawSink::DeleteWithdrawnFiles(int64_t now_ms) {
+  size_t deleted = 0;
+  std::vector<Forgotten> keep;
+  for (Forgotten& f : forgotten_) {
+    if (f.due_ms > now_ms) {
+      keep.push_back(std::move(f));
+      continue;
+    }
+    // The log names a file by its absolute URI; ours are <table_dir>/<name> in the output store.
+    size_t slash = f.path.rfind('/');
+    std::string key = DataKey(slash == std::string::npos ? f.path : f.path.substr(slash + 1));
+    if (options_.output->AbsoluteUri(key) != f.path) {
+      log::Warn(kComponent, "not deleting withdrawn {}: it is not a file of {}", f.path, options_.output->Describe());
+      continue;
+    }
+    Status st = options_.output->Delete(key);
+    if (!st.ok() && !st.IsNotFound()) {
+      log::Warn(kComponent, "deleting withdrawn {} failed ({}); trying again later", key, st.ToString());
+      keep.push_back(std::move(f));
+      continue;
+    }
+    log::Info(kComponent, "deleted {}: withdrawn, and no log names it since compaction batch {}", key, f.batch_id);
+    ++deleted;
+  }
+  forgotten_ = std::move(keep);
+  stats_.withdrawn_deleted += deleted;
+  return deleted;
 }
 
 }  // namespace cdc::jobs

@@ -84,6 +84,12 @@ struct RawSinkOptions {
   int compact_interval = lake::SparkMetadataLog::kDefaultCompactInterval;
   // Delete data files that no committed batch lists when opening. Default true.
   bool delete_orphans = true;
+  // A running sink deletes a withdrawn data file (RetractAll) this long after the compaction batch that
+  // stops naming it is committed: the time a reader that planned its read from an older log entry may
+  // still need the file. Default 10 minutes (Spark's spark.sql.streaming.fileSink.log.cleanupDelay).
+  // Negative: never while running (the next Open deletes it). docs/CAPTURE.md, "Withdrawn and orphaned
+  // data files".
+  int64_t withdrawn_file_grace_ms = 10 * 60 * 1000;
   // Backoff between attempts when the store fails: first wait, doubled up to the maximum.
   // Defaults 200 ms and 5 s. Retries continue until the commit succeeds or shutdown is requested.
   int retry_initial_ms = 200;
@@ -122,6 +128,7 @@ struct RawSinkStats {
   uint64_t bytes = 0;
   uint64_t non_json = 0;      // values that are not a JSON object/array (stored raw anyway)
   uint64_t store_retries = 0;
+  uint64_t withdrawn_deleted = 0;  // withdrawn data files deleted while running
 };
 
 class RawSink {
@@ -149,15 +156,29 @@ class RawSink {
   // withdrawn. REQUIRES: plan.batch_id == next_batch_id().
   Result<size_t> RetractAll(BatchPlan plan);
 
+  // Deletes the withdrawn data files whose grace period (withdrawn_file_grace_ms) has passed by `now_ms`
+  // (wall clock), once a compaction batch no longer names them. Commit calls it; a caller that may sit
+  // idle calls it now and then. A failed delete is logged and retried on the next call. Returns the
+  // number of files deleted.
+  size_t DeleteWithdrawnFiles(int64_t now_ms);
+  // Withdrawn data files no log names any more, waiting for their grace period to pass.
+  size_t withdrawn_files_waiting() const { return forgotten_.size(); }
+
   RawSinkStats stats() const { return stats_; }
 
  private:
   Result<std::vector<lake::SinkFileStatus>> LiveEntries(int64_t last);
   explicit RawSink(RawSinkOptions options);
   Status Recover();
-  Status CommitOnce(const BatchPlan& plan, const std::vector<RawEvent>& events, bool* plan_written);
+  Status CommitOnce(const BatchPlan& plan, const std::vector<RawEvent>& events, bool* plan_written,
+                    std::vector<std::string>* forgotten);
   Result<std::vector<lake::SinkFileStatus>> ReadEntries(int64_t batch_id);
-  Status WriteMetadata(int64_t batch_id, const std::vector<lake::SinkFileStatus>& entries);
+  // Writes `_spark_metadata/<batch_id>` (merging the log when it is a compaction batch). `forgotten`, if
+  // given, receives the paths the compaction dropped (withdrawn files no log names from then on).
+  Status WriteMetadata(int64_t batch_id, const std::vector<lake::SinkFileStatus>& entries,
+                       std::vector<std::string>* forgotten = nullptr);
+  // After batch `batch_id` committed: its forgotten paths wait for their grace period.
+  void ScheduleForgotten(int64_t batch_id, const std::vector<std::string>& paths);
   std::string DataKey(const std::string& file) const { return options_.table_dir + "/" + file; }
   std::string MetadataKey(int64_t batch_id) const {
     return options_.table_dir + "/_spark_metadata/" + log_.FileName(batch_id);
@@ -173,6 +194,12 @@ class RawSink {
   int64_t next_batch_id_ = 0;
   RawSinkStats stats_;
   parquet::RecordBatch batch_;  // reused between commits
+  struct Forgotten {
+    std::string path;     // absolute URI, as the log named it
+    int64_t due_ms = 0;   // wall clock
+    int64_t batch_id = 0; // the compaction batch that dropped it
+  };
+  std::vector<Forgotten> forgotten_;
 };
 
 }  // namespace cdc::jobs

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "base/clock.h"
 #include "base/failpoint.h"
 #include "jobs/observed_store.h"
 
@@ -47,11 +48,12 @@ class RawSinkTest : public ::testing::Test {
     FailpointReload();
     std::filesystem::remove_all(dir_);
   }
-  std::unique_ptr<RawSink> Open() {
+  std::unique_ptr<RawSink> Open(int64_t withdrawn_file_grace_ms = RawSinkOptions{}.withdrawn_file_grace_ms) {
     RawSinkOptions o;
     o.output = out_.get();
     o.checkpoint = cp_.get();
     o.validate_json = true;
+    o.withdrawn_file_grace_ms = withdrawn_file_grace_ms;
     auto s = RawSink::Open(o);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return s.ok() ? std::move(*s) : nullptr;
@@ -164,6 +166,59 @@ TEST_F(RawSinkTest, RetractAllWithdrawsEveryCommittedFileUntilACompactionForgets
   auto third = Open();
   EXPECT_EQ(third->recovery().orphans_deleted, 3u);
   EXPECT_EQ(DataFiles(), 6u);
+}
+
+// Issue 18 item 5: a running sink deletes withdrawn files itself, once the compaction batch that stops
+// naming them is committed and the grace period for readers that planned an older log has passed.
+TEST_F(RawSinkTest, ARunningSinkDeletesWithdrawnFilesAfterTheCompactionAndTheGracePeriod) {
+  constexpr int64_t kGraceMs = 60 * 1000;
+  auto sink = Open(kGraceMs);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(CommitNext(sink.get(), 5, i * 5).ok());
+  BatchPlan w;
+  w.batch_id = sink->next_batch_id();
+  w.end["dbserver1.public.klienci"][0] = 15;
+  ASSERT_EQ(*sink->RetractAll(w), 3u);
+  // Batches 4..8: the log still names the withdrawn files (add + delete), so they stay.
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(CommitNext(sink.get(), 5, 15 + i * 5).ok());
+  EXPECT_EQ(sink->withdrawn_files_waiting(), 0u);
+  EXPECT_EQ(DataFiles(), 8u);
+  // Batch 9 compacts them away; they wait for the grace period, even through further commits.
+  ASSERT_TRUE(CommitNext(sink.get(), 5, 40).ok());
+  ASSERT_TRUE(out_->Get("raw-kafka-data/_spark_metadata/9.compact").ok());
+  EXPECT_EQ(sink->withdrawn_files_waiting(), 3u);
+  ASSERT_TRUE(CommitNext(sink.get(), 5, 45).ok());
+  EXPECT_EQ(DataFiles(), 10u);
+  EXPECT_EQ(sink->DeleteWithdrawnFiles(WallMillis() + kGraceMs / 2), 0u);
+  EXPECT_EQ(DataFiles(), 10u);
+  // Past the grace period: deleted by the running sink, no restart needed; the live ones stay.
+  EXPECT_EQ(sink->DeleteWithdrawnFiles(WallMillis() + kGraceMs + 1000), 3u);
+  EXPECT_EQ(sink->withdrawn_files_waiting(), 0u);
+  EXPECT_EQ(sink->stats().withdrawn_deleted, 3u);
+  EXPECT_EQ(DataFiles(), 7u);
+  auto compact = out_->Get("raw-kafka-data/_spark_metadata/9.compact");
+  auto live = lake::SparkMetadataLog::Compact(*lake::SparkMetadataLog::Parse(*compact, "9.compact"));
+  ASSERT_EQ(live.size(), 6u);  // batches 4..9; batch 10 is in its own file
+  for (const auto& e : live) {
+    EXPECT_TRUE(std::filesystem::exists(dir_ / "out/raw-kafka-data" / e.path.substr(e.path.rfind('/') + 1))) << e.path;
+  }
+  // A reopened sink finds nothing left to clean.
+  auto again = Open(kGraceMs);
+  EXPECT_EQ(again->recovery().orphans_deleted, 0u);
+}
+
+// With a grace period of 0 the compaction batch's own commit deletes them.
+TEST_F(RawSinkTest, WithNoGracePeriodTheCompactionBatchDeletesWithdrawnFiles) {
+  auto sink = Open(0);
+  ASSERT_TRUE(CommitNext(sink.get(), 5, 0).ok());
+  BatchPlan w;
+  w.batch_id = sink->next_batch_id();
+  w.end["dbserver1.public.klienci"][0] = 5;
+  ASSERT_EQ(*sink->RetractAll(w), 1u);
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(CommitNext(sink.get(), 5, 5 + i * 5).ok());
+  EXPECT_EQ(DataFiles(), 8u);
+  ASSERT_TRUE(CommitNext(sink.get(), 5, 40).ok());  // batch 9, the compaction
+  EXPECT_EQ(DataFiles(), 8u);
+  EXPECT_EQ(sink->stats().withdrawn_deleted, 1u);
 }
 
 TEST_F(RawSinkTest, FailureAfterFilesLeavesAnOrphanThatRecoveryDeletes) {

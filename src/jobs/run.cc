@@ -328,6 +328,7 @@ Status Pipeline::RunEmbedded() {
   ro.state = &state_;
   ro.stage = "stream";
   ro.failpoint_prefix = "run";
+  ro.withdrawn_file_grace_ms = oo.withdrawn_file_grace.count();
   ro.validate_json = false;  // values come from our own encoder
   ro.topic_prefix = options_.capture.encoder.topic_prefix;
   ro.observer = [this](const CommittedBatch& b) { Notify(b); };
@@ -550,6 +551,8 @@ Status Pipeline::RunEmbedded() {
         PublishCaptureStage(cs, options_.capture.slot, &reconnects_published, s);
       });
       captured.clear();
+      // Withdrawn files whose grace period passed while no batch was committed.
+      if (sink->withdrawn_files_waiting() > 0) sink->DeleteWithdrawnFiles(WallMillis());
     }
     if (drained) break;
   }

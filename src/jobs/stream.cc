@@ -73,6 +73,7 @@ Status StreamJob::Run() {
   ro.state = oo.state;
   ro.stage = options_.name;
   ro.failpoint_prefix = options_.name;
+  ro.withdrawn_file_grace_ms = oo.withdrawn_file_grace.count();
   ro.topic_prefix = options_.topic_prefix;
   auto opened = RawSink::Open(ro);
   if (!opened.ok() && opened.status().IsCancelled()) return Status::OK();

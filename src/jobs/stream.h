@@ -43,6 +43,9 @@ struct RawOutputOptions {
   std::chrono::milliseconds trigger{1000};
   // ... or when it holds this many events. Default 10000 (bounds memory: the batch is kept in memory).
   size_t max_batch_rows = 10000;
+  // A withdrawn data file is deleted this long after the compaction batch that stops naming it
+  // (RawSinkOptions::withdrawn_file_grace_ms). Default 10 minutes.
+  std::chrono::milliseconds withdrawn_file_grace{10 * 60 * 1000};
   // Parquet compression. Default snappy.
   parquet::Compression compression = parquet::Compression::kSnappy;
   // Called after each commit. Default none.
