@@ -17,6 +17,9 @@
 //     it (untimed; run 1 uses the fresh state) and times applying the change events. Prints
 //     key=value lines and writes each view's rows in PostgreSQL's text form to DIR/cdcpipe/<view>.txt.
 //
+//   With CDCPIPE_BENCH_PERF_CTL=CTL,ACK (the fifos of `perf record --control fifo:CTL,ACK -D -1`), perf
+//   samples only the change batches.
+//
 //   views-bench memory --kind K --groups G [--rows N] [--baseline]
 //     Benchmark (c). One view of kind K over m(id bigint primary key, g bigint, val numeric(12,2),
 //     name text) with N rows whose g takes G values (row i in group i % G):
@@ -64,6 +67,30 @@ constexpr int32_t kNumeric122 = ((12 << 16) | 2) + 4;  // numeric(12,2)'s atttyp
 
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// `perf record --control fifo:CTL,ACK -D -1` samples only the change batches when
+// CDCPIPE_BENCH_PERF_CTL=CTL,ACK names its fifos: Perf("enable") before each batch, Perf("disable")
+// after it (each waits for perf's ack, outside the timed part).
+void Perf(const char* command) {
+  static FILE* ctl = nullptr;
+  static FILE* ack = nullptr;
+  const char* env = std::getenv("CDCPIPE_BENCH_PERF_CTL");
+  if (env == nullptr) return;
+  if (ctl == nullptr) {
+    std::string s(env);
+    size_t comma = s.find(',');
+    ctl = std::fopen(s.substr(0, comma).c_str(), "w");
+    ack = comma == std::string::npos ? nullptr : std::fopen(s.substr(comma + 1).c_str(), "r");
+    if (ctl == nullptr || ack == nullptr) {
+      std::fprintf(stderr, "views-bench: CDCPIPE_BENCH_PERF_CTL=%s: cannot open the fifos\n", env);
+      std::exit(1);
+    }
+  }
+  std::fprintf(ctl, "%s\n", command);
+  std::fflush(ctl);
+  char reply[16];
+  if (std::fgets(reply, sizeof reply, ack) == nullptr) std::exit(1);
 }
 
 double CpuNow() {
@@ -424,7 +451,7 @@ int Compare(const std::string& dir, const std::string& views_file, long rows, lo
   engine->Save(&saved);
   std::printf("checkpoint_bytes=%zu\ncheckpoint_save_seconds=%.3f\n", saved.size(), Now() - t0);
   double best = 1e9, best_cpu = 1e9;
-  std::string all;
+  std::string all, all_cpu;
   for (int run = 1; run <= runs; ++run) {
     if (run > 1) {
       t0 = Now();
@@ -432,17 +459,20 @@ int Compare(const std::string& dir, const std::string& views_file, long rows, lo
       if (run == 2) std::printf("checkpoint_load_seconds=%.3f\n", Now() - t0);
     }
     double cpu = 0;
+    Perf("enable");
     double w0 = Now();
     double t = Apply(engine.get(), ch.records, &cpu);
+    Perf("disable");
     // CLOCK_MONOTONIC seconds: `perf record -k CLOCK_MONOTONIC` samples inside this window are the
     // change batch's (perf script --time START,END).
     std::printf("apply_window_%d=%.6f,%.6f\n", run, w0, Now());
     best = std::min(best, t);
     best_cpu = std::min(best_cpu, cpu);
     all += (all.empty() ? "" : ",") + std::to_string(t);
+    all_cpu += (all_cpu.empty() ? "" : ",") + std::to_string(cpu);
   }
-  std::printf("apply_seconds=%s\napply_best_seconds=%.6f\napply_best_cpu_seconds=%.6f\napply_rate=%.0f\n",
-              all.c_str(), best, best_cpu, ch.events / best);
+  std::printf("apply_seconds=%s\napply_cpu_seconds=%s\napply_best_seconds=%.6f\napply_best_cpu_seconds=%.6f\napply_rate=%.0f\n",
+              all.c_str(), all_cpu.c_str(), best, best_cpu, ch.events / best);
   std::printf("stored_rows=%llu\nrss_mb=%.1f\n", static_cast<unsigned long long>(engine->stored_rows()),
               RssKb() / 1024.0);
 

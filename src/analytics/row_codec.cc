@@ -483,18 +483,52 @@ int64_t ByteTable::Find(std::string_view key, uint64_t hash) const {
   }
 }
 
-bool ByteTable::Get(std::string_view key, std::string_view* value) const {
-  int64_t i = Find(key, HashKey(key));
+bool ByteTable::Get(std::string_view key, std::string_view* value) const { return Get(key, HashKey(key), value); }
+
+bool ByteTable::Get(std::string_view key, uint64_t hash, std::string_view* value) const {
+  int64_t i = Find(key, hash);
   if (i < 0) return false;
   std::string_view k;
   Split(Block(slots_[i]), &k, value);
   return true;
 }
 
+void ByteTable::PrefetchBlock(uint64_t hash) const {
+  if (slots_.empty()) return;
+  const size_t mask = slots_.size() - 1;
+  const uint64_t tag = Tag(hash);
+  // The first slots of the probe (a miss here only costs the prefetch).
+  for (size_t i = hash & mask, n = 0; n < 4; i = (i + 1) & mask, ++n) {
+    uint64_t slot = slots_[i];
+    if (slot == kEmpty) return;
+    if (slot != kTombstone && Tag(slot) == tag) {
+      __builtin_prefetch(Block(slot));
+      return;
+    }
+  }
+}
+
+void ByteTable::Keys(std::vector<std::string_view>* out) const {
+  constexpr size_t kAhead = 16;
+  const size_t n = slots_.size();
+  auto live = [&](size_t i) { return slots_[i] != kEmpty && slots_[i] != kTombstone; };
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n && live(i + kAhead)) __builtin_prefetch(Block(slots_[i + kAhead]));
+    if (!live(i)) continue;
+    std::string_view k, v;
+    Split(Block(slots_[i]), &k, &v);
+    out->push_back(k);
+  }
+}
+
 void ByteTable::Grow() {
   // A rehash at the same size only drops tombstones.
-  size_t n = slots_.empty() ? 16 : slots_.size();
+  size_t n = slots_.empty() ? 4 : slots_.size();
   while ((size_ + 1) * 8 > n * 5) n *= 2;
+  Rehash(n);
+}
+
+void ByteTable::Rehash(size_t n) {
   std::vector<uint64_t> old;
   old.swap(slots_);
   slots_.assign(n, kEmpty);
@@ -576,6 +610,13 @@ bool ByteTable::Erase(std::string_view key) {
   std::free(b);
   slots_[at] = kTombstone;
   --size_;
+  // Shrink a table that emptied (a join key's rows that moved away), so that ForEach and Keys cost
+  // about its size, not the most it ever held: to 4 times its size, when under 1/16 of its slots.
+  if (slots_.size() > 64 && size_ * 16 < slots_.size()) {
+    size_t n = 16;
+    while (n < size_ * 4) n *= 2;
+    Rehash(n);
+  }
   return true;
 }
 

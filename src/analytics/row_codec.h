@@ -70,8 +70,9 @@ bool GetStateSaved(std::string_view* in, sql::ValueCounts::Order order, sql::Agg
 // ByteTable: key bytes -> value bytes, open addressing (linear probing) over 8-byte slots, each
 // holding one malloc'd block [LEB128 key length][key][LEB128 value length][value] and, in the
 // pointer's unused top 16 bits, 16 bits of the key's hash, so that a probe past another key rarely
-// touches its block. Live entries stay at or under 5/8 of the slots. Memory per entry: the block
-// (malloc rounds it up to 24, 40, 56 ... bytes) plus 8 / load (13 to 26) bytes of slots.
+// touches its block. Live entries stay at or under 5/8 of the slots (a new table has 4 slots; one
+// that falls under 1/16 shrinks). Memory per entry: the block (malloc rounds it up to 24, 40, 56 ...
+// bytes) plus 8 / load (13 to 26) bytes of slots.
 class ByteTable {
  public:
   ByteTable() = default;
@@ -96,13 +97,28 @@ class ByteTable {
   uint64_t bytes() const { return slots_.size() * sizeof(uint64_t) + block_bytes_; }
 
   bool Get(std::string_view key, std::string_view* value) const;
+  // Batched lookups: each lookup into a large table is two dependent cache misses (the slot, then
+  // the block), and a miss costs up to ~1 us on a loaded VM, but independent misses overlap (about
+  // 16 at once). So a caller with many keys hashes them all (Hash), issues PrefetchSlot for each,
+  // then PrefetchBlock for each (which reads the now-cached slot lines), then Gets them (with the
+  // hash): the misses of a batch cost about as much as one. Prefetches are hints; any table may be
+  // prefetched, nothing changes.
+  static uint64_t Hash(std::string_view key) { return HashKey(key); }
+  void PrefetchSlot(uint64_t hash) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
+  }
+  void PrefetchBlock(uint64_t hash) const;
+  bool Get(std::string_view key, uint64_t hash, std::string_view* value) const;
+  // Appends every key to `out` (views into the blocks: valid while the table does not change), in no
+  // particular order, prefetching the blocks ahead of reading them.
+  void Keys(std::vector<std::string_view>* out) const;
   bool Contains(std::string_view key) const {
     std::string_view v;
     return Get(key, &v);
   }
   // Inserts or replaces.
   void Put(std::string_view key, std::string_view value);
-  // True when the key was there.
+  // True when the key was there. Shrinks the slots when they are under 1/16 used.
   bool Erase(std::string_view key);
   void Clear();
   void Reserve(size_t n);
@@ -131,6 +147,8 @@ class ByteTable {
   // The slot holding `key`, or -1.
   int64_t Find(std::string_view key, uint64_t hash) const;
   void Grow();
+  // REQUIRES: n a power of two above size() * 8 / 5.
+  void Rehash(size_t n);
 
   std::vector<uint64_t> slots_;  // kEmpty, kTombstone (erased), or a block pointer | hash tag
   size_t size_ = 0;              // live entries

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "analytics/event_values.h"
 #include "analytics/row_codec.h"
@@ -100,15 +99,17 @@ struct Table {
   bool keyless() const { return keys.empty(); }
 };
 
-using JoinIndex = std::unordered_map<std::string, std::unordered_set<std::string>>;
+// Join key bytes -> the set of row keys (row store keys) with that join key, as a ByteTable of keys
+// with empty values: O(1) to add or remove a row however many share the key, and its rows are read
+// from a flat slot array whose blocks can be prefetched (a fan-out of thousands of rows is not a
+// chain of dependent cache misses, as a node-based set's is).
+using JoinIndex = std::unordered_map<std::string, ByteTable>;
 
-// Estimated bytes of the join index's parts (libstdc++ nodes with their cached hash, malloc's
-// 16-byte rounding and header, and a bucket pointer each), and of a string's heap buffer.
+// Estimated bytes of a join key's entry in the index, without its set's ByteTable::bytes() (a libstdc++
+// node with its cached hash, malloc's 16-byte rounding and header, a bucket pointer) and of a string's
+// heap buffer.
 size_t HeapBytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
-size_t IndexRowBytes(const std::string& row_key) { return 64 + 8 + HeapBytes(row_key); }
-size_t IndexKeyBytes(const std::string& join_key) {
-  return 112 + 8 + HeapBytes(join_key) + 16 /* the set's own first bucket array */;
-}
+size_t IndexKeyBytes(const std::string& join_key) { return 112 + 8 + HeapBytes(join_key); }
 
 struct Side {
   int table = -1;
@@ -134,6 +135,7 @@ struct View {
   uint64_t changes = 0;
   // Group key bytes -> LEB128 row count, then the aggregates' states (in-memory form).
   ByteTable groups;
+  bool keeps_values = false;  // an aggregate keeps a value multiset (min, max, DISTINCT)
 };
 
 // One aggregate state set of a group, decoded; its `values` maps are owned by the group's bytes
@@ -273,10 +275,14 @@ struct ViewEngine::Impl {
   // Scratch reused from event to event (no allocation per event once grown).
   Decoded event;
   std::vector<sql::Datum> input_row, other_row;  // ChangeDeltas
+  std::vector<std::string_view> fanout_keys;     // ChangeDeltas: the other side's rows of a join key
   std::vector<Change> change_pool;               // ApplyRaw's changes of the current event
   // ApplyDelta's scratch (reused: no allocation per change). Between calls its `values` are null.
   GroupState group;
   std::string group_bytes;
+  // PrefetchDeltas' scratch: the value multisets the deltas will update, with their values' hashes.
+  GroupState prefetch_group;
+  std::vector<std::pair<const sql::ValueCounts*, uint64_t>> prefetch_sets;
 
   int TableOf(std::string_view topic);
   Status Decode(const Table& t, std::string_view value, Decoded* out);
@@ -288,6 +294,15 @@ struct ViewEngine::Impl {
   // The stored columns of a decoded image, into *row (whose buffers are reused).
   void StoredOf(const Table& t, const std::vector<sql::Datum>& decoded, std::vector<sql::Datum>* row) const;
   bool LoadRow(const Table& t, std::string_view key, std::vector<sql::Datum>* row, int64_t* mult) const;
+  // The stored row of row-store entry (key, value) into *row, its multiplicity into *mult.
+  void DecodeStored(const Table& t, std::string_view key, std::string_view val, std::vector<sql::Datum>* row,
+                    int64_t* mult) const;
+  // Calls fn(row, multiplicity) for the stored row of each of `keys` (keys not in the store are
+  // skipped, and so is `skip` when `skipping`), in the order of `keys`, looking them up in batches
+  // (ByteTable::PrefetchSlot/PrefetchBlock). Stops at fn's first error.
+  template <typename F>
+  Status ForEachStoredRow(const Table& t, const std::vector<std::string_view>& keys, bool skipping,
+                          std::string_view skip, F&& fn);
 
   Status EvalRow(int vi, const std::vector<sql::Datum>& input, int sign, int64_t times, DeltaList* out);
   void BuildInput(const View& v, const std::vector<sql::Datum>* left, const std::vector<sql::Datum>* right,
@@ -296,6 +311,10 @@ struct ViewEngine::Impl {
   // as it is after `c` (the second half of a self-join's change).
   Status ChangeDeltas(int vi, int s, const Change& c, bool post_left, DeltaList* out);
   Status ApplyDelta(View& v, ByteTable* groups, const Delta& d);
+  // Brings in what applying deltas[begin, end) will touch: each stage issues its cache misses for all
+  // the deltas at once (the groups' slots, their blocks, the value multisets, their index slots, their
+  // entries), so that they overlap instead of following one another (docs/VIEWS.md, "Groups").
+  void PrefetchDeltas(size_t begin, size_t end);
   void EnsureOneGroup(View& v, ByteTable* groups);
   // `old_row` / `new_row` (may be null): the stored rows `old_value` / `new_value` encode, already
   // decoded by the caller (ReindexRow then does not decode them again).
@@ -394,6 +413,9 @@ ViewEngine::ViewEngine(const sql::ViewSet* views, const sql::Catalog* catalog, E
         Table& t = m.tables[side.table];
         t.join_columns = std::max(t.join_columns, side.join_slot + 1);
       }
+    }
+    for (const sql::AggregateSpec& a : plan.aggregates) {
+      v.keeps_values |= a.distinct || a.kind == sql::AggregateKind::kMin || a.kind == sql::AggregateKind::kMax;
     }
     m.EnsureOneGroup(v, &v.groups);
   }
@@ -562,6 +584,37 @@ bool ViewEngine::Impl::LoadRow(const Table& t, std::string_view key, std::vector
                                int64_t* mult) const {
   std::string_view val;
   if (!t.rows.Get(key, &val)) return false;
+  DecodeStored(t, key, val, row, mult);
+  return true;
+}
+
+template <typename F>
+Status ViewEngine::Impl::ForEachStoredRow(const Table& t, const std::vector<std::string_view>& keys, bool skipping,
+                                          std::string_view skip, F&& fn) {
+  constexpr size_t kBatch = 16;  // about the cache misses a core keeps in flight
+  uint64_t hash[kBatch];
+  std::vector<sql::Datum>& row = other_row;
+  for (size_t base = 0; base < keys.size(); base += kBatch) {
+    const size_t n = std::min(kBatch, keys.size() - base);
+    for (size_t i = 0; i < n; ++i) {
+      hash[i] = ByteTable::Hash(keys[base + i]);
+      t.rows.PrefetchSlot(hash[i]);
+    }
+    for (size_t i = 0; i < n; ++i) t.rows.PrefetchBlock(hash[i]);
+    for (size_t i = 0; i < n; ++i) {
+      std::string_view key = keys[base + i], val;
+      if (skipping && key == skip) continue;
+      if (!t.rows.Get(key, hash[i], &val)) continue;
+      int64_t mult;
+      DecodeStored(t, key, val, &row, &mult);
+      CDC_RETURN_IF_ERROR(fn(row, mult));
+    }
+  }
+  return Status::OK();
+}
+
+void ViewEngine::Impl::DecodeStored(const Table& t, std::string_view key, std::string_view val,
+                                    std::vector<sql::Datum>* row, int64_t* mult) const {
   std::string_view bytes = t.keyless() ? key : val;
   if (t.keyless()) {
     uint64_t n = 0;
@@ -572,7 +625,6 @@ bool ViewEngine::Impl::LoadRow(const Table& t, std::string_view key, std::vector
   }
   row->resize(t.stored.size());
   for (auto& d : *row) GetDatum(&bytes, &d);
-  return true;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -649,8 +701,6 @@ Status ViewEngine::Impl::ChangeDeltas(int vi, int s, const Change& c, bool post_
     if (s == 0) BuildInput(v, mine, theirs, &input);
     else BuildInput(v, theirs, mine, &input);
   };
-  std::vector<sql::Datum>& orow = other_row;
-  int64_t omult = 0;
   std::string k;
   // Calls fn(row, multiplicity) for each row of side `side` whose join key is `key`. With
   // `post_left`, side 0 is read as after `c`: its row at c.key is c's new row (a self-join).
@@ -658,11 +708,9 @@ Status ViewEngine::Impl::ChangeDeltas(int vi, int s, const Change& c, bool post_
     const Table& st = tables[v.side[side].table];
     bool patch = post_left && side == 0;
     if (auto it = v.index[side].find(key); it != v.index[side].end()) {
-      for (const std::string& okey : it->second) {
-        if (patch && okey == c.key) continue;
-        if (!LoadRow(st, okey, &orow, &omult)) continue;
-        CDC_RETURN_IF_ERROR(fn(orow, omult));
-      }
+      fanout_keys.clear();
+      it->second.Keys(&fanout_keys);
+      CDC_RETURN_IF_ERROR(ForEachStoredRow(st, fanout_keys, patch, c.key, fn));
     }
     if (patch && c.add) {
       std::string nk;
@@ -717,19 +765,12 @@ Status ViewEngine::Impl::ChangeDeltas(int vi, int s, const Change& c, bool post_
   for (const std::string& key : keys) {
     int64_t before = 0;
     if (auto it = v.index[1].find(key); it != v.index[1].end()) {
-      for (const std::string& rkey : it->second) {
-        int64_t m = 0;
-        std::string_view val;
-        if (!right.rows.Get(rkey, &val)) continue;
-        if (right.keyless()) {
-          uint64_t n;
-          GetVarint(&val, &n);
-          m = static_cast<int64_t>(n);
-        } else {
-          m = 1;
-        }
+      fanout_keys.clear();
+      it->second.Keys(&fanout_keys);
+      CDC_RETURN_IF_ERROR(ForEachStoredRow(right, fanout_keys, false, {}, [&](const std::vector<sql::Datum>&, int64_t m) {
         before += m;
-      }
+        return Status::OK();
+      }));
     }
     int64_t after = before - (has_ko && ko == key ? c.rm : 0) + (has_kn && kn == key ? c.add : 0);
     if (before == 0 && after == 0) continue;
@@ -761,6 +802,39 @@ void ViewEngine::Impl::EnsureOneGroup(View& v, ByteTable* groups) {
   std::string bytes;
   EncodeGroup(g, &bytes);
   groups->Put("", bytes);
+}
+
+void ViewEngine::Impl::PrefetchDeltas(size_t begin, size_t end) {
+  constexpr size_t kMax = 32;
+  uint64_t hash[kMax];
+  end = std::min(end, begin + kMax);
+  bool values = false;
+  for (size_t i = begin; i < end; ++i) {
+    const View& v = vstate[deltas[i].view];
+    hash[i - begin] = ByteTable::Hash(deltas[i].key);
+    v.groups.PrefetchSlot(hash[i - begin]);
+    values |= v.keeps_values;
+  }
+  for (size_t i = begin; i < end; ++i) vstate[deltas[i].view].groups.PrefetchBlock(hash[i - begin]);
+  if (!values) return;
+  prefetch_sets.clear();
+  for (size_t i = begin; i < end; ++i) {
+    const Delta& d = deltas[i];
+    const View& v = vstate[d.view];
+    std::string_view val;
+    if (!v.keeps_values || !v.groups.Get(d.key, hash[i - begin], &val)) continue;
+    GroupState& g = prefetch_group;
+    if (!DecodeGroup(val, v.plan->aggregates.size(), &g)) continue;
+    for (size_t j = 0; j < g.aggs.size(); ++j) {
+      const sql::ValueCounts* set = g.aggs[j].values.get();
+      if (set == nullptr || d.args[j].is_null()) continue;
+      __builtin_prefetch(set);
+      prefetch_sets.emplace_back(set, sql::Hash(d.args[j]));
+    }
+    g.Release();
+  }
+  for (const auto& [set, h] : prefetch_sets) set->PrefetchSlot(h);
+  for (const auto& [set, h] : prefetch_sets) set->PrefetchEntry(h);
 }
 
 Status ViewEngine::Impl::ApplyDelta(View& v, ByteTable* groups, const Delta& d) {
@@ -846,17 +920,22 @@ void ViewEngine::Impl::ReindexRow(int ti, const std::string& key, const std::str
     JoinIndex& index = v.index[s];
     if (has_old) {
       if (auto it = index.find(ok); it != index.end()) {
-        if (it->second.erase(key)) v.index_bytes -= IndexRowBytes(key);
-        if (it->second.empty()) {
+        v.index_bytes -= static_cast<int64_t>(it->second.bytes());
+        it->second.Erase(key);
+        if (it->second.size() == 0) {
           v.index_bytes -= IndexKeyBytes(it->first);
           index.erase(it);
+        } else {
+          v.index_bytes += static_cast<int64_t>(it->second.bytes());
         }
       }
     }
     if (has_new) {
       auto [it, new_key] = index.try_emplace(nk);
       if (new_key) v.index_bytes += IndexKeyBytes(it->first);
-      if (it->second.insert(key).second) v.index_bytes += IndexRowBytes(key);
+      v.index_bytes -= static_cast<int64_t>(it->second.bytes());
+      it->second.Put(key, {});
+      v.index_bytes += static_cast<int64_t>(it->second.bytes());
     }
   }
 }
@@ -864,10 +943,7 @@ void ViewEngine::Impl::ReindexRow(int ti, const std::string& key, const std::str
 void ViewEngine::Impl::RecountBytes(View& v) {
   v.index_bytes = 0;
   for (const JoinIndex& index : v.index) {
-    for (const auto& [jk, keys] : index) {
-      v.index_bytes += IndexKeyBytes(jk);
-      for (const std::string& key : keys) v.index_bytes += IndexRowBytes(key);
-    }
+    for (const auto& [jk, keys] : index) v.index_bytes += IndexKeyBytes(jk) + keys.bytes();
   }
   v.values_bytes = 0;
   GroupState g;
@@ -1132,7 +1208,11 @@ Status ViewEngine::ApplyRaw(std::string_view topic, std::optional<std::string_vi
       }
     }
     if (cs.ok()) {
-      for (; applied < m.deltas.size(); ++applied) {
+      for (size_t prefetched = applied; applied < m.deltas.size(); ++applied) {
+        if (applied == prefetched) {
+          prefetched = std::min(m.deltas.size(), applied + 16);
+          m.PrefetchDeltas(applied, prefetched);
+        }
         const Delta& d = m.deltas[applied];
         View& v = m.vstate[d.view];
         cs = m.ApplyDelta(v, &v.groups, d);

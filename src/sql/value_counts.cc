@@ -22,6 +22,22 @@ int64_t ValueCounts::Find(const Datum& v, uint32_t hash) const {
   }
 }
 
+void ValueCounts::PrefetchSlot(uint64_t hash) const {
+  if (index_.empty()) return;
+  __builtin_prefetch(&index_[static_cast<uint32_t>(hash) & (index_.size() - 1)]);
+  __builtin_prefetch(entries_.data() + entries_.size());
+  for (const auto& heap : heap_) {
+    if (!heap.empty()) __builtin_prefetch(heap.data() + heap.size());
+  }
+}
+
+void ValueCounts::PrefetchEntry(uint64_t hash) const {
+  if (index_.empty()) return;
+  const uint32_t h = static_cast<uint32_t>(hash);
+  uint64_t slot = index_[h & (index_.size() - 1)];
+  if (slot != 0 && HashOf(slot) == h) __builtin_prefetch(&entries_[EntryOf(slot)]);
+}
+
 void ValueCounts::GrowIndex() {
   size_t n = index_.empty() ? 4 : index_.size();
   while ((indexed_ + 1) * 8 > n * 5) n *= 2;
