@@ -122,8 +122,8 @@ done
 
 echo
 echo "== (a) $changes changes to the views of $rows rows (best of $runs; machine shared with other work) =="
-printf '%-50s wall %8.4f s  CPU %8.4f s  (%s change events, runs %s)\n' "cdcpipe ViewEngine: apply the changes" "$t_cdc" \
-  "$c_cdc" "$(val change_events)" "$(val apply_seconds)"
+printf '%-50s wall %8.4f s  CPU %8.4f s  (%s change events, runs wall %s, CPU %s)\n' "cdcpipe ViewEngine: apply the changes" \
+  "$t_cdc" "$c_cdc" "$(val change_events)" "$(val apply_seconds)" "$(val apply_cpu_seconds)"
 printf '%-50s wall %8.4f s  CPU %8.4f s  (runs %s)\n' "PostgreSQL: REFRESH MATERIALIZED VIEW x ${#names[@]}" "$best_pg" \
   "$best_pg_cpu" "$all_pg"
 printf '%-50s wall %8.4f s  CPU %8.4f s\n' "DuckDB (threads=2): recompute from raw Parquet" "$t_duck" "$c_duck"

@@ -918,24 +918,37 @@ void ViewEngine::Impl::ReindexRow(int ti, const std::string& key, const std::str
     if (has_new) PutJoinKey(&nk, (*new_row)[slot]);
     if (has_old && has_new && ok == nk) continue;  // same join key: the row stays where it is
     JoinIndex& index = v.index[s];
+    // Both sets first, then their slots (and the old set's block) prefetched together, so that the
+    // removal's and the insertion's cache misses overlap. Pointers to map values survive a rehash.
+    ByteTable* from = nullptr;
+    ByteTable* to = nullptr;
     if (has_old) {
-      if (auto it = index.find(ok); it != index.end()) {
-        v.index_bytes -= static_cast<int64_t>(it->second.bytes());
-        it->second.Erase(key);
-        if (it->second.size() == 0) {
-          v.index_bytes -= IndexKeyBytes(it->first);
-          index.erase(it);
-        } else {
-          v.index_bytes += static_cast<int64_t>(it->second.bytes());
-        }
-      }
+      if (auto it = index.find(ok); it != index.end()) from = &it->second;
     }
     if (has_new) {
       auto [it, new_key] = index.try_emplace(nk);
       if (new_key) v.index_bytes += IndexKeyBytes(it->first);
-      v.index_bytes -= static_cast<int64_t>(it->second.bytes());
-      it->second.Put(key, {});
-      v.index_bytes += static_cast<int64_t>(it->second.bytes());
+      to = &it->second;
+    }
+    const uint64_t h = ByteTable::Hash(key);
+    if (from) from->PrefetchSlot(h);
+    if (to) to->PrefetchSlot(h);
+    if (from) {
+      from->PrefetchBlock(h);
+      v.index_bytes -= static_cast<int64_t>(from->bytes());
+      from->Erase(key);
+      if (from->size() == 0) {
+        auto it = index.find(ok);
+        v.index_bytes -= IndexKeyBytes(it->first);
+        index.erase(it);
+      } else {
+        v.index_bytes += static_cast<int64_t>(from->bytes());
+      }
+    }
+    if (to) {
+      v.index_bytes -= static_cast<int64_t>(to->bytes());
+      to->Put(key, {});
+      v.index_bytes += static_cast<int64_t>(to->bytes());
     }
   }
 }
