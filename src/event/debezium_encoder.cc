@@ -518,6 +518,7 @@ struct DebeziumEncoder::TableCache {
   std::string source_head;   // ",\"source\":{\"version\":..,\"name\":..,\"ts_ms\":"
   std::string source_db;     // ",\"db\":\"...\",\"sequence\":"
   std::string source_table;  // ",\"schema\":\"public\",\"table\":\"t\",\"txId\":"
+  size_t value_bytes = 0;    // the last value's length: the next one reserves a little more
 };
 
 DebeziumEncoder::DebeziumEncoder(EncoderOptions options) : options_(std::move(options)) {}
@@ -950,14 +951,15 @@ Status DebeziumEncoder::Encode(const ChangeEvent& event, int64_t now_ms, std::ve
   const TableSchema& t = *tc->table;
 
   EncodedRecord rec;
-  rec.topic = tc->topic;
+  rec.topic = TakeSpare(false);
+  rec.topic.assign(tc->topic);
   rec.timestamp_ms = now_ms;
 
   if (!tc->key_error.empty()) return Status::InvalidArgument(tc->key_error);
   // Key: from the new row, or the old one for deletes. Truncates and key-less tables have none.
   const Row* key_row = event.after ? &*event.after : event.before ? &*event.before : nullptr;
   if (event.op != Op::kTruncate && !tc->key_columns.empty() && key_row) {
-    std::string key;
+    std::string key = TakeSpare(false);
     key.reserve(tc->key_prefix.size() + 32);
     key.append(tc->key_prefix);
     key.push_back('{');
@@ -980,9 +982,11 @@ Status DebeziumEncoder::Encode(const ChangeEvent& event, int64_t now_ms, std::ve
     rec.key = std::move(key);
   }
 
-  std::string& v = rec.value.emplace();
-  v.reserve(tc->value_prefix.size() + 256 + (event.after ? event.after->size() * 24 : 0) +
-            (event.before ? event.before->size() * 24 : 0));
+  std::string& v = rec.value.emplace(TakeSpare(true));
+  // Rows of a table are mostly alike: the last value's length plus an eighth avoids growing the string.
+  v.reserve(std::max(std::min<size_t>(tc->value_bytes + tc->value_bytes / 8, 1 << 20),
+                     tc->value_prefix.size() + 256 + (event.after ? event.after->size() * 24 : 0) +
+                         (event.before ? event.before->size() * 24 : 0)));
   v.append(tc->value_prefix);
   v.append("{\"before\":");
   if (event.before) CDC_RETURN_IF_ERROR(AppendRow(*tc, *event.before, nullptr, &v));
@@ -1059,12 +1063,43 @@ Status DebeziumEncoder::Encode(const ChangeEvent& event, int64_t now_ms, std::ve
   }
   v.push_back('}');
   if (options_.schemas) v.push_back('}');
+  tc->value_bytes = v.size();
 
   bool tombstone = event.op == Op::kDelete && options_.tombstones && rec.key.has_value();
   std::optional<std::string> tomb_key = tombstone ? rec.key : std::nullopt;
   out->push_back(std::move(rec));
   if (tombstone) out->push_back(EncodedRecord{tc->topic, std::move(tomb_key), std::nullopt, now_ms});
   return Status::OK();
+}
+
+namespace {
+// Strings of at least this capacity are values' buffers (a key or topic is shorter).
+constexpr size_t kValueCapacity = 1024;
+// The strings one event takes at most: topic, key and value, and a tombstone's topic and key.
+constexpr size_t kStringsPerEvent = 5;
+// The most strings a pool keeps (more are freed): a batch of `run` in flight, with room to spare.
+constexpr size_t kMaxPool = 16384;
+}  // namespace
+
+void DebeziumEncoder::AddSpareStrings(std::vector<std::string>* strings) {
+  for (std::string& s : *strings) {
+    std::vector<std::string>& pool = s.capacity() >= kValueCapacity ? spare_values_ : spare_short_;
+    if (pool.size() < kMaxPool) pool.push_back(std::move(s));
+  }
+  strings->clear();
+}
+
+bool DebeziumEncoder::NeedsSpareStrings() const {
+  return spare_values_.size() < kStringsPerEvent || spare_short_.size() < kStringsPerEvent;
+}
+
+std::string DebeziumEncoder::TakeSpare(bool value) {
+  std::vector<std::string>& pool = value ? spare_values_ : spare_short_;
+  if (pool.empty()) return {};
+  std::string s = std::move(pool.back());
+  pool.pop_back();
+  s.clear();
+  return s;
 }
 
 void DebeziumEncoder::EndTransaction(int64_t now_ms, std::vector<EncodedRecord>* out) {

@@ -162,6 +162,14 @@ class DebeziumEncoder {
   // or when the event does not match its table schema.
   Status Encode(const ChangeEvent& event, int64_t now_ms, std::vector<EncodedRecord>* out);
 
+  // Buffers of records the destination is done with (RecordSink::TakeSpareStrings): Encode writes the next
+  // records' topics, keys and values into them before it allocates new ones. Takes them all (`strings` is
+  // left empty); they are kept in two pools by capacity (values; topics and keys), so that a short string
+  // does not take a value's buffer and the other way round, of at most 16384 strings each (more are freed).
+  void AddSpareStrings(std::vector<std::string>* strings);
+  // Whether either pool is low (fewer strings than the records of one event take).
+  bool NeedsSpareStrings() const;
+
   // "<prefix>.<schema>.<table>".
   std::string TopicFor(const TableSchema& table) const;
 
@@ -178,7 +186,11 @@ class DebeziumEncoder {
   TableCache* CacheFor(const std::shared_ptr<const TableSchema>& table);
   Status AppendRow(const TableCache& tc, const Row& row, const Row* old_row, std::string* out);
 
+  // A spare string (emptied) from the pool of values or of short strings, or a new one.
+  std::string TakeSpare(bool value);
+
   EncoderOptions options_;
+  std::vector<std::string> spare_values_, spare_short_;  // see AddSpareStrings
   std::unordered_map<const TableSchema*, std::unique_ptr<TableCache>> cache_;
   TableCache* last_ = nullptr;  // the most recently used entry (most events hit the same table)
   // Transaction metadata: per-table event counters of the current transaction.

@@ -193,6 +193,25 @@ TEST(DebeziumEncoderGolden, Ops) {
   }
 }
 
+// Encoding into recycled strings (AddSpareStrings: old contents, any capacity) writes the same records as
+// into new ones, deletes with their tombstones included, and leaves the pools bounded.
+TEST(DebeziumEncoderTest, SpareStringsGiveTheSameRecords) {
+  DebeziumEncoder fresh(Opts(true)), recycled(Opts(true));
+  auto t = Klienci();
+  std::vector<std::string> spare;
+  for (int i = 0; i < 20000; ++i) spare.push_back(i % 2 ? std::string(5000, 'o') : std::string("old"));
+  EXPECT_TRUE(recycled.NeedsSpareStrings());
+  recycled.AddSpareStrings(&spare);
+  EXPECT_TRUE(spare.empty());
+  EXPECT_FALSE(recycled.NeedsSpareStrings());
+  for (int i = 0; i < 50; ++i) {
+    ChangeEvent e = BaseEvent(t, i % 3 == 2 ? Op::kDelete : Op::kCreate);
+    std::string id = std::to_string(i);
+    (e.op == Op::kDelete ? e.before : e.after) = KlientRow(id.c_str(), "Nowak", i % 2 ? "nowak@example.com" : nullptr);
+    EXPECT_EQ(EncodeOne(recycled, e), EncodeOne(fresh, e)) << "event " << i;
+  }
+}
+
 // One create of `row` per decimal mode: <prefix>_precise_schema, _string_schema, _double_payload.
 void CheckGoldenPerDecimalMode(const std::string& prefix, const std::shared_ptr<const TableSchema>& table,
                                const Row& row) {

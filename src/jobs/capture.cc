@@ -112,6 +112,7 @@ struct CaptureJob::Impl {
   pg::PgOutputMessage msg;
   event::ChangeEvent ev;
   std::vector<event::EncodedRecord> encoded;
+  std::vector<std::string> spare_strings;  // from the sink to the encoder (RecordSink::TakeSpareStrings)
 
   // The snapshot in chunks (docs/CAPTURE.md, "Snapshot in chunks" and "Resuming").
   bool resume = false;     // PrepareSlot: continue the pending snapshot in a new transaction
@@ -444,6 +445,10 @@ Status CaptureJob::Impl::PrepareSlot(bool* need_snapshot, std::optional<pg::Crea
 
 Status CaptureJob::Impl::Append(const event::ChangeEvent& e) {
   encoded.clear();
+  if (encoder->NeedsSpareStrings()) {
+    sink->TakeSpareStrings(&spare_strings);
+    encoder->AddSpareStrings(&spare_strings);
+  }
   CDC_RETURN_IF_ERROR(encoder->Encode(e, WallMillis(), &encoded));
   return AppendEncoded();
 }

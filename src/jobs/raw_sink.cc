@@ -330,24 +330,33 @@ Status RawSink::CommitOnce(const BatchPlan& plan, const std::vector<RawEvent>& e
   // One file per batch (the plan names exactly one).
   batch_.Clear();
   auto& cols = batch_.columns();
+  // The strings are borrowed from `events` (not copied: the values are most of the bytes), which outlive
+  // the writer below.
   for (const RawEvent& e : events) {
-    if (e.key) cols[0].AppendString(*e.key); else cols[0].AppendNull();
-    if (e.value) cols[1].AppendString(*e.value); else cols[1].AppendNull();
-    cols[2].AppendString(e.topic);
+    if (e.key) cols[0].AppendBorrowedString(*e.key); else cols[0].AppendBorrowedNull();
+    if (e.value) cols[1].AppendBorrowedString(*e.value); else cols[1].AppendBorrowedNull();
+    cols[2].AppendBorrowedString(e.topic);
     cols[3].AppendInt32(e.partition);
     cols[4].AppendInt64(e.offset);
     cols[5].AppendInt64(e.timestamp_us);
     cols[6].AppendInt32(e.timestamp_type);
   }
   const std::string& file = plan.files.at(0);
-  auto sink = std::make_unique<parquet::StringSink>(file);
-  parquet::StringSink* raw = sink.get();
-  parquet::WriterOptions wo;
-  wo.compression = options_.compression;
-  CDC_ASSIGN_OR_RETURN(auto writer, parquet::ParquetWriter::Open(std::move(sink), RawEventSchema(), wo));
-  CDC_RETURN_IF_ERROR(writer->Write(batch_));
-  CDC_RETURN_IF_ERROR(writer->Close());
-  std::string bytes = raw->Release();
+  file_bytes_.Clear();
+  auto sink = std::make_unique<parquet::BufferSink>(&file_bytes_, file);
+  Status written = writer_ ? writer_->Reopen(std::move(sink)) : Status::OK();
+  if (!writer_) {
+    parquet::WriterOptions wo;
+    wo.compression = options_.compression;
+    CDC_ASSIGN_OR_RETURN(writer_, parquet::ParquetWriter::Open(std::move(sink), RawEventSchema(), wo));
+  }
+  if (written.ok()) written = writer_->Write(batch_);
+  if (written.ok()) written = writer_->Close();
+  if (!written.ok()) {
+    writer_.reset();  // the next attempt starts with a new writer
+    return written;
+  }
+  std::string_view bytes = file_bytes_.view();
   CDC_RETURN_IF_ERROR(options_.output->Put(DataKey(file), bytes));
   CDC_RETURN_IF_ERROR(FailpointHit(prefix + ".after_files_written"));
 

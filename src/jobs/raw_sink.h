@@ -35,6 +35,7 @@
 #include "lake/spark_metadata_log.h"
 #include "parquet/column.h"
 #include "parquet/compression.h"
+#include "parquet/writer.h"
 #include "store/object_store.h"
 
 namespace cdc::jobs {
@@ -200,6 +201,9 @@ class RawSink {
     int64_t batch_id = 0; // the compaction batch that dropped it
   };
   std::vector<Forgotten> forgotten_;
+  // The data file's writer and bytes, reused between commits (ParquetWriter::Reopen).
+  std::unique_ptr<parquet::ParquetWriter> writer_;
+  parquet::ByteBuffer file_bytes_;
 };
 
 }  // namespace cdc::jobs

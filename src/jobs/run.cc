@@ -417,6 +417,7 @@ Status Pipeline::RunEmbedded() {
 
   std::vector<RawEvent> events;
   events.reserve(std::min<size_t>(oo.max_batch_rows, 65536));
+  std::vector<std::string> spare;  // the committed events' strings, returned to capture
   int64_t batch_start_us = 0;
   std::map<std::string, uint64_t> captured;  // per table, not yet published
   int64_t last_publish_us = MonoMicros();
@@ -460,6 +461,13 @@ Status Pipeline::RunEmbedded() {
       ++stats_.batches;
       stats_.rows += events.size();
     }
+    // The committed events' buffers go back to capture, which encodes the next events into them.
+    for (RawEvent& e : events) {
+      spare.push_back(std::move(e.topic));
+      if (e.key) spare.push_back(std::move(*e.key));
+      if (e.value) spare.push_back(std::move(*e.value));
+    }
+    channel.ReturnSpareStrings(&spare);
     events.clear();  // keeps its capacity for the next batch
     if (!tail.empty()) {
       std::move(tail.begin(), tail.end(), std::back_inserter(events));

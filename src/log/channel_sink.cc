@@ -19,6 +19,7 @@ Status ChannelSink::Publish() {
   bool was_empty = items_.empty();
   for (auto& item : group_items_) items_.push_back(std::move(item));
   group_items_.clear();
+  if (producer_spare_.empty()) producer_spare_.swap(spare_);
   // A consumer waits only on an empty queue.
   if (was_empty) not_empty_.notify_all();
   return Status::OK();
@@ -94,6 +95,29 @@ std::optional<ChannelItem> ChannelSink::Pop(std::chrono::milliseconds timeout) {
   // The producer waits on a full queue: wake it once a whole group fits again, not at every item.
   if (items_.size() + group_ <= capacity_) not_full_.notify_one();
   return item;
+}
+
+void ChannelSink::TakeSpareStrings(std::vector<std::string>* out) {
+  if (out->empty()) {
+    out->swap(producer_spare_);
+    return;
+  }
+  for (std::string& s : producer_spare_) out->push_back(std::move(s));
+  producer_spare_.clear();
+}
+
+void ChannelSink::ReturnSpareStrings(std::vector<std::string>* strings) {
+  std::erase_if(*strings, [](const std::string& s) { return s.capacity() > kMaxSpareCapacity; });
+  for (std::string& s : *strings) s.clear();
+  {
+    std::lock_guard lock(mu_);
+    if (spare_.empty()) {
+      spare_.swap(*strings);
+    } else {
+      for (std::string& s : *strings) spare_.push_back(std::move(s));
+    }
+  }
+  strings->clear();
 }
 
 void ChannelSink::MarkDurable(Lsn lsn) {

@@ -17,6 +17,13 @@
 // while the producer is still inside a transaction and has not polled. The queue may then hold up to
 // capacity + one group.
 //
+// Recycling: the consumer hands the strings of records it is done with back (ReturnSpareStrings); the
+// producer takes them at its next hand-over (under the lock it takes anyway) and gets them from
+// TakeSpareStrings. So a record's buffers are allocated once and freed never in a steady pipeline, instead
+// of being allocated on the producer's thread and freed on the consumer's (a tenth of `run`'s CPU in a
+// snapshot). The strings waiting are the ones that would have been freed: their number is bounded by the
+// records in flight at the busiest moment; a string of more than kMaxSpareCapacity bytes is freed instead.
+//
 // Thread-safety: one producer thread (RecordSink calls and Close), any number of consumer threads.
 #pragma once
 
@@ -26,6 +33,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "log/record_sink.h"
@@ -57,6 +65,7 @@ class ChannelSink final : public RecordSink {
     return durable_chunk_.load(std::memory_order_acquire);
   }
   Status Poll() override;
+  void TakeSpareStrings(std::vector<std::string>* out) override;
   // Waits until the consumer marked the last EndTransaction LSN durable (records after the last
   // EndTransaction are not counted), or timeout -> Unavailable.
   Status Flush(std::chrono::milliseconds timeout) override;
@@ -68,6 +77,9 @@ class ChannelSink final : public RecordSink {
   void MarkDurable(Lsn lsn);
   // Every record of snapshot chunk `chunk` is durable downstream (never backwards).
   void MarkSnapshotChunkDurable(uint64_t chunk);
+  // Hands strings of consumed records back to the producer (Recycling, above); leaves `strings` empty.
+  void ReturnSpareStrings(std::vector<std::string>* strings);
+  static constexpr size_t kMaxSpareCapacity = 64 << 10;
   // A permanent consumer error: the producer stops at its next call.
   void Fail(Status status);
   // The producer is done: consumers drain and then see nullopt.
@@ -84,10 +96,12 @@ class ChannelSink final : public RecordSink {
   const size_t capacity_;
   const size_t group_;                // records handed over at once (batching, above)
   std::vector<ChannelItem> group_items_;  // the producer's group not yet handed over; producer only
+  std::vector<std::string> producer_spare_;  // recycled strings taken at a hand-over; producer only
   std::atomic<bool> stopped_{false};  // closed or failed: Append returns at once
   mutable std::mutex mu_;
   std::condition_variable not_full_, not_empty_, durable_cv_;
   std::deque<ChannelItem> items_;
+  std::vector<std::string> spare_;  // returned by the consumer, not yet taken by the producer
   bool closed_ = false;
   Status failure_;
   Lsn last_end_lsn_;

@@ -120,6 +120,32 @@ TEST(ChannelSinkTest, RecordsAreHandedOverInGroupsAndAtPoll) {
   EXPECT_EQ(seen, (std::vector<std::string>{"0", "1", "2", "3", "4", "5", "6", "chunk pos", "7", "end 0/5"}));
 }
 
+// The consumer's strings come back to the producer (capacity kept, emptied) at the next hand-over;
+// strings longer than kMaxSpareCapacity are freed instead.
+TEST(ChannelSinkTest, ReturnedStringsReachTheProducerAtTheNextHandOver) {
+  ChannelSink ch(64);
+  std::vector<std::string> taken;
+  ch.TakeSpareStrings(&taken);
+  EXPECT_TRUE(taken.empty());
+  std::vector<std::string> back;
+  back.push_back(std::string(3000, 'v'));
+  back.push_back("short");
+  back.push_back(std::string(ChannelSink::kMaxSpareCapacity + 1, 'x'));
+  ch.ReturnSpareStrings(&back);
+  EXPECT_TRUE(back.empty());
+  ch.TakeSpareStrings(&taken);
+  EXPECT_TRUE(taken.empty());  // not before the producer hands records over
+  ASSERT_TRUE(ch.Append(Rec("k", "1")).ok());
+  ASSERT_TRUE(ch.Poll().ok());  // the hand-over
+  ch.TakeSpareStrings(&taken);
+  ASSERT_EQ(taken.size(), 2u);
+  EXPECT_TRUE(taken[0].empty());
+  EXPECT_GE(taken[0].capacity(), 3000u);
+  EXPECT_TRUE(taken[1].empty());
+  ch.TakeSpareStrings(&taken);
+  EXPECT_EQ(taken.size(), 2u);  // taken once
+}
+
 TEST(KafkaPropertyTest, ParsesKeyValue) {
   std::map<std::string, std::string> p;
   ASSERT_TRUE(ParseKafkaProperty("compression.type=zstd", &p).ok());

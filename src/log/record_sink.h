@@ -71,6 +71,11 @@ class RecordSink {
   }
   virtual std::optional<uint64_t> DurableSnapshotChunk() const { return std::nullopt; }
 
+  // Buffer recycling: moves into `out` (appending) strings of records the destination is done with, emptied
+  // but with their capacity, so that the caller encodes the next records into them instead of allocating
+  // (and the destination's thread does not free what the caller's thread allocated). Default: none.
+  virtual void TakeSpareStrings(std::vector<std::string>* out) { (void)out; }
+
   // Learns the topics before the first record (Kafka: looks up their partitions and leaders, so the
   // first transaction does not wait for that lookup). Best effort and bounded in time: a destination
   // that is not reachable yet is retried by Append as always. Default: nothing to do.

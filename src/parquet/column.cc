@@ -55,6 +55,8 @@ void ColumnVector::Clear() {
   bools_.clear();
   offsets_.clear();
   bytes_.Clear();
+  borrowed_ = false;
+  views_.clear();
   if (type_ == ColumnType::kString || type_ == ColumnType::kBinary || type_ == ColumnType::kDecimal) offsets_.push_back(0);
 }
 

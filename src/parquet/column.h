@@ -72,6 +72,25 @@ class ColumnVector {
     offsets_.push_back(bytes_.size());
     MarkValid();
   }
+  // Appends a string the vector does not copy: `v` must stay valid and unchanged while the vector is used
+  // (RawSink hands its events' keys and values to the writer this way, saving a copy of each). A vector
+  // holds either borrowed or copied strings, not both, until Clear(); AppendBorrowedNull is its AppendNull.
+  // REQUIRES: type() kString/kBinary, and no AppendString/AppendNull since the last Clear().
+  void AppendBorrowedString(std::string_view v) {
+    borrowed_ = true;
+    views_.push_back(v);
+    MarkValid();
+  }
+  // REQUIRES: nullable(), and as AppendBorrowedString.
+  void AppendBorrowedNull() {
+    borrowed_ = true;
+    views_.emplace_back();
+    valid_.push_back(0);
+    ++null_count_;
+    ++size_;
+  }
+  // True when the strings are borrowed: string_offsets() and string_bytes() are then empty, String(i) works.
+  bool borrowed() const { return borrowed_; }
 
   bool IsNull(size_t i) const { return !valid_.empty() && valid_[i] == 0; }
   int32_t Int32(size_t i) const { return ints32_[i]; }
@@ -79,6 +98,7 @@ class ColumnVector {
   double Double(size_t i) const { return doubles_[i]; }
   bool Bool(size_t i) const { return bools_[i] != 0; }
   std::string_view String(size_t i) const {
+    if (borrowed_) return views_[i];
     return std::string_view(bytes_.data() + offsets_[i], offsets_[i + 1] - offsets_[i]);
   }
 
@@ -115,6 +135,8 @@ class ColumnVector {
   std::vector<uint8_t> bools_;
   std::vector<uint64_t> offsets_;  // strings: offsets_[i]..offsets_[i+1] in bytes_
   ByteBuffer bytes_;
+  bool borrowed_ = false;
+  std::vector<std::string_view> views_;  // borrowed strings (AppendBorrowedString); empty otherwise
 };
 
 // Equally long columns in schema order.

@@ -236,6 +236,74 @@ TEST(ParquetWriter, DictionaryFallsBackToPlain) {
   ExpectColumnsEqual(batch.column(0), 0, got.column(0), 30000);
 }
 
+// RawSink's fast path: borrowed strings (no copy into the batch) and one writer reopened for file after
+// file (buffers kept) write exactly the bytes a fresh writer writes from copied strings, nullable string
+// pages (levels in the values' headroom) included, for every compression.
+TEST(ParquetWriter, BorrowedStringsAndReopenWriteTheSameBytes) {
+  Schema schema{{{"key", ColumnType::kString, true}, {"value", ColumnType::kString, true},
+                 {"req", ColumnType::kString, false}, {"n", ColumnType::kInt64, true}}};
+  for (Compression c : {Compression::kUncompressed, Compression::kSnappy, Compression::kZstd}) {
+    WriterOptions opts;
+    opts.compression = c;
+    opts.page_rows = 700;  // several pages per chunk
+    opts.dictionary_bytes = 16 << 10;
+    std::unique_ptr<ParquetWriter> reused;
+    ByteBuffer bytes;
+    for (int file = 0; file < 3; ++file) {
+      std::vector<std::string> values;
+      for (int i = 0; i < 2500 + file * 300; ++i) {
+        values.push_back("{\"schema\":" + std::string(200 + i % 50, 's') + ",\"id\":" + std::to_string(file * 10000 + i) + "}");
+      }
+      RecordBatch copied(schema), borrowed(schema);
+      for (size_t i = 0; i < values.size(); ++i) {
+        bool null = i % 11 == 4;
+        std::string key = "k" + std::to_string(i % 7);  // repetitive: dictionary encoded
+        if (null) copied.column(0).AppendNull(); else copied.column(0).AppendString(key);
+        if (null) copied.column(1).AppendNull(); else copied.column(1).AppendString(values[i]);
+        copied.column(2).AppendString(values[i]);
+        copied.column(3).AppendInt64(static_cast<int64_t>(i));
+      }
+      std::vector<std::string> keys;
+      for (size_t i = 0; i < values.size(); ++i) keys.push_back("k" + std::to_string(i % 7));
+      for (size_t i = 0; i < values.size(); ++i) {
+        bool null = i % 11 == 4;
+        if (null) borrowed.column(0).AppendBorrowedNull(); else borrowed.column(0).AppendBorrowedString(keys[i]);
+        if (null) borrowed.column(1).AppendBorrowedNull(); else borrowed.column(1).AppendBorrowedString(values[i]);
+        borrowed.column(2).AppendBorrowedString(values[i]);
+        borrowed.column(3).AppendInt64(static_cast<int64_t>(i));
+      }
+      ASSERT_TRUE(borrowed.column(1).borrowed());
+      EXPECT_EQ(borrowed.column(1).null_count(), copied.column(1).null_count());
+      std::string expected = WriteToString(schema, copied, opts);
+
+      bytes.Clear();
+      auto sink = std::make_unique<BufferSink>(&bytes, "reused.parquet");
+      if (!reused) {
+        auto w = ParquetWriter::Open(std::move(sink), schema, opts);
+        ASSERT_TRUE(w.ok()) << w.status().ToString();
+        reused = std::move(*w);
+      } else {
+        ASSERT_TRUE(reused->Reopen(std::move(sink)).ok());
+      }
+      ASSERT_TRUE(reused->Write(borrowed).ok());
+      ASSERT_TRUE(reused->Close().ok());
+      EXPECT_EQ(reused->rows_written(), static_cast<int64_t>(values.size()));
+      ASSERT_EQ(std::string(bytes.view()), expected) << CompressionName(c) << " file " << file;
+
+      auto r = ParquetReader::OpenBuffer(expected);
+      ASSERT_TRUE(r.ok());
+      RecordBatch got;
+      ASSERT_TRUE((*r)->ReadRowGroup(0, &got).ok());
+      ExpectColumnsEqual(copied.column(1), 0, got.column(1), values.size());
+    }
+    // Reopening a writer that is still open is refused.
+    ByteBuffer other;
+    ASSERT_TRUE(reused->Reopen(std::make_unique<BufferSink>(&other, "a.parquet")).ok());
+    Status st = reused->Reopen(std::make_unique<BufferSink>(&other, "b.parquet"));
+    EXPECT_TRUE(st.IsFailedPrecondition()) << st.ToString();
+  }
+}
+
 TEST(ParquetWriter, StatisticsUseUnsignedByteOrder) {
   Schema schema{{{"s", ColumnType::kString, true}, {"i", ColumnType::kInt32, true}}};
   RecordBatch batch(schema);

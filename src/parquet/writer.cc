@@ -86,6 +86,11 @@ void PutRaw(std::string* out, T v) {
   std::memcpy(b, &v, sizeof(T));
   out->append(b, sizeof(T));
 }
+template <typename T>
+void PutRaw(ByteBuffer* out, T v) {
+  out->Append(reinterpret_cast<const char*>(&v), sizeof(T));
+}
+void PutU32(ByteBuffer* out, uint32_t v) { PutRaw(out, v); }  // little-endian host, like DictInt
 
 uint64_t MixHash(uint64_t x) {
   x ^= x >> 33;
@@ -103,7 +108,13 @@ constexpr size_t kMaxStatBytes = 4096;  // longer string min/max are left out of
 class ParquetWriter::ColumnChunkWriter {
  public:
   ColumnChunkWriter(const ColumnSpec& spec, const WriterOptions& options)
-      : spec_(spec), options_(options), compressor_(options.compression, options.zstd_level) {
+      : spec_(spec),
+        options_(options),
+        compressor_(options.compression, options.zstd_level),
+        // The longest RLE/bit-packed definition levels of a page: page_rows bits, plus a header byte per 8
+        // groups of 8, plus the 4-byte length (EncodeRleHybrid; FlushPage checks and copies if not).
+        head_(spec.nullable ? static_cast<size_t>(options.page_rows) / 8 + static_cast<size_t>(options.page_rows) / 64 + 16
+                            : 0) {
     is_string_ = spec.type == ColumnType::kString || spec.type == ColumnType::kBinary;
     is_int_ = spec.type == ColumnType::kInt32 || spec.type == ColumnType::kDate || spec.type == ColumnType::kInt64 ||
               spec.type == ColumnType::kTimestampMicros || spec.type == ColumnType::kTimestampMicrosLocal;
@@ -164,7 +175,7 @@ class ParquetWriter::ColumnChunkWriter {
             char fixed[16] = {};
             std::memcpy(fixed, s.data(), std::min<size_t>(s.size(), 16));
             bytes += 16;
-            plain_.append(fixed, 16);
+            plain_.Append(fixed, 16);
             page_plain_bytes_ += 16;
             break;
           }
@@ -232,13 +243,13 @@ class ParquetWriter::ColumnChunkWriter {
     return Status::OK();
   }
 
-  int64_t buffered_bytes() const { return static_cast<int64_t>(pages_.size() + plain_.size() + dict_plain_.size()); }
+  int64_t buffered_bytes() const { return static_cast<int64_t>(pages_.size() + PlainSize() + dict_plain_.size()); }
 
  private:
   void Reset() {
     def_levels_.clear();
     indices_.clear();
-    plain_.clear();
+    ClearPlain();
     bools_.clear();
     pages_.Clear();
     page_values_ = 0;
@@ -265,7 +276,7 @@ class ParquetWriter::ColumnChunkWriter {
     if (dict_mode_) {
       return dict_plain_.size() > static_cast<size_t>(options_.dictionary_bytes);
     }
-    return plain_.size() + bools_.size() / 8 >= static_cast<size_t>(options_.page_bytes);
+    return PlainSize() + bools_.size() / 8 >= static_cast<size_t>(options_.page_bytes);
   }
 
   // --- dictionary hash table: slots_ holds dictionary index + 1 (0 = empty), linear probing.
@@ -326,7 +337,7 @@ class ParquetWriter::ColumnChunkWriter {
       return;
     }
     PutU32(&plain_, static_cast<uint32_t>(s.size()));
-    plain_.append(s);
+    plain_.Append(s.data(), s.size());
     UpdateStringStats(s);
   }
 
@@ -351,7 +362,7 @@ class ParquetWriter::ColumnChunkWriter {
       if (dict_count_ * 2 > slots_.size()) GrowTable();
       return;
     }
-    plain_.append(reinterpret_cast<const char*>(&v), width);
+    plain_.Append(reinterpret_cast<const char*>(&v), width);
   }
 
   // --- statistics
@@ -437,16 +448,16 @@ class ParquetWriter::ColumnChunkWriter {
   // Only valid while no dictionary-encoded page was flushed (the dictionary then equals the
   // values of this page).
   void ConvertPageToPlain() {
-    plain_.clear();
-    plain_.reserve(page_plain_bytes_);
+    ClearPlain();
+    plain_.Reserve(head_ + page_plain_bytes_);
     for (uint32_t idx : indices_) {
       if (is_string_) {
         std::string_view s = DictString(idx);
         PutU32(&plain_, static_cast<uint32_t>(s.size()));
-        plain_.append(s);
+        plain_.Append(s.data(), s.size());
       } else {
         uint64_t v = DictInt(idx, IntWidth());
-        plain_.append(reinterpret_cast<const char*>(&v), IntWidth());
+        plain_.Append(reinterpret_cast<const char*>(&v), IntWidth());
       }
     }
     indices_.clear();
@@ -476,6 +487,9 @@ class ParquetWriter::ColumnChunkWriter {
       PutU32(&body_, static_cast<uint32_t>(levels_.size()));
       body_.append(levels_);
     }
+    // The page: body_ (levels, then the values), or for PLAIN values the levels written into plain_'s
+    // headroom just before them, so a page of long strings is not copied once more before compression.
+    std::string_view page;
     fmt_::Encoding enc = fmt_::Encoding::kPlain;
     if (dict_mode_) {
       int bw = std::max(1, BitWidth(dict_count_ > 0 ? dict_count_ - 1 : 0));
@@ -495,16 +509,23 @@ class ParquetWriter::ColumnChunkWriter {
       if (bools_.size() % 8) body_.push_back(static_cast<char>(acc));
       used_plain_ = true;
     } else {
-      body_.append(plain_);
+      if (body_.size() <= head_) {
+        char* start = plain_.data() + head_ - body_.size();
+        std::memcpy(start, body_.data(), body_.size());
+        page = std::string_view(start, plain_.size() - (head_ - body_.size()));
+      } else {
+        body_.append(plain_.data() + head_, PlainSize());
+      }
       used_plain_ = true;
     }
-    if (body_.size() > static_cast<size_t>(INT32_MAX)) {
+    if (page.data() == nullptr) page = body_;
+    if (page.size() > static_cast<size_t>(INT32_MAX)) {
       return Status::InvalidArgument("Parquet column '" + spec_.name + "': a data page exceeds 2 GiB");
     }
-    CDC_RETURN_IF_ERROR(compressor_.Compress(body_, &compressed_));
+    CDC_RETURN_IF_ERROR(compressor_.Compress(page, &compressed_));
     fmt_::PageHeader ph;
     ph.type = fmt_::PageType::kDataPage;
-    ph.uncompressed_page_size = static_cast<int32_t>(body_.size());
+    ph.uncompressed_page_size = static_cast<int32_t>(page.size());
     ph.compressed_page_size = static_cast<int32_t>(compressed_.size());
     ph.data_page = fmt_::DataPageHeader{static_cast<int32_t>(page_values_), enc, fmt_::Encoding::kRle,
                                         fmt_::Encoding::kRle};
@@ -512,13 +533,13 @@ class ParquetWriter::ColumnChunkWriter {
     fmt_::Serialize(ph, &header_);
     pages_.Append(header_.data(), header_.size());
     pages_.Append(compressed_.data(), compressed_.size());
-    chunk_uncompressed_ += static_cast<int64_t>(header_.size() + body_.size());
+    chunk_uncompressed_ += static_cast<int64_t>(header_.size() + page.size());
     chunk_values_ += static_cast<int64_t>(page_values_);
     page_values_ = 0;
     page_plain_bytes_ = 0;
     def_levels_.clear();
     indices_.clear();
-    plain_.clear();
+    ClearPlain();
     bools_.clear();
     if (overflow && dict_mode_) dict_mode_ = false;  // later pages of this chunk are PLAIN
     return Status::OK();
@@ -529,10 +550,16 @@ class ParquetWriter::ColumnChunkWriter {
   Compressor compressor_;
   bool is_string_ = false, is_int_ = false;
 
+  // The open page's PLAIN values start at plain_.data() + head_: the headroom before them takes the page's
+  // definition levels at the flush (FlushPage).
+  size_t PlainSize() const { return plain_.size() - head_; }
+  void ClearPlain() { plain_.Resize(head_); }
+
   // open page
+  const size_t head_;  // bytes of headroom in plain_ (0 for a REQUIRED column: no levels)
   std::vector<uint8_t> def_levels_;
   std::vector<uint32_t> indices_;
-  std::string plain_;
+  ByteBuffer plain_;
   std::vector<uint8_t> bools_;
   size_t page_values_ = 0;
   size_t page_plain_bytes_ = 0;  // what the page's values take PLAIN-encoded
@@ -601,6 +628,20 @@ Result<std::unique_ptr<ParquetWriter>> ParquetWriter::OpenFile(const std::string
                                                                const WriterOptions& options) {
   CDC_ASSIGN_OR_RETURN(std::unique_ptr<FileSink> sink, FileSink::Open(path));
   return Open(std::move(sink), schema, options);
+}
+
+Status ParquetWriter::Reopen(std::unique_ptr<OutputSink> sink) {
+  if (!closed_ || !sticky_.ok()) {
+    return Status::FailedPrecondition("Parquet writer for " + sink_->Name() + " reopened before it was closed");
+  }
+  sink_ = std::move(sink);
+  footer_ = std::make_unique<FooterState>();
+  offset_ = 0;
+  rows_written_ = 0;
+  group_rows_ = 0;
+  group_bytes_ = 0;
+  closed_ = false;
+  return WriteToSink("PAR1");
 }
 
 Status ParquetWriter::WriteToSink(std::string_view data) {

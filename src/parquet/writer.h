@@ -72,6 +72,23 @@ class StringSink : public OutputSink {
   std::string data_;
 };
 
+// Appends the file to a buffer the caller owns and reuses (its capacity is kept from file to file; the
+// caller clears it). REQUIRES: the buffer outlives the sink.
+class BufferSink : public OutputSink {
+ public:
+  BufferSink(ByteBuffer* out, std::string name) : out_(out), name_(std::move(name)) {}
+  Status Append(std::string_view data) override {
+    out_->Append(data.data(), data.size());
+    return Status::OK();
+  }
+  Status Close() override { return Status::OK(); }
+  std::string Name() const override { return name_; }
+
+ private:
+  ByteBuffer* out_;
+  std::string name_;
+};
+
 struct WriterOptions {
   Compression compression = Compression::kSnappy;  // default snappy, like Spark
   int zstd_level = 3;                               // used when compression == kZstd
@@ -92,6 +109,11 @@ class ParquetWriter {
   static Result<std::unique_ptr<ParquetWriter>> OpenFile(const std::string& path, const Schema& schema,
                                                          const WriterOptions& options = {});
   ~ParquetWriter();
+
+  // Starts a new file in `sink` with the same schema and options, keeping the buffers of the last one (a
+  // writer per file would first-touch fresh page buffers for every file: page faults cost as much as the
+  // copies). REQUIRES: Close() returned OK (checked: FailedPrecondition otherwise).
+  Status Reopen(std::unique_ptr<OutputSink> sink);
 
   // Appends the rows of `batch`. REQUIRES: the batch's columns match the schema (count, type,
   // nullability; checked: InvalidArgument otherwise) and are equally long.
