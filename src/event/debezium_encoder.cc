@@ -1077,8 +1077,9 @@ namespace {
 constexpr size_t kValueCapacity = 1024;
 // The strings one event takes at most: topic, key and value, and a tombstone's topic and key.
 constexpr size_t kStringsPerEvent = 5;
-// The most strings a pool keeps (more are freed): a batch of `run` in flight, with room to spare.
-constexpr size_t kMaxPool = 16384;
+// The most strings a pool keeps (more are freed): what `run` holds in flight at most with its defaults
+// (2 x output.max_batch_rows + the channel: ~24,400 events), so that none is freed and allocated again.
+constexpr size_t kMaxPool = 32768;
 }  // namespace
 
 void DebeziumEncoder::AddSpareStrings(std::vector<std::string>* strings) {

@@ -165,7 +165,7 @@ class DebeziumEncoder {
   // Buffers of records the destination is done with (RecordSink::TakeSpareStrings): Encode writes the next
   // records' topics, keys and values into them before it allocates new ones. Takes them all (`strings` is
   // left empty); they are kept in two pools by capacity (values; topics and keys), so that a short string
-  // does not take a value's buffer and the other way round, of at most 16384 strings each (more are freed).
+  // does not take a value's buffer and the other way round, of at most 32768 strings each (more are freed).
   void AddSpareStrings(std::vector<std::string>* strings);
   // Whether either pool is low (fewer strings than the records of one event take).
   bool NeedsSpareStrings() const;

@@ -112,7 +112,7 @@ const parquet::Schema& RawEventSchema() {
   using parquet::ColumnType;
   static const parquet::Schema schema{{
       {"key", ColumnType::kString, true},
-      {"value", ColumnType::kString, true},
+      {"value", ColumnType::kString, true, 0, 0, /*dictionary=*/false},  // unique JSON documents
       {"topic", ColumnType::kString, true},
       {"partition", ColumnType::kInt32, true},
       {"offset", ColumnType::kInt64, true},

@@ -42,6 +42,10 @@ struct ColumnSpec {
   bool nullable = true;  // OPTIONAL when true, REQUIRED otherwise
   int precision = 0;     // kDecimal: DECIMAL(precision, scale)
   int scale = 0;
+  // Writer: try dictionary encoding for this column (when WriterOptions::dictionary is on too). Off for a
+  // column whose values are known to be unique (raw events' JSON values): hashing and keeping them until
+  // the first page shows that the dictionary does not pay costs more than writing them. Default true.
+  bool dictionary = true;
 };
 
 struct Schema {

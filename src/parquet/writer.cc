@@ -258,7 +258,7 @@ class ParquetWriter::ColumnChunkWriter {
     chunk_nulls_ = 0;
     chunk_uncompressed_ = 0;
     uncompressed_estimate_ = 0;
-    dict_mode_ = options_.dictionary && (is_string_ || is_int_);
+    dict_mode_ = options_.dictionary && spec_.dictionary && (is_string_ || is_int_);
     dict_used_ = false;
     used_plain_ = false;
     dict_plain_.clear();
