@@ -31,6 +31,7 @@ Result<jobs::CaptureOptions> CaptureOptionsFrom(const config::Config& c) {
   o.server_timeout = c.source.replication_timeout;
   o.retained_wal_warn_bytes = c.source.retained_wal_warn_mb << 20;
   o.snapshot_chunk_rows = c.source.snapshot_chunk_rows;
+  o.snapshot_parallelism = c.source.snapshot_parallelism;
   o.state_uri = c.CaptureStateUri();
   o.state_store = StoreOptionsFrom(c);
   o.encoder.topic_prefix = c.kafka.topic_prefix;

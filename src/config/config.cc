@@ -77,6 +77,9 @@ const Key kKeys[] = {
     {"source.snapshot_chunk_rows", Group::kCapture, "--snapshot-chunk-rows", "", "10000", "",
      "Rows per statement of the initial snapshot and per chunk of incremental snapshots",
      CDC_FIELD(source.snapshot_chunk_rows), true},
+    {"source.snapshot_parallelism", Group::kCapture, "--snapshot-parallelism", "", "0", "",
+     "Connections reading the initial snapshot at once (tables and key ranges of large tables); 0: the number of cores",
+     CDC_FIELD(source.snapshot_parallelism)},
     {"events.schemas", Group::kEvents, "--schemas", "", "true", "",
      "Wrap key and value in {schema, payload} (Kafka Connect JsonConverter)", CDC_FIELD(events.schemas)},
     // Debezium's switches: a snake_case key in `events` (as decimal_handling), a flag under cdcpipe's name where

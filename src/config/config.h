@@ -53,6 +53,7 @@ struct Config {
     std::string state;                    // source.state: "" = <output.root>/_checkpoints/capture
     uint64_t retained_wal_warn_mb{};      // source.retained_wal_warn_mb
     uint64_t snapshot_chunk_rows{};       // source.snapshot_chunk_rows
+    uint64_t snapshot_parallelism{};      // source.snapshot_parallelism
   } source;
   struct Events {
     bool schemas{};                // events.schemas: {schema, payload} envelopes (JsonConverter)

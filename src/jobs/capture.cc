@@ -27,6 +27,7 @@
 #include "pg/pgoutput_decoder.h"
 #include "pg/relation_cache.h"
 #include "pg/replication_stream.h"
+#include "pg/parallel_snapshot.h"
 #include "pg/snapshot_reader.h"
 #include "pg/source_check.h"
 #include "pg/table_catalog.h"
@@ -117,25 +118,26 @@ struct CaptureJob::Impl {
   // The snapshot in chunks (docs/CAPTURE.md, "Snapshot in chunks" and "Resuming").
   bool resume = false;     // PrepareSlot: continue the pending snapshot in a new transaction
   uint64_t chunk_seq = 0;  // chunks handed to the sink in this run
-  std::deque<std::pair<uint64_t, pg::SnapshotPosition>> chunks_pending;  // not yet known durable
+  std::deque<std::pair<uint64_t, pg::ParallelSnapshotPosition>> chunks_pending;  // not yet known durable
+  // The snapshot's ranges (marker->ranges, or one per table for a marker of an earlier version) and,
+  // per table, its ranges' indices: the filter places a change in them.
+  std::vector<pg::SnapshotRange> ranges;
+  std::vector<std::vector<size_t>> table_ranges;
   int64_t position_saved_us = 0;
   // The resume filter: one per resumed read (marker->resumes). A change of a row that a resumed read
   // took from its own snapshot is dropped when that snapshot saw the change's transaction.
   struct ResumeFilter {
-    pg::SnapshotPosition from;  // the read covers the rows after `from` up to the next filter's `from`
+    pg::ParallelSnapshotPosition from;  // the read covers the rows `from` does not, up to the next filter's `from`
     uint32_t xmax = 0;          // the snapshot's xmax and in-progress transactions (32-bit xids)
     std::vector<uint32_t> xip;
     Lsn wal_insert_lsn;         // no transaction committed after it is in the snapshot
     // The rows after `from` up to here may hold an older `r` in the sink (SnapshotResume): none of
     // their changes is dropped.
-    std::optional<pg::SnapshotPosition> uncertain_upto;
+    std::optional<pg::ParallelSnapshotPosition> uncertain_upto;
   };
   std::vector<ResumeFilter> filters;
   Lsn filter_until;  // the highest wal_insert_lsn: later transactions are never filtered
   std::unordered_map<uint32_t, std::pair<std::shared_ptr<const event::TableSchema>, pg::PrimaryKey>> filter_keys;
-  // Sinks that track no chunks: how many chunks one move of the marker's sent_upto covers (one marker
-  // write and one index range query per that many chunks; docs/CAPTURE.md, "Kafka: what a crash sends twice").
-  static constexpr uint64_t kAnnounceChunks = 4;
 
   // Latency log: transactions not yet durable (end LSN, commit time).
   std::FILE* latency_file = nullptr;
@@ -185,16 +187,12 @@ struct CaptureJob::Impl {
   Status EmitIncremental(Lsn high);
   Status SaveIncremental();
   Status SaveDurablePosition(bool force);
+  void SetRanges(std::vector<pg::SnapshotRange> plan);
   Status BuildFilters();
   Result<bool> Filtered(event::Op op, const std::shared_ptr<const event::TableSchema>& table);
   Result<const pg::PrimaryKey*> KeyOf(const std::shared_ptr<const event::TableSchema>& table);
-  Result<int> ComparePositions(const pg::SnapshotPosition& a, const pg::SnapshotPosition& b,
-                               const std::shared_ptr<const event::TableSchema>& table);
-  Status Announce(const pg::SnapshotPosition& upto);
-  // The captured table at `index`, or none past the last one.
-  std::shared_ptr<const event::TableSchema> TableAt(size_t index) const {
-    return index < tables.size() ? tables[index] : nullptr;
-  }
+  Result<bool> Covers(const pg::ParallelSnapshotPosition& p, size_t table_index,
+                      const std::shared_ptr<const event::TableSchema>& table, const event::Row* row);
   Status Stream(std::optional<pg::ReplicationStream> stream, Lsn start);
   Status StreamSession(pg::ReplicationStream& stream, Lsn start, bool* streamed_something);
   Status HandleMessage(std::string_view payload, Lsn wal_start);
@@ -496,7 +494,7 @@ Status CaptureJob::Impl::SaveDurablePosition(bool force) {
     }
     durable = chunks_pending.back().first;
   }
-  std::optional<pg::SnapshotPosition> pos;
+  std::optional<pg::ParallelSnapshotPosition> pos;
   while (!chunks_pending.empty() && chunks_pending.front().first <= *durable) {
     pos = std::move(chunks_pending.front().second);
     chunks_pending.pop_front();
@@ -504,8 +502,8 @@ Status CaptureJob::Impl::SaveDurablePosition(bool force) {
   if (!pos) return Status::OK();
   marker->position = std::move(*pos);
   CDC_RETURN_IF_ERROR(state->Write(*marker));
-  log::Debug(kComponent, "snapshot durable up to {} key ({}) ({} rows)", marker->position->table,
-             fmt::join(marker->position->key, ", "), marker->position->rows);
+  log::Debug(kComponent, "snapshot durable up to {} rows ({} of {} ranges read whole before the first open one)",
+             marker->position->rows, marker->position->done_below, ranges.size());
   return Status::OK();
 }
 
@@ -540,10 +538,24 @@ bool VisibleTo(uint32_t xid, uint32_t xmax, const std::vector<uint32_t>& xip) {
 
 }  // namespace
 
+// The ranges are matched with the captured tables by name: a table added since the snapshot has none
+// (its changes are never filtered), and one no longer captured is not looked at.
+void CaptureJob::Impl::SetRanges(std::vector<pg::SnapshotRange> plan) {
+  ranges = std::move(plan);
+  table_ranges.assign(tables.size(), {});
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    for (size_t t = 0; t < tables.size(); ++t) {
+      if (ranges[i].table == tables[t]->schema + "." + tables[t]->table) table_ranges[t].push_back(i);
+    }
+  }
+}
+
 Status CaptureJob::Impl::BuildFilters() {
   filters.clear();
   filter_until = Lsn();
   if (!marker) return Status::OK();
+  // A marker of an earlier version has linear positions (one range per table) and no plan.
+  SetRanges(marker->ranges.empty() ? pg::WholeTableRanges(tables) : marker->ranges);
   for (const SnapshotResume& r : marker->resumes) {
     ResumeFilter f;
     f.from = r.from;
@@ -552,13 +564,6 @@ Status CaptureJob::Impl::BuildFilters() {
     if (!ParsePgSnapshot(r.view.snapshot, &f.xmax, &f.xip)) {
       return Status::Corruption(fmt::format("capture's snapshot marker {} has a bad resume snapshot '{}'",
                                             state->Describe(opts.slot), r.view.snapshot));
-    }
-    if (f.from.table_index < tables.size() &&
-        f.from.table != tables[f.from.table_index]->schema + "." + tables[f.from.table_index]->table) {
-      return Status::FailedPrecondition(fmt::format(
-          "the initial snapshot was resumed at table {} but the captured tables changed since (now {} at that "
-          "place): stop, `cdcpipe capture --drop-slot` and start again",
-          f.from.table, tables[f.from.table_index]->schema + "." + tables[f.from.table_index]->table));
     }
     filter_until = std::max(filter_until, f.wal_insert_lsn);
     filters.push_back(std::move(f));
@@ -576,14 +581,31 @@ Result<const pg::PrimaryKey*> CaptureJob::Impl::KeyOf(const std::shared_ptr<cons
   return &cached.second;
 }
 
-// -1, 0 or 1: `a` is before, at or after `b` in the snapshot's order (the tables in order, each in key
-// order; an empty key is the table's start). `table`: the table both name when their indexes are equal.
-Result<int> CaptureJob::Impl::ComparePositions(const pg::SnapshotPosition& a, const pg::SnapshotPosition& b,
-                                               const std::shared_ptr<const event::TableSchema>& table) {
-  if (a.table_index != b.table_index) return a.table_index < b.table_index ? -1 : 1;
-  if (a.key.empty() || b.key.empty()) return a.key.empty() == b.key.empty() ? 0 : (a.key.empty() ? -1 : 1);
+// Whether the row `row` of table `table_index` was read at or before `p` (in a range `p` has read whole,
+// or at or below its key in a range read in part). Asks PostgreSQL only when the table was read in
+// part: which range holds the key, and how it compares with that range's position.
+Result<bool> CaptureJob::Impl::Covers(const pg::ParallelSnapshotPosition& p, size_t table_index,
+                                      const std::shared_ptr<const event::TableSchema>& table, const event::Row* row) {
+  const std::vector<size_t>& mine = table_ranges[table_index];
+  bool all_done = std::all_of(mine.begin(), mine.end(), [&](size_t r) { return p.Done(r); });
+  bool none_started = std::none_of(mine.begin(), mine.end(), [&](size_t r) { return p.Started(r); });
+  if (all_done || none_started) return all_done;
+  std::string name = table->schema + "." + table->table;
   CDC_ASSIGN_OR_RETURN(const pg::PrimaryKey* pk, KeyOf(table));
-  return pg::CompareKeys(*conn, *pk, a.key, b.key);
+  if (pk->names.empty() || !row) return Status::FailedPrecondition("no primary key to place a change of " + name);
+  std::vector<std::string> key;
+  for (size_t c : pk->index) {
+    if (c >= row->size() || (*row)[c].kind != event::Value::Kind::kText) {
+      return Status::FailedPrecondition("a change of " + name + " without its primary key value");
+    }
+    key.push_back((*row)[c].text);
+  }
+  CDC_ASSIGN_OR_RETURN(size_t r, pg::FindRange(*conn, ranges, mine, pk->types[0], key[0]));
+  if (p.Done(r) || !p.Started(r)) return p.Done(r);
+  auto at = p.ranges.find(r);
+  if (at->second.key.empty()) return false;
+  CDC_ASSIGN_OR_RETURN(int cmp, pg::CompareKeys(*conn, *pk, key, at->second.key));
+  return cmp <= 0;
 }
 
 Result<bool> CaptureJob::Impl::Filtered(event::Op op, const std::shared_ptr<const event::TableSchema>& table) {
@@ -594,7 +616,9 @@ Result<bool> CaptureJob::Impl::Filtered(event::Op op, const std::shared_ptr<cons
   if (ti == tables.size()) return false;
   if (op == event::Op::kTruncate) {
     for (const ResumeFilter& f : filters) {
-      if (f.from.table_index <= ti && tx_commit_lsn <= f.wal_insert_lsn && VisibleTo(tx_xid, f.xmax, f.xip)) {
+      bool read_whole_before = std::all_of(table_ranges[ti].begin(), table_ranges[ti].end(),
+                                           [&](size_t r) { return f.from.Done(r); });
+      if (!read_whole_before && tx_commit_lsn <= f.wal_insert_lsn && VisibleTo(tx_xid, f.xmax, f.xip)) {
         return Status::FailedPrecondition(fmt::format(
             "{} was truncated while the initial snapshot was interrupted, and a resumed read already took its rows "
             "after the truncate: the truncate cannot be placed; stop, `cdcpipe capture --drop-slot` and start again",
@@ -604,90 +628,55 @@ Result<bool> CaptureJob::Impl::Filtered(event::Op op, const std::shared_ptr<cons
     return false;
   }
   const event::Row* row = op == event::Op::kDelete ? (ev.before ? &*ev.before : nullptr) : (ev.after ? &*ev.after : nullptr);
-  // The row's place in the snapshot's order: its table and, once compared with a position inside that
-  // table, its key.
-  pg::SnapshotPosition at;
-  at.table_index = ti;
-  auto compare = [&](const pg::SnapshotPosition& p) -> Result<int> {
-    if (ti == p.table_index && p.key.empty()) return 1;  // every row is after its table's start
-    if (ti == p.table_index && at.key.empty()) {
-      CDC_ASSIGN_OR_RETURN(const pg::PrimaryKey* pk, KeyOf(table));
-      if (pk->names.empty() || !row) return Status::FailedPrecondition("no primary key to place a change of " + name);
-      for (size_t c : pk->index) {
-        if (c >= row->size() || (*row)[c].kind != event::Value::Kind::kText) {
-          return Status::FailedPrecondition("a change of " + name + " without its primary key value");
-        }
-        at.key.push_back((*row)[c].text);
-      }
-    }
-    return ComparePositions(at, p, table);
-  };
-  // The read that took this key: the last one whose start position is before it.
+  // The read that took this key: the last one whose start position does not cover it.
   for (size_t r = filters.size(); r-- > 0;) {
     const ResumeFilter& f = filters[r];
-    CDC_ASSIGN_OR_RETURN(int from, compare(f.from));
-    if (from <= 0) continue;
+    CDC_ASSIGN_OR_RETURN(bool covered, Covers(f.from, ti, table, row));
+    if (covered) continue;
     if (tx_commit_lsn > f.wal_insert_lsn || !VisibleTo(tx_xid, f.xmax, f.xip)) return false;
     if (f.uncertain_upto) {
       // An earlier run may have sent an older `r` of this key that the read's own `r` follows: the change
       // is streamed again, so that the key's last event is its latest change (docs/CAPTURE.md).
-      CDC_ASSIGN_OR_RETURN(int upto, compare(*f.uncertain_upto));
-      if (upto <= 0) return false;
+      CDC_ASSIGN_OR_RETURN(bool uncertain, Covers(*f.uncertain_upto, ti, table, row));
+      if (uncertain) return false;
     }
     return true;
   }
   return false;  // read in the exported snapshot: every change of it is streamed
 }
 
-// Sinks that track no chunks: before the reader emits a row past `upto`, the marker says that rows up to
-// it may be in the sink (sent_upto), so that a resume knows which of its rows may hold an older `r` there.
-// One write per kAnnounceChunks chunks; none while an earlier run's sent_upto covers `upto`.
-Status CaptureJob::Impl::Announce(const pg::SnapshotPosition& upto) {
-  if (marker->sent_upto) {
-    CDC_ASSIGN_OR_RETURN(int cmp, ComparePositions(upto, *marker->sent_upto, TableAt(upto.table_index)));
-    if (cmp <= 0) return Status::OK();
-  }
-  marker->sent_upto = upto;
-  return state->Write(*marker);
-}
-
 Status CaptureJob::Impl::Snapshot(const pg::CreatedSlot* created) {
   const Lsn cp = marker->snapshot_lsn;
-  pg::SnapshotOptions so;
+  pg::ParallelSnapshotOptions so;
+  so.conninfo = opts.conninfo;
   so.snapshot_name = created ? created->snapshot_name : "";
   so.tables = tables;
   so.snapshot_lsn = cp;
   so.chunk_rows = opts.snapshot_chunk_rows;
   so.position_rows = opts.snapshot_position_rows;
+  so.parallelism = opts.snapshot_parallelism > 0 ? opts.snapshot_parallelism
+                                                 : std::max<size_t>(1, std::thread::hardware_concurrency());
+  // Positions of an earlier run name the ranges of its plan (a marker of an earlier version: one range
+  // per table); with nothing read yet the snapshot is planned afresh in its own transaction.
+  if (marker->position || !marker->resumes.empty()) {
+    so.ranges = marker->ranges.empty() ? pg::WholeTableRanges(tables) : marker->ranges;
+  }
   if (resume) {
-    pg::SnapshotPosition from;
-    if (marker->position) {
-      from = *marker->position;
-    } else if (!tables.empty()) {
-      from.table = tables[0]->schema + "." + tables[0]->table;
-    }
-    if (from.table_index > tables.size() ||
-        (from.table_index < tables.size() &&
-         from.table != tables[from.table_index]->schema + "." + tables[from.table_index]->table)) {
-      return Status::FailedPrecondition(fmt::format(
-          "the interrupted initial snapshot of slot \"{}\" stopped at table {}, but the captured tables changed "
-          "since: stop, `cdcpipe capture --drop-slot` and start again",
-          opts.slot, from.table));
+    pg::ParallelSnapshotPosition from = marker->position.value_or(pg::ParallelSnapshotPosition{});
+    std::string open;
+    for (const auto& [i, r] : from.ranges) {
+      if (r.done || i >= so.ranges.size()) continue;
+      open += fmt::format(", at table {} after key ({})", so.ranges[i].table, fmt::join(r.key, ", "));
     }
     log::Info(kComponent,
-              "resuming the initial snapshot of slot \"{}\" (consistent point {}) after {} durable rows, at table {} "
-              "after key ({}), in a new transaction",
-              opts.slot, cp.ToString(), from.rows, from.table.empty() ? "(end)" : from.table,
-              fmt::join(from.key, ", "));
+              "resuming the initial snapshot of slot \"{}\" (consistent point {}) after {} durable rows{}, in a new "
+              "transaction ({} of {} ranges read whole)",
+              opts.slot, cp.ToString(), from.rows, open, from.done_below, so.ranges.size());
     so.resume_after = std::move(from);
   }
   SnapshotProgressPublisher progress(opts.state);
-  {
-    CDC_ASSIGN_OR_RETURN(auto estimates, pg::EstimateRows(*conn, tables));
-    progress.Start(tables, estimates, so.resume_after);
-  }
   uint64_t n = 0;
-  pg::SnapshotCallbacks cb;
+  pg::ParallelSnapshotCallbacks cb;
   cb.progress = [&](const pg::TableProgress& p) { progress.Update(p); };
   cb.emit = [&](const event::ChangeEvent& e) -> Status {
     CDC_RETURN_IF_ERROR(Append(e));
@@ -698,7 +687,7 @@ Status CaptureJob::Impl::Snapshot(const pg::CreatedSlot* created) {
     }
     return Status::OK();
   };
-  cb.chunk_done = [&](const pg::SnapshotPosition& p) -> Status {
+  cb.chunk_done = [&](const pg::ParallelSnapshotPosition& p) -> Status {
     uint64_t seq = ++chunk_seq;
     CDC_RETURN_IF_ERROR(sink->EndSnapshotChunk(seq, SerializeSnapshotPosition(cp, p)));
     chunks_pending.emplace_back(seq, p);
@@ -713,28 +702,32 @@ Status CaptureJob::Impl::Snapshot(const pg::CreatedSlot* created) {
       SnapshotResume r{*so.resume_after, v};
       if (marker->sent_upto) {
         // An earlier run handed rows past the durable position to a sink that tracks no chunks.
-        const pg::SnapshotPosition& upto = *marker->sent_upto;
-        CDC_ASSIGN_OR_RETURN(int cmp, ComparePositions(upto, r.from, TableAt(upto.table_index)));
-        if (cmp > 0) {
-          r.uncertain_upto = upto;
-          log::Info(kComponent,
-                    "the interrupted run may have sent rows up to table {} key ({}) already: their changes made "
-                    "before this read are streamed again (at least once), so no older `r` stays their last event",
-                    upto.table.empty() ? "(end)" : upto.table, fmt::join(upto.key, ", "));
-        }
+        r.uncertain_upto = marker->sent_upto;
+        log::Info(kComponent,
+                  "the interrupted run may have sent rows past the durable position already (a sink that tracks no "
+                  "chunks): their changes made before this read are streamed again (at least once), so no older `r` "
+                  "stays their last event");
       }
       marker->resumes.push_back(std::move(r));
-      CDC_RETURN_IF_ERROR(state->Write(*marker));
-      return BuildFilters();
+      return state->Write(*marker);
     };
   }
-  if (!sink->DurableSnapshotChunk()) {
-    // The sink tracks no chunks (Kafka): what it holds past the durable position is unknown after a
-    // crash, so the marker names beforehand how far it may go.
-    so.announce_rows = kAnnounceChunks * so.chunk_rows;
-    cb.announce = [&](const pg::SnapshotPosition& upto) { return Announce(upto); };
-  }
-  auto rows = pg::ReadSnapshot(*conn, so, cb);
+  const bool tracks_chunks = sink->DurableSnapshotChunk().has_value();
+  cb.planned = [&](const std::vector<pg::SnapshotRange>& plan) -> Status {
+    marker->ranges = plan;
+    if (!tracks_chunks) {
+      // The sink tracks no chunks (Kafka): what it holds past the durable position is unknown after a
+      // crash. With several ranges read at once, the marker says beforehand that any row may have been
+      // sent (docs/CAPTURE.md, "Kafka: what a crash sends twice").
+      marker->sent_upto = pg::ParallelSnapshotPosition::End(plan.size());
+    }
+    CDC_RETURN_IF_ERROR(state->Write(*marker));
+    CDC_RETURN_IF_ERROR(BuildFilters());
+    CDC_ASSIGN_OR_RETURN(auto estimates, pg::EstimateRows(*conn, tables));
+    progress.Start(tables, ranges, estimates, so.resume_after);
+    return Status::OK();
+  };
+  auto rows = pg::ReadSnapshotParallel(*conn, so, cb);
   if (!rows.ok()) {
     progress.Finish(rows.status().IsCancelled() ? "stopped" : "failed");
     return rows.status();

@@ -101,6 +101,9 @@ struct CaptureOptions {
   // again, and what `cdcpipe run` buffers before it may commit, does not grow with the chunk size.
   // `run` sets it to its max_batch_rows. Default 10000; 0 = only at chunk ends.
   uint64_t snapshot_position_rows = 10000;
+  // Connections that read the initial snapshot at once (pg/parallel_snapshot.h), each importing the
+  // same snapshot; at most the number of ranges left to read. 0 (default) = the machine's cores.
+  size_t snapshot_parallelism = 0;
   // Standby status updates are sent at least this often (and when the server asks). Default 10 s.
   std::chrono::milliseconds status_interval{10000};
   // Reconnect backoff: first wait, doubled up to the maximum. Defaults 200 ms and 10 s.

@@ -12,38 +12,73 @@ constexpr int kFormat = 1;
 
 std::string KeyOf(const std::string& slot) { return "slot-" + slot + ".json"; }
 
-nlohmann::json PositionJson(const pg::SnapshotPosition& p) {
-  return {{"table_index", p.table_index}, {"table", p.table}, {"key", p.key}, {"resumable", p.resumable},
-          {"rows", p.rows}, {"table_rows", p.table_rows}};
+nlohmann::json PositionJson(const pg::ParallelSnapshotPosition& p) {
+  nlohmann::json ranges = nlohmann::json::array();
+  for (const auto& [i, r] : p.ranges) ranges.push_back({{"range", i}, {"key", r.key}, {"done", r.done}, {"rows", r.rows}});
+  return {{"done_below", p.done_below}, {"ranges", std::move(ranges)}, {"rows", p.rows}, {"resumable", p.resumable}};
 }
 
-std::optional<pg::SnapshotPosition> PositionFrom(const nlohmann::json& j) {
+std::optional<std::vector<std::string>> KeyFrom(const nlohmann::json& j) {
+  if (!j.is_array()) return std::nullopt;
+  std::vector<std::string> key;
+  for (const auto& k : j) {
+    if (!k.is_string()) return std::nullopt;
+    key.push_back(k.get<std::string>());
+  }
+  return key;
+}
+
+// An earlier version's linear position: {"table_index", "table", "key", "resumable", "rows", "table_rows"}.
+std::optional<pg::SnapshotPosition> LinearPositionFrom(const nlohmann::json& j) {
   if (!j.is_object() || !j.contains("table_index") || !j["table_index"].is_number_unsigned() ||
       !j.contains("key") || !j["key"].is_array()) {
     return std::nullopt;
   }
+  auto key = KeyFrom(j["key"]);
+  if (!key) return std::nullopt;
   pg::SnapshotPosition p;
   p.table_index = j["table_index"].get<size_t>();
   p.table = j.value("table", std::string());
-  for (const auto& k : j["key"]) {
-    if (!k.is_string()) return std::nullopt;
-    p.key.push_back(k.get<std::string>());
-  }
+  p.key = std::move(*key);
   p.resumable = j.value("resumable", false);
   p.rows = j.value("rows", uint64_t{0});
   p.table_rows = j.value("table_rows", uint64_t{0});
   return p;
 }
 
+std::optional<pg::ParallelSnapshotPosition> PositionFrom(const nlohmann::json& j) {
+  if (!j.is_object()) return std::nullopt;
+  if (j.contains("table_index")) {
+    auto linear = LinearPositionFrom(j);
+    if (!linear) return std::nullopt;
+    return pg::ParallelSnapshotPosition::FromLinear(*linear);
+  }
+  if (!j.contains("done_below") || !j["done_below"].is_number_unsigned() || !j.contains("ranges") ||
+      !j["ranges"].is_array()) {
+    return std::nullopt;
+  }
+  pg::ParallelSnapshotPosition p;
+  p.done_below = j["done_below"].get<size_t>();
+  p.rows = j.value("rows", uint64_t{0});
+  p.resumable = j.value("resumable", false);
+  for (const auto& r : j["ranges"]) {
+    if (!r.is_object() || !r.contains("range") || !r["range"].is_number_unsigned()) return std::nullopt;
+    auto key = KeyFrom(r.value("key", nlohmann::json::array()));
+    if (!key) return std::nullopt;
+    p.ranges[r["range"].get<size_t>()] = pg::RangePosition{std::move(*key), r.value("done", false), r.value("rows", uint64_t{0})};
+  }
+  return p;
+}
+
 }  // namespace
 
-std::string SerializeSnapshotPosition(Lsn snapshot_lsn, const pg::SnapshotPosition& position) {
+std::string SerializeSnapshotPosition(Lsn snapshot_lsn, const pg::ParallelSnapshotPosition& position) {
   nlohmann::json j = PositionJson(position);
   j["snapshot_lsn"] = snapshot_lsn.ToString();
   return j.dump();
 }
 
-Result<std::pair<Lsn, pg::SnapshotPosition>> ParseSnapshotPosition(std::string_view text) {
+Result<std::pair<Lsn, pg::ParallelSnapshotPosition>> ParseSnapshotPosition(std::string_view text) {
   auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   auto p = PositionFrom(j);
   std::optional<Lsn> lsn;
@@ -125,6 +160,20 @@ Result<std::optional<SnapshotMarker>> CaptureState::Read(const std::string& slot
       m.resumes.push_back(std::move(resume));
     }
   }
+  if (j.contains("ranges")) {
+    if (!j["ranges"].is_array()) return bad("has a bad \"ranges\"");
+    for (const auto& r : j["ranges"]) {
+      if (!r.is_object() || !r.contains("table_index") || !r["table_index"].is_number_unsigned() ||
+          !r.contains("table") || !r["table"].is_string() || (r.contains("lo") && !r["lo"].is_string()) ||
+          (r.contains("hi") && !r["hi"].is_string())) {
+        return bad("has a bad \"ranges\"");
+      }
+      pg::SnapshotRange range{r["table_index"].get<size_t>(), r["table"].get<std::string>(), {}, {}};
+      if (r.contains("lo")) range.lo = r["lo"].get<std::string>();
+      if (r.contains("hi")) range.hi = r["hi"].get<std::string>();
+      m.ranges.push_back(std::move(range));
+    }
+  }
   if (j.contains("tables")) {
     if (!j["tables"].is_array()) return bad("has a bad \"tables\"");
     m.tables.emplace();
@@ -171,6 +220,15 @@ Status CaptureState::Write(const SnapshotMarker& m) {
                                {"wal_insert_lsn", r.view.wal_insert_lsn.ToString()}};
       if (r.uncertain_upto) resume["uncertain_upto"] = PositionJson(*r.uncertain_upto);
       j["resumes"].push_back(std::move(resume));
+    }
+  }
+  if (!m.ranges.empty()) {
+    j["ranges"] = nlohmann::json::array();
+    for (const auto& r : m.ranges) {
+      nlohmann::json range = {{"table_index", r.table_index}, {"table", r.table}};
+      if (r.lo) range["lo"] = *r.lo;
+      if (r.hi) range["hi"] = *r.hi;
+      j["ranges"].push_back(std::move(range));
     }
   }
   if (m.tables) j["tables"] = *m.tables;

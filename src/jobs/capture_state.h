@@ -7,12 +7,16 @@
 //
 //   {"format":1,"slot":"cdcpipe","database":"shop","system_identifier":"7361...",
 //    "snapshot":"complete","snapshot_lsn":"0/16B3748","completed_at":"2026-11-25T10:00:00Z",
-//    "position":{"table_index":1,"table":"public.orders","key":["41234"],"resumable":true,"rows":91234},
+//    "ranges":[{"table_index":0,"table":"public.orders","hi":"500000"},{"table_index":0,...,"lo":"500000"}],
+//    "position":{"done_below":1,"ranges":[{"range":2,"key":["41234"],"done":false,"rows":41234}],
+//                "rows":91234,"resumable":true},
 //    "sent_upto":{...position...},
 //    "resumes":[{"from":{...position...},"snapshot":"812:815:813","wal_insert_lsn":"0/1A2B3C4",
 //                "uncertain_upto":{...position...}}]}
 //
-// `position` (while pending) is how far the snapshot's rows are durable in the sink; `sent_upto` (Kafka)
+// `ranges` is the parallel snapshot's plan (pg/parallel_snapshot.h), written before any row is read;
+// the positions name its ranges by index. `position` (while pending) is how far the snapshot's rows are
+// durable in the sink, per range; `sent_upto` (Kafka)
 // how far they may have been handed to it; `resumes` lists the reads that continued an interrupted
 // snapshot in a new transaction (all optional).
 //
@@ -38,6 +42,7 @@
 #include "base/lsn.h"
 #include "base/status.h"
 #include "pg/connection.h"
+#include "pg/parallel_snapshot.h"
 #include "pg/snapshot_reader.h"
 #include "store/object_store.h"
 
@@ -47,13 +52,13 @@ namespace cdc::jobs {
 // `from` (up to the next resume's `from`, or to the end) in a new transaction whose snapshot is `view`.
 // The stream drops the changes of those rows made by transactions that `view` saw.
 struct SnapshotResume {
-  pg::SnapshotPosition from;
+  pg::ParallelSnapshotPosition from;
   pg::SnapshotView view;
   // A sink that tracks no chunks (Kafka): the highest position an earlier run may have handed to the
   // sink (the marker's sent_upto when this read began). The rows after `from` up to it may be in the
   // destination as `r` of an older snapshot, so the stream drops none of their changes (even those
   // `view` saw): each such key's last event is then its latest change. nullopt: none (`run`).
-  std::optional<pg::SnapshotPosition> uncertain_upto = std::nullopt;
+  std::optional<pg::ParallelSnapshotPosition> uncertain_upto = std::nullopt;
 };
 
 struct SnapshotMarker {
@@ -64,7 +69,7 @@ struct SnapshotMarker {
   Lsn snapshot_lsn;               // the slot's consistent point; invalid while unknown
   std::string completed_at;       // RFC 3339 UTC, when complete
   // Pending: how far the snapshot's rows are durable in the sink (none: nothing yet).
-  std::optional<pg::SnapshotPosition> position;
+  std::optional<pg::ParallelSnapshotPosition> position;
   // Every resumed read, in order; kept after completion (the stream filters with them).
   std::vector<SnapshotResume> resumes;
   // The tables whose rows were snapshotted (initial or incremental), so that a table added to the
@@ -83,14 +88,18 @@ struct SnapshotMarker {
   // Pending, with a sink that tracks no chunks (Kafka): every snapshot row any run handed to the sink
   // is at or before this position. Written before the rows after it are appended (pg::SnapshotCallbacks::
   // announce); never moves back. nullopt: nothing handed over past `position` (always so for `run`).
-  std::optional<pg::SnapshotPosition> sent_upto = std::nullopt;
+  std::optional<pg::ParallelSnapshotPosition> sent_upto = std::nullopt;
+  // The snapshot's ranges (the positions' indices point into it). Empty: not planned yet, or a marker
+  // written before ranges existed whose positions are linear (then one range per table).
+  std::vector<pg::SnapshotRange> ranges = {};
 };
 
 // A chunk position as it travels with the records (RecordSink::EndSnapshotChunk) and into the raw
-// checkpoint of `cdcpipe run`: JSON {"snapshot_lsn", "table_index", "table", "key", "resumable", "rows"}.
-// `snapshot_lsn` ties it to one slot (its consistent point).
-std::string SerializeSnapshotPosition(Lsn snapshot_lsn, const pg::SnapshotPosition& position);
-Result<std::pair<Lsn, pg::SnapshotPosition>> ParseSnapshotPosition(std::string_view text);
+// checkpoint of `cdcpipe run`: the marker's position JSON plus "snapshot_lsn", which ties it to one slot
+// (its consistent point). A linear position of an earlier version ({"table_index", "table", "key", ...})
+// is read as one range per table.
+std::string SerializeSnapshotPosition(Lsn snapshot_lsn, const pg::ParallelSnapshotPosition& position);
+Result<std::pair<Lsn, pg::ParallelSnapshotPosition>> ParseSnapshotPosition(std::string_view text);
 
 class CaptureState {
  public:

@@ -1,5 +1,7 @@
-// CaptureState on a local store: the Kafka path's sent_upto / uncertain_upto survive a write and a
-// read (a resume and the stream filter depend on them), and a damaged one is named in the error.
+// CaptureState on a local store: the parallel snapshot's plan and per-range positions, the Kafka path's
+// sent_upto / uncertain_upto survive a write and a read (a resume and the stream filter depend on them),
+// a linear position of an earlier version reads as one range per table, and a damaged one is named in
+// the error.
 #include "jobs/capture_state.h"
 
 #include <gtest/gtest.h>
@@ -24,13 +26,13 @@ class CaptureStateTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  static pg::SnapshotPosition Position(size_t table_index, std::vector<std::string> key, uint64_t rows) {
-    pg::SnapshotPosition p;
-    p.table_index = table_index;
-    p.table = "public.big";
-    p.key = std::move(key);
-    p.rows = rows;
-    p.table_rows = rows;
+  // Range 0 read whole, range 1 (the open one) up to `key`, range 2 whole.
+  static pg::ParallelSnapshotPosition Position(std::vector<std::string> key, uint64_t rows) {
+    pg::ParallelSnapshotPosition p;
+    p.done_below = 1;
+    p.ranges[1] = pg::RangePosition{std::move(key), false, rows};
+    p.ranges[2] = pg::RangePosition{{"900"}, true, 400};
+    p.rows = rows + 1000;
     return p;
   }
 
@@ -44,16 +46,17 @@ TEST_F(CaptureStateTest, SentUptoAndUncertainUptoRoundTrip) {
   m.database = "shop";
   m.system_identifier = "7361";
   m.snapshot_lsn = Lsn(0x2610A98);
-  m.position = Position(0, {"3000"}, 3000);
-  m.sent_upto = Position(0, {"10050"}, 9000);
+  m.ranges = {{0, "public.big", std::nullopt, "5000"}, {0, "public.big", "5000", std::nullopt}, {1, "public.nokey", {}, {}}};
+  m.position = Position({"3000"}, 3000);
+  m.sent_upto = pg::ParallelSnapshotPosition::End(3);
   SnapshotResume first;
-  first.from = Position(0, {"1005"}, 1000);
+  first.from = Position({"1005"}, 1000);
   first.view.snapshot = "770:770:";
   first.view.wal_insert_lsn = Lsn(0x1D89F20);
-  first.uncertain_upto = Position(0, {"8008"}, 4000);
+  first.uncertain_upto = Position({"8008"}, 4000);
   m.resumes.push_back(first);
   SnapshotResume second;
-  second.from = Position(0, {"3000"}, 3000);
+  second.from = Position({"3000"}, 3000);
   second.view.snapshot = "801:805:802";
   second.view.wal_insert_lsn = Lsn(0x1D9C418);
   m.resumes.push_back(second);
@@ -63,13 +66,14 @@ TEST_F(CaptureStateTest, SentUptoAndUncertainUptoRoundTrip) {
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   ASSERT_TRUE(read->has_value());
   const SnapshotMarker& r = **read;
+  EXPECT_EQ(r.ranges, m.ranges);
+  EXPECT_EQ(r.position, m.position);
   ASSERT_TRUE(r.sent_upto);
-  EXPECT_EQ(r.sent_upto->key, std::vector<std::string>{"10050"});
-  EXPECT_EQ(r.sent_upto->table, "public.big");
+  EXPECT_TRUE(r.sent_upto->Done(2));
   ASSERT_EQ(r.resumes.size(), 2u);
-  ASSERT_TRUE(r.resumes[0].uncertain_upto);
-  EXPECT_EQ(r.resumes[0].uncertain_upto->key, std::vector<std::string>{"8008"});
-  EXPECT_EQ(r.resumes[0].from.key, std::vector<std::string>{"1005"});
+  EXPECT_EQ(r.resumes[0].uncertain_upto, first.uncertain_upto);
+  EXPECT_EQ(r.resumes[0].from, first.from);
+  EXPECT_EQ(r.resumes[1].from, second.from);
   EXPECT_FALSE(r.resumes[1].uncertain_upto);  // `run`, or nothing sent past the position
 
   // Completed: the resumes (and their ranges) stay for the stream filter; sent_upto goes.
@@ -85,9 +89,28 @@ TEST_F(CaptureStateTest, SentUptoAndUncertainUptoRoundTrip) {
   EXPECT_TRUE((*again)->resumes[0].uncertain_upto);
 }
 
+TEST_F(CaptureStateTest, ALinearPositionOfAnEarlierVersionIsOneRangePerTable) {
+  std::ofstream(dir_ / "slot-cdcpipe.json")
+      << R"({"format":1,"slot":"cdcpipe","database":"shop","system_identifier":"7361","snapshot":"pending",)"
+      << R"("snapshot_lsn":"0/2610A98","position":{"table_index":1,"table":"public.b","key":["41"],"resumable":true,)"
+      << R"("rows":91,"table_rows":41}})" << "\n";
+  auto read = state_->Read("cdcpipe");
+  ASSERT_TRUE(read.ok() && read->has_value()) << read.status().ToString();
+  const SnapshotMarker& m = **read;
+  EXPECT_TRUE(m.ranges.empty());
+  ASSERT_TRUE(m.position);
+  EXPECT_EQ(m.position->done_below, 1u);
+  EXPECT_EQ(m.position->rows, 91u);
+  EXPECT_TRUE(m.position->resumable);
+  ASSERT_EQ(m.position->ranges.count(1), 1u);
+  EXPECT_EQ(m.position->ranges.at(1), (pg::RangePosition{{"41"}, false, 41}));
+}
+
 TEST_F(CaptureStateTest, ADamagedRangeIsNamed) {
   for (const auto& [json, what] : std::vector<std::pair<std::string, std::string>>{
            {R"("sent_upto":"10050")", "has a bad \"sent_upto\""},
+           {R"("ranges":[{"table_index":0,"table":"public.big","lo":5000}])", "has a bad \"ranges\""},
+           {R"("position":{"done_below":0,"ranges":[{"range":"1","key":["1"]}]})", "has a bad \"position\""},
            {R"("resumes":[{"from":{"table_index":0,"key":["1"]},"snapshot":"1:1:","wal_insert_lsn":"0/1",)"
             R"("uncertain_upto":{"table_index":0,"key":[8008]}}])",
             "has a bad \"resumes\" (uncertain_upto)"}}) {

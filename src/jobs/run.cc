@@ -145,10 +145,11 @@ Result<bool> ResumeSnapshotMarker(const CaptureOptions& c, const std::string& co
     resumable = r.rows() == 1;
   }
   if (resumable) {
-    const pg::SnapshotPosition& p = parsed->second;
+    const pg::ParallelSnapshotPosition& p = parsed->second;
     if (!m->position || m->position->rows != p.rows) {
-      log::Info(kComponent, "the committed output holds the initial snapshot up to {} key ({}) ({} rows): capture "
-                "resumes after it", p.table.empty() ? "(end)" : p.table, fmt::join(p.key, ", "), p.rows);
+      log::Info(kComponent, "the committed output holds the initial snapshot up to {} rows ({} range(s) read whole "
+                "before the first open one, {} more started): capture resumes after it", p.rows, p.done_below,
+                p.ranges.size());
       m->position = p;
       CDC_RETURN_IF_ERROR(state->Write(*m));
     }

@@ -10,24 +10,31 @@ namespace cdc::jobs {
 
 void SnapshotProgressTracker::Start(std::vector<Table> tables, size_t first, uint64_t rows_before,
                                     uint64_t first_table_rows, bool resumed, int64_t mono_us, int64_t wall_ms) {
+  for (size_t i = 0; i < tables.size() && i < first; ++i) tables[i].done = true;
+  if (first < tables.size()) tables[first].rows = first_table_rows;
+  Start(std::move(tables), rows_before >= first_table_rows ? rows_before - first_table_rows : 0, resumed, mono_us,
+        wall_ms);
+}
+
+void SnapshotProgressTracker::Start(std::vector<Table> tables, uint64_t rows_before, bool resumed, int64_t mono_us,
+                                    int64_t wall_ms) {
   progress_ = SnapshotProgress{};
   progress_.state = "running";
   progress_.resumed = resumed;
   progress_.started_at_ms = wall_ms;
   runs_.assign(tables.size(), Run{});
   started_us_ = mono_us;
-  // Rows of earlier runs in tables before `first`: only their sum is known.
-  rows_before_ = rows_before >= first_table_rows ? rows_before - first_table_rows : 0;
+  rows_before_ = rows_before;
   for (size_t i = 0; i < tables.size(); ++i) {
     SnapshotTableProgress t;
     t.table = std::move(tables[i].name);
     t.rows_estimated = tables[i].estimate;
-    if (i < first) {
+    if (tables[i].done) {
       t.state = "done";
       t.rows_done.reset();
-    } else if (i == first) {
-      t.rows_done = first_table_rows;
-      runs_[i].base = first_table_rows;
+    } else {
+      t.rows_done = tables[i].rows;
+      runs_[i].base = tables[i].rows;
     }
     progress_.tables.push_back(std::move(t));
   }
@@ -36,12 +43,6 @@ void SnapshotProgressTracker::Start(std::vector<Table> tables, size_t first, uin
 
 void SnapshotProgressTracker::Update(size_t index, uint64_t table_rows, bool done, int64_t mono_us, int64_t wall_ms) {
   if (index >= progress_.tables.size()) return;
-  for (size_t i = 0; i < index; ++i) {
-    if (progress_.tables[i].state != "done") {
-      progress_.tables[i].state = "done";
-      if (!runs_[i].finished_us) runs_[i].finished_us = mono_us;
-    }
-  }
   SnapshotTableProgress& t = progress_.tables[index];
   Run& r = runs_[index];
   if (!r.started_us) r.started_us = mono_us;
@@ -170,15 +171,38 @@ SnapshotProgressPublisher::SnapshotProgressPublisher(PipelineStateHub* hub)
     : hub_(hub), line_("snapshot", 0, "rows") {}
 
 void SnapshotProgressPublisher::Start(const std::vector<std::shared_ptr<const event::TableSchema>>& tables,
+                                      const std::vector<pg::SnapshotRange>& ranges,
                                       const std::vector<std::optional<uint64_t>>& estimates,
-                                      const std::optional<pg::SnapshotPosition>& from) {
+                                      const std::optional<pg::ParallelSnapshotPosition>& from) {
   std::vector<SnapshotProgressTracker::Table> t;
   for (size_t i = 0; i < tables.size(); ++i) {
     t.push_back({tables[i]->schema + "." + tables[i]->table, i < estimates.size() ? estimates[i] : std::nullopt});
   }
-  size_t first = from ? from->table_index : 0;
-  uint64_t first_rows = from && !from->key.empty() ? from->table_rows : 0;
-  tracker_.Start(std::move(t), first, from ? from->rows : 0, first_rows, from.has_value(), MonoMicros(), WallMillis());
+  uint64_t attributed = 0;
+  if (from) {
+    // A table is done when each of its ranges is; the rows of ranges read in part count for their table.
+    std::vector<bool> done(tables.size(), true);
+    for (size_t r = 0; r < ranges.size(); ++r) {
+      size_t ti = ranges[r].table_index;
+      if (ti >= tables.size()) continue;
+      if (!from->Done(r)) done[ti] = false;
+      auto it = from->ranges.find(r);
+      if (it != from->ranges.end()) {
+        t[ti].rows += it->second.rows;
+        attributed += it->second.rows;
+      }
+    }
+    for (size_t i = 0; i < tables.size(); ++i) {
+      t[i].done = done[i];
+      if (done[i]) {
+        attributed -= std::min(attributed, t[i].rows);  // a done table's rows are in the unattributed sum
+        t[i].rows = 0;
+      }
+    }
+  }
+  uint64_t before = from ? from->rows : 0;
+  tracker_.Start(std::move(t), before >= attributed ? before - attributed : 0, from.has_value(), MonoMicros(),
+                 WallMillis());
   Publish(true);
 }
 

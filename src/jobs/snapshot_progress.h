@@ -20,6 +20,7 @@
 #include "base/progress.h"
 #include "event/change_event.h"
 #include "jobs/pipeline_state.h"
+#include "pg/parallel_snapshot.h"
 #include "pg/snapshot_reader.h"
 
 namespace cdc::jobs {
@@ -29,14 +30,19 @@ class SnapshotProgressTracker {
   struct Table {
     std::string name;                   // "schema.table"
     std::optional<uint64_t> estimate;   // nullopt: never analyzed
+    bool done = false;                  // read whole by earlier runs
+    uint64_t rows = 0;                  // of a table not done: rows earlier runs read of it
   };
+  // The snapshot (re)starts: `tables` in snapshot order with what earlier runs read of each;
+  // `rows_before` rows of earlier runs belong to the tables they read whole (only their sum is known).
+  void Start(std::vector<Table> tables, uint64_t rows_before, bool resumed, int64_t mono_us, int64_t wall_ms);
   // The snapshot (re)starts: `tables` in snapshot order; this run reads from table `first` on, whose
   // first `first_table_rows` rows earlier runs read; `rows_before` rows of all tables were read by
   // earlier runs (0 for a fresh snapshot). Tables before `first` are done.
   void Start(std::vector<Table> tables, size_t first, uint64_t rows_before, uint64_t first_table_rows, bool resumed,
              int64_t mono_us, int64_t wall_ms);
   // Table `index` has `table_rows` rows read (counting earlier runs); `done` when it is read whole.
-  // Tables before `index` are done.
+  // Several tables may be read at once (a parallel snapshot).
   void Update(size_t index, uint64_t table_rows, bool done, int64_t mono_us, int64_t wall_ms);
   // The snapshot ended: "complete", "stopped" or "failed".
   void Finish(const std::string& state, int64_t mono_us, int64_t wall_ms);
@@ -57,7 +63,7 @@ class SnapshotProgressTracker {
   int64_t started_us_ = 0;
 };
 
-// What capture uses: a tracker fed by pg::ReadSnapshot's progress callback, published to a
+// What capture uses: a tracker fed by pg::ReadSnapshotParallel's progress callback, published to a
 // PipelineStateHub (when there is one: `cdcpipe run`) and drawn as a progress line on stderr (when it
 // is a terminal). The hub is updated at every report (a table start, each chunk end, every 4096 rows:
 // a few hundred small copies a second at most); the line at most 10 times a second.
@@ -66,9 +72,11 @@ class SnapshotProgressPublisher {
  public:
   // `hub` may be null (not owned; must outlive this).
   explicit SnapshotProgressPublisher(PipelineStateHub* hub);
-  // `estimates[i]` is tables[i]'s (pg::EstimateRows); `from` the resume position, if any.
+  // `estimates[i]` is tables[i]'s (pg::EstimateRows); `ranges` the snapshot's plan, `from` the resume
+  // position, if any.
   void Start(const std::vector<std::shared_ptr<const event::TableSchema>>& tables,
-             const std::vector<std::optional<uint64_t>>& estimates, const std::optional<pg::SnapshotPosition>& from);
+             const std::vector<pg::SnapshotRange>& ranges, const std::vector<std::optional<uint64_t>>& estimates,
+             const std::optional<pg::ParallelSnapshotPosition>& from);
   void Update(const pg::TableProgress& p);
   // "complete", "stopped" or "failed".
   void Finish(const std::string& state);

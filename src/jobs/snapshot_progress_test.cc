@@ -65,6 +65,7 @@ TEST(SnapshotProgressTracker, ResumedSnapshotCountsEarlierRowsButNotInTheRate) {
   EXPECT_DOUBLE_EQ(*p.tables[1].eta_seconds, 2);
   EXPECT_EQ(p.rows_done, 1500u);
   EXPECT_FALSE(p.eta_seconds);  // public.c has no estimate
+  t.Update(1, 1300, true, 3 * kSec, 0);
   t.Update(2, 0, false, 3 * kSec, 0);
   t.Update(2, 10, false, 4 * kSec, 0);
   EXPECT_FALSE(p.tables[2].eta_seconds);

@@ -90,20 +90,6 @@ Status ParseCopyTextRow(std::string_view line, size_t ncols, event::Row* row) {
   return Status::OK();
 }
 
-namespace {
-
-// How one table is cut into chunks: its primary key in index order, or heap page ranges.
-struct ChunkPlan {
-  struct KeyColumn {
-    std::string quoted;  // "\"id\""
-    std::string type;    // format_type with the typmod, for the literal's cast: "integer", "character(5)"
-    size_t index = 0;    // position in the table's column list (the COPY row)
-  };
-  std::vector<KeyColumn> key;    // empty: no primary key -> ctid ranges
-  uint64_t pages = 0;            // ctid ranges: the table's pages when its read began
-  uint64_t pages_per_chunk = 1;  // ctid ranges: about chunk_rows rows
-};
-
 Result<ChunkPlan> PlanChunks(PgConnection& conn, const event::TableSchema& table, uint64_t chunk_rows) {
   ChunkPlan plan;
   std::string oid = std::to_string(table.relation_id);
@@ -126,8 +112,6 @@ Result<ChunkPlan> PlanChunks(PgConnection& conn, const event::TableSchema& table
   plan.pages_per_chunk = std::max<uint64_t>(1, chunk_rows / per_page);
   return plan;
 }
-
-}  // namespace
 
 Result<std::vector<std::optional<uint64_t>>> EstimateRows(
     PgConnection& conn, const std::vector<std::shared_ptr<const event::TableSchema>>& tables) {

@@ -104,6 +104,20 @@ Result<PrimaryKey> LookupPrimaryKey(PgConnection& conn, const event::TableSchema
 Result<int> CompareKeys(PgConnection& conn, const PrimaryKey& key, const std::vector<std::string>& a,
                         const std::vector<std::string>& b);
 
+// How one table is cut into chunks: its primary key in index order, or heap page ranges.
+struct ChunkPlan {
+  struct KeyColumn {
+    std::string quoted;  // "\"id\""
+    std::string type;    // format_type with the typmod, for the literal's cast: "integer", "character(5)"
+    size_t index = 0;    // position in the table's column list (the COPY row)
+  };
+  std::vector<KeyColumn> key;    // empty: no primary key -> ctid ranges
+  uint64_t pages = 0;            // ctid ranges: the table's pages when its read began
+  uint64_t pages_per_chunk = 1;  // ctid ranges: about chunk_rows rows
+};
+// The chunk plan of `table` now: its primary key, or (none) its pages and the pages per chunk.
+Result<ChunkPlan> PlanChunks(PgConnection& conn, const event::TableSchema& table, uint64_t chunk_rows);
+
 // pg_class.reltuples of each table (nullopt: never analyzed, reltuples < 0), for progress estimates.
 Result<std::vector<std::optional<uint64_t>>> EstimateRows(
     PgConnection& conn, const std::vector<std::shared_ptr<const event::TableSchema>>& tables);
