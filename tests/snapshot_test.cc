@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 #include <regex>
 #include <sstream>
 
@@ -111,6 +113,101 @@ TEST_F(SnapshotTest, CompositeKeyAndKeylessTablesAreReadInChunks) {
             SourceRows("SELECT x || '|' || y FROM nokey"));
 }
 
+// A parallel snapshot (issue 18 item 2) with three connections: a keyed table split into key ranges
+// (pg_stats' histogram of its first key column), a composite-key table split on its first column, a
+// table without a key split into page ranges, and two small tables read whole. Every row is committed
+// once as `r`, equal to psql's; the rows of each range come in key order (the ranges' bounds are read
+// from the marker); one `first`, one `last`, at most one `last_in_data_collection` per table.
+TEST_F(SnapshotTest, AParallelSnapshotSplitsLargeTablesIntoRangesReadAtOnce) {
+  Sql("CREATE TABLE big (id bigint PRIMARY KEY, v text);"
+      "INSERT INTO big SELECT g, 'v' || g FROM generate_series(1, 6000) g;"
+      "CREATE TABLE comp (a int, b text, v text, PRIMARY KEY (b, a));"
+      "INSERT INTO comp SELECT g % 7, 'k' || lpad((g / 7)::text, 4, '0'), 'c' || g FROM generate_series(1, 3000) g;"
+      "CREATE TABLE nokey (x int, y text);"
+      "INSERT INTO nokey SELECT g, repeat('y', g % 50) FROM generate_series(1, 4000) g;"
+      "DELETE FROM nokey WHERE x % 7 = 0;"
+      "CREATE TABLE one (id int PRIMARY KEY); INSERT INTO one VALUES (1);"
+      "CREATE TABLE empty (id int PRIMARY KEY);"
+      "ANALYZE big; ANALYZE comp; ANALYZE nokey;");
+  auto r = RunCommand(RunArgs("big,one,comp,empty,nokey", {"--snapshot", "initial_only", "--snapshot-chunk-rows", "400",
+                                                           "--snapshot-parallelism", "3"}));
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  std::string log = r.out + r.err;
+  EXPECT_NE(log.find("range(s) of 5 table(s) to read with 3 connection(s)"), std::string::npos) << log;
+  int64_t rows = 0;
+  EXPECT_GT(Chunks(log, "big", &rows), 3) << log;
+  EXPECT_EQ(rows, 6000);
+  EXPECT_NE(log.find("\"public\".\"big\": 6000 rows in"), std::string::npos) << log;
+
+  // The plan the marker holds: big, comp and nokey in 3 ranges each, the small tables whole.
+  auto marker = nlohmann::json::parse(ReadFile(Out() + "/_checkpoints/capture/slot-cdcpipe.json"));
+  std::map<std::string, std::vector<nlohmann::json>> plan;
+  for (const auto& range : marker.at("ranges")) plan[range.at("table").get<std::string>()].push_back(range);
+  EXPECT_EQ(plan["public.big"].size(), 3u) << marker.dump();
+  EXPECT_EQ(plan["public.comp"].size(), 3u) << marker.dump();
+  EXPECT_EQ(plan["public.nokey"].size(), 3u) << marker.dump();
+  EXPECT_EQ(plan["public.one"].size(), 1u) << marker.dump();
+  EXPECT_EQ(plan["public.empty"].size(), 1u) << marker.dump();
+
+  auto f = [](const std::string& path) { return "json_extract_string(value, '$.payload." + path + "')"; };
+  auto of = [&](const std::string& topic) {
+    return " FROM raw WHERE topic = 'dbserver1.public." + topic + "' AND " + f("op") + " = 'r' ORDER BY \"offset\"";
+  };
+  // In the committed order: "key|rest" per row.
+  std::vector<std::string> big = Committed("SELECT " + f("after.id") + " || '|' || " + f("after.v") + of("big"));
+  std::vector<std::string> comp =
+      Committed("SELECT " + f("after.b") + " || '|' || " + f("after.a") + " || '|' || " + f("after.v") + of("comp"));
+  EXPECT_EQ(Sorted(big), SourceRows("SELECT id || '|' || v FROM big"));
+  EXPECT_EQ(Sorted(comp), SourceRows("SELECT b || '|' || a || '|' || v FROM comp"));
+  EXPECT_EQ(Sorted(Committed("SELECT " + f("after.x") + " || '|' || " + f("after.y") + of("nokey"))),
+            SourceRows("SELECT x || '|' || y FROM nokey"));
+  // Each keyed range in key order: its rows, in the committed order, are psql's rows of the range sorted
+  // by the key.
+  for (const auto& [table, rows] : std::vector<std::pair<std::string, const std::vector<std::string>*>>{
+           {"big", &big}, {"comp", &comp}}) {
+    const bool numeric = table == "big";
+    const std::string key = numeric ? "big.id" : "comp.b";
+    for (const auto& range : plan["public." + table]) {
+      SCOPED_TRACE(table + " " + range.dump());
+      std::string cond = "true";
+      if (range.contains("lo")) cond += " AND " + key + " >= '" + range["lo"].get<std::string>() + "'";
+      if (range.contains("hi")) cond += " AND " + key + " < '" + range["hi"].get<std::string>() + "'";
+      std::vector<std::string> want = SourceLines("SELECT " + std::string(numeric ? "id::text" : "b || '|' || a") +
+                                                  " FROM " + table + " WHERE " + cond + " ORDER BY " +
+                                                  (numeric ? "big.id" : "comp.b, comp.a"));
+      // The committed rows whose first key column is in the range (as the psql rows are: compared the
+      // same way, numerically or as the 'kNNNN' strings, whose order is the same in every collation).
+      auto in_range = [&](const std::string& v) {
+        auto below = [&](const std::string& x, const std::string& y) {
+          return numeric ? std::stoll(x) < std::stoll(y) : x < y;
+        };
+        return (!range.contains("lo") || !below(v, range["lo"].get<std::string>())) &&
+               (!range.contains("hi") || below(v, range["hi"].get<std::string>()));
+      };
+      std::vector<std::string> got;
+      for (const std::string& row : *rows) {
+        std::string first = row.substr(0, row.find('|'));
+        std::string k = numeric ? first : row.substr(0, row.find('|', first.size() + 1));
+        if (in_range(first)) got.push_back(k);
+      }
+      EXPECT_GT(got.size(), 100u);
+      EXPECT_EQ(got, want);
+    }
+  }
+  // Snapshot markers: one first, one last, at most one last_in_data_collection per table; `one`'s row.
+  std::string sn = f("source.snapshot");
+  std::vector<std::string> markers = Committed(
+      "SELECT count(*) FILTER (WHERE " + sn + " = 'first') || '|' || count(*) FILTER (WHERE " + sn + " = 'last') || "
+      "'|' || count(*) FILTER (WHERE topic = 'dbserver1.public.one') || '|' || count(DISTINCT topic) FILTER (WHERE " +
+      sn + " = 'last_in_data_collection') || '|' || count(*) FILTER (WHERE " + sn + " = 'last_in_data_collection') "
+      "FROM raw");
+  ASSERT_EQ(markers.size(), 1u);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(markers[0], m, std::regex("1\\|1\\|1\\|(\\d+)\\|(\\d+)"))) << markers[0];
+  EXPECT_EQ(m[1], m[2]) << markers[0];
+  EXPECT_GE(std::stoi(m[1]), 2) << markers[0];
+}
+
 // Memory is bounded whatever the chunk size (issue 18 item 6): a chunk far larger than a batch is
 // committed in batches of at most 2 x max_batch_rows events (capture hands a position inside the chunk
 // every max_batch_rows rows), and a crash inside that one chunk resumes after the last committed row,
@@ -155,14 +252,14 @@ TEST_F(SnapshotTest, AChunkLargerThanABatchIsCommittedAndResumedFromInsideIt) {
   EXPECT_LE(n.is_string() ? std::stoll(n.get<std::string>()) : n.get<int64_t>(), 2000) << largest;
 }
 
-// Crashes (failpoint) at three moments of the initial snapshot of a table many chunks long, while
-// psql updates, inserts and deletes rows of it in small transactions; then a clean run streams the
-// rest. After the last restart every row is in the committed raw data once as `r` or as a later
+// Crashes (failpoint) at three moments of the initial snapshot of a table many chunks long, read in three
+// key ranges at once (--snapshot-parallelism 3, issue 18 item 2), while psql updates, inserts and deletes
+// rows of it in small transactions; then a clean run streams the rest. After the last restart every row is in the committed raw data once as `r` or as a later
 // change, no change is there twice, and replaying the events (the last one per key) gives the table
 // psql reads.
 TEST_F(SnapshotTest, CrashesDuringAChunkedSnapshotUnderConcurrentWritesLoseAndRepeatNothing) {
   Sql("CREATE TABLE big (id bigint PRIMARY KEY, n int NOT NULL, pad text);"
-      "INSERT INTO big SELECT g, 0, repeat('p', 80) || g FROM generate_series(1, 60000) g;");
+      "INSERT INTO big SELECT g, 0, repeat('p', 80) || g FROM generate_series(1, 60000) g; ANALYZE big;");
   std::string sql;
   for (int i = 0; i < 300; ++i) {
     std::string lo = std::to_string(i * 200 + 1), hi = std::to_string(i * 200 + 20);
@@ -175,7 +272,8 @@ TEST_F(SnapshotTest, CrashesDuringAChunkedSnapshotUnderConcurrentWritesLoseAndRe
   WriteFile(dir_ / "workload.sql", sql);
   BackgroundProcess workload({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", dir_ / "workload.sql"},
                              dir_ / "workload.log", pg().Env(db_));
-  const std::vector<std::string> args = {"--snapshot-chunk-rows", "1000", "--max-batch-rows", "4000"};
+  const std::vector<std::string> args = {"--snapshot-chunk-rows", "1000", "--max-batch-rows", "4000",
+                                         "--snapshot-parallelism", "3"};
   // capture.during_snapshot is hit every 1024 snapshot rows a process emits: each run dies after
   // about 10,000 rows of its own, three times, so the last one reads the rest.
   for (int crash = 0; crash < 3; ++crash) {
@@ -195,10 +293,11 @@ TEST_F(SnapshotTest, CrashesDuringAChunkedSnapshotUnderConcurrentWritesLoseAndRe
       << run->Log();
   ASSERT_EQ(run->Stop(SIGINT), 0) << run->Log();
   std::string log = run->Log();
-  // Each restart continued after the chunk its predecessor had committed (never from zero), in a new
-  // transaction, and the last one read the rest: fewer rows than the table.
+  // Each restart continued after the positions its predecessor had committed (never from zero), in a new
+  // transaction, with several ranges of the table open, and the last one read the rest: fewer rows than
+  // the table.
   std::regex resumed("capture: resuming the initial snapshot of slot \"cdcpipe\" \\(consistent point [0-9A-F/]+\\) "
-                     "after (\\d+) durable rows, at table public.big after key \\((\\d+)\\)");
+                     "after (\\d+) durable rows, at table public.big after key \\((\\d+)\\), at table public.big");
   std::vector<int64_t> durable;
   for (auto it = std::sregex_iterator(log.begin(), log.end(), resumed); it != std::sregex_iterator(); ++it) {
     durable.push_back(std::stoll((*it)[1]));

@@ -229,8 +229,16 @@ class RangeReader {
       if (range.lo) bounds += fmt::format(" AND {} >= CAST({} AS {})", plan.key[0].quoted, conn.QuoteLiteral(*range.lo), plan.key[0].type);
       if (range.hi) bounds += fmt::format(" AND {} < CAST({} AS {})", plan.key[0].quoted, conn.QuoteLiteral(*range.hi), plan.key[0].type);
     }
-    uint64_t next_page = range.lo ? std::stoull(*range.lo) : 0;
-    const uint64_t end_page = range.hi ? std::stoull(*range.hi) : plan.pages;
+    // A page bound (no key): digits only (the marker is read back from storage).
+    auto page = [&](const std::optional<std::string>& b, uint64_t unbounded) -> Result<uint64_t> {
+      if (!b || !plan.key.empty()) return unbounded;
+      if (b->empty() || b->size() > 18 || b->find_first_not_of("0123456789") != std::string::npos) {
+        return Status::Corruption(fmt::format("snapshot range of {} has a bad page bound '{}'", qualified, *b));
+      }
+      return std::stoull(*b);
+    };
+    CDC_ASSIGN_OR_RETURN(uint64_t next_page, page(range.lo, 0));
+    CDC_ASSIGN_OR_RETURN(const uint64_t end_page, page(range.hi, plan.pages));
     std::vector<std::string> last_key = from.key;
     RangePosition pos = from;
     uint64_t chunks = 0, since_position = 0;
@@ -444,10 +452,12 @@ Result<uint64_t> ReadSnapshotParallel(PgConnection& coordinator, const ParallelS
   std::vector<std::vector<size_t>> table_ranges(ntables);
   for (size_t i = 0; i < ranges.size(); ++i) table_ranges[ranges[i].table_index].push_back(i);
   std::vector<bool> keyless(ntables, false);
+  std::vector<std::vector<size_t>> key_columns(ntables);  // each table's key columns in the row
   for (size_t t = 0; t < ntables; ++t) {
     auto pk = LookupPrimaryKey(conn, *opts.tables[t]);
     if (!pk.ok()) return fail(pk.status());
     keyless[t] = pk->names.empty();
+    key_columns[t] = pk->index;
   }
   ParallelSnapshotPosition cur = opts.resume_after.value_or(ParallelSnapshotPosition{});
   std::vector<size_t> todo;
@@ -506,6 +516,7 @@ Result<uint64_t> ReadSnapshotParallel(PgConnection& coordinator, const ParallelS
   int cur_ev = 0;
   bool have_pending = false;
   size_t pending_table = 0;
+  size_t pending_range = 0;
   bool pending_first = false;
   bool emitted_any = cur.rows > 0;
   uint64_t rows_read = 0;
@@ -531,12 +542,17 @@ Result<uint64_t> ReadSnapshotParallel(PgConnection& coordinator, const ParallelS
   auto report = [&](size_t t) {
     if (cb.progress) cb.progress(TableProgress{t, table_rows[t], all_done(t)});
   };
+  // A reader's position says where the merged rows may be cut (`chunk_done`); what the position then
+  // holds is the merger's own account of every range: the key of its last row handed to `emit` (rows of
+  // other ranges were emitted past their own last reported position) and whether it ended. So the
+  // rows before a position are exactly the rows the position covers.
   auto forward = [&](const Reached& p) -> Status {
     size_t t = ranges[p.range].table_index;
-    auto found = cur.ranges.find(p.range);
-    uint64_t before = found != cur.ranges.end() ? found->second.rows : 0;
-    cur.rows += p.pos.rows - before;
-    cur.ranges[p.range] = p.pos;
+    if (p.pos.done) {
+      RangePosition& r = cur.ranges[p.range];
+      r.done = true;
+      r.key.clear();
+    }
     while (cur.done_below < ranges.size() && cur.Done(cur.done_below)) cur.ranges.erase(cur.done_below++);
     cur.resumable = resumable();
     if (p.pos.done) {
@@ -563,6 +579,13 @@ Result<uint64_t> ReadSnapshotParallel(PgConnection& coordinator, const ParallelS
     have_pending = false;
     emitted_any = true;
     CDC_RETURN_IF_ERROR(cb.emit(e));
+    RangePosition& at = cur.ranges[pending_range];
+    ++at.rows;
+    ++cur.rows;
+    if (!keyless[pending_table]) {
+      at.key.resize(key_columns[pending_table].size());
+      for (size_t k = 0; k < at.key.size(); ++k) at.key[k] = (*e.after)[key_columns[pending_table][k]].text;
+    }
     for (const Reached& d : deferred) CDC_RETURN_IF_ERROR(forward(d));
     deferred.clear();
     return Status::OK();
@@ -600,6 +623,7 @@ Result<uint64_t> ReadSnapshotParallel(PgConnection& coordinator, const ParallelS
       if (have_pending) CDC_RETURN_IF_ERROR(emit_pending(true));
       have_pending = true;
       pending_table = t;
+      pending_range = it.range;
       pending_first = !emitted_any;
       cur_ev = 1 - cur_ev;
       if (it.last) close(it.range);
