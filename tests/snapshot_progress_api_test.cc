@@ -25,7 +25,9 @@ class SnapshotProgressTest : public ::testing::Test {
                                               const std::map<std::string, std::string>& env) {
     std::vector<std::string> argv = {CdcpipeBin(), "run", "--db", pg().Uri(db_), "--output", dir_ / "out",
                                      "--trigger", "200ms", "--heartbeat", "0", "--http", http, "--tables",
-                                     "small,big", "--snapshot-chunk-rows", "1000"};
+                                     "small,big", "--snapshot-chunk-rows", "1000",
+                                     // one reader: the pause below is at a chunk end of a known table
+                                     "--snapshot-parallelism", "1"};
     return std::make_unique<BackgroundProcess>(argv, dir_ / log, env);
   }
   // GET http://ADDR/PATH with curl; "" when it fails (not up yet).

@@ -704,9 +704,9 @@ Status CaptureJob::Impl::Snapshot(const pg::CreatedSlot* created) {
         // An earlier run handed rows past the durable position to a sink that tracks no chunks.
         r.uncertain_upto = marker->sent_upto;
         log::Info(kComponent,
-                  "the interrupted run may have sent rows past the durable position already (a sink that tracks no "
-                  "chunks): their changes made before this read are streamed again (at least once), so no older `r` "
-                  "stays their last event");
+                  "the interrupted run may have sent rows up to the end of every range already (a sink that tracks no "
+                  "chunks, ranges read at once): their changes made before this read are streamed again (at least "
+                  "once), so no older `r` stays their last event");
       }
       marker->resumes.push_back(std::move(r));
       return state->Write(*marker);

@@ -582,6 +582,8 @@ Result<uint64_t> ReadSnapshotParallel(PgConnection& coordinator, const ParallelS
     RangePosition& at = cur.ranges[pending_range];
     ++at.rows;
     ++cur.rows;
+    ++table_rows[pending_table];  // progress counts the rows emitted, as positions do
+    ++run_rows[pending_table];
     if (!keyless[pending_table]) {
       at.key.resize(key_columns[pending_table].size());
       for (size_t k = 0; k < at.key.size(); ++k) at.key[k] = (*e.after)[key_columns[pending_table][k]].text;
@@ -628,8 +630,6 @@ Result<uint64_t> ReadSnapshotParallel(PgConnection& coordinator, const ParallelS
       cur_ev = 1 - cur_ev;
       if (it.last) close(it.range);
       ++rows_read;
-      ++table_rows[t];
-      ++run_rows[t];
       if ((rows_read & 0xfff) == 0) {
         report(t);
         if (ShutdownRequested()) return Status::Cancelled("snapshot interrupted");
