@@ -13,7 +13,9 @@
 //    run changed is put back if that fails). With snapshot mode initial, an existing slot without a
 //    completed marker (a crash during the snapshot) is kept and the snapshot resumed (3), unless it
 //    stopped inside a table without a primary key: then the slot is dropped and created again.
-// 3. Snapshot: every table is read in chunks in the exported snapshot and emitted as op `r`; after each
+// 3. Snapshot: every table is read in chunks in the exported snapshot, by snapshot_parallelism
+//    connections that read tables and key ranges of large tables at once (pg/parallel_snapshot.h), and
+//    emitted as op `r`; after each
 //    chunk EndSnapshotChunk, and the position of the last durable chunk is saved in the marker. A
 //    resumed snapshot reads the rest in a new transaction whose snapshot is recorded in the marker
 //    first; the stream then drops the changes that snapshot already holds (docs/CAPTURE.md,
