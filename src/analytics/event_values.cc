@@ -1,5 +1,6 @@
 #include "analytics/event_values.h"
 
+#include <charconv>
 #include <cmath>
 #include <limits>
 
@@ -14,6 +15,7 @@ namespace {
 enum : uint32_t {
   kBoolOid = 16, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23, kOidOid = 26, kFloat4Oid = 700, kFloat8Oid = 701,
   kDateOid = 1082, kTimestampOid = 1114, kTimestamptzOid = 1184, kNumericOid = 1700,
+  kNameOid = 19, kTextOid = 25, kBpcharOid = 1042, kVarcharOid = 1043, kUuidOid = 2950,
 };
 
 int NumericTypmodScale(int32_t typmod) { return ((((typmod - 4) & 0x7ff) ^ 1024) - 1024); }
@@ -44,16 +46,27 @@ bool Expect(std::string_view* in, char c) {
 
 }  // namespace
 
+namespace {
+
+// The built-in type a column's values have: a domain's base type (with the typmod it sets).
+void BaseType(const event::Column& column, uint32_t* oid, int32_t* typmod) {
+  *oid = column.type_oid;
+  *typmod = column.type_modifier;
+  if (*oid >= event::kFirstNonBuiltinTypeOid && column.user_type &&
+      column.user_type->kind == event::UserType::Kind::kDomain && !column.user_type->array) {
+    *oid = column.user_type->base_type_oid;
+    if (column.user_type->base_type_modifier != -1) *typmod = column.user_type->base_type_modifier;
+  }
+}
+
+}  // namespace
+
 ValueReader ReaderFor(const event::Column& column, event::DecimalMode mode) {
   using F = ValueReader::Form;
   using sql::TypeId;
-  uint32_t oid = column.type_oid;
-  int32_t typmod = column.type_modifier;
-  if (oid >= event::kFirstNonBuiltinTypeOid && column.user_type &&
-      column.user_type->kind == event::UserType::Kind::kDomain && !column.user_type->array) {
-    oid = column.user_type->base_type_oid;
-    if (column.user_type->base_type_modifier != -1) typmod = column.user_type->base_type_modifier;
-  }
+  uint32_t oid;
+  int32_t typmod;
+  BaseType(column, &oid, &typmod);
   ValueReader r;
   switch (oid) {
     case kBoolOid: r.form = F::kBool; r.type.id = TypeId::kBool; break;
@@ -329,6 +342,177 @@ Status DecodeValue(od::value& v, const ValueReader& reader, std::string_view col
       *out = sql::Datum::Text(std::string(s));
       return Status::OK();
     }
+  }
+  return Bad(column, "unknown form");
+}
+
+bool ReadableFromText(const event::Column& column) {
+  uint32_t oid;
+  int32_t typmod;
+  BaseType(column, &oid, &typmod);
+  switch (oid) {
+    case kBoolOid: case kInt2Oid: case kInt4Oid: case kInt8Oid: case kOidOid: case kFloat4Oid: case kFloat8Oid:
+    case kNumericOid: case kDateOid: case kTimestampOid: case kTimestamptzOid:
+    case kTextOid: case kVarcharOid: case kBpcharOid: case kNameOid: case kUuidOid:
+      return true;
+    default:
+      // An enum is written as its label (a string); other types the encoder converts in ways
+      // DecodeText does not reproduce.
+      return column.user_type && column.user_type->kind == event::UserType::Kind::kEnum && !column.user_type->array;
+  }
+}
+
+namespace {
+
+// A numeric's text ("-12.340") -> unscaled value and scale, as the encoder's bytes carry it
+// (event::pgtext::DecimalToUnscaledBytes: the text's scale, or `target_scale` when >= 0, padded with
+// zeros) and as DecodeValue then reads them (at most 38 digits, scale at most 38). Errors as
+// DecodeValue's for the same value.
+Status UnscaledFromText(std::string_view text, int target_scale, std::string_view column, __int128* unscaled,
+                        int* scale) {
+  const Status out_of_range = Bad(column, "numeric value out of range: more than 38 digits are not supported in views");
+  std::string_view t = text;
+  bool negative = false;
+  if (!t.empty() && (t[0] == '-' || t[0] == '+')) {
+    negative = t[0] == '-';
+    t.remove_prefix(1);
+  }
+  __int128 v = 0;
+  int digits = 0, frac = -1;  // significant digits; fraction digits (-1 until '.')
+  bool any = false;
+  for (char c : t) {
+    if (c == '.' && frac < 0) {
+      frac = 0;
+      continue;
+    }
+    if (c < '0' || c > '9') return Bad(column, "bad decimal \"" + std::string(text) + "\"");
+    any = true;
+    if (frac >= 0) ++frac;
+    if (v == 0 && c == '0') continue;  // leading zeros add no digit
+    if (++digits > 38) return out_of_range;
+    v = v * 10 + (c - '0');
+  }
+  if (!any) return Bad(column, "bad decimal \"" + std::string(text) + "\"");
+  int s = frac < 0 ? 0 : frac;
+  if (target_scale >= 0 && target_scale != s) {
+    if (target_scale < s) return Bad(column, "bad decimal \"" + std::string(text) + "\" (more fraction digits than the scale)");
+    for (; s < target_scale; ++s) {
+      if (v != 0 && ++digits > 38) return out_of_range;
+      v *= 10;
+    }
+  }
+  if (s > 38) return out_of_range;
+  *unscaled = negative ? -v : v;
+  *scale = s;
+  return Status::OK();
+}
+
+// The whole of `s` as a number (std::from_chars: integers, or doubles correctly rounded).
+template <typename T>
+bool ParseWhole(std::string_view s, T* v) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), *v);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool SpecialFloat(std::string_view s, double* d) {
+  if (s == "NaN") *d = std::numeric_limits<double>::quiet_NaN();
+  else if (s == "Infinity") *d = std::numeric_limits<double>::infinity();
+  else if (s == "-Infinity") *d = -std::numeric_limits<double>::infinity();
+  else return false;
+  return true;
+}
+
+}  // namespace
+
+Status DecodeText(std::optional<std::string_view> text, const ValueReader& reader, std::string_view column,
+                  sql::Datum* out) {
+  using F = ValueReader::Form;
+  if (!text) {
+    *out = sql::Datum::Null();
+    return Status::OK();
+  }
+  std::string_view s = *text;
+  switch (reader.form) {
+    case F::kBool:
+      // The encoder writes "t"/"true" as true and "f"/"false" as false.
+      if (s == "t" || s == "true") *out = sql::Datum::Bool(true);
+      else if (s == "f" || s == "false") *out = sql::Datum::Bool(false);
+      else return Bad(column, "expected a boolean");
+      return Status::OK();
+    case F::kInt: {
+      // Written as it stands (digits and a sign); read as a JSON int64.
+      int64_t i = 0;
+      if (!ParseWhole(s, &i)) return Bad(column, "expected an integer");
+      *out = sql::Datum::Int(i);
+      return Status::OK();
+    }
+    case F::kDate:
+    case F::kTimestampMillis:
+    case F::kTimestampMicros: {
+      int64_t i = 0;
+      if (reader.form == F::kDate) {
+        Result<int32_t> days = event::pgtext::DateToEpochDays(s);
+        if (!days.ok()) return Bad(column, days.status().message());
+        i = *days;
+      } else {
+        Result<int64_t> t = reader.form == F::kTimestampMillis ? event::pgtext::TimestampToEpochMillis(s)
+                                                               : event::pgtext::TimestampToEpochMicros(s);
+        if (!t.ok()) return Bad(column, t.status().message());
+        i = *t;
+        if (reader.form == F::kTimestampMillis && __builtin_mul_overflow(i, int64_t{1000}, &i))
+          return Bad(column, "timestamp out of range");
+      }
+      *out = sql::Datum::Int(i);
+      return Status::OK();
+    }
+    case F::kFloat:
+    case F::kDecimalDouble: {
+      // float4/float8: the text as a JSON number (NaN and the infinities as strings); numeric in double
+      // mode: std::from_chars, written back with std::to_chars, which reads back to the same double.
+      double d = 0;
+      if (!SpecialFloat(s, &d) && !ParseWhole(s, &d)) return Bad(column, "expected a number");
+      *out = sql::Datum::Float(d);
+      return Status::OK();
+    }
+    case F::kDecimalFixed:
+    case F::kDecimalVariable:
+    case F::kDecimalString: {
+      if (s == "NaN" || s == "Infinity" || s == "-Infinity") {
+        *out = sql::Datum::Null();  // precise mode writes null, string mode "NAN"... which read as NULL
+        return Status::OK();
+      }
+      __int128 n = 0;
+      int scale = 0;
+      if (reader.form == F::kDecimalString) {
+        if (!ParseDecimal(s, &n, &scale))
+          return Bad(column, "not a numeric within 38 digits: \"" + std::string(s) + "\"");
+      } else {
+        CDC_RETURN_IF_ERROR(
+            UnscaledFromText(s, reader.form == F::kDecimalFixed ? reader.scale : -1, column, &n, &scale));
+      }
+      *out = sql::Datum::Numeric(n, static_cast<int16_t>(scale));
+      return Status::OK();
+    }
+    case F::kTimestamptz: {
+      int64_t us;
+      if (s == "infinity") {
+        us = std::numeric_limits<int64_t>::max();
+      } else if (s == "-infinity") {
+        us = std::numeric_limits<int64_t>::min();
+      } else {
+        // The encoder's conversion to UTC ISO text, read as the JSON path reads it.
+        Result<std::string> iso = event::pgtext::TimestamptzToIsoUtc(s);
+        if (!iso.ok()) return Bad(column, iso.status().message());
+        if (*iso == "infinity") us = std::numeric_limits<int64_t>::max();
+        else if (*iso == "-infinity") us = std::numeric_limits<int64_t>::min();
+        else if (!ParseIsoTimestamp(*iso, &us)) return Bad(column, "bad timestamptz \"" + *iso + "\"");
+      }
+      *out = sql::Datum::Int(us);
+      return Status::OK();
+    }
+    case F::kText:
+      *out = sql::Datum::Text(std::string(s));
+      return Status::OK();
   }
   return Bad(column, "unknown form");
 }

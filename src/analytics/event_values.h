@@ -22,6 +22,7 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -59,6 +60,18 @@ ValueReader ReaderFor(const event::Column& column, event::DecimalMode mode);
 // have the form its type requires.
 Status DecodeValue(simdjson::ondemand::value& v, const ValueReader& reader, std::string_view column,
                    sql::Datum* out);
+
+// The same value from the PostgreSQL text the encoder converted (as capture decoded it from pgoutput;
+// nullopt = NULL), without the JSON: for every value the encoder accepts, the Datum and the error are
+// those DecodeValue gives for the JSON the encoder writes (tested: change_projector_test).
+// REQUIRES: ReadableFromText(column) for the column `reader` was made for; the value is not an unchanged
+// TOAST value (its JSON is a placeholder that only the JSON path reads).
+Status DecodeText(std::optional<std::string_view> text, const ValueReader& reader, std::string_view column,
+                  sql::Datum* out);
+// Whether DecodeText reads `column`'s values (by its type): the types views read (docs/VIEWS.md:
+// boolean, integers, oid, real, double, numeric, date, timestamp, timestamptz, text, varchar, char,
+// name, uuid, enums, and domains over those). Other columns are read from the JSON only.
+bool ReadableFromText(const event::Column& column);
 
 // Parsing helpers, exposed for tests.
 // Big-endian two's-complement bytes -> unscaled value; false when beyond 38 digits.

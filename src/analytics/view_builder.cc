@@ -266,7 +266,7 @@ Status ViewBuilder::ApplyCommittedBatch(int64_t batch_id, const std::vector<RawE
   }
   for (const RawEventRef& e : events) {
     if (!e.value || !engine_.Reads(e.topic)) continue;
-    Status st = engine_.ApplyRaw(e.topic, e.value);
+    Status st = e.change.empty() ? engine_.ApplyRaw(e.topic, e.value) : engine_.ApplyChange(e.topic, e.change);
     if (!st.ok()) {
       // Where the event is, formatted only for an error (not per event).
       return Status(st.code(), fmt::format("batch {} topic {} partition {} offset {}: {}", batch_id, e.topic,

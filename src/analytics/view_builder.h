@@ -55,6 +55,8 @@ struct RawEventRef {
   std::optional<std::string_view> value;  // nullopt: a tombstone
   int32_t partition = 0;                  // where it is in Kafka (for error messages)
   int64_t offset = 0;
+  // The change `value` encodes, as ChangeProjector::Project wrote it (empty: read `value`).
+  std::string_view change;
 };
 
 class ViewBuilder {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "analytics/change_projector.h"
 #include "analytics/event_values.h"
 #include "analytics/row_codec.h"
 #include "base/fixed_bytes.h"
@@ -288,6 +289,8 @@ struct ViewEngine::Impl {
   Status Decode(const Table& t, std::string_view value, Decoded* out);
   Status ReadEnvelope(const Table& t, od::object& obj, int depth, Decoded* out);
   Status ReadImage(const Table& t, od::value& v, Image* img, Status* value_error);
+  // ApplyChange's Decode: the change's columns are t.decode's (ChangeProjector).
+  Status DecodeChange(const Table& t, std::string_view change, Decoded* out);
 
   std::string KeyText(const Table& t, const std::vector<sql::Datum>& decoded) const;
   std::string RowKey(const Table& t, const std::vector<sql::Datum>& decoded) const;
@@ -546,6 +549,29 @@ Status ViewEngine::Impl::Decode(const Table& t, std::string_view value, Decoded*
   if (doc.get_object().get(obj)) return Status::Corruption("not a JSON object");
   CDC_RETURN_IF_ERROR(ReadEnvelope(t, obj, 0, out));
   if (out->op == 0) return Status::Corruption("no \"op\" field in the envelope");
+  return Status::OK();
+}
+
+Status ViewEngine::Impl::DecodeChange(const Table& t, std::string_view change, Decoded* out) {
+  const auto& cols = t.schema->columns;
+  const size_t n = t.decode.size();
+  ProjectedChangeReader reader(change);
+  if (!reader.Header(n, &out->op, &out->lsn)) return Status::Corruption("not a change of " + t.name + "'s columns");
+  // As ReadImage does for a JSON image that has every column.
+  for (Image* img : {&out->before, &out->after}) {
+    if (!reader.HasImage()) continue;
+    img->present = true;
+    img->values.assign(n, sql::Datum());
+    img->seen.assign(n, false);
+    for (size_t i = 0; i < n; ++i) {
+      std::optional<std::string_view> text;
+      if (!reader.Value(&text)) return Status::Corruption("a truncated change of " + t.name);
+      Status st = DecodeText(text, t.readers[i], cols[t.decode[i]].name, &img->values[i]);
+      if (!st.ok() && out->value_error.ok()) out->value_error = st;
+      img->seen[i] = st.ok();
+    }
+  }
+  if (!reader.AtEnd()) return Status::Corruption("a change of " + t.name + " with bytes after it");
   return Status::OK();
 }
 
@@ -1046,16 +1072,37 @@ Status ViewEngine::Impl::Truncate(int ti) {
 }
 
 Status ViewEngine::ApplyRaw(std::string_view topic, std::optional<std::string_view> value) {
+  return Apply(topic, value, nullptr);
+}
+
+Status ViewEngine::ApplyChange(std::string_view topic, std::string_view change) {
+  return Apply(topic, std::nullopt, &change);
+}
+
+std::vector<event::TableSchema> ViewEngine::DecodedColumns() const {
+  std::vector<event::TableSchema> out;
+  for (const Table& t : impl_->tables) {
+    event::TableSchema& s = out.emplace_back();
+    s.relation_id = t.schema->relation_id;
+    s.schema = t.schema->schema;
+    s.table = t.schema->table;
+    for (int c : t.decode) s.columns.push_back(t.schema->columns[c]);
+  }
+  return out;
+}
+
+Status ViewEngine::Apply(std::string_view topic, std::optional<std::string_view> value,
+                         const std::string_view* change) {
   Impl& m = *impl_;
   int ti = m.TableOf(topic);
-  if (ti < 0 || !value) return Status::OK();
+  if (ti < 0 || (!value && !change)) return Status::OK();
   Table& t = m.tables[ti];
   Decoded& ev = m.event;  // reused: its images keep their buffers
   ev.op = 0;
   ev.before.present = ev.after.present = false;
   ev.lsn = Lsn();
   ev.value_error = Status::OK();
-  Status st = m.Decode(t, *value, &ev);
+  Status st = change ? m.DecodeChange(t, *change, &ev) : m.Decode(t, *value, &ev);
   auto where = [&](const std::vector<sql::Datum>& decoded) {
     return "table " + t.name + ", key " + m.KeyText(t, decoded) + ", LSN " +
            (ev.lsn.valid() ? ev.lsn.ToString() : std::string("(none)"));

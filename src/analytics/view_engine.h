@@ -38,6 +38,7 @@
 
 #include "base/lsn.h"
 #include "base/status.h"
+#include "event/change_event.h"
 #include "event/debezium_encoder.h"
 #include "sql/datum.h"
 #include "sql/plan.h"
@@ -76,6 +77,15 @@ class ViewEngine {
   // then unchanged by this event.
   Status ApplyRaw(std::string_view topic, std::optional<std::string_view> value);
 
+  // The same event as the change the encoder wrote it from (capture's decoded pgoutput tuple; the live
+  // path of `cdcpipe run`), reduced to DecodedColumns() of its table by ChangeProjector::Project
+  // (change_projector.h, which documents the bytes): the same result and errors as ApplyRaw on the
+  // event's JSON, without parsing it. Corruption when `change` is not in that form.
+  Status ApplyChange(std::string_view topic, std::string_view change);
+  // Per table the views read: its "schema"/"table" and the catalog columns an event of it is decoded
+  // into (keys and the columns views read), in the order ApplyChange expects a change's columns.
+  std::vector<event::TableSchema> DecodedColumns() const;
+
   // The highest source.lsn applied so far (Invalid when none).
   Lsn max_lsn() const;
 
@@ -105,6 +115,9 @@ class ViewEngine {
   void Clear();
 
  private:
+  // ApplyRaw (value) or ApplyChange (change, non-null).
+  Status Apply(std::string_view topic, std::optional<std::string_view> value, const std::string_view* change);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -89,6 +89,7 @@ int RunPipeline(const config::Config& cfg, const RunFlags& f, bool http_given) {
   jobs::LiveViews live({.output = views_store->get(), .views = *views, .events = *events, .state = &pipeline.state()});
   if (Status st = live.Start(); !st.ok()) return Fail(cmd, st);
   pipeline.AddObserver(live.Observer());
+  pipeline.ShareChanges(live.ChangeSharing());  // the views apply capture's decoded changes, not their JSON
   // The dashboard and metrics (src/http). An http.listen that was asked for and cannot be served is an
   // error; the default address being taken (another run, a test) only costs the dashboard.
   std::unique_ptr<http::HttpServer> http_server;

@@ -198,7 +198,8 @@ struct CaptureJob::Impl {
   Status HandleMessage(std::string_view payload, Lsn wal_start);
   Status EmitRow(event::Op op, const std::shared_ptr<const event::TableSchema>& table, Lsn lsn);
   Status Append(const event::ChangeEvent& e);
-  Status AppendEncoded();  // hands `encoded` to the sink
+  // Hands `encoded` to the sink; `change` (may be empty) goes with the event's record.
+  Status AppendEncoded(std::string change = {});
   Status WaitDurable(Lsn lsn);
   Lsn ConfirmPosition() const {
     Lsn durable = sink->DurableLsn();
@@ -448,12 +449,28 @@ Status CaptureJob::Impl::Append(const event::ChangeEvent& e) {
     encoder->AddSpareStrings(&spare_strings);
   }
   CDC_RETURN_IF_ERROR(encoder->Encode(e, WallMillis(), &encoded));
-  return AppendEncoded();
+  std::string change;
+  // Only when the JSON carries every column: the shared change must have the values the JSON has.
+  if (opts.share_change && !encoded.empty() && opts.encoder.columns.empty() && !opts.share_change(e, &change)) {
+    change.clear();
+  }
+  return AppendEncoded(std::move(change));
 }
 
-Status CaptureJob::Impl::AppendEncoded() {
-  for (auto& r : encoded) {
+Status CaptureJob::Impl::AppendEncoded(std::string change) {
+  // The event's own record is the last one with a value (a transaction BEGIN may come before it, a
+  // tombstone after it).
+  size_t event_record = encoded.size();
+  for (size_t i = encoded.size(); !change.empty() && i-- > 0;) {
+    if (encoded[i].value) {
+      event_record = i;
+      break;
+    }
+  }
+  for (size_t i = 0; i < encoded.size(); ++i) {
+    auto& r = encoded[i];
     log::Record rec{std::move(r.topic), std::move(r.key), std::move(r.value), r.timestamp_ms};
+    if (i == event_record) rec.change = std::move(change);
     CDC_RETURN_IF_ERROR(sink->Append(std::move(rec)));
   }
   std::lock_guard<std::mutex> l(stats_mu);

@@ -40,6 +40,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -131,6 +132,12 @@ struct CaptureOptions {
   // Where the snapshot's progress is published (PipelineState::snapshot; `cdcpipe run` passes its hub).
   // Not owned; null = nowhere (the terminal progress line is drawn either way).
   PipelineStateHub* state = nullptr;
+  // Called on the capture thread for each change event that produced records, when set and the encoder
+  // writes every column (encoder.columns is empty): when it returns true, what it wrote to `out` is
+  // attached to the event's record (log::Record::change), so that an in-process consumer (`cdcpipe
+  // run`'s live views, analytics::ChangeProjector) reads the decoded change instead of parsing the JSON
+  // again. It must only return true for a form with the same values as the record's JSON. Default none.
+  std::function<bool(const event::ChangeEvent& event, std::string* out)> share_change;
 };
 
 struct CaptureStats {

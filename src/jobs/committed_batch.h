@@ -25,6 +25,9 @@ struct RawEvent {
   int64_t offset = 0;
   int64_t timestamp_us = 0;          // Kafka timestamp, microseconds since the epoch
   int32_t timestamp_type = 0;        // 0 = CreateTime, 1 = LogAppendTime
+  // `cdcpipe run` only: the change `value` encodes, reduced to the columns the live views read, in
+  // their compact form (log::Record::change); empty otherwise (then only the JSON has it).
+  std::string change = {};
 };
 
 struct CommittedBatch {

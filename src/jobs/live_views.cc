@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "analytics/change_projector.h"
 #include "analytics/view_output.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -62,6 +63,10 @@ void LiveViews::ApplierLoop() {
       if (e.value_at != QueuedBatch::kTombstone) r.value = std::string_view(q.values).substr(e.value_at, e.value_size);
       r.partition = e.partition;
       r.offset = e.offset;
+      if (e.change) {
+        r.change = *r.value;
+        r.value = std::string_view();  // present, not read
+      }
     }
     Status st = Apply(q.batch_id, refs, q.newest_us, q.source_lsn, q.withdrawal);
     if (!st.ok()) PublishError(st, Permanent(st));
@@ -128,7 +133,7 @@ CommittedBatchObserver LiveViews::Observer() {
     q.withdrawal = batch.withdrawal;
     if (batch.events != nullptr) {
       size_t bytes = 0;
-      for (const RawEvent& e : *batch.events) bytes += e.value ? e.value->size() : 0;
+      for (const RawEvent& e : *batch.events) bytes += !e.value ? 0 : e.change.empty() ? e.value->size() : e.change.size();
       q.values.reserve(bytes);
       q.events.reserve(batch.events->size());
       size_t last_topic = 0;
@@ -141,9 +146,12 @@ CommittedBatchObserver LiveViews::Observer() {
         }
         c.topic = last_topic;
         if (e.value) {
+          // The shared change when there is one, else the JSON.
+          const std::string& bytes = e.change.empty() ? *e.value : e.change;
+          c.change = !e.change.empty();
           c.value_at = q.values.size();
-          c.value_size = e.value->size();
-          q.values += *e.value;
+          c.value_size = bytes.size();
+          q.values += bytes;
         } else {
           c.value_at = QueuedBatch::kTombstone;
         }
@@ -161,13 +169,19 @@ CommittedBatchObserver LiveViews::Observer() {
   };
 }
 
+std::function<bool(const event::ChangeEvent&, std::string*)> LiveViews::ChangeSharing() const {
+  if (options_.views->views.views.empty()) return {};
+  auto projector = std::make_shared<analytics::ChangeProjector>(builder_.engine().DecodedColumns());
+  return [projector](const event::ChangeEvent& e, std::string* out) { return projector->Project(e, out); };
+}
+
 Status LiveViews::OnBatch(const CommittedBatch& batch) {
   std::vector<analytics::RawEventRef> events;
   int64_t newest_us = 0;
   if (batch.events != nullptr) {
     events.reserve(batch.events->size());
     for (const RawEvent& e : *batch.events) {
-      analytics::RawEventRef r{e.topic, std::nullopt, e.partition, e.offset};
+      analytics::RawEventRef r{e.topic, std::nullopt, e.partition, e.offset, e.change};
       if (e.value) r.value = *e.value;
       events.push_back(r);
       newest_us = std::max(newest_us, e.timestamp_us);

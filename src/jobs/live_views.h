@@ -38,6 +38,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 #include <utility>
 #include <memory>
@@ -86,11 +87,16 @@ class LiveViews {
   Status Start();
   // The hook for the raw sink. The LiveViews must outlive the sink.
   CommittedBatchObserver Observer();
+  // For CaptureOptions::share_change (Pipeline::ShareChanges): reduces capture's change events to the
+  // columns these views read (analytics::ChangeProjector), so that the applier applies them without
+  // parsing their JSON. Empty when there are no views. Call from one thread (capture's).
+  std::function<bool(const event::ChangeEvent&, std::string*)> ChangeSharing() const;
   // Applies one committed batch now, on the caller's thread (the applier's; tests call it directly,
   // without Observer()).
   Status OnBatch(const CommittedBatch& batch);
 
-  // Event value bytes the observer lets wait for the applier before it blocks.
+  // Event bytes (JSON values, or the shared changes) the observer lets wait for the applier before it
+  // blocks.
   static constexpr size_t kMaxQueuedBytes = size_t{64} << 20;
 
   // Stops the publisher, publishes what is pending and saves the checkpoint (when the views are
@@ -121,7 +127,8 @@ class LiveViews {
                Lsn source_lsn, bool withdrawal);
 
   // A committed batch copied for the applier (the sink reuses its events once the observer returns):
-  // the values one after the other in one buffer (one allocation a batch, not one an event).
+  // of each event its shared change (RawEvent::change, a few dozen bytes), or else its JSON value, one
+  // after the other in one buffer (one allocation a batch, not one an event).
   struct QueuedBatch {
     struct Event {
       size_t value_at = 0;  // in `values`; kTombstone: no value
@@ -129,6 +136,7 @@ class LiveViews {
       size_t topic = 0;     // in `topics`
       int32_t partition = 0;
       int64_t offset = 0;
+      bool change = false;  // the bytes are the shared change, not the JSON value
     };
     static constexpr size_t kTombstone = SIZE_MAX;
     int64_t batch_id = 0;

@@ -403,6 +403,7 @@ Status Pipeline::RunEmbedded() {
   // A position at least every max_batch_rows snapshot rows: a batch never waits for a chunk end
   // further away than that, whatever snapshot_chunk_rows is (the memory bound, docs/CAPTURE.md).
   capture_options.snapshot_position_rows = oo.max_batch_rows;
+  capture_options.share_change = share_change_;
   CaptureJob capture(std::move(capture_options), &channel);
   state_.SetStage("capture", "running", "capturing from slot " + options_.capture.slot);
   state_.SetStage("stream", "running", "writing " + oo.output);
@@ -526,6 +527,7 @@ Status Pipeline::RunEmbedded() {
         e.topic = std::move(r.topic);
         e.key = std::move(r.key);
         e.value = std::move(r.value);
+        e.change = std::move(r.change);
         e.partition = 0;
         e.timestamp_us = r.timestamp_ms * 1000;
         e.timestamp_type = 0;

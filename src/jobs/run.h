@@ -28,6 +28,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -75,6 +76,13 @@ class Pipeline {
 
   // Adds an observer of committed batches. REQUIRES: before Run().
   void AddObserver(CommittedBatchObserver observer);
+  // The embedded pipeline (no Kafka) hands its committed batches' events with the change each one
+  // encodes, as `share_change` makes it (CaptureOptions::share_change; `cdcpipe run` passes its live
+  // views' analytics::ChangeProjector), so that its observers need not parse the JSON again.
+  // REQUIRES: before Run().
+  void ShareChanges(std::function<bool(const event::ChangeEvent&, std::string*)> share_change) {
+    share_change_ = std::move(share_change);
+  }
   // The state this pipeline publishes (owned by the Pipeline; valid for its lifetime).
   PipelineStateHub& state() { return state_; }
 
@@ -95,6 +103,7 @@ class Pipeline {
   RunOptions options_;
   PipelineStateHub state_;
   std::vector<CommittedBatchObserver> observers_;
+  std::function<bool(const event::ChangeEvent&, std::string*)> share_change_;
   mutable std::mutex stats_mu_;
   RunStats stats_;
   // The running capture job, for RequestSnapshot (set and cleared under capture_mu_).

@@ -32,6 +32,10 @@ struct Record {
   std::optional<std::string> key;    // the JSON key; nullopt = no key
   std::optional<std::string> value;  // the JSON value; nullopt = tombstone
   int64_t timestamp_ms = 0;          // Kafka CreateTime (the event's ts_ms)
+  // In-process consumers only (`cdcpipe run`'s live views): the change this value encodes, reduced to the
+  // columns they read, in their compact form (CaptureOptions::share_change), so that they need not parse
+  // the JSON again. Empty for most records; a sink that writes elsewhere ignores it.
+  std::string change = {};
 };
 
 class RecordSink {
