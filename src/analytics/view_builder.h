@@ -56,7 +56,7 @@ struct RawEventRef {
   int32_t partition = 0;                  // where it is in Kafka (for error messages)
   int64_t offset = 0;
   // The change `value` encodes, as ChangeProjector::Project wrote it (empty: read `value`).
-  std::string_view change;
+  std::string_view change = {};
 };
 
 class ViewBuilder {
