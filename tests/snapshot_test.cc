@@ -211,6 +211,46 @@ TEST_F(SnapshotTest, AParallelSnapshotSplitsLargeTablesIntoRangesReadAtOnce) {
   EXPECT_GE(std::stoi(m[1]), 2) << markers[0];
 }
 
+// A table whose range that ends last turns out empty still gets its last_in_data_collection record.
+// `gone` is analyzed, then loses every row above the middle of its histogram (autovacuum off, so the
+// statistics stay): of its two ranges the second is empty. `slow` (never analyzed: one range) keeps one
+// reader busy while the other reads gone's ranges one after the other, the empty one last, so slow's rows
+// are merged between gone's last row and the end of its empty range. Before the merger held each table's
+// newest row, gone's last row went out as `true`.
+TEST_F(SnapshotTest, AParallelSnapshotMarksATableWhoseLastRangeIsEmpty) {
+  Sql("CREATE TABLE slow (id int PRIMARY KEY, pad text) WITH (autovacuum_enabled = off);"
+      "INSERT INTO slow SELECT g, repeat('s', 200) FROM generate_series(1, 40000) g;"
+      "CREATE TABLE gone (id int PRIMARY KEY) WITH (autovacuum_enabled = off);"
+      "INSERT INTO gone SELECT g FROM generate_series(1, 3000) g; ANALYZE gone;"
+      "DELETE FROM gone WHERE id > 1400;");
+  auto r = RunCommand(RunArgs("slow,gone", {"--snapshot", "initial_only", "--snapshot-chunk-rows", "400",
+                                            "--snapshot-parallelism", "2"}));
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  auto marker = nlohmann::json::parse(ReadFile(Out() + "/_checkpoints/capture/slot-cdcpipe.json"));
+  std::vector<nlohmann::json> gone_ranges;
+  for (const auto& range : marker.at("ranges")) {
+    if (range.at("table") == "public.gone") gone_ranges.push_back(range);
+  }
+  ASSERT_EQ(gone_ranges.size(), 2u) << marker.dump();
+  ASSERT_TRUE(gone_ranges[1].contains("lo")) << marker.dump();
+  ASSERT_GT(std::stoi(gone_ranges[1]["lo"].get<std::string>()), 1400) << marker.dump();  // the empty one
+
+  auto f = [](const std::string& path) { return "json_extract_string(value, '$.payload." + path + "')"; };
+  auto marks = [&](const std::string& table) {
+    return Committed("SELECT " + f("after.id") + " || '|' || " + f("source.snapshot") +
+                     " FROM raw WHERE topic = 'dbserver1.public." + table + "' AND " + f("source.snapshot") +
+                     " NOT IN ('true', 'first') ORDER BY \"offset\"");
+  };
+  // Each table's last row carries last_in_data_collection, or `last` if it is the very last row.
+  std::vector<std::string> gone = marks("gone"), slow = marks("slow");
+  ASSERT_EQ(gone.size(), 1u) << ::testing::PrintToString(gone);
+  ASSERT_EQ(slow.size(), 1u) << ::testing::PrintToString(slow);
+  EXPECT_TRUE(gone[0] == "1400|last_in_data_collection" || gone[0] == "1400|last") << gone[0];
+  EXPECT_TRUE(slow[0] == "40000|last_in_data_collection" || slow[0] == "40000|last") << slow[0];
+  EXPECT_NE(gone[0].substr(gone[0].find('|')), slow[0].substr(slow[0].find('|')));  // one of them is `last`
+  EXPECT_EQ(Committed("SELECT count(*) FROM raw").at(0), "41400");
+}
+
 // Memory is bounded whatever the chunk size (issue 18 item 6): a chunk far larger than a batch is
 // committed in batches of at most 2 x max_batch_rows events (capture hands a position inside the chunk
 // every max_batch_rows rows), and a crash inside that one chunk resumes after the last committed row,

@@ -510,15 +510,29 @@ Result<uint64_t> ReadSnapshotParallel(PgConnection& coordinator, const ParallelS
     threads.clear();
   };
 
-  // The merger: one row held back (its marker is decided when the next row, or the end, is known).
+  // The merger. Markers (Debezium's precedence, RelationalSnapshotChangeEventSource.setSnapshotMarker:
+  // last, first, last_in_data_collection, true) need what comes after a row: whether its table has
+  // another row (so each table's newest row is held until its next row, or the end of all its ranges,
+  // is merged: `held`), and whether any row follows at all (so one row waits in `tail` before it is
+  // handed to `emit`). A table whose last range to end turns out empty still gets its
+  // last_in_data_collection: its newest row is still held when that range ends.
   int64_t ts = opts.snapshot_time_us ? opts.snapshot_time_us : WallMicros();
-  event::ChangeEvent ev[2];
-  int cur_ev = 0;
-  bool have_pending = false;
-  size_t pending_table = 0;
-  size_t pending_range = 0;
-  bool pending_first = false;
-  bool emitted_any = cur.rows > 0;
+  struct Held {
+    event::ChangeEvent ev;
+    size_t range = 0;
+    uint64_t seq = 0;  // the row's number in the merged order
+    bool has = false;
+  };
+  std::vector<Held> held(ntables);
+  struct Tail {
+    event::ChangeEvent ev;
+    size_t table = 0, range = 0;
+    event::SnapshotMarker marker = event::SnapshotMarker::kTrue;  // unless it is the very last
+    uint64_t seq = 0;
+    bool has = false;
+  } tail;
+  uint64_t merged = 0;  // rows merged so far (the last one's seq)
+  bool tailed_any = cur.rows > 0;  // a row went to the tail (a resumed snapshot with durable rows: no `first`)
   uint64_t rows_read = 0;
   std::vector<bool> closed(ranges.size(), false);  // the range's last row (or its end) was merged
   struct Reached {
@@ -526,8 +540,17 @@ Result<uint64_t> ReadSnapshotParallel(PgConnection& coordinator, const ParallelS
     RangePosition pos;
     uint64_t chunks;
     std::string how;
+    uint64_t after = 0;  // rows merged before it: it is forwarded once all of them were handed to `emit`
   };
-  std::vector<Reached> deferred;  // positions that came after the held row: handed on once it is emitted
+  std::deque<Reached> waiting;  // positions in merged order, waiting for held rows merged before them
+  // The first row merged and not handed to `emit` yet (UINT64_MAX: none).
+  auto first_unsent = [&]() {
+    uint64_t m = tail.has ? tail.seq : UINT64_MAX;
+    for (const Held& h : held) {
+      if (h.has) m = std::min(m, h.seq);
+    }
+    return m;
+  };
   auto all_done = [&](size_t t) {
     return std::all_of(table_ranges[t].begin(), table_ranges[t].end(), [&](size_t r) { return cur.Done(r); });
   };
@@ -542,10 +565,13 @@ Result<uint64_t> ReadSnapshotParallel(PgConnection& coordinator, const ParallelS
   auto report = [&](size_t t) {
     if (cb.progress) cb.progress(TableProgress{t, table_rows[t], all_done(t)});
   };
-  // A reader's position says where the merged rows may be cut (`chunk_done`); what the position then
-  // holds is the merger's own account of every range: the key of its last row handed to `emit` (rows of
-  // other ranges were emitted past their own last reported position) and whether it ended. So the
-  // rows before a position are exactly the rows the position covers.
+  // A reader's position says where the merged rows may be cut (`chunk_done`), once every row merged
+  // before it was handed to `emit` (until then it waits); what the position then holds is the merger's
+  // own account of every range: the key of its last row handed to `emit` (rows of other ranges were
+  // emitted past their own last reported position) and whether it ended. So the rows before a position
+  // are exactly the rows the position covers, and a position at a chunk end covers its chunk. A row
+  // is held only while its table's next row or end is due from a range being read, so positions wait
+  // for a few rows, not for a table.
   auto forward = [&](const Reached& p) -> Status {
     size_t t = ranges[p.range].table_index;
     if (p.pos.done) {
@@ -568,50 +594,70 @@ Result<uint64_t> ReadSnapshotParallel(PgConnection& coordinator, const ParallelS
     }
     return cb.chunk_done ? cb.chunk_done(cur) : Status::OK();
   };
-  auto emit_pending = [&](bool another_follows) -> Status {
-    // Debezium's precedence (RelationalSnapshotChangeEventSource.setSnapshotMarker): last, first,
-    // last_in_data_collection, true.
-    event::ChangeEvent& e = ev[1 - cur_ev];
-    if (!another_follows) e.snapshot = event::SnapshotMarker::kLast;
-    else if (pending_first) e.snapshot = event::SnapshotMarker::kFirst;
-    else if (left[pending_table] == 0) e.snapshot = event::SnapshotMarker::kLastInDataCollection;
-    else e.snapshot = event::SnapshotMarker::kTrue;
-    have_pending = false;
-    emitted_any = true;
-    CDC_RETURN_IF_ERROR(cb.emit(e));
-    RangePosition& at = cur.ranges[pending_range];
+  // Hands the tail's row to `emit`: with its marker when another row follows, else as `last`.
+  auto send_tail = [&](bool another_follows) -> Status {
+    if (!tail.has) return Status::OK();
+    tail.has = false;
+    tail.ev.snapshot = another_follows ? tail.marker : event::SnapshotMarker::kLast;
+    CDC_RETURN_IF_ERROR(cb.emit(tail.ev));
+    const size_t t = tail.table, r = tail.range;
+    RangePosition& at = cur.ranges[r];
     ++at.rows;
     ++cur.rows;
-    ++table_rows[pending_table];  // progress counts the rows emitted, as positions do
-    ++run_rows[pending_table];
-    if (!keyless[pending_table]) {
-      at.key.resize(key_columns[pending_table].size());
-      for (size_t k = 0; k < at.key.size(); ++k) at.key[k] = (*e.after)[key_columns[pending_table][k]].text;
+    ++table_rows[t];  // progress counts the rows emitted, as positions do
+    ++run_rows[t];
+    if (!keyless[t]) {
+      at.key.resize(key_columns[t].size());
+      for (size_t k = 0; k < at.key.size(); ++k) at.key[k] = (*tail.ev.after)[key_columns[t][k]].text;
     }
-    for (const Reached& d : deferred) CDC_RETURN_IF_ERROR(forward(d));
-    deferred.clear();
+    if (!waiting.empty()) {
+      for (uint64_t first = first_unsent(); !waiting.empty() && waiting.front().after < first;) {
+        Reached p = std::move(waiting.front());
+        waiting.pop_front();
+        CDC_RETURN_IF_ERROR(forward(p));
+      }
+    }
     return Status::OK();
   };
-  auto close = [&](size_t range) {
-    if (closed[range]) return;
+  // Moves table t's held row to the tail (sending the tail's row before it).
+  auto release = [&](size_t t, bool table_ends) -> Status {
+    if (!held[t].has) return Status::OK();
+    CDC_RETURN_IF_ERROR(send_tail(true));
+    held[t].has = false;
+    std::swap(tail.ev, held[t].ev);
+    tail.table = t;
+    tail.range = held[t].range;
+    tail.seq = held[t].seq;
+    tail.marker = !tailed_any  ? event::SnapshotMarker::kFirst
+                  : table_ends ? event::SnapshotMarker::kLastInDataCollection
+                               : event::SnapshotMarker::kTrue;
+    tail.has = true;
+    tailed_any = true;
+    return Status::OK();
+  };
+  // The range's last row (or its end) was merged; the table's newest row is its last once every range is.
+  auto close = [&](size_t range) -> Status {
+    if (closed[range]) return Status::OK();
     closed[range] = true;
-    --left[ranges[range].table_index];
+    size_t t = ranges[range].table_index;
+    return --left[t] == 0 ? release(t, /*table_ends=*/true) : Status::OK();
   };
   auto merge = [&](Batch& batch) -> Status {
     for (Item& it : batch) {
       size_t t = ranges[it.range].table_index;
       if (it.kind == Item::Kind::kPosition) {
         // A done position closes a range that had no row in this run (else its last row closed it).
-        if (it.pos.done) close(it.range);
-        Reached p{it.range, it.pos, it.chunks, it.pos.done ? it.how : std::string()};
-        if (have_pending) {
-          deferred.push_back(std::move(p));
-        } else {
+        if (it.pos.done) CDC_RETURN_IF_ERROR(close(it.range));
+        Reached p{it.range, it.pos, it.chunks, it.pos.done ? it.how : std::string(), merged};
+        if (waiting.empty() && first_unsent() > merged) {
           CDC_RETURN_IF_ERROR(forward(p));
+        } else {
+          waiting.push_back(std::move(p));
         }
         continue;
       }
-      event::ChangeEvent& e = ev[cur_ev];
+      CDC_RETURN_IF_ERROR(release(t, /*table_ends=*/false));  // the table's previous row: not its last
+      event::ChangeEvent& e = held[t].ev;
       if (!e.after) e.after.emplace();
       e.after->swap(it.row);
       e.op = event::Op::kRead;
@@ -622,13 +668,10 @@ Result<uint64_t> ReadSnapshotParallel(PgConnection& coordinator, const ParallelS
       e.commit_time_us = ts;
       e.xid = snapshot_xid;
       e.order_in_tx = 0;
-      if (have_pending) CDC_RETURN_IF_ERROR(emit_pending(true));
-      have_pending = true;
-      pending_table = t;
-      pending_range = it.range;
-      pending_first = !emitted_any;
-      cur_ev = 1 - cur_ev;
-      if (it.last) close(it.range);
+      held[t].range = it.range;
+      held[t].seq = ++merged;
+      held[t].has = true;
+      if (it.last) CDC_RETURN_IF_ERROR(close(it.range));
       ++rows_read;
       if ((rows_read & 0xfff) == 0) {
         report(t);
@@ -646,8 +689,10 @@ Result<uint64_t> ReadSnapshotParallel(PgConnection& coordinator, const ParallelS
   }
   if (st.ok()) st = queue.error();
   stop_readers();
-  if (st.ok() && have_pending) st = emit_pending(false);
-  for (size_t i = 0; st.ok() && i < deferred.size(); ++i) st = forward(deferred[i]);
+  // Every range ended, so every table's newest row went to the tail; the tail's row is the very last.
+  for (size_t t = 0; st.ok() && t < ntables; ++t) st = release(t, /*table_ends=*/true);
+  if (st.ok()) st = send_tail(false);
+  for (size_t i = 0; st.ok() && i < waiting.size(); ++i) st = forward(waiting[i]);
   if (!st.ok()) return fail(st);
   CDC_RETURN_IF_ERROR(conn.Run("COMMIT"));
   return rows_read;

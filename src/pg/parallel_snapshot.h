@@ -21,9 +21,10 @@
 // rows it covers were passed to `emit`.
 //
 // Snapshot markers (docs/DEBEZIUM.md): `first` on the first row emitted (none when a resumed snapshot
-// had durable rows), `last` on the very last, `last_in_data_collection` on a table's last row when its
-// other ranges are finished at that moment (a range that turns out empty after its table's last row was
-// emitted leaves that table without one), `true` otherwise. The merger holds one row back to decide.
+// had durable rows), `last` on the very last, `last_in_data_collection` on each table's last row, `true`
+// otherwise. The merger holds each table's newest row until the table's next row or the end of all its
+// ranges is merged (so a range that ends last and turns out empty does not cost the table its marker),
+// and one more row until it knows whether another follows.
 //
 // Thread-safety: ReadSnapshotParallel is called on one thread, which runs every callback; it starts
 // and joins its reader threads itself.
